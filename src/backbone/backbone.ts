@@ -1,0 +1,34 @@
+// A backbone is an ONNX graph with two feature outputs, run by ONNX Runtime.
+import type { BackboneSpec, FeatureMaps, Tensor } from '../types.js';
+import { createSession, ort, type Device } from '../onnx/session.js';
+
+export interface Backbone {
+  spec: BackboneSpec;
+  /** sha256 of the ONNX graph, recorded in model.json. */
+  hash: string;
+  /** Run a normalised batch [N,3,H,W]; one FeatureMaps per image. */
+  run(batch: Tensor): Promise<FeatureMaps[]>;
+}
+
+export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Array, hash: string, device: Device = 'cpu'): Promise<Backbone> {
+  const session = await createSession(model, { device });
+  const inputName = session.inputNames[0];
+  return {
+    spec,
+    hash,
+    async run(batch: Tensor): Promise<FeatureMaps[]> {
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', batch.data, batch.dims) }, [...spec.layers]);
+      const [a, b] = spec.layers.map((l) => out[l]);
+      const n = batch.dims[0];
+      return Array.from({ length: n }, (_, i) => ({ shallow: slice(a, i), deep: slice(b, i) }));
+    },
+  };
+}
+
+/** Image i of a batched ORT output, as a [1,C,h,w] tensor (copied, so the batch can be freed). */
+function slice(t: ort.Tensor, i: number): Tensor {
+  const dims = t.dims.map(Number);
+  const per = dims.slice(1).reduce((x, y) => x * y, 1);
+  const data = (t.data as Float32Array).slice(i * per, (i + 1) * per);
+  return { dims: [1, ...dims.slice(1)], data };
+}

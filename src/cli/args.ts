@@ -1,0 +1,116 @@
+// Flag parsing shared by the commands: every bad value becomes a one-line UserError naming the flag.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { PreprocessConfig, ScoreKind, ScoringConfig } from '../types.js';
+import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
+import { DEFAULT_SCORING } from '../model/config.js';
+import type { Device } from '../onnx/session.js';
+import { UserError } from '../util/errors.js';
+
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+export function parse(argv: string[], options: ParseArgsConfig['options'], allowPositionals = false): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    return { values: r.values as Values, positionals: r.positionals };
+  } catch (e) {
+    throw new UserError((e as Error).message.split('\n')[0]);
+  }
+}
+
+export function str(v: Values, name: string, fallback?: string): string {
+  const x = v[name];
+  if (typeof x === 'string') return x;
+  if (fallback !== undefined) return fallback;
+  throw new UserError(`--${name} is required`);
+}
+
+export function num(v: Values, name: string, fallback: number, check: (x: number) => boolean = () => true, range = ''): number {
+  const x = v[name];
+  if (x === undefined) return fallback;
+  const n = Number(x);
+  if (typeof x !== 'string' || x.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UserError(`--${name} ${String(x)}: expected ${range || 'a number'}`);
+  return n;
+}
+
+export const isInt = (lo: number, hi = Infinity) => (x: number) => Number.isInteger(x) && x >= lo && x <= hi;
+
+/** Options shared by fit, eval and sweep. */
+export const MODEL_FLAGS = {
+  backbone: { type: 'string' },
+  layers: { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  'input-size': { type: 'string' },
+  weights: { type: 'string' },
+  device: { type: 'string' },
+  resize: { type: 'string' },
+  crop: { type: 'string' },
+  dim: { type: 'string' },
+  coreset: { type: 'string' },
+  seed: { type: 'string' },
+  score: { type: 'string' },
+  k: { type: 'string' },
+  b: { type: 'string' },
+  squared: { type: 'boolean' },
+  reweight: { type: 'boolean' },
+  sigma: { type: 'string' },
+  background: { type: 'boolean' },
+  'bg-range': { type: 'string' },
+  'bg-morph': { type: 'string' },
+  'bg-filter': { type: 'string' },
+  'bg-size': { type: 'string' },
+  batch: { type: 'string' },
+} as const;
+
+export function device(v: Values): Device {
+  const d = str(v, 'device', 'cpu');
+  if (d !== 'cpu' && d !== 'cuda') throw new UserError(`--device ${d}: expected cpu or cuda`);
+  return d;
+}
+
+export function preprocessFlags(v: Values, defaults: { resize: number; crop: number | 'none' } = { resize: 256, crop: 224 }): Omit<PreprocessConfig, 'mean' | 'std'> {
+  const resize = num(v, 'resize', defaults.resize, isInt(16, 4096), 'an integer 16..4096');
+  const c = v.crop;
+  const crop = c === 'none' ? 'none' : num(v, 'crop', typeof defaults.crop === 'number' ? defaults.crop : 224, isInt(16, 4096), "an integer 16..4096 or 'none'");
+  if (typeof crop === 'number' && crop > resize) throw new UserError(`--crop ${crop} is larger than --resize ${resize}`);
+  return { resize, crop: c === undefined && defaults.crop === 'none' ? 'none' : crop };
+}
+
+export function scoringFlags(v: Values): ScoringConfig {
+  const kind = str(v, 'score', DEFAULT_SCORING.kind) as ScoreKind;
+  if (!['nearest', 'knn-mean', 'neighbourhood'].includes(kind)) throw new UserError(`--score ${kind}: expected nearest, knn-mean or neighbourhood`);
+  return {
+    kind,
+    k: num(v, 'k', DEFAULT_SCORING.k, isInt(1, 1000), 'an integer 1..1000'),
+    b: num(v, 'b', DEFAULT_SCORING.b, isInt(1, 1000), 'an integer 1..1000'),
+    squared: v.squared === true,
+    reweight: v.reweight === true,
+    sigma: num(v, 'sigma', DEFAULT_SCORING.sigma, (x) => x >= 0 && x <= 64, 'a number 0..64'),
+  };
+}
+
+/** --background turns removal on; any --bg-* flag implies it. */
+export function backgroundFlags(v: Values): BackgroundConfig | null {
+  const any = v.background === true || ['bg-range', 'bg-morph', 'bg-filter', 'bg-size'].some((k) => v[k] !== undefined);
+  if (!any) return null;
+  const cfg: BackgroundConfig = {
+    range: v['bg-range'] !== undefined ? parseBgRange(str(v, 'bg-range')) : DEFAULT_BACKGROUND.range,
+    morph: num(v, 'bg-morph', DEFAULT_BACKGROUND.morph),
+    filter: str(v, 'bg-filter', DEFAULT_BACKGROUND.filter) as BackgroundConfig['filter'],
+    size: num(v, 'bg-size', DEFAULT_BACKGROUND.size),
+  };
+  validateBackgroundConfig(cfg);
+  return cfg;
+}
+
+export function coresetFlag(v: Values): number {
+  return num(v, 'coreset', 0.1, (x) => x > 0 && x <= 1, 'a ratio in (0, 1]');
+}
+
+export function seedFlag(v: Values): number {
+  return num(v, 'seed', 0, isInt(0, 2 ** 31 - 1), 'a non-negative integer');
+}
+
+export function listFlag(v: Values, name: string, fallback: string): string[] {
+  return str(v, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
+}

@@ -1,0 +1,62 @@
+import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str } from '../args.js';
+import { loadDataset } from '../../data/dataset.js';
+import { Extractor } from '../../model/extract.js';
+import { evaluate, type EvalResult, type MetricSummary } from '../../model/evaluate.js';
+import { makeProgress } from '../progress.js';
+import { backboneFromFlags, helpRequested, warn } from './common.js';
+import { writeEvalReport } from '../../report/eval-report.js';
+
+const HELP = `patchcore eval --data DIR [--runs N] [--seed S] [--coreset R] [--json] [--out DIR] [fit options]
+  Fits on train/good and scores test/*, runs N times with seeds S..S+N-1 (features computed once).
+  Prints a Markdown table (mean ± std); --json prints one JSON object; --out DIR writes report.html.
+`;
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { ...MODEL_FLAGS, data: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' } });
+  if (helpRequested(v, HELP)) return 0;
+  const ds = await loadDataset(str(v, 'data'));
+  const scoring = scoringFlags(v);
+  const opts = {
+    runs: num(v, 'runs', 1, isInt(1, 100), 'an integer 1..100'),
+    ratio: coresetFlag(v),
+    seed: seedFlag(v),
+    scoring,
+    device: device(v),
+    progress: makeProgress(v.quiet === true),
+  };
+  const pre = preprocessFlags(v);
+  const background = backgroundFlags(v);
+  const featureDim = num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer');
+  const backbone = await backboneFromFlags(v);
+  const extractor = new Extractor(backbone, {
+    preprocess: { ...pre, mean: backbone.spec.mean, std: backbone.spec.std },
+    background,
+    featureDim,
+    batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
+    warn: warn(v.quiet === true),
+  });
+  const r = await evaluate(ds, extractor, opts);
+  if (typeof v.out === 'string') {
+    const file = await writeEvalReport(v.out, r, { dataset: ds.root, backbone: backbone.spec.id, coreset: opts.ratio, scoring, runs: opts.runs });
+    if (!v.json) process.stdout.write(`report: ${file}\n`);
+  }
+  if (v.json) process.stdout.write(JSON.stringify(evalJson(r), null, 2) + '\n');
+  else process.stdout.write(markdownTable(r, `${ds.root} · ${backbone.spec.id} · coreset ${opts.ratio} · ${scoring.kind}${scoring.squared ? ' (d²)' : ''} · ${opts.runs} run(s)`));
+  return 0;
+}
+
+export function evalJson(r: EvalResult) {
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds };
+}
+
+export const fmtSummary = (m: MetricSummary): string =>
+  m.mean === null ? `undefined (${m.reason})` : m.runs.length > 1 ? `${m.mean.toFixed(4)} ± ${m.std.toFixed(4)}` : m.mean.toFixed(4);
+
+export function markdownTable(r: EvalResult, title: string): string {
+  const lines = [`### ${title}`, '', '| metric | value |', '|---|---|'];
+  for (const [k, m] of Object.entries(r.metrics)) lines.push(`| ${k} | ${fmtSummary(m)} |`);
+  lines.push('', '| defect type | image AUROC | pixel AUROC | AUPRO |', '|---|---|---|---|');
+  for (const [d, m] of Object.entries(r.per_defect)) lines.push(`| ${d} | ${fmtSummary(m.image_auroc)} | ${fmtSummary(m.pixel_auroc)} | ${fmtSummary(m.aupro)} |`);
+  lines.push('', `features ${r.seconds.features.toFixed(1)} s; per run ${r.seconds.perRun.map((s) => s.toFixed(1)).join(', ')} s`, '');
+  return lines.join('\n');
+}

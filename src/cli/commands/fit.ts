@@ -1,0 +1,50 @@
+import { MODEL_FLAGS, backgroundFlags, coresetFlag, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str, device } from '../args.js';
+import { trainImages } from '../../data/dataset.js';
+import { PatchCore } from '../../model/patchcore.js';
+import { makeProgress } from '../progress.js';
+import { backboneFromFlags, helpRequested, warn } from './common.js';
+
+export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
+  --data DIR          MVTec layout (train/good/*) or a folder of good images
+  --out DIR           model directory to write (model.json + bank)
+  --backbone ID       inception_v3 (default, offline), mobilenet_v2, wide_resnet50_2, resnet18, or FILE.onnx
+  --coreset R         coreset ratio in (0,1] (default 0.1; the paper's 1% is 0.01)
+  --seed N            coreset seed (default 0)
+  --score KIND        nearest | knn-mean (--k) | neighbourhood (--b, default 9)
+  --squared           report squared distances (official faiss parity)
+  --reweight          PatchCore eq. 7 image-score reweighting (b = --b)
+  --resize N --crop N|none   preprocessing (default 256 / 224)
+  --dim N             reduce patch features to N dims by adaptive average pooling (default: keep all)
+  --background [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K]
+  --device cpu|cuda   --quiet
+`;
+
+export async function fitCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { ...MODEL_FLAGS, data: { type: 'string' }, out: { type: 'string' } });
+  if (helpRequested(v, FIT_HELP)) return 0;
+  const data = str(v, 'data');
+  const out = str(v, 'out');
+  const opts = {
+    preprocess: preprocessFlags(v),
+    background: backgroundFlags(v),
+    featureDim: num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer'),
+    ratio: coresetFlag(v),
+    seed: seedFlag(v),
+    scoring: scoringFlags(v),
+    device: device(v),
+    batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
+    progress: makeProgress(v.quiet === true),
+    warn: warn(v.quiet === true),
+  };
+  const files = await trainImages(data);
+  const backbone = await backboneFromFlags(v);
+  const t0 = Date.now();
+  const model = await PatchCore.fit(files, backbone, opts);
+  await model.save(out);
+  const c = model.config;
+  process.stdout.write(
+    `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
+      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${out}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,26 @@
+import { fitCommand } from './fit.js';
+import { predictCommand } from './predict.js';
+import { evalCommand } from './eval.js';
+import { demoCommand } from './demo.js';
+
+export type Command = (argv: string[]) => Promise<number>;
+
+export const COMMANDS: Record<string, Command> = {
+  fit: fitCommand,
+  predict: predictCommand,
+  eval: evalCommand,
+  demo: demoCommand,
+};
+
+export function usage(): string {
+  return `patchcore — PatchCore anomaly detection (patchcore-ts 0.1.0)
+
+Commands:
+  fit --data DIR --out MODEL_DIR [options]   fit a model on good images
+  predict --model MODEL_DIR IMG... [--out DIR] [--json]
+  eval --data DIR [--runs N] [--json] [--out DIR]
+  demo [--out DIR]                           synthetic end-to-end demo (npm start)
+
+Run 'patchcore COMMAND --help' for the options of a command.
+`;
+}

@@ -1,0 +1,41 @@
+import * as path from 'node:path';
+import { device, num, parse, str } from '../args.js';
+import { PatchCore } from '../../model/patchcore.js';
+import { loadModel } from '../../model/store.js';
+import { loadImage } from '../../image/load.js';
+import { overlayPng } from '../../report/overlay.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { UserError } from '../../util/errors.js';
+import { resolveBackbone } from '../../backbone/index.js';
+import { helpRequested } from './common.js';
+
+const HELP = `patchcore predict --model MODEL_DIR IMG... [--out DIR] [--json] [--threshold T]
+  Prints each image's score and verdict; with --out writes IMG_heatmap.png overlays.
+`;
+
+export async function predictCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parse(argv, { model: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, threshold: { type: 'string' }, device: { type: 'string' }, weights: { type: 'string' } }, true);
+  if (helpRequested(v, HELP)) return 0;
+  const dir = str(v, 'model');
+  if (positionals.length === 0) throw new UserError('predict: no images given');
+  const { config } = await loadModel(dir);
+  const backbone = await resolveBackbone({ ...config.backbone, device: device(v), weights: typeof v.weights === 'string' ? v.weights : undefined, spec: config.preprocess });
+  const model = await PatchCore.load(dir, backbone, device(v));
+  if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
+  const out = typeof v.out === 'string' ? v.out : null;
+  const rows: { file: string; score: number; threshold: number; anomalous: boolean; ms: number; heatmap?: string }[] = [];
+  for (const file of positionals) {
+    const t0 = performance.now();
+    const img = await loadImage(file);
+    const r = await model.predict(img);
+    const row: (typeof rows)[number] = { file, score: r.score, threshold: r.threshold, anomalous: r.anomalous, ms: Math.round(performance.now() - t0) };
+    if (out) {
+      row.heatmap = path.join(out, `${path.basename(file).replace(/\.[^.]+$/, '')}_heatmap.png`);
+      await writeFileAtomic(row.heatmap, await overlayPng(img, r.mapOriginal, { score: r.score, threshold: r.threshold }));
+    }
+    rows.push(row);
+    if (!v.json) process.stdout.write(`${file}\t${r.score.toFixed(4)}\t${r.anomalous ? 'ANOMALOUS' : 'good'}\t${row.ms} ms\n`);
+  }
+  if (v.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  return 0;
+}

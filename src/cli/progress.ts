@@ -1,0 +1,15 @@
+// Progress bars on stderr, only when it is a terminal and not --quiet.
+export function makeProgress(quiet: boolean): (stage: string, done: number, total: number) => void {
+  if (quiet || !process.stderr.isTTY) return () => undefined;
+  const started = new Map<string, number>();
+  return (stage, done, total) => {
+    if (!started.has(stage)) started.set(stage, Date.now());
+    const frac = total > 0 ? done / total : 1;
+    const width = 24;
+    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+    const el = (Date.now() - started.get(stage)!) / 1000;
+    const eta = frac > 0 && frac < 1 ? ` eta ${Math.round((el / frac) * (1 - frac))}s` : '';
+    process.stderr.write(`\r${stage.padEnd(24)} [${bar}] ${done}/${total}${eta}   `);
+    if (done >= total) process.stderr.write('\n');
+  };
+}

@@ -1,0 +1,108 @@
+// Background-anomaly removal (source report, on top of PatchCore): pixels inside an RGB range
+// are background; the mask is opened then closed; the background is turned gray, filtered
+// and pasted back, the foreground untouched. Unlike a whole-image blur pasted onto the
+// background (measured: screw AUROC 0.864 -> 0.769, a dark halo around the object), the
+// filter here is MASKED: only background pixels (in range and in the final mask) contribute
+// to a background pixel's value.
+import sharp from 'sharp';
+import type { RgbImage } from '../types.js';
+import { UserError } from '../util/errors.js';
+import { loadOpenCv } from './opencv.js';
+import { estimateBgRange, rangeMask, type BgRange } from './backgroundRange.js';
+import { luma, maskedAverage, maskedMedian, openClose } from './backgroundFilter.js';
+
+export { parseBgRange, estimateBgRange, type BgRange } from './backgroundRange.js';
+
+export interface BackgroundConfig {
+  range: BgRange | 'auto';
+  /** Elliptical structuring element size for open-then-close of the mask; <= 1 disables. */
+  morph: number;
+  filter: 'average' | 'median';
+  /** Filter window; average accepts even sizes, median needs an odd one. */
+  size: number;
+}
+
+export interface BackgroundResult {
+  image: RgbImage;
+  mask: Uint8Array; // 1 = background, w*h
+  range: BgRange;   // the range used (the estimate when cfg.range is 'auto')
+}
+
+/** The paper's range and its best filter (average 11×11); morph 5 closes 1–4 px dust specks. */
+export const DEFAULT_BACKGROUND: BackgroundConfig = {
+  range: { lo: [150, 150, 150], hi: [255, 255, 255] },
+  morph: 5,
+  filter: 'average',
+  size: 11,
+};
+
+export function validateBackgroundConfig(cfg: BackgroundConfig): void {
+  if (cfg.filter !== 'average' && cfg.filter !== 'median') {
+    throw new UserError(`--bg-filter must be "average" or "median", got "${String(cfg.filter)}"`);
+  }
+  if (!Number.isInteger(cfg.size) || cfg.size < 1 || cfg.size > 255) {
+    throw new UserError(`--bg-size must be an integer 1..255, got ${cfg.size}`);
+  }
+  if (cfg.filter === 'median' && cfg.size % 2 === 0) {
+    throw new UserError(`--bg-size ${cfg.size}: the median filter needs an odd size (average accepts even)`);
+  }
+  if (!Number.isInteger(cfg.morph) || cfg.morph < 0 || cfg.morph > 255) {
+    throw new UserError(`--bg-morph must be an integer 0..255, got ${cfg.morph}`);
+  }
+}
+
+export async function removeBackground(img: RgbImage, cfg: BackgroundConfig): Promise<BackgroundResult> {
+  validateBackgroundConfig(cfg);
+  const { cv } = await loadOpenCv();
+  const { width: w, height: h } = img;
+  const range = cfg.range === 'auto' ? estimateBgRange(img) : cfg.range;
+  const raw = rangeMask(img, range);
+  const mask = openClose(cv, raw, w, h, cfg.morph);
+  // Contributors: in-range pixels of the final mask. Dust holes and object nubs that the
+  // closing turned into background get replaced but never pull their dark value in.
+  const weight = raw.map((r, p) => r & mask[p]);
+  const gray = luma(cv, img);
+  const filtered = (cfg.filter === 'median' ? maskedMedian : maskedAverage)(cv, gray, weight, w, h, cfg.size);
+  const out = img.data.slice();
+  for (let p = 0, i = 0; p < mask.length; p++, i += 3) {
+    if (mask[p]) out[i] = out[i + 1] = out[i + 2] = filtered[p];
+  }
+  return { image: { width: w, height: h, data: out }, mask, range };
+}
+
+/** Widest panel of the figure; larger images are downscaled. */
+const FIGURE_PANEL_MAX = 512;
+const FIGURE_GAP = 8;
+const FIGURE_GAP_GRAY = 128; // visible against the white mask panel and the black foreground
+
+/**
+ * The report's Fig. 10/11 as PNG: original | background mask (white = background) |
+ * filtered background (foreground black) | composite, side by side with gray gaps.
+ */
+export async function backgroundFigure(img: RgbImage, cfg: BackgroundConfig): Promise<Uint8Array> {
+  const { image, mask } = await removeBackground(img, cfg);
+  const n = mask.length;
+  const maskRgb = new Uint8Array(n * 3);
+  const bgOnly = new Uint8Array(n * 3);
+  for (let p = 0; p < n; p++) {
+    if (!mask[p]) continue;
+    maskRgb.fill(255, p * 3, p * 3 + 3);
+    bgOnly.set(image.data.subarray(p * 3, p * 3 + 3), p * 3);
+  }
+  const pw = Math.min(img.width, FIGURE_PANEL_MAX);
+  const ph = Math.max(1, Math.round((img.height * pw) / img.width));
+  const raw = { width: img.width, height: img.height, channels: 3 as const };
+  const panels = await Promise.all(
+    [img.data, maskRgb, bgOnly, image.data].map((d) =>
+      sharp(d, { raw }).resize(pw, ph, { fit: 'fill' }).raw().toBuffer(),
+    ),
+  );
+  const W = 4 * pw + 3 * FIGURE_GAP;
+  const canvas = new Uint8Array(W * ph * 3).fill(FIGURE_GAP_GRAY);
+  panels.forEach((panel, k) => {
+    const x0 = k * (pw + FIGURE_GAP);
+    for (let y = 0; y < ph; y++) canvas.set(panel.subarray(y * pw * 3, (y + 1) * pw * 3), (y * W + x0) * 3);
+  });
+  const png = await sharp(canvas, { raw: { width: W, height: ph, channels: 3 } }).png().toBuffer();
+  return new Uint8Array(png.buffer, png.byteOffset, png.length);
+}

@@ -1,0 +1,91 @@
+// The RGB range that defines "background": parsing, automatic estimation, and the raw mask.
+import type { RgbImage } from '../types.js';
+import { UserError } from '../util/errors.js';
+
+export type Rgb = [number, number, number];
+export interface BgRange {
+  lo: Rgb;
+  hi: Rgb;
+}
+
+/** Parse `--bg-range`: "auto" or "R,G,B:R,G,B" (inclusive, integers 0..255, lo <= hi). */
+export function parseBgRange(s: string): BgRange | 'auto' {
+  const text = s.trim();
+  if (text.toLowerCase() === 'auto') return 'auto';
+  const bad = (why: string): never => {
+    throw new UserError(`--bg-range must be "auto" or "R,G,B:R,G,B" (e.g. 150,150,150:255,255,255): ${why} in "${s}"`);
+  };
+  const sides = text.split(':');
+  if (sides.length !== 2) bad('expected one ":"');
+  const [lo, hi] = sides.map((side) => {
+    const parts = side.split(',').map((p) => p.trim());
+    if (parts.length !== 3) bad('expected 3 comma-separated values per side');
+    return parts.map((p) => {
+      if (!/^\d{1,3}$/.test(p) || Number(p) > 255) bad(`"${p}" is not an integer 0..255`);
+      return Number(p);
+    }) as Rgb;
+  });
+  for (let c = 0; c < 3; c++) if (lo[c] > hi[c]) bad(`low ${lo[c]} > high ${hi[c]}`);
+  return { lo, hi };
+}
+
+/** Options of the automatic range; exported so tests and docs can state them. */
+export const AUTO_RANGE = { borderFrac: 0.04, k: 3, margin: 12 } as const;
+
+/**
+ * Estimate the background colour from a band around the image border (beyond the paper):
+ * per channel, median ± max(k·1.4826·MAD, margin), clamped to 0..255. Robust to an
+ * object touching less than half of the border; works for dark backgrounds too.
+ */
+export function estimateBgRange(img: RgbImage): BgRange {
+  const { width: w, height: h, data } = img;
+  const band = Math.max(1, Math.round(AUTO_RANGE.borderFrac * Math.min(w, h)));
+  const hist = [new Uint32Array(256), new Uint32Array(256), new Uint32Array(256)];
+  let n = 0;
+  for (let y = 0; y < h; y++) {
+    const edgeRow = y < band || y >= h - band;
+    for (let x = 0; x < w; x++) {
+      if (!edgeRow && x >= band && x < w - band) x = w - band; // skip the interior of the row
+      const i = (y * w + x) * 3;
+      hist[0][data[i]]++;
+      hist[1][data[i + 1]]++;
+      hist[2][data[i + 2]]++;
+      n++;
+    }
+  }
+  const lo: Rgb = [0, 0, 0];
+  const hi: Rgb = [255, 255, 255];
+  for (let c = 0; c < 3; c++) {
+    const med = histMedian(hist[c], n);
+    const dev = new Uint32Array(256);
+    for (let v = 0; v < 256; v++) dev[Math.abs(v - med)] += hist[c][v];
+    const half = Math.max(AUTO_RANGE.k * 1.4826 * histMedian(dev, n), AUTO_RANGE.margin);
+    lo[c] = Math.max(0, Math.floor(med - half));
+    hi[c] = Math.min(255, Math.ceil(med + half));
+  }
+  return { lo, hi };
+}
+
+/** Lower median of a histogram holding n samples. */
+function histMedian(hist: Uint32Array, n: number): number {
+  const target = Math.ceil(n / 2);
+  let acc = 0;
+  for (let v = 0; v < hist.length; v++) {
+    acc += hist[v];
+    if (acc >= target) return v;
+  }
+  return hist.length - 1;
+}
+
+/** 1 where all three channels lie inside the (inclusive) range, else 0; w*h. */
+export function rangeMask(img: RgbImage, r: BgRange): Uint8Array {
+  const { data } = img;
+  const mask = new Uint8Array(img.width * img.height);
+  const [l0, l1, l2] = r.lo;
+  const [h0, h1, h2] = r.hi;
+  for (let p = 0, i = 0; p < mask.length; p++, i += 3) {
+    const a = data[i], b = data[i + 1], c = data[i + 2];
+    mask[p] = a >= l0 && a <= h0 && b >= l1 && b <= h1 && c >= l2 && c <= h2 ? 1 : 0;
+  }
+  return mask;
+}

@@ -1,0 +1,164 @@
+// The evaluation protocol: backbone features once, then N runs of coreset + scoring (seeds 0..N-1),
+// image and pixel metrics per run, summarised as mean ± std, with a per-defect-type breakdown.
+import type { PatchFeatures, ScoreMap, ScoringConfig } from '../types.js';
+import type { Extractor } from './extract.js';
+import type { Dataset, TestItem } from '../data/dataset.js';
+import type { Geometry } from '../image/preprocess.js';
+import { loadMask } from '../image/load.js';
+import { FeatureStore } from '../memory/index.js';
+import { anomalyMap } from '../scoring/anomaly-map.js';
+import { bankFromStore, scoreFeatures, type Progress } from './patchcore.js';
+import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
+import type { Device } from '../onnx/session.js';
+import { UserError } from '../util/errors.js';
+
+export type MetricSummary = { mean: number; std: number; runs: number[] } | { mean: null; std: null; runs: (number | null)[]; reason: string };
+
+export interface EvalOptions {
+  runs: number;
+  ratio: number;
+  seed: number; // first seed; run i uses seed + i
+  scoring: ScoringConfig;
+  device?: Device;
+  progress?: Progress;
+}
+
+export interface TestResult {
+  item: TestItem;
+  geometry: Geometry;
+  /** Image score of every run. */
+  scores: number[];
+  /** Anomaly map of the last run, at crop size (for the report). */
+  map: ScoreMap;
+  mask?: Uint8Array; // aligned with the map
+}
+
+export interface EvalResult {
+  metrics: Record<'image_auroc' | 'pixel_auroc' | 'pixel_auroc_anomalous' | 'aupro' | 'image_f1_max', MetricSummary>;
+  /** Image-level F1-optimal threshold of each run. */
+  thresholds: number[];
+  per_defect: Record<string, Record<'image_auroc' | 'pixel_auroc' | 'aupro', MetricSummary>>;
+  tests: TestResult[];
+  seconds: { features: number; perRun: number[] };
+}
+
+interface PreparedTest {
+  item: TestItem;
+  features: PatchFeatures;
+  geometry: Geometry;
+  mask?: Uint8Array;
+}
+
+/** Summarise per-run metric values; undefined in any run makes the summary undefined. */
+export function summarizeMetric(values: MetricValue[]): MetricSummary {
+  const bad = values.find((v) => v.value === null);
+  if (bad && bad.value === null) return { mean: null, std: null, runs: values.map((v) => v.value), reason: bad.reason };
+  return summarize(values.map((v) => v.value as number));
+}
+
+export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions): Promise<EvalResult> {
+  if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw new UserError(`--runs must be a positive integer, got ${o.runs}`);
+  const t0 = Date.now();
+  const store = new FeatureStore();
+  try {
+    for await (const e of extractor.extractFiles(ds.train, (d, t) => o.progress?.('train features', d, t))) store.append(e.features);
+    const tests: PreparedTest[] = [];
+    for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => o.progress?.('test features', d, t))) {
+      const item = ds.test[tests.length];
+      if (ds.hasMasks && item.label === 1 && !item.mask) throw new UserError(`${item.file}: defect image without a ground-truth mask`);
+      const mask = ds.hasMasks ? await alignedMask(item, e.geometry) : undefined;
+      tests.push({ item, features: e.features, geometry: e.geometry, mask });
+    }
+    const featureSeconds = (Date.now() - t0) / 1000;
+    const perRun: number[] = [];
+    const runScores: number[][] = [];
+    const runMaps: ScoreMap[][] = [];
+    for (let r = 0; r < o.runs; r++) {
+      const tr = Date.now();
+      const fb = await bankFromStore(store, o.ratio, o.seed + r, o.scoring.b, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t));
+      const scores: number[] = [];
+      const maps: ScoreMap[] = [];
+      for (const t of tests) {
+        const { score, patches } = await scoreFeatures(t.features, fb, o.scoring);
+        scores.push(score);
+        maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma));
+      }
+      runScores.push(scores);
+      runMaps.push(maps);
+      perRun.push((Date.now() - tr) / 1000);
+      o.progress?.(`run ${r + 1}/${o.runs} scored`, r + 1, o.runs);
+    }
+    return summariseRuns(tests, runScores, runMaps, ds.hasMasks, { features: featureSeconds, perRun });
+  } finally {
+    store.close();
+  }
+}
+
+function summariseRuns(tests: PreparedTest[], runScores: number[][], runMaps: ScoreMap[][], hasMasks: boolean, seconds: EvalResult['seconds']): EvalResult {
+  const labels = tests.map((t) => t.item.label);
+  const noMasks: MetricValue = { value: null, reason: 'dataset has no ground-truth masks' };
+  const img: MetricValue[] = [];
+  const f1: MetricValue[] = [];
+  const thresholds: number[] = [];
+  const pix: MetricValue[] = [];
+  const pixA: MetricValue[] = [];
+  const pro: MetricValue[] = [];
+  const defects = [...new Set(tests.filter((t) => t.item.label === 1).map((t) => t.item.defect))];
+  const perDefect = new Map(defects.map((d) => [d, { image_auroc: [] as MetricValue[], pixel_auroc: [] as MetricValue[], aupro: [] as MetricValue[] }]));
+  runScores.forEach((scores, r) => {
+    img.push(auroc(scores, labels));
+    const f = f1Max(scores, labels);
+    f1.push(f.value === null ? f : { value: f.value });
+    if (f.value !== null) thresholds.push(f.threshold);
+    const masks = tests.map((t) => t.mask ?? new Uint8Array(0));
+    const pm = hasMasks ? pixelMetrics(runMaps[r], masks) : null;
+    pix.push(pm ? pm.auroc : noMasks);
+    pixA.push(pm ? pm.aurocAnomalous : noMasks);
+    pro.push(pm ? pm.aupro : noMasks);
+    for (const d of defects) {
+      const idx = tests.map((t, i) => (t.item.label === 0 || t.item.defect === d ? i : -1)).filter((i) => i >= 0);
+      const acc = perDefect.get(d)!;
+      acc.image_auroc.push(auroc(idx.map((i) => scores[i]), idx.map((i) => labels[i])));
+      const dm = hasMasks ? pixelMetrics(idx.map((i) => runMaps[r][i]), idx.map((i) => masks[i])) : null;
+      acc.pixel_auroc.push(dm ? dm.auroc : noMasks);
+      acc.aupro.push(dm ? dm.aupro : noMasks);
+    }
+  });
+  const last = runMaps.length - 1;
+  return {
+    metrics: {
+      image_auroc: summarizeMetric(img),
+      pixel_auroc: summarizeMetric(pix),
+      pixel_auroc_anomalous: summarizeMetric(pixA),
+      aupro: summarizeMetric(pro),
+      image_f1_max: summarizeMetric(f1),
+    },
+    thresholds,
+    per_defect: Object.fromEntries(
+      [...perDefect].map(([d, m]) => [d, { image_auroc: summarizeMetric(m.image_auroc), pixel_auroc: summarizeMetric(m.pixel_auroc), aupro: summarizeMetric(m.aupro) }]),
+    ),
+    tests: tests.map((t, i) => ({ item: t.item, geometry: t.geometry, scores: runScores.map((s) => s[i]), map: runMaps[last][i], mask: t.mask })),
+    seconds,
+  };
+}
+
+/**
+ * Ground truth aligned with the map: the mask is resized (nearest neighbour) to the resized image
+ * and cropped exactly like the image, so mask and map cover the same pixels. Good images get an
+ * all-zero mask.
+ */
+async function alignedMask(item: TestItem, g: Geometry): Promise<Uint8Array> {
+  const out = new Uint8Array(g.cropW * g.cropH);
+  if (!item.mask) return out;
+  const m = await loadMask(item.mask);
+  if (m.width !== g.origW || m.height !== g.origH)
+    throw new UserError(`${item.mask}: mask is ${m.width}x${m.height} but its image is ${g.origW}x${g.origH}`);
+  for (let y = 0; y < g.cropH; y++) {
+    const sy = Math.min(m.height - 1, Math.floor(((y + g.cropY + 0.5) * m.height) / g.resizedH));
+    for (let x = 0; x < g.cropW; x++) {
+      const sx = Math.min(m.width - 1, Math.floor(((x + g.cropX + 0.5) * m.width) / g.resizedW));
+      out[y * g.cropW + x] = m.data[sy * m.width + sx];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+// Image file -> patch features: background removal, preprocessing, backbone, aggregation.
+// The one path used by fit, predict, eval, sweep and serve, so they cannot drift apart.
+import type { PatchFeatures, PreprocessConfig, RgbImage } from '../types.js';
+import type { Backbone } from '../backbone/backbone.js';
+import { removeBackground, type BackgroundConfig } from '../image/background.js';
+import { cropWarning, preprocess, stack, type Geometry } from '../image/preprocess.js';
+import { loadImage } from '../image/load.js';
+import { aggregate } from '../features/aggregate.js';
+
+export interface Extracted {
+  features: PatchFeatures;
+  geometry: Geometry;
+  /** The image as the backbone saw it (after background removal), uncropped. */
+  image: RgbImage;
+}
+
+export interface ExtractorOptions {
+  preprocess: PreprocessConfig;
+  background: BackgroundConfig | null;
+  featureDim: number;
+  batchSize?: number;
+  warn?: (msg: string) => void;
+}
+
+export class Extractor {
+  private warned = false;
+  constructor(readonly backbone: Backbone, readonly opts: ExtractorOptions) {}
+
+  /** Background removal then resize/crop/normalise. */
+  async prepare(img: RgbImage): Promise<{ image: RgbImage; tensor: import('../types.js').Tensor; geometry: Geometry }> {
+    const image = this.opts.background ? (await removeBackground(img, this.opts.background)).image : img;
+    const { tensor, geometry } = await preprocess(image, this.opts.preprocess);
+    const w = cropWarning(geometry);
+    if (w && !this.warned) {
+      this.warned = true;
+      this.opts.warn?.(w);
+    }
+    return { image, tensor, geometry };
+  }
+
+  async extract(img: RgbImage): Promise<Extracted> {
+    const [out] = await this.extractBatch([img]);
+    return out;
+  }
+
+  /** Same-sized images run as one backbone batch; mixed sizes run one by one. */
+  async extractBatch(imgs: RgbImage[]): Promise<Extracted[]> {
+    const prepared = await Promise.all(imgs.map((i) => this.prepare(i)));
+    const sameSize = prepared.every((p) => p.tensor.dims[2] === prepared[0].tensor.dims[2] && p.tensor.dims[3] === prepared[0].tensor.dims[3]);
+    const maps = sameSize
+      ? await this.backbone.run(stack(prepared.map((p) => p.tensor)))
+      : (await Promise.all(prepared.map((p) => this.backbone.run(p.tensor)))).flat();
+    return prepared.map((p, i) => ({ features: aggregate(maps[i], { dim: this.opts.featureDim }), geometry: p.geometry, image: p.image }));
+  }
+
+  /**
+   * Extract features of many files in batches, decoding the next batch while the backbone
+   * runs the current one (a two-stage pipeline).
+   */
+  async *extractFiles(files: string[], onProgress?: (done: number, total: number) => void): AsyncGenerator<Extracted & { file: string }> {
+    const bs = Math.max(1, this.opts.batchSize ?? 8);
+    const load = (start: number) => Promise.all(files.slice(start, start + bs).map((f) => loadImage(f)));
+    let next = files.length ? load(0) : null;
+    for (let start = 0; start < files.length; start += bs) {
+      const imgs = await next!;
+      next = start + bs < files.length ? load(start + bs) : null;
+      next?.catch(() => undefined); // surfaced when awaited
+      const out = await this.extractBatch(imgs);
+      for (let i = 0; i < out.length; i++) yield { ...out[i], file: files[start + i] };
+      onProgress?.(Math.min(start + bs, files.length), files.length);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+// PatchCore as one object: fit from good images, score new ones, save and load.
+import type { MemoryBank, PatchFeatures, PatchScores, PreprocessConfig, RgbImage, ScoreMap, ScoringConfig } from '../types.js';
+import type { Backbone } from '../backbone/backbone.js';
+import type { BackgroundConfig } from '../image/background.js';
+import type { Geometry } from '../image/preprocess.js';
+import { Extractor } from './extract.js';
+import { FeatureStore, buildMemoryBank } from '../memory/index.js';
+import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
+import { scorePatches, imageScore } from '../scoring/scores.js';
+import { anomalyMap, resizeBilinear } from '../scoring/anomaly-map.js';
+import { MODEL_FORMAT, type ModelConfig } from './config.js';
+import { saveModel, loadModel } from './store.js';
+import { summarize } from '../metrics/summary.js';
+import type { Device } from '../onnx/session.js';
+import { UserError } from '../util/errors.js';
+
+export type Progress = (stage: string, done: number, total: number) => void;
+
+export interface FitOptions {
+  preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
+  background: BackgroundConfig | null;
+  featureDim: number;
+  ratio: number;
+  seed: number;
+  scoring: ScoringConfig;
+  device?: Device;
+  batchSize?: number;
+  progress?: Progress;
+  warn?: (msg: string) => void;
+}
+
+export interface PredictResult {
+  score: number;
+  anomalous: boolean;
+  threshold: number;
+  /** Map at the backbone input (crop) size. */
+  map: ScoreMap;
+  /** Map on the original image; outside the crop it holds the map minimum (nothing was seen there). */
+  mapOriginal: ScoreMap;
+  geometry: Geometry;
+  patches: PatchScores;
+}
+
+/** Bank + neighbour table + search index for one coreset draw. */
+export interface FittedBank {
+  bank: MemoryBank;
+  nn: NearestNeighbours;
+}
+
+export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, b: number, device?: Device, progress?: Progress): Promise<FittedBank> {
+  const bank = buildMemoryBank(store, { ratio, seed, onProgress: (d, t) => progress?.('coreset', d, t) });
+  const nn = await NearestNeighbours.create(bank, { device });
+  bank.b = Math.min(b, bank.size);
+  bank.neighbours = await buildNeighbourTable(bank, bank.b, nn);
+  return { bank, nn };
+}
+
+/** Image score and patch scores of one image's features against a fitted bank. */
+export async function scoreFeatures(f: PatchFeatures, fb: FittedBank, cfg: ScoringConfig): Promise<{ score: number; patches: PatchScores }> {
+  const patches = await scorePatches(f.data, f.gridH, f.gridW, fb.bank, fb.nn, cfg);
+  return { score: imageScore(patches, f.data, fb.bank, cfg), patches };
+}
+
+export class PatchCore {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly fitted: FittedBank,
+    readonly extractor: Extractor,
+  ) {}
+
+  static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
+    if (!(o.ratio > 0 && o.ratio <= 1)) throw new UserError(`--coreset must be in (0, 1], got ${o.ratio}`);
+    const preprocess: PreprocessConfig = { ...o.preprocess, mean: backbone.spec.mean, std: backbone.spec.std };
+    const extractor = new Extractor(backbone, { preprocess, background: o.background, featureDim: o.featureDim, batchSize: o.batchSize, warn: o.warn });
+    const store = new FeatureStore();
+    try {
+      const perImage: number[] = [];
+      for await (const e of extractor.extractFiles(files, (d, t) => o.progress?.('features', d, t))) {
+        store.append(e.features);
+        perImage.push(e.features.count);
+      }
+      const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring.b, o.device, o.progress);
+      // Training images scored against the final bank give the scale of "normal" scores.
+      const train: number[] = [];
+      let offset = 0;
+      for (const count of perImage) {
+        const rows = store.rows(Int32Array.from({ length: count }, (_, i) => offset + i));
+        const f: PatchFeatures = { gridH: 0, gridW: count, dim: store.dim, count, data: rows };
+        train.push((await scoreFeatures(f, fitted, o.scoring)).score);
+        offset += count;
+      }
+      const stats = summarize(train);
+      const max = Math.max(...train);
+      const config: ModelConfig = {
+        format: MODEL_FORMAT,
+        createdAt: new Date().toISOString(),
+        backbone: { id: backbone.spec.id, hash: backbone.hash, layers: backbone.spec.layers },
+        preprocess,
+        background: o.background,
+        featureDim: o.featureDim,
+        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count },
+        scoring: o.scoring,
+        bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
+        trainScores: { mean: stats.mean, std: stats.std, max },
+        // mean + 3 std of training scores: a stand-in until `eval` supplies the F1-optimal threshold
+        threshold: stats.mean + 3 * stats.std,
+        thresholdSource: 'train mean + 3 std',
+      };
+      return new PatchCore(config, fitted, extractor);
+    } finally {
+      store.close();
+    }
+  }
+
+  static async load(dir: string, backbone: Backbone, device?: Device): Promise<PatchCore> {
+    const { config, bank } = await loadModel(dir);
+    if (backbone.hash !== config.backbone.hash)
+      throw new UserError(`--model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
+    const nn = await NearestNeighbours.create(bank, { device });
+    const extractor = new Extractor(backbone, { preprocess: config.preprocess, background: config.background, featureDim: config.featureDim });
+    return new PatchCore(config, { bank, nn }, extractor);
+  }
+
+  async save(dir: string): Promise<void> {
+    const saved = await saveModel(dir, this.config, this.fitted.bank);
+    Object.assign(this.config, saved);
+  }
+
+  setThreshold(value: number, source: string): void {
+    this.config.threshold = value;
+    this.config.thresholdSource = source;
+  }
+
+  async predict(img: RgbImage): Promise<PredictResult> {
+    const e = await this.extractor.extract(img);
+    return this.predictFeatures(e.features, e.geometry);
+  }
+
+  async predictFeatures(f: PatchFeatures, g: Geometry): Promise<PredictResult> {
+    const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring);
+    const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma);
+    return { score, anomalous: score >= this.config.threshold, threshold: this.config.threshold, map, mapOriginal: toOriginal(map, g), geometry: g, patches };
+  }
+}
+
+/** Place the crop-size map back onto the original image (undo crop, then resize). */
+export function toOriginal(map: ScoreMap, g: Geometry): ScoreMap {
+  const full = new Float32Array(g.resizedW * g.resizedH);
+  let min = Infinity;
+  for (const v of map.data) min = Math.min(min, v);
+  full.fill(min); // outside the crop nothing was seen: show the map's floor, not a false 0
+  for (let y = 0; y < g.cropH; y++) full.set(map.data.subarray(y * g.cropW, (y + 1) * g.cropW), (y + g.cropY) * g.resizedW + g.cropX);
+  return resizeBilinear({ width: g.resizedW, height: g.resizedH, data: full }, g.origW, g.origH);
+}

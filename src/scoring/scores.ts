@@ -1,0 +1,71 @@
+// Patch scores and the image score (formulas: /work/shared/patchcore-formulas.md).
+import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
+import { UserError } from '../util/errors.js';
+import { distance, type NearestNeighbours } from './nn.js';
+
+/** N_b(m): the first b entries of m's row in the fit-time table (m itself first). */
+export function neighbourhood(bank: MemoryBank, m: number, b: number): Int32Array {
+  if (!bank.neighbours || !bank.b) {
+    throw new UserError('the memory bank has no neighbour table: refit the model to use the neighbourhood score or reweighting');
+  }
+  if (!Number.isInteger(b) || b < 1 || b > bank.b) {
+    throw new UserError(`neighbourhood size b = ${b}, but the model's neighbour table holds b <= ${bank.b}`);
+  }
+  return bank.neighbours.subarray(m * bank.b, m * bank.b + b);
+}
+
+/** Scores of every patch of ONE image (features: gridH·gridW × dim). */
+export async function scorePatches(
+  features: Float32Array,
+  gridH: number,
+  gridW: number,
+  bank: MemoryBank,
+  nn: NearestNeighbours,
+  cfg: ScoringConfig,
+): Promise<PatchScores> {
+  const n = gridH * gridW;
+  if (features.length !== n * bank.dim) {
+    throw new Error(`scorePatches: ${features.length} values for ${gridH}×${gridW} patches of dim ${bank.dim}`);
+  }
+  const k = cfg.kind === 'knn-mean' ? cfg.k : 1;
+  const { index, dist } = await nn.search(features, n, k);
+  const pow = (d: number) => (cfg.squared ? d * d : d);
+  const scores = new Float32Array(n);
+  const nearest = new Int32Array(n);
+  const nearestDist = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    nearest[p] = index[p * k];
+    nearestDist[p] = dist[p * k];
+    let s = 0;
+    if (cfg.kind === 'neighbourhood') {
+      // Report eq. 3–4: mean distance from p to the bank points around its nearest one.
+      const nb = neighbourhood(bank, nearest[p], cfg.b);
+      for (const m of nb) s += pow(distance(features, p, bank, m));
+      s /= nb.length;
+    } else {
+      for (let j = 0; j < k; j++) s += pow(dist[p * k + j]);
+      s /= k;
+    }
+    scores[p] = s;
+  }
+  return { gridH, gridW, scores, nearest, nearestDist };
+}
+
+/**
+ * Image score: the max patch score s*; with cfg.reweight, PatchCore eq. 7:
+ * w = 1 − exp(d(p*, m*)) / Σ_{m∈N_b(m*)} exp(d(p*, m)) on true distances, score w·s*.
+ */
+export function imageScore(ps: PatchScores, features: Float32Array, bank: MemoryBank, cfg: ScoringConfig): number {
+  let pStar = 0;
+  for (let p = 1; p < ps.scores.length; p++) if (ps.scores[p] > ps.scores[pStar]) pStar = p;
+  const sStar = ps.scores[pStar];
+  if (!cfg.reweight) return sStar;
+  const nb = neighbourhood(bank, ps.nearest[pStar], cfg.b);
+  const d = Array.from(nb, (m) => distance(features, pStar, bank, m));
+  // Max-subtracted softmax: exp of raw distances overflows for d ≳ 89 in float64.
+  const top = Math.max(...d);
+  let sum = 0;
+  for (const x of d) sum += Math.exp(x - top);
+  const w = 1 - Math.exp(d[0] - top) / sum; // d[0] = d(p*, m*): the table row starts with m*
+  return w * sStar;
+}

@@ -1,0 +1,91 @@
+// The typed data objects that cross each pipeline-stage boundary.
+// image -> backbone -> features -> memory -> scoring -> metrics/report.
+
+/** Decoded image, 8-bit RGB, row-major HWC. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array; // length = width*height*3
+}
+
+/** Dense float tensor, row-major, NCHW for images / feature maps. */
+export interface Tensor {
+  dims: number[];
+  data: Float32Array;
+}
+
+/** What a backbone needs from the image stage. */
+export interface BackboneSpec {
+  id: string;                     // 'inception_v3', 'wide_resnet50_2', 'resnet18', or a file path
+  layers: [string, string];       // graph outputs: shallow (stride 8) then deep (stride 16)
+  mean: [number, number, number]; // applied to RGB/255
+  std: [number, number, number];
+  strides: [number, number];
+}
+
+/** How a raw image becomes the backbone input. Stored in model.json. */
+export interface PreprocessConfig {
+  resize: number;          // shorter side, bilinear
+  crop: number | 'none';   // center crop size, or keep the resized image whole
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** Backbone output for one image: two feature maps, [1,C,h,w] each. */
+export interface FeatureMaps {
+  shallow: Tensor;
+  deep: Tensor;
+}
+
+/** Locally aware patch features of one or more images: rows = patches. */
+export interface PatchFeatures {
+  gridH: number;
+  gridW: number;
+  dim: number;
+  count: number;       // number of patches (images * gridH * gridW)
+  data: Float32Array;  // count × dim, row-major
+}
+
+/** The memory bank: coreset-selected patch features. */
+export interface MemoryBank {
+  dim: number;
+  size: number;
+  data: Float32Array;         // size × dim
+  /** N_b table for the neighbourhood score and eq. 7: size × b, each row starts with the point itself. */
+  neighbours?: Int32Array;
+  b?: number;
+}
+
+export type ScoreKind = 'nearest' | 'knn-mean' | 'neighbourhood';
+
+export interface ScoringConfig {
+  kind: ScoreKind;
+  k: number;          // knn-mean
+  b: number;          // neighbourhood and reweighting
+  squared: boolean;   // faiss parity: report d² instead of d
+  reweight: boolean;  // PatchCore eq. 7 on the image score
+  sigma: number;      // Gaussian σ of the anomaly map
+}
+
+/** Scores on the patch grid of one image. */
+export interface PatchScores {
+  gridH: number;
+  gridW: number;
+  scores: Float32Array;   // gridH*gridW
+  nearest: Int32Array;    // index of m*(p) in the bank
+  nearestDist: Float32Array; // d(p, m*) (true distance, never squared)
+}
+
+/** A single-channel float map. */
+export interface ScoreMap {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+export interface Prediction {
+  score: number;
+  map: ScoreMap;          // at the backbone input (crop) size
+  threshold?: number;
+  anomalous?: boolean;
+}

@@ -1,0 +1,107 @@
+// The CLI as a user meets it: bad input gets one clear line and a non-zero exit, never a stack.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CLI, tempDir } from './helpers.js';
+import { writeSyntheticDataset } from '../src/data/synthetic.js';
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, PATCHCORE_DEBUG: '' } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** A failing run: non-zero exit, one line on stderr that mentions `needle`, no stack trace. */
+function assertUserError(r: ReturnType<typeof run>, needle: string | RegExp) {
+  assert.notEqual(r.code, 0, `expected failure, got exit 0: ${r.out}`);
+  const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('warning:'));
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.err}`);
+  assert.match(lines[0], /^patchcore: error: /);
+  assert.doesNotMatch(r.err, /\n\s+at /);
+  assert.doesNotMatch(r.err + r.out, /NaN/);
+  if (typeof needle === 'string') assert.ok(lines[0].includes(needle), `'${lines[0]}' does not mention '${needle}'`);
+  else assert.match(lines[0], needle);
+}
+
+const root = tempDir();
+const data = path.join(root, 'data');
+const model = path.join(root, 'model');
+const ready = (async () => {
+  await writeSyntheticDataset(data, { size: 224, train: 8, testGood: 1, testPerDefect: 1 });
+  const r = run('fit', '--data', data, '--out', model, '--coreset', '0.2', '--quiet');
+  assert.equal(r.code, 0, r.err);
+})();
+
+test('fit and predict work from the command line', async () => {
+  await ready;
+  const img = path.join(data, 'test', 'missing', '000.png');
+  const out = path.join(root, 'heat');
+  const r = run('predict', '--model', model, img, '--out', out, '--json');
+  assert.equal(r.code, 0, r.err);
+  const rows = JSON.parse(r.out);
+  assert.equal(rows.length, 1);
+  assert.ok(Number.isFinite(rows[0].score));
+  assert.ok((await fs.stat(rows[0].heatmap)).size > 1000);
+});
+
+test('missing folder and empty train set', async () => {
+  assertUserError(run('fit', '--data', path.join(root, 'nope'), '--out', path.join(root, 'm2')), 'nope');
+  const empty = tempDir();
+  assertUserError(run('fit', '--data', empty, '--out', path.join(root, 'm2')), 'no training images');
+});
+
+test('corrupt, truncated and non-image files', async () => {
+  await ready;
+  const dir = tempDir();
+  const png = await fs.readFile(path.join(data, 'train', 'good', '000.png'));
+  await fs.writeFile(path.join(dir, 'truncated.png'), png.subarray(0, png.length >> 1));
+  await fs.writeFile(path.join(dir, 'text.png'), 'this is not an image');
+  for (const f of ['truncated.png', 'text.png']) assertUserError(run('predict', '--model', model, path.join(dir, f)), f);
+  // a training folder containing a broken image names that file
+  const bad = tempDir();
+  await fs.copyFile(path.join(data, 'train', 'good', '000.png'), path.join(bad, 'a.png'));
+  await fs.writeFile(path.join(bad, 'b.png'), png.subarray(0, 100));
+  assertUserError(run('fit', '--data', bad, '--out', path.join(root, 'm3')), 'b.png');
+});
+
+test('unknown backbone and out-of-range flags', async () => {
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--backbone', 'vgg99'), 'vgg99');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--coreset', '0'), '--coreset');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--coreset', '1.5'), '--coreset');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--bg-filter', 'median', '--bg-size', '14'), '--bg-size');
+  assertUserError(run('fit', '--bogus'), 'bogus');
+  assertUserError(run('frobnicate'), 'frobnicate');
+});
+
+test('bad model directories: missing, other version, checksum mismatch', async () => {
+  await ready;
+  const img = path.join(data, 'test', 'good', '000.png');
+  assertUserError(run('predict', '--model', path.join(root, 'none'), img), 'model.json');
+  const copy = async (name: string) => {
+    const d = path.join(root, name);
+    await fs.cp(model, d, { recursive: true });
+    return d;
+  };
+  const old = await copy('m-old');
+  const cfg = JSON.parse(await fs.readFile(path.join(old, 'model.json'), 'utf8'));
+  await fs.writeFile(path.join(old, 'model.json'), JSON.stringify({ ...cfg, format: 'patchcore-ts/model@0' }));
+  assertUserError(run('predict', '--model', old, img), 'format');
+  const bad = await copy('m-bad');
+  const bank = path.join(bad, cfg.bank.file);
+  const bytes = await fs.readFile(bank);
+  bytes[10] ^= 0xff;
+  await fs.writeFile(bank, bytes);
+  assertUserError(run('predict', '--model', bad, img), 'checksum');
+});
+
+test('a failed fit leaves the existing model intact', async () => {
+  await ready;
+  const before = await fs.readFile(path.join(model, 'model.json'), 'utf8');
+  const bad = tempDir();
+  await fs.writeFile(path.join(bad, 'x.png'), 'broken');
+  assertUserError(run('fit', '--data', bad, '--out', model), 'x.png');
+  assert.equal(await fs.readFile(path.join(model, 'model.json'), 'utf8'), before);
+  const r = run('predict', '--model', model, path.join(data, 'test', 'good', '000.png'));
+  assert.equal(r.code, 0, r.err);
+});

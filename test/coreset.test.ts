@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../src/util/rng.js';
+import { dist2 } from '../src/memory/distance.js';
+import { greedyCoreset, pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
+
+/** Gaussian blobs of varying spread, with some exact duplicate rows. */
+function clustered(n: number, dim: number, seed: number, clusters: number, dupEvery = 0): Float32Array {
+  const rng = new Rng(seed);
+  const centers = Array.from({ length: clusters }, () => Array.from({ length: dim }, () => rng.normal() * 5));
+  const spread = Array.from({ length: clusters }, () => 0.05 + rng.next() * 2);
+  const z = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    if (dupEvery > 0 && i > 0 && i % dupEvery === 0) {
+      const src = rng.int(i);
+      z.copyWithin(i * dim, src * dim, (src + 1) * dim);
+      continue;
+    }
+    const k = rng.int(clusters);
+    for (let d = 0; d < dim; d++) z[i * dim + d] = centers[k][d] + spread[k] * rng.normal();
+  }
+  return z;
+}
+
+/** max_i min_{c∈coreset} ‖z_i − z_c‖: how well the coreset covers the set. */
+function coverage(z: Float32Array, n: number, dim: number, idx: Int32Array): number {
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    let best = Infinity;
+    for (const c of idx) best = Math.min(best, dist2(z, i * dim, z, c * dim, dim));
+    worst = Math.max(worst, best);
+  }
+  return Math.sqrt(worst);
+}
+
+const cases = [
+  { name: 'gaussian', n: 2000, dim: 16, clusters: 1, dup: 0, count: 200 },
+  { name: 'clustered', n: 3000, dim: 32, clusters: 12, dup: 0, count: 300 },
+  { name: 'clustered + duplicates', n: 2500, dim: 24, clusters: 6, dup: 3, count: 400 },
+  { name: 'tiny, count near n', n: 40, dim: 7, clusters: 3, dup: 2, count: 40 },
+  { name: 'odd dim, 1 cluster, 1 center', n: 500, dim: 13, clusters: 1, dup: 0, count: 1 },
+];
+
+for (const [k, cs] of cases.entries()) {
+  test(`fast coreset equals plain: ${cs.name}`, () => {
+    const z = clustered(cs.n, cs.dim, 100 + k, cs.clusters, cs.dup);
+    const starts = pickStarts(cs.n, 7 + k);
+    const plain = plainGreedyCoreset(z, cs.n, cs.dim, cs.count, starts);
+    const fast = greedyCoreset(z, cs.n, cs.dim, cs.count, starts);
+    assert.deepEqual(Array.from(fast), Array.from(plain));
+  });
+}
+
+test('all-identical points: ties go to the lowest index', () => {
+  const n = 50, dim = 8;
+  const z = new Float32Array(n * dim).fill(1.5);
+  const starts = pickStarts(n, 3);
+  const fast = greedyCoreset(z, n, dim, 5, starts);
+  assert.deepEqual(Array.from(fast), [0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(plainGreedyCoreset(z, n, dim, 5, starts)), [0, 0, 0, 0, 0]);
+});
+
+test('coreset covers the set far better than random picks and shrinks with size', () => {
+  const n = 3000, dim = 32;
+  const z = clustered(n, dim, 42, 10);
+  const starts = pickStarts(n, 1);
+  const small = greedyCoreset(z, n, dim, 30, starts);
+  const big = greedyCoreset(z, n, dim, 300, starts);
+  const rnd = Int32Array.from(pickStarts(n, 9, 300));
+  assert.ok(coverage(z, n, dim, big) < coverage(z, n, dim, small));
+  assert.ok(coverage(z, n, dim, big) < 0.8 * coverage(z, n, dim, rnd));
+  assert.equal(new Set(big).size, big.length, 'no index chosen twice while δ > 0');
+});
+
+test('pickStarts: distinct, seeded, capped at n', () => {
+  const a = pickStarts(1000, 5), b = pickStarts(1000, 5), c = pickStarts(1000, 6);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.equal(new Set(a).size, 10);
+  assert.equal(pickStarts(4, 1).length, 4);
+});
