@@ -4,7 +4,8 @@
 // "gaussian" (i.i.d. isotropic) is the worst case: no distance bound can prune there.
 import { pathToFileURL } from 'node:url';
 import { Rng } from '../src/util/rng.js';
-import { greedyCoreset, initialDelta, pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
+import { initialDelta, pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
+import { greedyCoreset } from '../src/memory/fast-coreset.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,4 +67,4 @@ function main(): void {
   for (const r of rows) console.log(r.map((v, c) => v.padStart(w[c])).join('  '));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

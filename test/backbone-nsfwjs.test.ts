@@ -1,9 +1,10 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { convertKerasLayers, type KerasLayer } from '../src/backbone/keras/layers.js';
+import { convertTfjsGraph } from '../src/backbone/keras/graph.js';
 import { loadNsfwjsModel, type WeightTensor } from '../src/backbone/keras/weights.js';
 import '../src/backbone/nsfwjs.js';
 import { backboneEntry, loadBackbone } from '../src/backbone/registry.js';
@@ -12,6 +13,7 @@ import { createSession, ort } from '../src/onnx/session.js';
 import { Rng } from '../src/util/rng.js';
 
 process.env.PATCHCORE_CACHE = mkdtempSync(path.join(os.tmpdir(), 'pc-nsfwjs-'));
+after(() => fs.rm(process.env.PATCHCORE_CACHE!, { recursive: true, force: true }));
 const uniform = (seed: number) => { const r = new Rng(seed); return () => r.next(); };
 
 // ---- Independent reference: a float64 NHWC interpreter of Keras layers using the raw
@@ -116,18 +118,45 @@ function reference(layers: KerasLayer[], W: Map<string, WeightTensor>, input: Im
   throw new Error(`no layer ${target}`);
 }
 
+/** The same for a tfjs graph model's nodes (fused conv + BiasAdd + Relu6, Add/Mul/Sub). */
+function referenceGraph(nodes: any[], W: Map<string, WeightTensor>, input: Img, target: string): Img {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const str = (v: string) => Buffer.from(v, 'base64').toString();
+  const memo = new Map<string, Img | number>();
+  const ev = (name: string): Img | number => {
+    if (memo.has(name)) return memo.get(name)!;
+    const n = byName.get(name);
+    const [x, k, b] = (n.input ?? []).map((i: string) => (byName.get(i).op === 'Const' ? i : ev(i)));
+    let y: Img | number;
+    if (n.op === 'Const') y = W.get(name)!.data[0];
+    else if (n.op === 'Placeholder') y = input;
+    else if (n.op === 'Mul') y = map(k as Img, (v) => v * W.get(x)!.data[0]);
+    else if (n.op === 'Sub') y = map(x, (v) => v - W.get(k)!.data[0]);
+    else if (n.op === 'AddV2') { const z = k as Img; y = map(x, (v) => v); z.d.forEach((v, i) => ((y as Img).d[i] += v)); }
+    else {
+      const a = n.attr, ops = a.fused_ops.list.s.map(str), bias = W.get(b)!.data;
+      y = conv(x, W.get(k)!, a.strides.list.i.slice(1, 3).map(Number), str(a.padding.s).toLowerCase(), n.op.includes('Depthwise'));
+      y = map(y, (v, ch) => (ops.includes('Relu6') ? Math.min(Math.max(v + bias[ch], 0), 6) : v + bias[ch]));
+    }
+    memo.set(name, y);
+    return y;
+  };
+  return ev(nodes.find((n) => n.name.endsWith('/' + target)).name) as Img;
+}
+
 /** Convert to ONNX with `outputs`, run on a random 1×3×size×size input, compare each with the reference. */
 async function compare(topology: any, W: Map<string, WeightTensor>, outputs: string[], size: number, seed: number) {
   const rnd = uniform(seed);
   const nchw = Float32Array.from({ length: 3 * size * size }, () => rnd());
   const nhwc = new Float64Array(nchw.length);
   for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) nhwc[p * 3 + ch] = nchw[ch * size * size + p];
-  const { bytes } = convertKerasLayers(topology, W, { outputs });
+  const graph = !topology.model_config;
+  const { bytes } = (graph ? convertTfjsGraph : convertKerasLayers)(topology, W, { outputs });
   const session = await createSession(bytes, { threads: 2 });
   const out = await session.run({ image: new ort.Tensor('float32', nchw, [1, 3, size, size]) });
-  const layers = topology.model_config.config.layers;
   for (const name of outputs) {
-    const ref = reference(layers, W, { h: size, w: size, c: 3, d: nhwc }, name);
+    const input = { h: size, w: size, c: 3, d: nhwc };
+    const ref = graph ? referenceGraph(topology.node, W, input, name) : reference(topology.model_config.config.layers, W, input, name);
     const got = out[name];
     assert.deepEqual(got.dims, [1, ref.c, ref.h, ref.w], name);
     const g = got.data as Float32Array;
@@ -171,6 +200,12 @@ test('inception_v3 up to mixed0 matches the float64 Keras reference on 1×3×75�
 test('mobilenet_v2 up to block_3_pad matches the reference (depthwise, ReLU6, Add, ZeroPadding)', async () => {
   const m = await loadNsfwjsModel('nsfwjs/models/mobilenet_v2', 'MobileNetV2Model');
   await compare(m.json.modelTopology, m.weights, ['block_3_pad', 'block_1_depthwise'], 33, 2);
+});
+
+test('mobilenet_v2_mid graph model up to expanded_conv_2/add matches the reference (SAME at stride 2, x·2−1 input)', async () => {
+  const m = await loadNsfwjsModel('nsfwjs/models/mobilenet_v2_mid', 'MobileNetV2MidModel');
+  assert.equal(m.json.format, 'graph-model');
+  await compare(m.json.modelTopology, m.weights, ['MobilenetV2/expanded_conv_2/add', 'MobilenetV2/expanded_conv_1/depthwise/depthwise'], 32, 4);
 });
 
 test('inception_v3 backbone: 224 input gives finite mixed2/mixed5 maps; the cache is reused and a corrupt file rebuilt', async () => {

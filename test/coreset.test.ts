@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { dist2 } from '../src/memory/distance.js';
-import { greedyCoreset, pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
+import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
+import { greedyCoreset } from '../src/memory/fast-coreset.js';
 
 /** Gaussian blobs of varying spread, with some exact duplicate rows. */
 function clustered(n: number, dim: number, seed: number, clusters: number, dupEvery = 0): Float32Array {

@@ -5,6 +5,9 @@ import * as zlib from 'node:zlib';
 export interface FixtureTensor {
   shape: number[];
   data: Float32Array;
+  /** Junk values stored before the tensor's data, which must then be addressed by storage offset. */
+  storageOffset?: number;
+  stride?: number[];
 }
 
 class Pickler {
@@ -57,13 +60,15 @@ function statePickle(tensors: Map<string, FixtureTensor>, half: Set<string>, leg
   for (const [name, t] of tensors) {
     const key = String(storages.length);
     const isHalf = half.has(name);
-    storages.push({ key, half: isHalf, bytes: isHalf ? toHalf(t.data) : new Uint8Array(t.data.buffer.slice(0)) });
-    const stride = t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    const off = t.storageOffset ?? 0;
+    const values = Float32Array.from([...Array(off).fill(99), ...t.data]);
+    storages.push({ key, half: isHalf, bytes: isHalf ? toHalf(values) : new Uint8Array(values.buffer) });
+    const stride = t.stride ?? t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
     p.str(name).global('torch._utils', '_rebuild_tensor_v2').op(0x28);
-    p.op(0x28).str('storage').global('torch', isHalf ? 'HalfStorage' : 'FloatStorage').str(key).str('cpu').int(t.data.length);
+    p.op(0x28).str('storage').global('torch', isHalf ? 'HalfStorage' : 'FloatStorage').str(key).str('cpu').int(values.length);
     if (legacy) p.op(0x4e); // view_metadata
     p.op(0x74, 0x51); // TUPLE, BINPERSID
-    p.int(0).tuple(t.shape).tuple(stride).op(0x89); // offset, size, stride, requires_grad=False
+    p.int(off).tuple(t.shape).tuple(stride).op(0x89); // offset, size, stride, requires_grad=False
     p.global('collections', 'OrderedDict').op(0x29, 0x52, 0x74, 0x52); // backward_hooks, TUPLE, REDUCE
   }
   p.op(0x75); // SETITEMS

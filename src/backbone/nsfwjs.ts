@@ -1,10 +1,15 @@
 // The default offline backbones: nsfwjs's bundled ImageNet-derived CNNs, converted to ONNX here.
-// Side-effect import: registers 'inception_v3' and 'mobilenet_v2'.
+// Side-effect import: registers 'inception_v3', 'mobilenet_v2' (Keras layers models) and
+// 'mobilenet_v2_mid' (a tfjs graph model that maps [0,1] to [-1,1] itself: hub_input x·2−1).
 // nsfwjs feeds every model RGB/255 in [0,1] (core.js: img.toFloat().div(255)), so mean 0 / std 1.
+// The Keras models' first BN moving means also fit [0,1] input on photos far better than the
+// ImageNet [-1,1] convention (z-distance ≈0.8 vs ≈2.4): their BN statistics were learned on [0,1].
 import type { BackboneSpec } from '../types.js';
 import { registerBackbone } from './registry.js';
+import { sha256 } from '../util/hash.js';
 import { loadNsfwjsModel } from './keras/weights.js';
 import { convertKerasLayers } from './keras/layers.js';
+import { convertTfjsGraph } from './keras/graph.js';
 
 /** Bump when the converter's output changes, so cached graphs are rebuilt. */
 export const CONVERTER_VERSION = 'k1';
@@ -35,12 +40,21 @@ const BACKBONES: NsfwjsBackbone[] = [
     layers: ['block_6_expand_relu', 'block_13_expand_relu'],
     description: 'MobileNetV2 (nsfwjs weights), block_6/13 expansions; small and fast',
   },
+  {
+    id: 'mobilenet_v2_mid',
+    module: 'nsfwjs/models/mobilenet_v2_mid',
+    exportKey: 'MobileNetV2MidModel',
+    // Same taps as mobilenet_v2 in TF-slim naming (width 1.4: 288 ch at stride 8, 816 at stride 16).
+    layers: ['MobilenetV2/expanded_conv_6/expand/Relu6', 'MobilenetV2/expanded_conv_13/expand/Relu6'],
+    description: 'MobileNetV2 1.4 (nsfwjs mid graph model), expanded_conv_6/13 expansions',
+  },
 ];
 
-/** ONNX bytes of an nsfwjs Keras model, cut after `outputs`. */
+/** ONNX bytes of an nsfwjs model (Keras layers or tfjs graph), cut after `outputs`. */
 export async function buildNsfwjsGraph(module: string, exportKey: string, outputs: string[]): Promise<Uint8Array> {
-  const model = await loadNsfwjsModel(module, exportKey);
-  return convertKerasLayers(model.json.modelTopology, model.weights, { outputs }).bytes;
+  const { json, weights } = await loadNsfwjsModel(module, exportKey);
+  const convert = json.format === 'graph-model' ? convertTfjsGraph : convertKerasLayers;
+  return convert(json.modelTopology, weights, { outputs }).bytes;
 }
 
 for (const b of BACKBONES) {
@@ -49,6 +63,6 @@ for (const b of BACKBONES) {
     spec,
     description: b.description,
     build: () => buildNsfwjsGraph(b.module, b.exportKey, b.layers),
-    cacheName: () => `nsfwjs-${b.id}-${b.layers.join('-')}-${CONVERTER_VERSION}.onnx`,
+    cacheName: () => `nsfwjs-${b.id}-${CONVERTER_VERSION}-${sha256(b.layers.join('|')).slice(0, 8)}.onnx`,
   });
 }

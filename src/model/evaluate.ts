@@ -42,7 +42,7 @@ export interface EvalResult {
   seconds: { features: number; perRun: number[] };
 }
 
-interface PreparedTest {
+export interface PreparedTest {
   item: TestItem;
   features: PatchFeatures;
   geometry: Geometry;
@@ -56,41 +56,65 @@ export function summarizeMetric(values: MetricValue[]): MetricSummary {
   return summarize(values.map((v) => v.value as number));
 }
 
-export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions): Promise<EvalResult> {
-  if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw new UserError(`--runs must be a positive integer, got ${o.runs}`);
+/** Backbone features of a dataset, computed once and reused by every run and scoring variant. */
+export interface EvalFeatures {
+  store: FeatureStore;
+  tests: PreparedTest[];
+  hasMasks: boolean;
+  seconds: number;
+  close(): void;
+}
+
+export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, progress?: Progress): Promise<EvalFeatures> {
   const t0 = Date.now();
   const store = new FeatureStore();
   try {
-    for await (const e of extractor.extractFiles(ds.train, (d, t) => o.progress?.('train features', d, t))) store.append(e.features);
+    for await (const e of extractor.extractFiles(ds.train, (d, t) => progress?.('train features', d, t))) store.append(e.features);
     const tests: PreparedTest[] = [];
-    for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => o.progress?.('test features', d, t))) {
+    for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => progress?.('test features', d, t))) {
       const item = ds.test[tests.length];
       if (ds.hasMasks && item.label === 1 && !item.mask) throw new UserError(`${item.file}: defect image without a ground-truth mask`);
       const mask = ds.hasMasks ? await alignedMask(item, e.geometry) : undefined;
       tests.push({ item, features: e.features, geometry: e.geometry, mask });
     }
-    const featureSeconds = (Date.now() - t0) / 1000;
-    const perRun: number[] = [];
-    const runScores: number[][] = [];
-    const runMaps: ScoreMap[][] = [];
-    for (let r = 0; r < o.runs; r++) {
-      const tr = Date.now();
-      const fb = await bankFromStore(store, o.ratio, o.seed + r, o.scoring.b, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t));
-      const scores: number[] = [];
-      const maps: ScoreMap[] = [];
-      for (const t of tests) {
-        const { score, patches } = await scoreFeatures(t.features, fb, o.scoring);
-        scores.push(score);
-        maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma));
-      }
-      runScores.push(scores);
-      runMaps.push(maps);
-      perRun.push((Date.now() - tr) / 1000);
-      o.progress?.(`run ${r + 1}/${o.runs} scored`, r + 1, o.runs);
-    }
-    return summariseRuns(tests, runScores, runMaps, ds.hasMasks, { features: featureSeconds, perRun });
-  } finally {
+    return { store, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, close: () => store.close() };
+  } catch (e) {
     store.close();
+    throw e;
+  }
+}
+
+/** N runs (seeds seed..seed+N-1) of coreset + scoring over precomputed features. */
+export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promise<EvalResult> {
+  if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw new UserError(`--runs must be a positive integer, got ${o.runs}`);
+  const perRun: number[] = [];
+  const runScores: number[][] = [];
+  const runMaps: ScoreMap[][] = [];
+  for (let r = 0; r < o.runs; r++) {
+    const tr = Date.now();
+    const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring.b, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t));
+    const scores: number[] = [];
+    const maps: ScoreMap[] = [];
+    for (const t of ef.tests) {
+      const { score, patches } = await scoreFeatures(t.features, fb, o.scoring);
+      scores.push(score);
+      maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma));
+    }
+    await fb.nn.release();
+    runScores.push(scores);
+    runMaps.push(maps);
+    perRun.push((Date.now() - tr) / 1000);
+    o.progress?.('runs', r + 1, o.runs);
+  }
+  return summariseRuns(ef.tests, runScores, runMaps, ef.hasMasks, { features: ef.seconds, perRun });
+}
+
+export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions): Promise<EvalResult> {
+  const ef = await extractEvalFeatures(ds, extractor, o.progress);
+  try {
+    return await evaluateFeatures(ef, o);
+  } finally {
+    ef.close();
   }
 }
 

@@ -53,7 +53,7 @@ function drawContour(out: Uint8Array, mask: Uint8Array, w: number, h: number): v
 export async function overlayPng(img: RgbImage, map: ScoreMap, o: OverlayOptions): Promise<Buffer> {
   const [lo, hi] = o.vmin !== undefined && o.vmax !== undefined ? [o.vmin, o.vmax] : colourScale(map, o.threshold);
   const blended = blend(img, map, lo, hi, o.alpha, o.contour);
-  const legendH = 36;
+  const legendH = 48;
   const legend = Buffer.from(legendSvg(img.width, legendH, lo, hi, o.threshold, o.score));
   return sharp({ create: { width: img.width, height: img.height + legendH, channels: 3, background: '#ffffff' } })
     .composite([
@@ -77,8 +77,8 @@ export function legendSvg(width: number, height: number, lo: number, hi: number,
 <defs><linearGradient id="g">${stops}</linearGradient></defs>
 <rect x="${pad}" y="3" width="${barW}" height="10" fill="url(#g)"/>
 <line x1="${tx}" y1="1" x2="${tx}" y2="15" stroke="black" stroke-width="2"/>
-<text x="${pad}" y="${height - 6}" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="black">${fmt(lo)}</text>
+<text x="${pad}" y="27" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="black">${fmt(lo)}</text>
 <text x="${width / 2}" y="${height - 6}" text-anchor="middle" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="black">score ${fmt(score)} (thr ${fmt(threshold)}) ${verdict}</text>
-<text x="${width - pad}" y="${height - 6}" text-anchor="end" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="black">${fmt(hi)}</text>
+<text x="${width - pad}" y="27" text-anchor="end" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="black">${fmt(hi)}</text>
 </svg>`;
 }

@@ -4,6 +4,7 @@
 // BatchNormalization directly after a linear conv is folded into the conv's weights and bias.
 import { GraphBuilder, f, type Attr } from '../../onnx/builder.js';
 import type { WeightTensor } from './weights.js';
+import { onnxKernel } from './kernel.js';
 
 export interface KerasLayer {
   name: string;
@@ -89,7 +90,7 @@ export function convertKerasLayers(topology: any, weights: Map<string, WeightTen
       case 'DepthwiseConv2D': {
         const bn = foldInto.get(l.name);
         const out = bn ? bn.name : l.name;
-        const conv = convWeights(l, channels.get(x)!, w, bn);
+        const conv = convWeights(l, channels.get(x)!, w, bn); // throws on a channel mismatch
         const pad: Record<string, Attr> = c.padding === 'same' ? { auto_pad: 'SAME_UPPER' } : { pads: [0, 0, 0, 0] };
         const W = g.init(`${l.name}/W`, conv.dims, conv.W);
         const B = g.init(`${l.name}/B`, [conv.dims[0]], conv.B);
@@ -157,24 +158,11 @@ export function convertKerasLayers(topology: any, weights: Map<string, WeightTen
   return { bytes: g.toBytes('patchcore-ts keras converter'), channels: outChannels, parameters: g.parameterCount() };
 }
 
-/** Keras HWIO (or HW·C·mult depthwise) kernel -> ONNX OIHW, with an optional BN folded in. */
+/** ONNX weights and bias of a Keras conv layer, with an optional following BN folded in. */
 function convWeights(l: KerasLayer, cin: number, w: (n: string) => WeightTensor, bn?: KerasLayer) {
   const depthwise = l.class_name === 'DepthwiseConv2D';
-  const k = w(`${l.name}/${depthwise ? 'depthwise_kernel' : 'kernel'}`);
-  const [kh, kw, ci, co] = k.shape; // depthwise: co = depth multiplier
-  if (ci !== cin) throw new Error(`layer ${l.name}: kernel expects ${ci} channels, input has ${cin}`);
-  const out = depthwise ? ci * co : co;
-  const inPer = depthwise ? 1 : ci;
-  const W = new Float32Array(out * inPer * kh * kw);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < ci; i++)
-        for (let o = 0; o < co; o++) {
-          const src = ((y * kw + x) * ci + i) * co + o;
-          // depthwise output channel i*mult+o reads only input channel i
-          const dst = depthwise ? ((i * co + o) * kh + y) * kw + x : ((o * ci + i) * kh + y) * kw + x;
-          W[dst] = k.data[src];
-        }
+  const { W, dims, group } = onnxKernel(w(`${l.name}/${depthwise ? 'depthwise_kernel' : 'kernel'}`), depthwise, cin);
+  const out = dims[0];
   const B = l.config.use_bias ? Float32Array.from(w(`${l.name}/bias`).data) : new Float32Array(out);
   if (bn) {
     const c = bn.config;
@@ -182,12 +170,12 @@ function convWeights(l: KerasLayer, cin: number, w: (n: string) => WeightTensor,
     const beta = c.center ? w(`${bn.name}/beta`).data : null;
     const mean = w(`${bn.name}/moving_mean`).data;
     const variance = w(`${bn.name}/moving_variance`).data;
-    const per = inPer * kh * kw;
+    const per = W.length / out;
     for (let o = 0; o < out; o++) {
       const s = (gamma ? gamma[o] : 1) / Math.sqrt(variance[o] + c.epsilon);
       for (let j = 0; j < per; j++) W[o * per + j] *= s;
       B[o] = (B[o] - mean[o]) * s + (beta ? beta[o] : 0);
     }
   }
-  return { W, B, dims: [out, inPer, kh, kw], group: depthwise ? ci : 1 };
+  return { W, B, dims, group };
 }

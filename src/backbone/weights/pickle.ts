@@ -106,7 +106,7 @@ export function unpickle(bytes: Uint8Array, hooks: PickleHooks, start = 0, sourc
       case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
       case 0x68: { const k = u8(); stack.push(memo.has(k) ? memo.get(k) : fail(`memo ${k} unset`)); break; } // BINGET
       case 0x6a: { const k = u32(); stack.push(memo.has(k) ? memo.get(k) : fail(`memo ${k} unset`)); break; } // LONG_BINGET
-      case 0x74: stack.push(popMark()); break; // TUPLE
+      case 0x74: { const items = popMark(); stack.push(items); break; } // TUPLE (popMark replaces `stack`)
       case 0x85: stack.push([pop()]); break; // TUPLE1
       case 0x86: { const b = pop(); stack.push([pop(), b]); break; } // TUPLE2
       case 0x87: { const c = pop(), b = pop(); stack.push([pop(), b, c]); break; } // TUPLE3

@@ -23,7 +23,11 @@ export function decodeFloats(bytes: Uint8Array, offset: number, count: number, d
     throw new UserError(`tensor ${what}: data [${offset}, ${offset + count * size}) lies outside the file (${bytes.length} bytes)`);
   }
   // copying into a fresh buffer both aligns the data and detaches it from the (large) file buffer
-  if (dtype === 'F32') return new Float32Array(bytes.slice(offset, offset + count * 4).buffer);
+  if (dtype === 'F32') {
+    const out = new Float32Array(count);
+    new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + count * 4));
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * size);
   const out = new Float32Array(count);
   if (dtype === 'F16') {

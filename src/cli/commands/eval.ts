@@ -1,10 +1,11 @@
 import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
 import { Extractor } from '../../model/extract.js';
-import { evaluate, type EvalResult, type MetricSummary } from '../../model/evaluate.js';
+import { evaluate, type EvalResult } from '../../model/evaluate.js';
 import { makeProgress } from '../progress.js';
 import { backboneFromFlags, helpRequested, warn } from './common.js';
 import { writeEvalReport } from '../../report/eval-report.js';
+import { summaryText } from '../../report/html-tables.js';
 
 const HELP = `patchcore eval --data DIR [--runs N] [--seed S] [--coreset R] [--json] [--out DIR] [fit options]
   Fits on train/good and scores test/*, runs N times with seeds S..S+N-1 (features computed once).
@@ -49,8 +50,7 @@ export function evalJson(r: EvalResult) {
   return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds };
 }
 
-export const fmtSummary = (m: MetricSummary): string =>
-  m.mean === null ? `undefined (${m.reason})` : m.runs.length > 1 ? `${m.mean.toFixed(4)} ± ${m.std.toFixed(4)}` : m.mean.toFixed(4);
+export const fmtSummary = summaryText;
 
 export function markdownTable(r: EvalResult, title: string): string {
   const lines = [`### ${title}`, '', '| metric | value |', '|---|---|'];

@@ -2,6 +2,9 @@ import { fitCommand } from './fit.js';
 import { predictCommand } from './predict.js';
 import { evalCommand } from './eval.js';
 import { demoCommand } from './demo.js';
+import { backboneCommand } from './backbone.js';
+import { preprocessCommand } from './preprocess.js';
+import { sweepCommand } from './sweep.js';
 
 export type Command = (argv: string[]) => Promise<number>;
 
@@ -10,6 +13,9 @@ export const COMMANDS: Record<string, Command> = {
   predict: predictCommand,
   eval: evalCommand,
   demo: demoCommand,
+  backbone: backboneCommand,
+  preprocess: preprocessCommand,
+  sweep: sweepCommand,
 };
 
 export function usage(): string {
@@ -20,6 +26,9 @@ Commands:
   predict --model MODEL_DIR IMG... [--out DIR] [--json]
   eval --data DIR [--runs N] [--json] [--out DIR]
   demo [--out DIR]                           synthetic end-to-end demo (npm start)
+  backbone list | fetch ARCH [--weights F]   backbones and their weights
+  preprocess IMG --out FIG.png [--bg-*]      background-removal 4-panel figure
+  sweep --data DIR --out DIR [--filters ..]  the report's filter-size experiment (Fig. 12/14)
 
 Run 'patchcore COMMAND --help' for the options of a command.
 `;

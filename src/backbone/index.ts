@@ -1,0 +1,29 @@
+// Backbone entry point: registers the built-in backbones and resolves a --backbone value.
+import './nsfwjs.js';
+import './torchvision.js';
+import type { Backbone } from './backbone.js';
+import type { Device } from '../onnx/session.js';
+import { loadBackbone } from './registry.js';
+
+export { loadBackbone, backboneIds, backboneEntry } from './registry.js';
+export type { Backbone } from './backbone.js';
+
+export interface BackboneRequest {
+  id: string;
+  device?: Device;
+  weights?: string;
+  /** For a user .onnx file: the two tensors to tap, and its normalisation. */
+  layers?: string | string[];
+  mean?: string | number[];
+  std?: string | number[];
+  inputSize?: string | number;
+}
+
+/** A registry id, or a path ending in .onnx (any ONNX model with two intermediate tensors named by --layers). */
+export async function resolveBackbone(r: BackboneRequest & Record<string, unknown>): Promise<Backbone> {
+  if (/\.onnx$/i.test(r.id)) {
+    const { loadUserOnnxBackbone } = await import('./user-onnx.js');
+    return loadUserOnnxBackbone(r);
+  }
+  return loadBackbone(r.id, { device: r.device, weights: r.weights });
+}

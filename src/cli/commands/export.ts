@@ -1,0 +1,68 @@
+import { device, isInt, num, parse, str } from '../args.js';
+import { PatchCore } from '../../model/patchcore.js';
+import { loadModel } from '../../model/store.js';
+import { loadImage } from '../../image/load.js';
+import { syntheticSample } from '../../data/synthetic.js';
+import { resolveBackbone } from '../../backbone/index.js';
+import { exportModel } from '../../export/export.js';
+import { OnnxPredictor } from '../../export/onnx-predict.js';
+import { graphVsGraph, graphVsModel } from '../../export/validate.js';
+import { writeExport } from '../../export/sidecar.js';
+import { helpRequested, warn } from './common.js';
+
+const HELP = `patchcore export --model MODEL_DIR --out model.onnx [--fp16] [--with-preprocess] [--max-batch N] [IMG...]
+  One ONNX graph: image [N,3,H,W] (resized, cropped, normalised as model.onnx.json says) ->
+  score [N] and anomaly_map [N,1,H,W]. Also writes model.onnx.json (preprocessing, threshold,
+  score semantics) and a Triton config.pbtxt beside it. See docs/SERVING.md.
+  --fp16              store weights and bank as float16 (about half the size); the deviation is measured
+  --with-preprocess   input uint8 [N,H,W,3] RGB, resized and cropped; the graph normalises
+  --max-batch N       Triton max_batch_size (default 8)
+  IMG...              images to validate the graph on (default: one synthetic image)
+`;
+
+const fmt = (x: number) => x.toExponential(1);
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+export async function exportCommand(argv: string[]): Promise<number> {
+  const flags = {
+    model: { type: 'string' }, out: { type: 'string' }, fp16: { type: 'boolean' }, 'with-preprocess': { type: 'boolean' },
+    'max-batch': { type: 'string' }, weights: { type: 'string' }, device: { type: 'string' },
+  } as const;
+  const { values: v, positionals } = parse(argv, flags, true);
+  if (helpRequested(v, HELP)) return 0;
+  const dir = str(v, 'model');
+  const out = str(v, 'out');
+  const maxBatch = num(v, 'max-batch', 8, isInt(1, 4096), 'an integer 1..4096');
+  const weights = typeof v.weights === 'string' ? v.weights : undefined;
+  const log = warn(v.quiet === true);
+
+  const { config } = await loadModel(dir);
+  const backbone = await resolveBackbone({ ...config.backbone, device: device(v), weights });
+  const model = await PatchCore.load(dir, backbone, device(v));
+  const r = await exportModel(model, { fp16: v.fp16 === true, withPreprocess: v['with-preprocess'] === true, weights });
+  if (config.background)
+    log('note: background removal cannot be expressed in the graph; model.onnx.json records its settings, and the caller (e.g. patchcore predict --onnx) must apply it before the graph');
+
+  const images = positionals.length ? await Promise.all(positionals.map((f) => loadImage(f))) : [syntheticSample(1, 'good', config.preprocess.resize).image];
+  const graph = await OnnxPredictor.fromBytes(r.bytes, r.sidecar);
+  const validation: NonNullable<typeof r.sidecar.validation> = { images: positionals.length ? positionals : ['synthetic good sample'] };
+  if (r.fp32Bytes) {
+    const reference = await OnnxPredictor.fromBytes(r.fp32Bytes, r.sidecar);
+    validation.vsTypeScript = await graphVsModel(reference, model, images);
+    validation.fp16VsFp32 = await graphVsGraph(graph, reference, images);
+    await reference.release();
+    log(`fp16: ${r.fp16Values} values stored as float16; deviation from fp32: score ${fmt(validation.fp16VsFp32.score)}, map ${fmt(validation.fp16VsFp32.map)} (relative, max over ${images.length} image(s))`);
+  } else {
+    validation.vsTypeScript = await graphVsModel(graph, model, images);
+  }
+  await graph.release();
+  r.sidecar.validation = validation;
+  const files = await writeExport(out, r.bytes, r.sidecar, maxBatch);
+  const other = r.sizes.total - r.sizes.backbone - r.sizes.bank;
+  process.stdout.write(
+    `exported ${out}: ${mb(r.sizes.total)} (backbone ${mb(r.sizes.backbone)} + bank ${mb(r.sizes.bank)} + other ${mb(other)}${r.fp32Bytes ? '; fp16' : ''})\n` +
+      `graph vs TypeScript model (fp32): score ${fmt(validation.vsTypeScript.score)}, map ${fmt(validation.vsTypeScript.map)} max relative deviation\n` +
+      `wrote ${files.join(', ')}\n`,
+  );
+  return 0;
+}

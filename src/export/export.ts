@@ -1,0 +1,108 @@
+// A fitted PatchCore model as ONE ONNX graph: image -> backbone -> aggregation -> k-NN scoring
+// -> anomaly map. Outputs `score` [N] and `anomaly_map` [N,1,H,W] at the crop size.
+import onnxProto from 'onnx-proto';
+import { GraphBuilder } from '../onnx/builder.js';
+import type { PatchCore } from '../model/patchcore.js';
+import { UserError } from '../util/errors.js';
+import { BACKBONE_PREFIX, backboneBytes, inlineBackbone, topoSort } from './inline.js';
+import { aggregateNodes, mapNodes, normaliseNodes, type FeatureGrid } from './head.js';
+import { scoreNodes } from './score-graph.js';
+import { convertToFp16 } from './fp16.js';
+import { ONNX_SIDECAR_FORMAT, scoreSemantics, type OnnxSidecar } from './sidecar.js';
+
+const { onnx } = onnxProto;
+
+export interface ExportOptions {
+  fp16?: boolean;
+  /** Input uint8 [N,H,W,3] (resized and cropped, not normalised) instead of float [N,3,H,W]. */
+  withPreprocess?: boolean;
+  /** --weights of a torchvision backbone, to find its cached graph. */
+  weights?: string;
+  /** Bank rows per Gemm tile. */
+  tileRows?: number;
+}
+
+export interface ExportResult {
+  bytes: Uint8Array;
+  /** The float32 graph, kept when `bytes` is the fp16 one, to measure the deviation. */
+  fp32Bytes?: Uint8Array;
+  sidecar: OnnxSidecar;
+  sizes: { total: number; backbone: number; bank: number };
+  /** Values stored as float16. */
+  fp16Values: number;
+}
+
+/** The crop side: the graph has fixed spatial dims. */
+export function cropSize(model: PatchCore): number {
+  const { resize, crop } = model.config.preprocess;
+  if (crop === 'none') throw new UserError(`export needs a fixed input size, but the model was fitted with --crop none (its input follows each image's aspect ratio); refit with --crop N`);
+  if (crop > resize) throw new UserError(`export needs a square input, but crop ${crop} > resize ${resize} gives non-square crops of non-square images; refit with --crop <= --resize`);
+  return crop;
+}
+
+/** Feature-map shapes at the crop size, from one probe run of the backbone. */
+async function probeGrid(model: PatchCore, size: number): Promise<FeatureGrid> {
+  const [maps] = await model.extractor.backbone.run({ dims: [1, 3, size, size], data: new Float32Array(3 * size * size) });
+  const [, c1, h, w] = maps.shallow.dims;
+  const [, c2, dh, dw] = maps.deep.dims;
+  return { c1, c2, h, w, dh, dw };
+}
+
+export async function exportModel(model: PatchCore, opts: ExportOptions = {}): Promise<ExportResult> {
+  const { config } = model;
+  const { bank } = model.fitted;
+  const S = cropSize(model);
+  const grid = await probeGrid(model, S);
+  if (grid.c1 + grid.c2 < bank.dim) throw new Error(`bank dim ${bank.dim} exceeds the backbone's ${grid.c1 + grid.c2} channels`);
+  const bbBytes = await backboneBytes(config.backbone, config.preprocess, opts.weights);
+
+  const g = new GraphBuilder('patchcore');
+  const uint8 = opts.withPreprocess === true;
+  const inputDims = uint8 ? ['N', S, S, 3] : ['N', 3, S, S];
+  g.input('image', inputDims); // element type set below: the builder has no uint8
+  const image = uint8 ? normaliseNodes(g, 'image', config.preprocess, 'normalised') : 'image';
+  const [shallow, deep] = config.backbone.layers.map((l) => BACKBONE_PREFIX + l);
+  const Q = aggregateNodes(g, shallow, deep, grid, bank.dim);
+  const scores = scoreNodes(g, Q, bank, grid.h * grid.w, config.scoring, opts.tileRows);
+  g.op('Identity', [scores.image], {}, 'score');
+  mapNodes(g, scores.patch, grid.h, grid.w, S, S, config.scoring.sigma, 'anomaly_map');
+  g.output('score', ['N']);
+  g.output('anomaly_map', ['N', 1, S, S]);
+
+  const proto = onnx.ModelProto.decode(g.toBytes());
+  const graph = proto.graph!;
+  if (uint8) graph.input![0].type!.tensorType!.elemType = onnx.TensorProto.DataType.UINT8;
+  const inlined = inlineBackbone(graph, bbBytes, config.backbone.layers, image);
+  if (inlined.outputs[0] !== shallow || inlined.outputs[1] !== deep) throw new Error('backbone prefix mismatch');
+  proto.opsetImport = [...(proto.opsetImport ?? []), ...inlined.extraOpsets];
+  topoSort(graph);
+  const fp32Bytes = onnx.ModelProto.encode(proto).finish();
+  const fp16Values = opts.fp16 ? convertToFp16(graph) : 0;
+  const bytes = opts.fp16 ? onnx.ModelProto.encode(proto).finish() : fp32Bytes;
+
+  const sidecar: OnnxSidecar = {
+    format: ONNX_SIDECAR_FORMAT,
+    createdAt: new Date().toISOString(),
+    input: {
+      name: 'image',
+      dtype: uint8 ? 'uint8' : 'float32',
+      layout: uint8 ? 'NHWC' : 'NCHW',
+      dims: inputDims,
+      description: uint8
+        ? 'RGB bytes after background removal (if configured), resize and center crop; the graph normalises'
+        : 'RGB after background removal (if configured), resize, center crop, then (x/255 - mean)/std',
+    },
+    outputs: { score: { dims: ['N'] }, anomaly_map: { dims: ['N', 1, S, S] } },
+    preprocess: config.preprocess,
+    background: config.background,
+    threshold: config.threshold,
+    thresholdSource: config.thresholdSource,
+    scoring: config.scoring,
+    semantics: scoreSemantics(config.scoring),
+    backbone: config.backbone,
+    bank: { size: bank.size, dim: bank.dim, sha256: config.bank.sha256 },
+    fp16: opts.fp16 === true,
+  };
+  const bankBytes = bank.data.byteLength + (config.scoring.kind === 'neighbourhood' || config.scoring.reweight ? bank.size * config.scoring.b * 4 : 0);
+  return { bytes, fp32Bytes: opts.fp16 ? fp32Bytes : undefined, sidecar, sizes: { total: bytes.byteLength, backbone: bbBytes.byteLength, bank: bankBytes }, fp16Values };
+}

@@ -1,0 +1,80 @@
+// The graph pieces around the backbone, each mirroring its TypeScript original:
+// input normalisation (image/preprocess.ts), patch aggregation (features/aggregate.ts) and the
+// anomaly-map post-processing (scoring/anomaly-map.ts).
+import type { PreprocessConfig } from '../types.js';
+import { GraphBuilder } from '../onnx/builder.js';
+import { gaussianKernel, reflectIndex } from '../scoring/anomaly-map.js';
+
+/** uint8 [N,H,W,3] RGB -> float [N,3,H,W], (x/255 − mean)/std as normalise() does. */
+export function normaliseNodes(g: GraphBuilder, input: string, pre: PreprocessConfig, out: string): string {
+  const x = g.op('Transpose', [g.op('Cast', [input], { to: 1 })], { perm: [0, 3, 1, 2] });
+  const mean = g.init(g.fresh('mean'), [1, 3, 1, 1], Float32Array.from(pre.mean));
+  const invStd = g.init(g.fresh('inv_std'), [1, 3, 1, 1], Float32Array.from(pre.std, (s) => 1 / s));
+  const scaled = g.op('Div', [x, g.scalar(g.fresh('c255'), 255)]);
+  return g.op('Mul', [g.op('Sub', [scaled, mean]), invStd], {}, out);
+}
+
+/** Bilinear resize of [N,C,h,w] to [N,C,oh,ow], align_corners=false (torch F.interpolate). */
+export function resizeNodes(g: GraphBuilder, x: string, oh: number, ow: number): string {
+  const nc = g.op('Shape', [x], { start: 0, end: 2 });
+  const sizes = g.op('Concat', [nc, g.ints(g.fresh('hw'), [oh, ow])], { axis: 0 });
+  // pytorch_half_pixel = half_pixel except for a length-1 output; ORT clamps source coordinates as torch does
+  return g.op('Resize', [x, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
+}
+
+/** Pooling matrix [L,dim] of torch adaptive_avg_pool1d: row·matrix = pooled row. */
+export function adaptivePoolMatrix(L: number, dim: number): Float32Array {
+  const m = new Float32Array(L * dim);
+  for (let i = 0; i < dim; i++) {
+    const start = Math.floor((i * L) / dim);
+    const end = Math.ceil(((i + 1) * L) / dim);
+    for (let j = start; j < end; j++) m[j * dim + i] = 1 / (end - start);
+  }
+  return m;
+}
+
+export interface FeatureGrid {
+  c1: number;
+  c2: number;
+  /** shallow grid = patch grid */
+  h: number;
+  w: number;
+  /** deep grid */
+  dh: number;
+  dw: number;
+}
+
+/** Two feature maps -> [N·h·w, dim] patch features (rows in image, then row-major patch order). */
+export function aggregateNodes(g: GraphBuilder, shallow: string, deep: string, grid: FeatureGrid, dim: number): string {
+  const pool = (x: string) => g.op('AveragePool', [x], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], count_include_pad: 1 });
+  const a = pool(shallow);
+  let b = pool(deep);
+  if (grid.dh !== grid.h || grid.dw !== grid.w) b = resizeNodes(g, b, grid.h, grid.w);
+  const C = grid.c1 + grid.c2;
+  const cat = g.op('Concat', [a, b], { axis: 1 });
+  const rows = g.op('Reshape', [g.op('Transpose', [cat], { perm: [0, 2, 3, 1] }), g.ints(g.fresh('shape'), [-1, C])]);
+  if (dim >= C) return rows;
+  return g.op('MatMul', [rows, g.init('feature_pool', [C, dim], adaptivePoolMatrix(C, dim))]);
+}
+
+/**
+ * Patch scores [N·h·w] -> [N,1,H,W] map: bilinear upsampling, then the separable Gaussian with
+ * scipy's 'reflect' border (d c b a | a b c d). ONNX Pad 'reflect' leaves the edge sample out
+ * (c b | a b c), so the padding is a Gather with a precomputed index.
+ */
+export function mapNodes(g: GraphBuilder, patch: string, h: number, w: number, H: number, W: number, sigma: number, out: string): string {
+  const grid = g.op('Reshape', [patch, g.ints(g.fresh('shape'), [-1, 1, h, w])]);
+  let x = resizeNodes(g, grid, H, W);
+  if (sigma > 0) {
+    const k = Float32Array.from(gaussianKernel(sigma));
+    const r = (k.length - 1) / 2;
+    const pass = (x: string, axis: 2 | 3, n: number) => {
+      const idx = BigInt64Array.from({ length: n + 2 * r }, (_, j) => BigInt(reflectIndex(j - r, n)));
+      const padded = g.op('Gather', [x, g.init(g.fresh('reflect'), [idx.length], idx)], { axis });
+      const kernel = g.init(g.fresh('gauss'), axis === 3 ? [1, 1, 1, k.length] : [1, 1, k.length, 1], k);
+      return g.op('Conv', [padded, kernel]);
+    };
+    x = pass(pass(x, 3, W), 2, H); // rows, then columns, as gaussianBlur
+  }
+  return g.op('Identity', [x], {}, out);
+}

@@ -1,0 +1,95 @@
+// Predict with an exported graph: the sidecar's preprocessing in TypeScript (background removal,
+// resize, crop, normalise — the same functions the model uses), the rest in ONNX Runtime.
+// For `patchcore predict --onnx model.onnx IMG...`.
+import { promises as fs } from 'node:fs';
+import type { RgbImage, ScoreMap } from '../types.js';
+import { removeBackground } from '../image/background.js';
+import { normalise, preprocess, type Geometry } from '../image/preprocess.js';
+import { toOriginal } from '../model/patchcore.js';
+import { createSession, ort, type SessionOptions } from '../onnx/session.js';
+import { UserError } from '../util/errors.js';
+import { readSidecar, type OnnxSidecar } from './sidecar.js';
+
+export interface OnnxPrediction {
+  score: number;
+  anomalous: boolean;
+  threshold: number;
+  /** Map at the crop size. */
+  map: ScoreMap;
+  /** Map on the original image (outside the crop: the map minimum), as PatchCore.predict. */
+  mapOriginal: ScoreMap;
+  geometry: Geometry;
+}
+
+export interface GraphOutputs {
+  score: Float32Array; // [N]
+  map: Float32Array; // [N·H·W]
+}
+
+export class OnnxPredictor {
+  threshold: number;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly sidecar: OnnxSidecar,
+  ) {
+    this.threshold = sidecar.threshold;
+  }
+
+  /** `file` plus its `file.json` sidecar. */
+  static async load(file: string, opts: SessionOptions = {}): Promise<OnnxPredictor> {
+    const sidecar = await readSidecar(`${file}.json`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(file);
+    } catch {
+      throw new UserError(`--onnx ${file}: no such file`);
+    }
+    return OnnxPredictor.fromBytes(bytes, sidecar, opts);
+  }
+
+  static async fromBytes(bytes: Uint8Array, sidecar: OnnxSidecar, opts: SessionOptions = {}): Promise<OnnxPredictor> {
+    return new OnnxPredictor(await createSession(bytes, opts), sidecar);
+  }
+
+  /** The graph input for one image: what the graph cannot do itself. */
+  async prepare(img: RgbImage): Promise<{ data: Float32Array | Uint8Array; geometry: Geometry }> {
+    const s = this.sidecar;
+    const image = s.background ? (await removeBackground(img, s.background)).image : img;
+    const { cropped, geometry } = await preprocess(image, s.preprocess);
+    const size = Number(s.input.dims[2]);
+    if (cropped.width !== size || cropped.height !== size)
+      throw new UserError(`image ${img.width}x${img.height} crops to ${cropped.width}x${cropped.height}, but the graph takes ${size}x${size}`);
+    // uint8 input is HWC RGB bytes, exactly RgbImage's layout
+    return { data: s.input.dtype === 'uint8' ? cropped.data : normalise(cropped, s.preprocess).data, geometry };
+  }
+
+  /** Run prepared inputs (one per image) as one batch. */
+  async run(inputs: (Float32Array | Uint8Array)[]): Promise<GraphOutputs> {
+    const per = inputs[0].length;
+    const dims = [inputs.length, ...this.sidecar.input.dims.slice(1).map(Number)];
+    const tensor =
+      this.sidecar.input.dtype === 'uint8'
+        ? new ort.Tensor('uint8', concat(inputs, new Uint8Array(per * inputs.length)), dims)
+        : new ort.Tensor('float32', concat(inputs, new Float32Array(per * inputs.length)), dims);
+    const out = await this.session.run({ image: tensor });
+    return { score: out.score.data as Float32Array, map: out.anomaly_map.data as Float32Array };
+  }
+
+  async predict(img: RgbImage): Promise<OnnxPrediction> {
+    const { data, geometry } = await this.prepare(img);
+    const out = await this.run([data]);
+    const map: ScoreMap = { width: geometry.cropW, height: geometry.cropH, data: out.map };
+    const score = out.score[0];
+    return { score, anomalous: score >= this.threshold, threshold: this.threshold, map, mapOriginal: toOriginal(map, geometry), geometry };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function concat<T extends Float32Array | Uint8Array>(parts: (Float32Array | Uint8Array)[], out: T): T {
+  parts.forEach((p, i) => out.set(p, i * p.length));
+  return out;
+}

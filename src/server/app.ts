@@ -1,0 +1,122 @@
+// The inspection server: fastify app with the /v1 API, metrics, health and the web page.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { PatchCore } from '../model/patchcore.js';
+import { UserError } from '../util/errors.js';
+import { HttpError } from './http-error.js';
+import { InferenceQueue } from './queue.js';
+import { HEATMAP_ID, HeatmapStore } from './heatmaps.js';
+import { Metrics } from './metrics.js';
+import { RAW_TYPES, registerPredict } from './predict.js';
+import { loadUi, UI_HEADERS } from './static.js';
+
+export interface ServerLimits {
+  maxBytes: number;
+  maxPixels: number;
+  maxFiles: number;
+  concurrency: number;
+  queue: number;
+  timeoutMs: number;
+  heatmapEntries: number;
+  heatmapBytes: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxBytes: 20 * 1024 * 1024,
+  maxPixels: 4096 * 4096,
+  maxFiles: 16,
+  concurrency: 1,
+  queue: 8,
+  timeoutMs: 30_000,
+  heatmapEntries: 200,
+  heatmapBytes: 256 * 1024 * 1024,
+};
+
+export interface ServerOptions extends Partial<ServerLimits> {
+  model: PatchCore;
+  /** When set, every /v1 request needs `Authorization: Bearer <token>`. */
+  token?: string;
+  logLevel?: string;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+function authorized(req: FastifyRequest, expected: Buffer): boolean {
+  const h = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(h);
+  return !!m && timingSafeEqual(digest(m[1].trim()), expected); // equal-length digests: constant time
+}
+
+/** Any thrown value -> status + JSON body; only unexpected errors are 500 (and logged). */
+function toHttpError(e: unknown): HttpError {
+  if (e instanceof HttpError) return e;
+  if (e instanceof UserError) return new HttpError(400, 'bad_input', e.message);
+  const fe = e as { statusCode?: number; code?: string; message?: string };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : (fe.code ?? 'bad_request').toLowerCase();
+    return new HttpError(fe.statusCode, code, fe.message ?? 'bad request');
+  }
+  return new HttpError(500, 'internal', 'internal server error');
+}
+
+export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(o).filter(([k, v]) => k in DEFAULT_LIMITS && v !== undefined)) };
+  const app = Fastify({
+    logger: { level: o.logLevel ?? 'warn' },
+    bodyLimit: limits.maxBytes,
+    requestTimeout: Math.max(60_000, 2 * limits.timeoutMs), // slow uploads cannot hold sockets forever
+  });
+  const queue = new InferenceQueue(limits);
+  const heatmaps = new HeatmapStore(limits.heatmapEntries, limits.heatmapBytes);
+  const metrics = new Metrics();
+  const ui = loadUi();
+
+  app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  await app.register(multipart, { limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fieldSize: 1024, fields: 32 } });
+
+  app.setErrorHandler((e, req, reply) => {
+    const he = toHttpError(e);
+    if (he.statusCode >= 500 && he.code === 'internal') req.log.error(e);
+    void reply.code(he.statusCode).headers(he.headers).send({ statusCode: he.statusCode, code: he.code, message: he.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ statusCode: 404, code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.request(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  for (const [route, f] of ui) app.get(route, (_req, reply) => reply.headers(UI_HEADERS).type(f.type).send(f.body));
+  app.get('/healthz', async () => ({ status: 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued }));
+  app.get('/metrics', (_req, reply) => {
+    const text = metrics.render({
+      patchcore_inference_active: ['Inferences running now.', queue.active],
+      patchcore_inference_queued: ['Inferences waiting for a slot.', queue.queued],
+      patchcore_heatmaps_stored: ['Heatmaps held in memory.', heatmaps.size],
+    });
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+  });
+
+  await app.register(async (v1) => {
+    if (o.token) {
+      const expected = digest(o.token);
+      // onRequest runs before the body is read: an unauthenticated upload is refused unread.
+      v1.addHook('onRequest', async (req) => {
+        if (!authorized(req, expected)) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+      });
+    }
+    v1.get('/v1/model', async () => {
+      const c = o.model.config;
+      return { backbone: c.backbone, preprocessing: c.preprocess, threshold: c.threshold, thresholdSource: c.thresholdSource, limits, config: c };
+    });
+    v1.get<{ Params: { name: string } }>('/v1/heatmap/:name', async (req, reply) => {
+      const id = /^(.*)\.png$/.exec(req.params.name)?.[1];
+      const png = id && HEATMAP_ID.test(id) ? await heatmaps.get(id) : null;
+      if (!png) throw new HttpError(404, 'not_found', 'no such heatmap (unknown id, or evicted from the recent-heatmap store)');
+      return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
+    });
+    registerPredict(v1, { model: o.model, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
+  });
+  return app;
+}

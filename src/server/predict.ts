@@ -1,0 +1,114 @@
+// POST /v1/predict: raw image bytes or multipart files -> scores + heatmap links.
+// Every image is checked from its header (format, dimensions) before any pixel is decoded.
+import { randomUUID } from 'node:crypto';
+import sharp, { type Metadata } from 'sharp';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PatchCore } from '../model/patchcore.js';
+import { decodeImage, MAX_SIDE } from '../image/load.js';
+import type { ScoreMap } from '../types.js';
+import { HttpError } from './http-error.js';
+import type { InferenceQueue } from './queue.js';
+import type { HeatmapStore } from './heatmaps.js';
+import type { Metrics } from './metrics.js';
+
+export const RAW_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
+const FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff']); // no SVG/PDF: their decoders do far more than pixels
+
+export interface PredictContext {
+  model: PatchCore;
+  queue: InferenceQueue;
+  heatmaps: HeatmapStore;
+  metrics: Metrics;
+  maxBytes: number;
+  maxPixels: number;
+  maxFiles: number;
+}
+
+interface Upload {
+  name: string;
+  bytes: Buffer;
+}
+
+/** Dimensions from the header only; 400 for non-images, 422 when too large to decode. */
+export async function checkImage(u: Upload, maxPixels: number): Promise<void> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(u.bytes).metadata();
+  } catch {
+    throw new HttpError(400, 'not_an_image', `${u.name}: not a readable image (send PNG, JPEG, WebP or TIFF bytes)`);
+  }
+  if (!meta.format || !FORMATS.has(meta.format)) throw new HttpError(400, 'unsupported_format', `${u.name}: image format '${meta.format}' is not accepted (PNG, JPEG, WebP, TIFF)`);
+  const { width = 0, height = 0 } = meta;
+  if (width < 1 || height < 1) throw new HttpError(400, 'not_an_image', `${u.name}: image has no size`);
+  if (width * height > maxPixels || Math.max(width, height) > MAX_SIDE)
+    throw new HttpError(422, 'image_too_large', `${u.name}: ${width}x${height} exceeds the limit of ${maxPixels} pixels (max side ${MAX_SIDE})`);
+}
+
+async function readUploads(req: FastifyRequest, ctx: PredictContext): Promise<Upload[]> {
+  if (!req.isMultipart()) {
+    if (!Buffer.isBuffer(req.body)) throw new HttpError(415, 'unsupported_media_type', `send the image as ${RAW_TYPES.slice(0, 2).join(' or ')} bytes, or multipart/form-data`);
+    if (req.body.length === 0) throw new HttpError(400, 'empty_body', 'request body is empty');
+    return [{ name: 'body', bytes: req.body }];
+  }
+  const files: Upload[] = [];
+  let total = 0;
+  try {
+    for await (const part of req.parts()) {
+      if (part.type !== 'file') continue;
+      const bytes = await part.toBuffer();
+      total += bytes.length;
+      if (total > ctx.maxBytes) throw new HttpError(413, 'body_too_large', `request exceeds ${ctx.maxBytes} bytes`);
+      files.push({ name: part.filename || `file ${files.length + 1}`, bytes });
+    }
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    const status = (e as { statusCode?: number }).statusCode;
+    if (status === 413) throw new HttpError(413, 'body_too_large', `${(e as Error).message} (limits: ${ctx.maxBytes} bytes, ${ctx.maxFiles} files)`);
+    throw new HttpError(400, 'bad_multipart', `malformed multipart body: ${(e as Error).message}`);
+  }
+  if (files.length === 0) throw new HttpError(400, 'no_files', 'multipart body has no file parts');
+  return files;
+}
+
+function mapSummary(m: ScoreMap) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of m.data) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { width: m.width, height: m.height, min, max };
+}
+
+async function predictOne(u: Upload, ctx: PredictContext) {
+  const t0 = performance.now();
+  const img = await decodeImage(u.bytes, u.name); // UserError -> 400
+  const r = await ctx.model.predict(img);
+  ctx.metrics.inferenceTime((performance.now() - t0) / 1000);
+  const id = randomUUID();
+  ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold);
+  return {
+    score: r.score,
+    threshold: r.threshold,
+    anomalous: r.anomalous,
+    image: { width: img.width, height: img.height },
+    map: mapSummary(r.mapOriginal),
+    heatmap_url: `/v1/heatmap/${id}.png`,
+    ms: Math.round(performance.now() - t0),
+  };
+}
+
+export function registerPredict(app: FastifyInstance, ctx: PredictContext): void {
+  app.post('/v1/predict', async (req) => {
+    const uploads = await readUploads(req, ctx);
+    for (const u of uploads) await checkImage(u, ctx.maxPixels);
+    // One queue slot per request: a batch runs its images back to back.
+    const results = await ctx.queue.run(async () => {
+      const out = [];
+      for (const u of uploads) out.push(await predictOne(u, ctx));
+      return out;
+    });
+    if (!req.isMultipart()) return results[0];
+    return { results: results.map((r, i) => ({ filename: uploads[i].name, ...r })) };
+  });
+}
