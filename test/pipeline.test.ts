@@ -17,7 +17,7 @@ const SIZE = 224; // no resize/crop loss: maps align with the synthetic masks pi
 async function fitModel(ratio = 0.25) {
   const dir = tempDir();
   const files: string[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 16; i++) {
     const f = path.join(dir, `good_${i}.png`);
     await writeFileAtomic(f, await encodePng(syntheticSample(500 + i, 'good', SIZE).image));
     files.push(f);

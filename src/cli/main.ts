@@ -18,6 +18,9 @@ async function main(argv: string[]): Promise<number> {
   return run(rest);
 }
 
+// Ctrl-C / SIGTERM: exit normally so 'exit' handlers (temp feature files) clean up.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

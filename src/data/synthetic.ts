@@ -33,7 +33,7 @@ export function syntheticSample(seed: number, kind: DefectKind, size = 256): Syn
       const i = y * size + x;
       if (r < rOut && r > rIn) {
         // brushed-metal texture: concentric rings plus noise
-        lum[i] = 80 + 12 * Math.sin(r * 0.9) + rng.normal() * 4;
+        lum[i] = 105 + 12 * Math.sin(r * 0.9) + rng.normal() * 4;
       } else lum[i] = bg + rng.normal() * 2;
     }
   }
@@ -42,8 +42,9 @@ export function syntheticSample(seed: number, kind: DefectKind, size = 256): Syn
     const r = Math.hypot(x - cx, y - cy);
     return r < rOut - 2 && r > rIn + 2;
   };
-  if (kind === 'scratch') line(lum, mask, size, rng, onObject, 190, 2, false);
-  if (kind === 'crack') line(lum, mask, size, rng, onObject, 20, 2, true);
+  const ring = { cx, cy, r: (rOut + rIn) / 2 };
+  if (kind === 'scratch') line(lum, mask, size, rng, onObject, ring, 190, 2, false);
+  if (kind === 'crack') line(lum, mask, size, rng, onObject, ring, 10, 2, true);
   if (kind === 'missing') {
     const a = rng.next() * 2 * Math.PI;
     const px = cx + Math.cos(a) * rOut * 0.85;
@@ -83,25 +84,25 @@ function dust(lum: Float32Array, size: number, rng: Rng, cx: number, cy: number,
   }
 }
 
-/** A straight (scratch) or jagged (crack) line across the object. */
-function line(lum: Float32Array, mask: Uint8Array, size: number, rng: Rng, inside: (x: number, y: number) => boolean, value: number, width: number, jagged: boolean): void {
-  let x: number, y: number;
-  do {
-    x = rng.next() * size;
-    y = rng.next() * size;
-  } while (!inside(x, y));
-  let a = rng.next() * 2 * Math.PI;
-  const len = size * (0.12 + rng.next() * 0.08);
+/**
+ * A straight (scratch) or jagged (crack) line on the object: it starts mid-ring and runs roughly
+ * along the ring, so it stays on the part; pixels off the part are skipped, not drawn.
+ */
+function line(lum: Float32Array, mask: Uint8Array, size: number, rng: Rng, inside: (x: number, y: number) => boolean, ring: { cx: number; cy: number; r: number }, value: number, width: number, jagged: boolean): void {
+  const phi = rng.next() * 2 * Math.PI;
+  let x = ring.cx + Math.cos(phi) * ring.r;
+  let y = ring.cy + Math.sin(phi) * ring.r;
+  let a = phi + Math.PI / 2 + (rng.next() - 0.5) * 0.8; // tangential ± 23°
+  const len = size * (0.18 + rng.next() * 0.08);
   for (let t = 0; t < len; t += 0.5) {
-    if (jagged && rng.next() < 0.08) a += (rng.next() - 0.5) * 1.6;
+    if (jagged && rng.next() < 0.08) a += (rng.next() - 0.5) * 1.2;
     x += Math.cos(a) * 0.5;
     y += Math.sin(a) * 0.5;
-    if (!inside(x, y)) break;
     for (let dy = -width; dy <= width; dy++)
       for (let dx = -width; dx <= width; dx++) {
         const xi = Math.round(x + dx);
         const yi = Math.round(y + dy);
-        if (xi < 0 || yi < 0 || xi >= size || yi >= size || dx * dx + dy * dy > width * width) continue;
+        if (xi < 0 || yi < 0 || xi >= size || yi >= size || dx * dx + dy * dy > width * width || !inside(xi, yi)) continue;
         lum[yi * size + xi] = value;
         mask[yi * size + xi] = 1;
       }

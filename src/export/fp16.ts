@@ -41,8 +41,8 @@ export function toHalf(v: number): number {
 /** Float32 values of an initializer, whichever field holds them. */
 export function floatValues(t: onnxProto.onnx.ITensorProto): Float32Array {
   if (t.rawData && t.rawData.length) {
-    const copy = t.rawData.slice(); // aligned copy: the decoded view may start at any byte
-    return new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);
+    const copy = new Uint8Array(t.rawData); // aligned copy: the decoded view (a Buffer) may start at any byte
+    return new Float32Array(copy.buffer);
   }
   return Float32Array.from(t.floatData ?? []);
 }

@@ -22,15 +22,24 @@ export function resizeNodes(g: GraphBuilder, x: string, oh: number, ow: number):
   return g.op('Resize', [x, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
 }
 
-/** Pooling matrix [L,dim] of torch adaptive_avg_pool1d: row·matrix = pooled row. */
-export function adaptivePoolMatrix(L: number, dim: number): Float32Array {
-  const m = new Float32Array(L * dim);
-  for (let i = 0; i < dim; i++) {
-    const start = Math.floor((i * L) / dim);
-    const end = Math.ceil(((i + 1) * L) / dim);
-    for (let j = start; j < end; j++) m[j * dim + i] = 1 / (end - start);
-  }
-  return m;
+/**
+ * torch adaptive_avg_pool1d of each [n,L] row to [n,dim]: window i is [⌊iL/dim⌋, ⌈(i+1)L/dim⌉).
+ * As a Gather of every window padded to the widest one, weighted by 1/width (0 for padding),
+ * then summed: a few small initializers instead of an L×dim matrix.
+ */
+export function adaptivePoolNodes(g: GraphBuilder, rows: string, L: number, dim: number): string {
+  const windows = Array.from({ length: dim }, (_, i) => [Math.floor((i * L) / dim), Math.ceil(((i + 1) * L) / dim)]);
+  const width = Math.max(...windows.map(([s, e]) => e - s));
+  const idx = new BigInt64Array(dim * width);
+  const weight = new Float32Array(dim * width);
+  windows.forEach(([s, e], i) => {
+    for (let j = 0; j < width; j++) {
+      idx[i * width + j] = BigInt(Math.min(s + j, e - 1));
+      weight[i * width + j] = s + j < e ? 1 / (e - s) : 0;
+    }
+  });
+  const picked = g.op('Gather', [rows, g.init(g.fresh('pool_idx'), [dim, width], idx)], { axis: 1 }); // [n,dim,width]
+  return g.op('ReduceSum', [g.op('Mul', [picked, g.init(g.fresh('pool_w'), [dim, width], weight)]), g.ints(g.fresh('axes'), [2])], { keepdims: 0 });
 }
 
 export interface FeatureGrid {
@@ -54,7 +63,7 @@ export function aggregateNodes(g: GraphBuilder, shallow: string, deep: string, g
   const cat = g.op('Concat', [a, b], { axis: 1 });
   const rows = g.op('Reshape', [g.op('Transpose', [cat], { perm: [0, 2, 3, 1] }), g.ints(g.fresh('shape'), [-1, C])]);
   if (dim >= C) return rows;
-  return g.op('MatMul', [rows, g.init('feature_pool', [C, dim], adaptivePoolMatrix(C, dim))]);
+  return adaptivePoolNodes(g, rows, C, dim);
 }
 
 /**

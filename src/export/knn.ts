@@ -1,7 +1,8 @@
 // Nearest-neighbour nodes for a GraphBuilder: ranking by the Gemm expansion, distances exact.
 // Same construction as src/scoring/nn.ts (which builds a whole standalone graph around it):
-// per bank tile e = -2·Q·B_tᵀ + ‖b‖², TopK smallest, tiles merged by a second TopK. Only the
-// n×tile score matrix is ever live, so peak memory stays ≤ n×M floats however large the bank.
+// per bank tile e = -2·Q·B_tᵀ + ‖b‖², TopK smallest, tiles merged by a second TopK. Each tile's
+// score matrix is n×tile floats and is consumed by its TopK, so the n×M matrix is never formed
+// when the bank has more than one tile.
 import { GraphBuilder, f } from '../onnx/builder.js';
 
 export interface KnnNodes {
@@ -14,14 +15,14 @@ export interface KnnNodes {
  * ‖q‖² is constant per row, so it never affects the ranking and is left out.
  */
 export function knnNodes(g: GraphBuilder, Q: string, bank: string, M: number, k: number, tileRows = 8192): KnnNodes {
-  const tiles = Math.ceil(M / tileRows);
-  const tile = Math.ceil(M / tiles);
+  // even split, every tile holding at least k rows so each TopK is valid
+  const tiles = Math.max(1, Math.min(Math.ceil(M / tileRows), Math.floor(M / k)));
   const K = g.ints(g.fresh('k'), [k]);
   const norms = g.op('ReduceSumSquare', [bank], { axes: [1], keepdims: 0 }); // [M], folded at load
   const vals: string[] = [];
   const idxs: string[] = [];
-  for (let start = 0; start < M; start += tile) {
-    const end = Math.min(M, start + tile);
+  for (let t = 0; t < tiles; t++) {
+    const [start, end] = [Math.floor((t * M) / tiles), Math.floor(((t + 1) * M) / tiles)];
     const slice = (x: string) => (tiles === 1 ? x : g.op('Slice', [x, g.ints(g.fresh('s'), [start]), g.ints(g.fresh('e'), [end]), g.ints(g.fresh('ax'), [0])]));
     const e = g.op('Gemm', [Q, slice(bank), slice(norms)], { alpha: f(-2), beta: f(1), transB: 1 });
     const [v, i] = g.node('TopK', [e, K], 2, { axis: 1, largest: 0, sorted: 1 });

@@ -11,9 +11,9 @@ import { writeFileAtomic } from '../util/atomic.js';
 export const ONNX_SIDECAR_FORMAT = 'patchcore-ts/onnx@1';
 
 export interface Deviation {
-  /** max |a−b| / max(|b|, 1e-6) over image scores */
+  /** max over images of |a−b| / |b| for the image score */
   score: number;
-  /** the same over every anomaly-map pixel */
+  /** max over images of max |a−b| / max |b| over the anomaly-map pixels (relative to the map's peak) */
   map: number;
 }
 

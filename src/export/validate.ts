@@ -12,6 +12,15 @@ export function relDeviation(a: ArrayLike<number>, b: ArrayLike<number>): number
   return worst;
 }
 
+/** max |a−b| / max |b|: error relative to the map's peak (elementwise is harsh where b ≈ 0). */
+export function peakDeviation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let peak = 1e-6;
+  for (let i = 0; i < b.length; i++) peak = Math.max(peak, Math.abs(b[i]));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst / peak;
+}
+
 type Outputs = { score: number; map: ArrayLike<number> };
 
 async function compare(images: RgbImage[], run: (img: RgbImage) => Promise<Outputs>, reference: (img: RgbImage) => Promise<Outputs>): Promise<Deviation> {
@@ -19,7 +28,7 @@ async function compare(images: RgbImage[], run: (img: RgbImage) => Promise<Outpu
   for (const img of images) {
     const [a, b] = [await run(img), await reference(img)];
     dev.score = Math.max(dev.score, relDeviation([a.score], [b.score]));
-    dev.map = Math.max(dev.map, relDeviation(a.map, b.map));
+    dev.map = Math.max(dev.map, peakDeviation(a.map, b.map));
   }
   return dev;
 }

@@ -4,7 +4,8 @@ import type { Backbone } from '../backbone/backbone.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { Geometry } from '../image/preprocess.js';
 import { Extractor } from './extract.js';
-import { FeatureStore, buildMemoryBank } from '../memory/index.js';
+import { FeatureStore, selectCoreset } from '../memory/index.js';
+import { leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
 import { scorePatches, imageScore } from '../scoring/scores.js';
 import { anomalyMap, resizeBilinear } from '../scoring/anomaly-map.js';
@@ -45,14 +46,17 @@ export interface PredictResult {
 export interface FittedBank {
   bank: MemoryBank;
   nn: NearestNeighbours;
+  /** Store row of each bank entry (known at fit time only). */
+  origin?: Int32Array;
 }
 
 export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, b: number, device?: Device, progress?: Progress): Promise<FittedBank> {
-  const bank = buildMemoryBank(store, { ratio, seed, onProgress: (d, t) => progress?.('coreset', d, t) });
+  const origin = selectCoreset(store, { ratio, seed, onProgress: (d: number, t: number) => progress?.('coreset', d, t) });
+  const bank: MemoryBank = { dim: store.dim, size: origin.length, data: store.rows(origin) };
   const nn = await NearestNeighbours.create(bank, { device });
   bank.b = Math.min(b, bank.size);
   bank.neighbours = await buildNeighbourTable(bank, bank.b, nn);
-  return { bank, nn };
+  return { bank, nn, origin };
 }
 
 /** Image score and patch scores of one image's features against a fitted bank. */
@@ -72,23 +76,15 @@ export class PatchCore {
     if (!(o.ratio > 0 && o.ratio <= 1)) throw new UserError(`--coreset must be in (0, 1], got ${o.ratio}`);
     const preprocess: PreprocessConfig = { ...o.preprocess, mean: backbone.spec.mean, std: backbone.spec.std };
     const extractor = new Extractor(backbone, { preprocess, background: o.background, featureDim: o.featureDim, batchSize: o.batchSize, warn: o.warn });
-    const store = new FeatureStore();
+    const store = new FeatureStore({ seed: o.seed });
     try {
-      const perImage: number[] = [];
+      const grids: { gridH: number; gridW: number }[] = [];
       for await (const e of extractor.extractFiles(files, (d, t) => o.progress?.('features', d, t))) {
         store.append(e.features);
-        perImage.push(e.features.count);
+        grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
       }
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring.b, o.device, o.progress);
-      // Training images scored against the final bank give the scale of "normal" scores.
-      const train: number[] = [];
-      let offset = 0;
-      for (const count of perImage) {
-        const rows = store.rows(Int32Array.from({ length: count }, (_, i) => offset + i));
-        const f: PatchFeatures = { gridH: 0, gridW: count, dim: store.dim, count, data: rows };
-        train.push((await scoreFeatures(f, fitted, o.scoring)).score);
-        offset += count;
-      }
+      const train = await leaveOneOutScores(store, grids, fitted, o.scoring.squared);
       const stats = summarize(train);
       const max = Math.max(...train);
       const config: ModelConfig = {
@@ -102,9 +98,9 @@ export class PatchCore {
         scoring: o.scoring,
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
         trainScores: { mean: stats.mean, std: stats.std, max },
-        // mean + 3 std of training scores: a stand-in until `eval` supplies the F1-optimal threshold
+        // a stand-in until eval's F1-optimal threshold or --threshold replaces it
         threshold: stats.mean + 3 * stats.std,
-        thresholdSource: 'train mean + 3 std',
+        thresholdSource: 'mean + 3 std of leave-one-image-out training scores',
       };
       return new PatchCore(config, fitted, extractor);
     } finally {

@@ -49,12 +49,13 @@ function authorized(req: FastifyRequest, expected: Buffer): boolean {
 }
 
 /** Any thrown value -> status + JSON body; only unexpected errors are 500 (and logged). */
-function toHttpError(e: unknown): HttpError {
+function toHttpError(e: unknown, maxBytes: number): HttpError {
   if (e instanceof HttpError) return e;
   if (e instanceof UserError) return new HttpError(400, 'bad_input', e.message);
   const fe = e as { statusCode?: number; code?: string; message?: string };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : (fe.code ?? 'bad_request').toLowerCase();
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HttpError(413, 'body_too_large', `request body exceeds ${maxBytes} bytes`);
+    const code = fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : (fe.code ?? 'bad_request').toLowerCase();
     return new HttpError(fe.statusCode, code, fe.message ?? 'bad request');
   }
   return new HttpError(500, 'internal', 'internal server error');
@@ -76,19 +77,31 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   await app.register(multipart, { limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fieldSize: 1024, fields: 32 } });
 
   app.setErrorHandler((e, req, reply) => {
-    const he = toHttpError(e);
+    const he = toHttpError(e, limits.maxBytes);
     if (he.statusCode >= 500 && he.code === 'internal') req.log.error(e);
     void reply.code(he.statusCode).headers(he.headers).send({ statusCode: he.statusCode, code: he.code, message: he.message });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ statusCode: 404, code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` });
   });
+  // Graceful close: fastify closes idle sockets once; a keep-alive socket busy at that moment must
+  // close after its response, or close() would wait for the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     metrics.request(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   for (const [route, f] of ui) app.get(route, (_req, reply) => reply.headers(UI_HEADERS).type(f.type).send(f.body));
-  app.get('/healthz', async () => ({ status: 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued }));
+  app.get('/healthz', async (_req, reply) => {
+    if (closing) void reply.code(503); // load balancers stop sending work while in-flight requests finish
+    return { status: closing ? 'closing' : 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued };
+  });
   app.get('/metrics', (_req, reply) => {
     const text = metrics.render({
       patchcore_inference_active: ['Inferences running now.', queue.active],

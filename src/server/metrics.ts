@@ -13,7 +13,8 @@ class Histogram {
   render(name: string, labels: string): string[] {
     const sep = labels ? `${labels},` : '';
     const lines = BUCKETS.map((b, i) => `${name}_bucket{${sep}le="${b}"} ${this.counts[i]}`);
-    lines.push(`${name}_bucket{${sep}le="+Inf"} ${this.count}`, `${name}_sum{${labels}} ${this.sum}`, `${name}_count{${labels}} ${this.count}`);
+    const set = labels ? `{${labels}}` : '';
+    lines.push(`${name}_bucket{${sep}le="+Inf"} ${this.count}`, `${name}_sum${set} ${this.sum}`, `${name}_count${set} ${this.count}`);
     return lines;
   }
 }

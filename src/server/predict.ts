@@ -62,8 +62,9 @@ async function readUploads(req: FastifyRequest, ctx: PredictContext): Promise<Up
     }
   } catch (e) {
     if (e instanceof HttpError) throw e;
-    const status = (e as { statusCode?: number }).statusCode;
-    if (status === 413) throw new HttpError(413, 'body_too_large', `${(e as Error).message} (limits: ${ctx.maxBytes} bytes, ${ctx.maxFiles} files)`);
+    const { statusCode, code } = e as { statusCode?: number; code?: string };
+    if (code === 'FST_FILES_LIMIT') throw new HttpError(413, 'too_many_files', `more than ${ctx.maxFiles} files in one request`);
+    if (statusCode === 413) throw new HttpError(413, 'body_too_large', `file exceeds ${ctx.maxBytes} bytes`);
     throw new HttpError(400, 'bad_multipart', `malformed multipart body: ${(e as Error).message}`);
   }
   if (files.length === 0) throw new HttpError(400, 'no_files', 'multipart body has no file parts');

@@ -16,6 +16,7 @@ export interface FetchOptions {
 /** Download the arch's weights into the cache unless already there; returns the file path. */
 export async function fetchWeights(arch: TorchvisionArch, opts: FetchOptions = {}): Promise<string> {
   const src = WEIGHTS[arch];
+  if (!src) throw new UserError(`no downloadable weights for '${arch}' (known: ${Object.keys(WEIGHTS).join(', ')})`);
   const dest = weightsPath(arch);
   if (await exists(dest)) return dest;
   const url = opts.url ?? src.url;

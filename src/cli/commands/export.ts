@@ -59,8 +59,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
   r.sidecar.validation = validation;
   const files = await writeExport(out, r.bytes, r.sidecar, maxBatch);
   const other = r.sizes.total - r.sizes.backbone - r.sizes.bank;
+  const parts = r.fp32Bytes ? `fp16; the fp32 graph is ${mb(r.fp32Bytes.byteLength)}` : `backbone ${mb(r.sizes.backbone)} + bank ${mb(r.sizes.bank)} + other ${mb(other)}`;
   process.stdout.write(
-    `exported ${out}: ${mb(r.sizes.total)} (backbone ${mb(r.sizes.backbone)} + bank ${mb(r.sizes.bank)} + other ${mb(other)}${r.fp32Bytes ? '; fp16' : ''})\n` +
+    `exported ${out}: ${mb(r.sizes.total)} (${parts})\n` +
       `graph vs TypeScript model (fp32): score ${fmt(validation.vsTypeScript.score)}, map ${fmt(validation.vsTypeScript.map)} max relative deviation\n` +
       `wrote ${files.join(', ')}\n`,
   );

@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { backboneCommand } from './backbone.js';
 import { preprocessCommand } from './preprocess.js';
 import { sweepCommand } from './sweep.js';
+import { exportCommand } from './export.js';
 
 export type Command = (argv: string[]) => Promise<number>;
 
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   backbone: backboneCommand,
   preprocess: preprocessCommand,
   sweep: sweepCommand,
+  export: exportCommand,
 };
 
 export function usage(): string {
@@ -29,6 +31,8 @@ Commands:
   backbone list | fetch ARCH [--weights F]   backbones and their weights
   preprocess IMG --out FIG.png [--bg-*]      background-removal 4-panel figure
   sweep --data DIR --out DIR [--filters ..]  the report's filter-size experiment (Fig. 12/14)
+  export --model MODEL_DIR --out model.onnx [--fp16] [--with-preprocess]
+                                             one ONNX graph for Triton / any ONNX Runtime
 
 Run 'patchcore COMMAND --help' for the options of a command.
 `;

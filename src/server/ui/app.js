@@ -75,6 +75,8 @@ function repaint() {
   for (const r of state.results) {
     paintBadge(r.card.querySelector('.verdict'), r.score);
     r.card.querySelector('.thr').textContent = fmt(state.threshold);
+    const t = (state.threshold - r.lo) / (r.hi - r.lo);
+    r.card.querySelector('.mark').style.left = `${100 * Math.max(0, Math.min(1, t))}%`;
   }
   renderHistory();
 }
@@ -105,11 +107,15 @@ function addCard(file, r) {
   card.querySelector('.original').src = URL.createObjectURL(file);
   card.querySelector('.score').textContent = fmt(r.score);
   card.querySelector('.ms').textContent = `${r.ms} ms`;
-  card.querySelector('.lo').textContent = fmt(r.map.min);
-  card.querySelector('.hi').textContent = fmt(Math.max(r.map.max, r.threshold)); // the overlay's colour scale
+  // Same colour scale as the server's overlay: [map min, max(map max, model threshold)].
+  const lo = r.map.min;
+  const hi = Math.max(r.map.max, r.threshold, lo + 1e-6);
+  card.querySelector('.lo').textContent = fmt(lo);
+  card.querySelector('.hi').textContent = fmt(hi);
+  card.querySelector('.heat-wrap').style.setProperty('--ar', `${r.image.width} / ${r.image.height}`);
   card.dataset.score = String(r.score);
   $('#results').prepend(card);
-  state.results.unshift({ card, score: r.score });
+  state.results.unshift({ card, score: r.score, lo, hi });
   state.history.unshift({ time: Date.now(), name: file.name, score: r.score });
   state.history.length = Math.min(state.history.length, HISTORY_MAX);
   try { localStorage.setItem('patchcore-history', JSON.stringify(state.history)); } catch {}

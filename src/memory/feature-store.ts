@@ -1,0 +1,133 @@
+// Bounded-memory store of all training patch features for the coreset stage.
+// Each batch is projected to 128 dims on arrival (kept in memory, N × 128 floats); the
+// full-dimension rows go to a temp file (or stay in memory for small data) and are read
+// back only for the rows the coreset picks, or for rescoring the training images.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { PatchFeatures } from '../types.js';
+import { UserError } from '../util/errors.js';
+import { Projector } from './projection.js';
+
+/** Longest run of consecutive rows read at once (1024 × D floats). */
+const RUN = 1024;
+
+export interface FeatureStoreOptions {
+  /** Seed of the random projection (use the fit seed). Default 0. */
+  seed?: number;
+  /** Projected dimension. Default 128 (official). */
+  projectDim?: number;
+  /** Keep full rows in memory instead of a temp file. Default: spill to disk. */
+  inMemory?: boolean;
+}
+
+export class FeatureStore {
+  dim = 0;
+  count = 0;
+  private projector?: Projector;
+  private proj = new Float32Array(0); // count × projectDim, grown by doubling
+  private chunks: Float32Array[] = []; // in-memory mode
+  private dir?: string;
+  private fd = -1;
+  private readonly cleanup = () => this.removeFiles();
+
+  constructor(private readonly opts: FeatureStoreOptions = {}) {}
+
+  get projectDim(): number {
+    return this.opts.projectDim ?? 128;
+  }
+
+  /** The projected rows, count × projectDim (a view; do not keep across appends). */
+  get projected(): Float32Array {
+    return this.proj.subarray(0, this.count * this.projectDim);
+  }
+
+  append(f: PatchFeatures): void {
+    if (this.fd === -2) throw new Error('FeatureStore: append after close');
+    if (this.count === 0) this.open(f.dim);
+    if (f.dim !== this.dim) throw new UserError(`feature dimension changed from ${this.dim} to ${f.dim}`);
+    const rows = f.count, data = f.data.subarray(0, rows * f.dim);
+    for (let i = 0; i < data.length; i++)
+      if (!Number.isFinite(data[i])) throw new UserError('the backbone produced a non-finite feature value');
+    const P = this.projectDim;
+    if ((this.count + rows) * P > this.proj.length) {
+      const grown = new Float32Array(Math.max((this.count + rows) * P, this.proj.length * 2));
+      grown.set(this.proj);
+      this.proj = grown;
+    }
+    this.projector!.project(data, rows, this.proj, this.count * P);
+    if (this.fd >= 0) {
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, this.count * this.dim * 4 + off);
+    } else {
+      this.chunks.push(data.slice());
+    }
+    this.count += rows;
+  }
+
+  /** Full-dimension rows at `indices`, in that order (reads are sorted and coalesced). */
+  rows(indices: Int32Array): Float32Array {
+    const dim = this.dim, out = new Float32Array(indices.length * dim);
+    for (const i of indices) if (!(i >= 0 && i < this.count)) throw new RangeError(`row ${i} out of range`);
+    if (this.fd < 0) {
+      if (this.chunks.length > 1) this.chunks = [concat(this.chunks, this.count * dim)];
+      const all = this.chunks[0];
+      indices.forEach((r, k) => out.set(all.subarray(r * dim, (r + 1) * dim), k * dim));
+      return out;
+    }
+    const order = Int32Array.from(indices.keys()).sort((a, b) => indices[a] - indices[b]);
+    const rowBytes = dim * 4;
+    const buf = new Float32Array(Math.min(indices.length, RUN) * dim);
+    for (let s = 0; s < order.length; ) {
+      // A run of consecutive rows (duplicates allowed) becomes one read.
+      let e = s + 1;
+      while (e < order.length && e - s < RUN && indices[order[e]] - indices[order[e - 1]] <= 1 &&
+        indices[order[e]] - indices[order[s]] < RUN) e++;
+      const first = indices[order[s]], n = indices[order[e - 1]] - first + 1;
+      const bytes = new Uint8Array(buf.buffer, 0, n * rowBytes);
+      for (let got = 0; got < bytes.length; ) {
+        const r = fs.readSync(this.fd, bytes, got, bytes.length - got, first * rowBytes + got);
+        if (r === 0) throw new Error('FeatureStore: temp file is truncated');
+        got += r;
+      }
+      for (let k = s; k < e; k++) {
+        const r = indices[order[k]] - first;
+        out.set(buf.subarray(r * dim, (r + 1) * dim), order[k] * dim);
+      }
+      s = e;
+    }
+    return out;
+  }
+
+  /** Frees memory and removes the temp files. Safe to call twice. */
+  close(): void {
+    this.removeFiles();
+    this.fd = -2;
+    this.chunks = [];
+    this.proj = new Float32Array(0);
+  }
+
+  private open(dim: number): void {
+    this.dim = dim;
+    this.projector = new Projector(dim, this.projectDim, this.opts.seed ?? 0);
+    if (this.opts.inMemory) return;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-features-'));
+    this.fd = fs.openSync(path.join(this.dir, 'rows.f32'), 'w+');
+    process.on('exit', this.cleanup);
+  }
+
+  private removeFiles(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+    process.off('exit', this.cleanup);
+  }
+}
+
+function concat(chunks: Float32Array[], length: number): Float32Array {
+  const all = new Float32Array(length);
+  let off = 0;
+  for (const c of chunks) { all.set(c, off); off += c.length; }
+  return all;
+}

@@ -1,0 +1,52 @@
+// A verdict threshold from good images alone. Scoring a training image against a bank that holds
+// its own patches gives near-zero distances, so each image is scored leave-one-image-out: a patch's
+// distance is to its nearest bank entry that came from another image.
+import type { FeatureStore } from '../memory/index.js';
+import type { FittedBank } from './patchcore.js';
+
+/** At most this many training images are scored (evenly spaced): the threshold needs a sample, not all. */
+const MAX_IMAGES = 50;
+/** Neighbours searched per patch to find one from another image. */
+const K = 64;
+
+export async function leaveOneOutScores(store: FeatureStore, grids: { gridH: number; gridW: number }[], fb: FittedBank, squared: boolean): Promise<number[]> {
+  const offsets: number[] = [];
+  let acc = 0;
+  for (const g of grids) {
+    offsets.push(acc);
+    acc += g.gridH * g.gridW;
+  }
+  // image of each store row, via the offsets
+  const imageOf = (row: number) => {
+    let lo = 0;
+    let hi = offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (offsets[mid] <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const origin = fb.origin!;
+  const k = Math.min(K, fb.nn.maxK, fb.bank.size);
+  const step = Math.max(1, grids.length / MAX_IMAGES);
+  const scores: number[] = [];
+  for (let t = 0; t < grids.length; t += step) {
+    const img = Math.floor(t);
+    const count = grids[img].gridH * grids[img].gridW;
+    const rows = store.rows(Int32Array.from({ length: count }, (_, i) => offsets[img] + i));
+    const { index, dist } = await fb.nn.search(rows, count, k);
+    let max = 0;
+    for (let p = 0; p < count; p++) {
+      let d = dist[p * k + k - 1]; // all k from this image: the k-th distance bounds it from below
+      for (let j = 0; j < k; j++)
+        if (imageOf(origin[index[p * k + j]]) !== img) {
+          d = dist[p * k + j];
+          break;
+        }
+      max = Math.max(max, d);
+    }
+    scores.push(squared ? max * max : max);
+  }
+  return scores;
+}

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../src/util/rng.js';
+import { UserError } from '../src/util/errors.js';
+import { FeatureStore } from '../src/memory/feature-store.js';
+import { buildMemoryBank, selectCoreset } from '../src/memory/select.js';
+import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
+import { dist2 } from '../src/memory/distance.js';
+
+const N = 1200, D = 256;
+
+/** Clustered features with a few hundred directions of variation. */
+function features(seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const centers = Array.from({ length: 8 }, () => Float32Array.from({ length: D }, () => rng.normal() * 3));
+  return Float32Array.from({ length: N * D }, (_, k) => centers[Math.floor(k / D) % 8][k % D] + rng.normal());
+}
+
+function storeOf(data: Float32Array, seed: number): FeatureStore {
+  const s = new FeatureStore({ seed, inMemory: true });
+  for (let i = 0; i < N; i += 300) s.append({ gridH: 1, gridW: 300, dim: D, count: 300, data: data.subarray(i * D, (i + 300) * D) });
+  return s;
+}
+
+/** max over points of the distance to the nearest chosen point. */
+function coverage(x: Float32Array, dim: number, idx: Int32Array): number {
+  let worst = 0;
+  for (let i = 0; i < N; i++) {
+    let best = Infinity;
+    for (const c of idx) best = Math.min(best, dist2(x, i * dim, x, c * dim, dim));
+    worst = Math.max(worst, best);
+  }
+  return Math.sqrt(worst);
+}
+
+test('ratio outside (0, 1] is a UserError', () => {
+  const store = storeOf(features(1), 1);
+  for (const ratio of [0, -0.1, 1.5, NaN])
+    assert.throws(() => selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
+      e instanceof UserError && e.message === '--coreset must be in (0, 1]');
+  assert.equal(selectCoreset(store, { ratio: 1e-6, seed: 0 }).length, 1, 'at least one center');
+  assert.equal(selectCoreset(store, { ratio: 1, seed: 0 }).length, N);
+});
+
+test('same seed gives the same bank; another seed gives another', () => {
+  const data = features(2);
+  const a = buildMemoryBank(storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const b = buildMemoryBank(storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const c = buildMemoryBank(storeOf(data, 4), { ratio: 0.1, seed: 5 });
+  assert.equal(a.size, 120);
+  assert.equal(a.dim, D);
+  assert.deepEqual(a.data, b.data);
+  assert.notDeepEqual(a.data, c.data);
+});
+
+test('bank rows are the original features of the selected patches, with progress reported', () => {
+  const data = features(3);
+  const store = storeOf(data, 1);
+  const seen: number[] = [];
+  const idx = selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } });
+  assert.equal(seen.at(-1), 60);
+  const bank = buildMemoryBank(store, { ratio: 0.05, seed: 1 });
+  idx.forEach((r, k) => assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D)));
+});
+
+test('coverage: equals the plain run in projected space, near a full-dimension greedy run', () => {
+  const data = features(4);
+  const store = storeOf(data, 2);
+  const z = store.projected;
+  const idx = selectCoreset(store, { ratio: 0.1, seed: 2 });
+  const starts = pickStarts(N, 2);
+  const plain = plainGreedyCoreset(z, N, 128, idx.length, starts);
+  assert.equal(coverage(z, 128, idx), coverage(z, 128, plain));
+  const full = plainGreedyCoreset(data, N, D, idx.length, starts); // no projection
+  const ratio = coverage(data, D, idx) / coverage(data, D, full);
+  assert.ok(ratio > 0.7 && ratio < 1.3, `original-space coverage ratio ${ratio}`);
+});

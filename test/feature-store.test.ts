@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '../src/util/rng.js';
+import { UserError } from '../src/util/errors.js';
+import type { PatchFeatures } from '../src/types.js';
+import { FeatureStore } from '../src/memory/feature-store.js';
+import { Projector, randomProjection } from '../src/memory/projection.js';
+
+function batch(rng: Rng, count: number, dim: number): PatchFeatures {
+  return { gridH: 1, gridW: count, dim, count, data: Float32Array.from({ length: count * dim }, () => rng.normal()) };
+}
+
+function storeDir(s: FeatureStore): string | undefined {
+  return (s as unknown as { dir?: string }).dir;
+}
+
+for (const inMemory of [false, true]) {
+  test(`rows() returns the appended rows in the requested order (${inMemory ? 'memory' : 'temp file'})`, () => {
+    const rng = new Rng(3), dim = 20;
+    const batches = [batch(rng, 50, dim), batch(rng, 1, dim), batch(rng, 1500, dim)];
+    const store = new FeatureStore({ inMemory, seed: 1 });
+    for (const b of batches) store.append(b);
+    const all = new Float32Array(1551 * dim);
+    let off = 0;
+    for (const b of batches) { all.set(b.data, off); off += b.data.length; }
+    assert.equal(store.count, 1551);
+    assert.equal(store.dim, dim);
+    const idx = Int32Array.from([1550, 0, 51, 50, 50, 7, 1200, 1201, 1202, 3]);
+    const got = store.rows(idx);
+    idx.forEach((r, k) => assert.deepEqual(got.subarray(k * dim, (k + 1) * dim), all.subarray(r * dim, (r + 1) * dim)));
+    // contiguous range longer than one read run
+    const range = Int32Array.from({ length: 1551 }, (_, i) => i);
+    assert.deepEqual(store.rows(range), all);
+    assert.throws(() => store.rows(Int32Array.from([1551])), RangeError);
+    store.close();
+  });
+}
+
+test('projection is computed on append, seeded, and preserves distances roughly', () => {
+  const rng = new Rng(5), dim = 512;
+  const b = batch(rng, 40, dim);
+  const store = new FeatureStore({ inMemory: true, seed: 9 });
+  store.append(b);
+  const expect = new Projector(dim, 128, 9).project(b.data, 40);
+  assert.deepEqual(store.projected, expect);
+  assert.notDeepEqual(new Projector(dim, 128, 10).project(b.data, 40), expect);
+  const R = randomProjection(dim, 128, 9);
+  assert.ok(R.every((v) => Math.abs(v) <= 1 / Math.sqrt(dim)));
+  // uniform(±1/√D) has variance 1/(3D): ‖Rᵀx‖² ≈ 128/(3D)·‖x‖², a fixed scale on all pairs
+  const scale = Math.sqrt(128 / (3 * dim));
+  for (let i = 1; i < 40; i++) {
+    let a = 0, p = 0;
+    for (let d = 0; d < dim; d++) a += (b.data[d] - b.data[i * dim + d]) ** 2;
+    for (let d = 0; d < 128; d++) p += (expect[d] - expect[i * 128 + d]) ** 2;
+    const ratio = Math.sqrt(p) / (scale * Math.sqrt(a));
+    assert.ok(ratio > 0.7 && ratio < 1.3, `distance ratio ${ratio}`);
+  }
+  store.close();
+});
+
+test('temp file lives until close(); bad input is a UserError', () => {
+  const rng = new Rng(1);
+  const store = new FeatureStore();
+  store.append(batch(rng, 10, 8));
+  const dir = storeDir(store)!;
+  assert.ok(fs.existsSync(dir));
+  assert.throws(() => store.append(batch(rng, 10, 9)), UserError);
+  const bad = batch(rng, 2, 8);
+  bad.data[3] = NaN;
+  assert.throws(() => store.append(bad), UserError);
+  store.close();
+  store.close();
+  assert.ok(!fs.existsSync(dir));
+});
+
+test('temp files are removed when the process exits without close()', () => {
+  const mod = fileURLToPath(new URL('../src/memory/feature-store.js', import.meta.url));
+  const script = `import { FeatureStore } from ${JSON.stringify(mod)};
+    const s = new FeatureStore(); s.append({ gridH: 1, gridW: 2, dim: 3, count: 2, data: new Float32Array(6) });
+    console.log(s.dir); process.exit(0);`;
+  const dir = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
+  assert.match(dir, /patchcore-features-/);
+  assert.ok(!fs.existsSync(dir));
+});
