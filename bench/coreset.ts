@@ -74,7 +74,7 @@ function coresetBench(): void {
   table(rows);
 }
 
-function storeBench(): void {
+async function storeBench(): Promise<void> {
   const batches = 219, per = 784, dim = 1536, ratio = Number(arg('ratios', '0.1'));
   const next = featureSource(dim, arg('data', 'manifold'));
   const store = new FeatureStore({ seed: 0 });
@@ -83,7 +83,7 @@ function storeBench(): void {
     const g = performance.now();
     const data = next(per);
     genMs += performance.now() - g;
-    store.append({ gridH: 28, gridW: 28, dim, count: per, data });
+    await store.append({ gridH: 28, gridW: 28, dim, count: per, data });
   }
   const appendS = (performance.now() - t - genMs) / 1000, rssAppend = rssMB();
   t = performance.now();
@@ -95,6 +95,6 @@ function storeBench(): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv.includes('--store')) storeBench();
+  if (process.argv.includes("--store")) void storeBench();
   else coresetBench();
 }

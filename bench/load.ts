@@ -60,6 +60,8 @@ async function main(): Promise<void> {
         await res.arrayBuffer();
         key = String(res.status);
         if (res.ok) latencies.push(performance.now() - t0);
+        // A polite client honours Retry-After instead of hammering an overloaded server.
+        if (res.status === 503) await new Promise((r) => setTimeout(r, Math.min(Number(res.headers.get('retry-after') ?? 1) * 1000, Math.max(0, end - Date.now()))));
       } catch (e) {
         key = (e as Error).name;
       }

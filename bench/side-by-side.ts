@@ -25,6 +25,7 @@ interface Opts {
   ratios: number[];
   rounds: number;
   threads: number;
+  batch: number;
   python: string;
 }
 
@@ -40,6 +41,7 @@ function parseOpts(argv: string[]): Opts {
     ratios: arg('ratios', '0.1,0.01').split(',').map(Number),
     rounds: Number(arg('rounds', '3')),
     threads: Number(arg('threads', '2')),
+    batch: Number(arg('batch', '8')),
     python: arg('python', '/usr/bin/python3'),
   };
 }
@@ -95,6 +97,7 @@ async function oursChild(argv: string[]): Promise<void> {
   const train = readFileSync(arg('train-list'), 'utf8').split('\n').filter(Boolean);
   const test = readFileSync(arg('test-list'), 'utf8').split('\n').filter(Boolean);
   const ratio = Number(arg('ratio'));
+  const batch = Number(arg('batch'));
   const warmup = 1;
 
   const { buildResNetOnnx } = await import('../src/backbone/resnet/build.js');
@@ -126,7 +129,7 @@ async function oursChild(argv: string[]): Promise<void> {
     ratio,
     seed: 0,
     scoring,
-    batchSize: 8,
+    batchSize: batch,
     progress: (stage, done, total) => {
       if (stage === 'features' && done === total) featEnd = performance.now();
       if (stage === 'coreset') coresetEnd = performance.now();
@@ -154,6 +157,20 @@ async function oursChild(argv: string[]): Promise<void> {
     stage.load.push(b - a); stage.feat.push(c - b); stage.nn.push(d - c); stage.map.push(z - d); stage.total.push(z - a);
     scores.push(s.score);
   }
+  // Feature extraction split (first 10 test images): preprocess, backbone run, aggregation.
+  const { aggregate } = await import('../src/features/aggregate.js');
+  const split = { prep: [] as number[], net: [] as number[], agg: [] as number[] };
+  for (const f of test.slice(0, 10)) {
+    const img = await loadImage(f);
+    const a = performance.now();
+    const p = await model.extractor.prepare(img);
+    const b = performance.now();
+    const [maps] = await backbone.run(p.tensor);
+    const c = performance.now();
+    aggregate(maps, { dim: model.config.featureDim });
+    const d = performance.now();
+    split.prep.push(b - a); split.net.push(c - b); split.agg.push(d - c);
+  }
   // End to end through the public API: loadImage + model.predict (also builds mapOriginal, 512×512).
   const e2e: number[] = [];
   for (const f of test) {
@@ -177,8 +194,13 @@ async function oursChild(argv: string[]): Promise<void> {
     coresetMs,
     indexMs: fitMs - featuresMs - (coresetMs ?? 0), // NN graph + neighbour table + training-image scores
     fitMs,
+    // fit scores every training image against the bank (threshold scale); the reference does not
+    fitNoTrainScoringMs: fitMs - train.length * mean(stage.nn),
     predictLoadMsMean: mean(stage.load),
     predictFeaturesMsMean: mean(stage.feat),
+    predictPrepMsMean: mean(split.prep),
+    predictBackboneMsMean: mean(split.net),
+    predictAggregateMsMean: mean(split.agg),
     nnPerImageMs: mean(stage.nn),
     mapPerImageMs: mean(stage.map),
     predictStagesP50Ms: percentile(stage.total, 50),
@@ -212,11 +234,15 @@ interface Metric {
 
 const METRICS: Metric[] = [
   { label: 'feature extraction, fit total', key: 'featuresTotalMs', unit: 's' },
-  { label: 'feature extraction, per image (fit, batch 8)', key: 'featuresPerImageMs', unit: 'ms' },
+  { label: 'feature extraction, per image (fit, batched)', key: 'featuresPerImageMs', unit: 'ms' },
   { label: 'feature extraction, per image (predict, batch 1)', key: 'predictFeaturesMsMean', unit: 'ms' },
+  { label: '  of which preprocess (resize/crop/normalise)', key: 'predictPrepMsMean', unit: 'ms' },
+  { label: '  of which backbone run', key: 'predictBackboneMsMean', unit: 'ms' },
+  { label: '  of which aggregation (pool+upsample+concat)', key: 'predictAggregateMsMean', unit: 'ms' },
   { label: 'coreset selection', key: 'coresetMs', unit: 's' },
   { label: 'fit rest (ours: NN graph+N_b table+train scores; ref: faiss add)', key: 'indexMs', unit: 's' },
   { label: 'fit total', key: 'fitMs', unit: 's' },
+  { label: 'fit total minus train-image scoring (est.: train × NN)', key: 'fitNoTrainScoringMs', unit: 's' },
   { label: 'load+decode, per image', key: 'predictLoadMsMean', unit: 'ms' },
   { label: 'NN search, per image (784 queries)', key: 'nnPerImageMs', unit: 'ms' },
   { label: 'anomaly map, per image (224², σ=4)', key: 'mapPerImageMs', unit: 'ms' },
@@ -270,15 +296,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const self = fileURLToPath(import.meta.url);
   console.log(machineLine());
   console.log(`[bench] side-by-side: ${train.length} train, ${test.length} test images from ${o.data}; ` +
-    `wide_resnet50_2 random weights; ratios ${o.ratios.join(', ')}; ${o.rounds} alternating round(s) each; ${o.threads} threads`);
+    `wide_resnet50_2 random weights; ratios ${o.ratios.join(', ')}; fit batch ${o.batch}; ${o.rounds} alternating round(s) each; ${o.threads} threads`);
 
   try {
     for (const ratio of o.ratios) {
       const ours: Row[] = [];
       const ref: Row[] = [];
-      const runOurs = () => runChild(process.execPath, [self, '--child', 'ours', '--ratio', String(ratio), '--train-list', trainList, '--test-list', testList], 'ours')
+      const runOurs = () => runChild(process.execPath, [self, '--child', 'ours', '--ratio', String(ratio), '--batch', String(o.batch), '--train-list', trainList, '--test-list', testList], 'ours')
         .then((r) => { ours.push(r); console.log(`[bench]   ours  fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`); });
-      const runRef = () => runChild(o.python, [REF_SCRIPT, '--ratio', String(ratio), '--threads', String(o.threads), '--train-list', trainList, '--test-list', testList], 'reference')
+      const runRef = () => runChild(o.python, [REF_SCRIPT, '--ratio', String(ratio), '--threads', String(o.threads), '--batch', String(o.batch), '--train-list', trainList, '--test-list', testList], 'reference')
         .then((r) => { ref.push(r); console.log(`[bench]   ref   fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`); });
       for (let round = 0; round < o.rounds; round++) {
         console.log(`[bench] ratio ${ratio}, round ${round + 1}/${o.rounds} (${round % 2 === 0 ? 'ours first' : 'reference first'})`);

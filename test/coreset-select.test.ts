@@ -16,9 +16,9 @@ function features(seed: number): Float32Array {
   return Float32Array.from({ length: N * D }, (_, k) => centers[Math.floor(k / D) % 8][k % D] + rng.normal());
 }
 
-function storeOf(data: Float32Array, seed: number): FeatureStore {
+async function storeOf(data: Float32Array, seed: number): Promise<FeatureStore> {
   const s = new FeatureStore({ seed, inMemory: true });
-  for (let i = 0; i < N; i += 300) s.append({ gridH: 1, gridW: 300, dim: D, count: 300, data: data.subarray(i * D, (i + 300) * D) });
+  for (let i = 0; i < N; i += 300) await s.append({ gridH: 1, gridW: 300, dim: D, count: 300, data: data.subarray(i * D, (i + 300) * D) });
   return s;
 }
 
@@ -33,8 +33,8 @@ function coverage(x: Float32Array, dim: number, idx: Int32Array): number {
   return Math.sqrt(worst);
 }
 
-test('ratio outside (0, 1] is a UserError', () => {
-  const store = storeOf(features(1), 1);
+test('ratio outside (0, 1] is a UserError', async () => {
+  const store = await storeOf(features(1), 1);
   for (const ratio of [0, -0.1, 1.5, NaN])
     assert.throws(() => selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
       e instanceof UserError && e.message === '--coreset must be in (0, 1]');
@@ -42,20 +42,20 @@ test('ratio outside (0, 1] is a UserError', () => {
   assert.equal(selectCoreset(store, { ratio: 1, seed: 0 }).length, N);
 });
 
-test('same seed gives the same bank; another seed gives another', () => {
+test('same seed gives the same bank; another seed gives another', async () => {
   const data = features(2);
-  const a = buildMemoryBank(storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const b = buildMemoryBank(storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const c = buildMemoryBank(storeOf(data, 4), { ratio: 0.1, seed: 5 });
+  const a = buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const b = buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const c = buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 5 });
   assert.equal(a.size, 120);
   assert.equal(a.dim, D);
   assert.deepEqual(a.data, b.data);
   assert.notDeepEqual(a.data, c.data);
 });
 
-test('bank rows are the original features of the selected patches, with progress reported', () => {
+test('bank rows are the original features of the selected patches, with progress reported', async () => {
   const data = features(3);
-  const store = storeOf(data, 1);
+  const store = await storeOf(data, 1);
   const seen: number[] = [];
   const idx = selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } });
   assert.equal(seen.at(-1), 60);
@@ -63,9 +63,9 @@ test('bank rows are the original features of the selected patches, with progress
   idx.forEach((r, k) => assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D)));
 });
 
-test('coverage: equals the plain run in projected space, near a full-dimension greedy run', () => {
+test('coverage: equals the plain run in projected space, near a full-dimension greedy run', async () => {
   const data = features(4);
-  const store = storeOf(data, 2);
+  const store = await storeOf(data, 2);
   const z = store.projected;
   const idx = selectCoreset(store, { ratio: 0.1, seed: 2 });
   const starts = pickStarts(N, 2);

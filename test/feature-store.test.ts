@@ -18,11 +18,11 @@ function storeDir(s: FeatureStore): string | undefined {
 }
 
 for (const inMemory of [false, true]) {
-  test(`rows() returns the appended rows in the requested order (${inMemory ? 'memory' : 'temp file'})`, () => {
+  test(`rows() returns the appended rows in the requested order (${inMemory ? 'memory' : 'temp file'})`, async () => {
     const rng = new Rng(3), dim = 20;
     const batches = [batch(rng, 50, dim), batch(rng, 1, dim), batch(rng, 1500, dim)];
     const store = new FeatureStore({ inMemory, seed: 1 });
-    for (const b of batches) store.append(b);
+    for (const b of batches) await store.append(b);
     const all = new Float32Array(1551 * dim);
     let off = 0;
     for (const b of batches) { all.set(b.data, off); off += b.data.length; }
@@ -39,13 +39,16 @@ for (const inMemory of [false, true]) {
   });
 }
 
-test('projection is computed on append, seeded, and preserves distances roughly', () => {
+test('projection is computed on append, seeded, and preserves distances roughly', async () => {
   const rng = new Rng(5), dim = 512;
   const b = batch(rng, 40, dim);
   const store = new FeatureStore({ inMemory: true, seed: 9 });
-  store.append(b);
+  await store.append(b);
   const expect = new Projector(dim, 128, 9).project(b.data, 40);
-  assert.deepEqual(store.projected, expect);
+  // ONNX Runtime's float32 MatMul vs the float64-accumulating JS reference
+  const got = store.projected;
+  assert.equal(got.length, expect.length);
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - expect[i]) <= 1e-4 * (1 + Math.abs(expect[i])), `z[${i}] ${got[i]} vs ${expect[i]}`);
   assert.notDeepEqual(new Projector(dim, 128, 10).project(b.data, 40), expect);
   const R = randomProjection(dim, 128, 9);
   assert.ok(R.every((v) => Math.abs(v) <= 1 / Math.sqrt(dim)));
@@ -61,16 +64,16 @@ test('projection is computed on append, seeded, and preserves distances roughly'
   store.close();
 });
 
-test('temp file lives until close(); bad input is a UserError', () => {
+test('temp file lives until close(); bad input is a UserError', async () => {
   const rng = new Rng(1);
   const store = new FeatureStore();
-  store.append(batch(rng, 10, 8));
+  await store.append(batch(rng, 10, 8));
   const dir = storeDir(store)!;
   assert.ok(fs.existsSync(dir));
-  assert.throws(() => store.append(batch(rng, 10, 9)), UserError);
+  await assert.rejects(() => store.append(batch(rng, 10, 9)), UserError);
   const bad = batch(rng, 2, 8);
   bad.data[3] = NaN;
-  assert.throws(() => store.append(bad), UserError);
+  await assert.rejects(() => store.append(bad), UserError);
   store.close();
   store.close();
   assert.ok(!fs.existsSync(dir));
@@ -79,7 +82,7 @@ test('temp file lives until close(); bad input is a UserError', () => {
 test('temp files are removed when the process exits without close()', () => {
   const mod = fileURLToPath(new URL('../src/memory/feature-store.js', import.meta.url));
   const script = `import { FeatureStore } from ${JSON.stringify(mod)};
-    const s = new FeatureStore(); s.append({ gridH: 1, gridW: 2, dim: 3, count: 2, data: new Float32Array(6) });
+    const s = new FeatureStore(); await s.append({ gridH: 1, gridW: 2, dim: 3, count: 2, data: new Float32Array(6) });
     console.log(s.dir); process.exit(0);`;
   const dir = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
   assert.match(dir, /patchcore-features-/);

@@ -78,3 +78,20 @@ test('metrics: Prometheus text with counters and cumulative buckets', () => {
   assert.match(text, /^patchcore_inference_duration_seconds_count 0$/m);
   assert.match(text, /^# TYPE g gauge\ng 7$/m);
 });
+
+test('queue: a waiter whose deadline passed while the event loop was blocked does not get the slot', async () => {
+  const q = new InferenceQueue({ concurrency: 1, queue: 1, timeoutMs: 5 });
+  const busy = q.run(async () => {
+    await sleep(0); // let the second request queue up first
+    const t = Date.now();
+    while (Date.now() - t < 30); // synchronous work: the waiter's timer cannot fire meanwhile
+  });
+  let ran = false;
+  const waiting = q.run(async () => {
+    ran = true;
+  });
+  await busy; // finished before its timer could fire: its result stands
+  await assert.rejects(waiting, (e: HttpError) => e.statusCode === 503);
+  assert.equal(ran, false);
+  assert.equal(q.active + q.queued, 0);
+});

@@ -121,6 +121,8 @@ test('size limits: 413 for the body, 422 for the image dimensions', async () => 
   const wide = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#808080' } }).png().toBuffer();
   assert.ok(wide.length < 1_000_000);
   assert.match(await errorOf(await postImage(main.url, wide), 422, 'image_too_large'), /2000x1000/);
+  const strip = await sharp({ create: { width: 5000, height: 2, channels: 3, background: '#808080' } }).png().toBuffer(); // 10k pixels, but 560000x224 once resized
+  assert.match(await errorOf(await postImage(main.url, strip), 422, 'image_too_large'), /elongated/);
 });
 
 test('bearer token guards /v1 only', async () => {
@@ -170,13 +172,17 @@ test('burst beyond concurrency + queue: 503 with Retry-After, nothing else fails
   }
 });
 
-test('per-request timeout: 504 while running, 503 while queued', async () => {
+test('per-request timeout: 504 (503 + Retry-After if it expires in the queue), server stays up', async () => {
   const url = await server({ model, concurrency: 1, queue: 4, timeoutMs: 1 });
   const png = await samplePng('good', 9008);
-  const [a, b] = await Promise.all([postImage(url, png, 'image/png', {}), postImage(url, png, 'image/png', {})]);
-  assert.deepEqual([a.status, b.status].sort(), [503, 504]);
-  await errorOf(a.status === 504 ? a : b, 504, 'timeout');
-  assert.ok((a.status === 503 ? a : b).headers.get('retry-after'));
+  // Whether the second request expires queued (503) or running (504) depends on event-loop timing;
+  // the deterministic split is covered in server-units.test.ts.
+  const responses = await Promise.all([postImage(url, png, 'image/png', {}), postImage(url, png, 'image/png', {})]);
+  assert.ok(responses.some((r) => r.status === 504), `statuses ${responses.map((r) => r.status)}`);
+  for (const r of responses) {
+    if (r.status === 503) assert.ok(r.headers.get('retry-after'));
+    await errorOf(r, r.status, r.status === 504 ? 'timeout' : 'overloaded');
+  }
   assert.equal((await fetch(`${url}/healthz`)).status, 200);
 });
 
@@ -231,7 +237,7 @@ test('patchcore serve: SIGTERM lets the in-flight request finish, then exits 0',
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill('SIGTERM');
-    const res = await pending;
+    const res = await pending.catch((e: Error) => assert.fail(`in-flight request failed: ${e.message} (${String(e.cause)})\n${out}`));
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { results: unknown[] }).results.length, 4);
     assert.equal(await exited, 0, out);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PatchFeatures } from '../types.js';
 import { UserError } from '../util/errors.js';
-import { Projector } from './projection.js';
+import { OrtProjector } from './projection.js';
 
 /** Longest run of consecutive rows read at once (1024 × D floats). */
 const RUN = 1024;
@@ -24,7 +24,7 @@ export interface FeatureStoreOptions {
 export class FeatureStore {
   dim = 0;
   count = 0;
-  private projector?: Projector;
+  private projector?: Promise<OrtProjector>;
   private proj = new Float32Array(0); // count × projectDim, grown by doubling
   private chunks: Float32Array[] = []; // in-memory mode
   private dir?: string;
@@ -42,7 +42,7 @@ export class FeatureStore {
     return this.proj.subarray(0, this.count * this.projectDim);
   }
 
-  append(f: PatchFeatures): void {
+  async append(f: PatchFeatures): Promise<void> {
     if (this.fd === -2) throw new Error('FeatureStore: append after close');
     if (this.count === 0) this.open(f.dim);
     if (f.dim !== this.dim) throw new UserError(`feature dimension changed from ${this.dim} to ${f.dim}`);
@@ -55,7 +55,7 @@ export class FeatureStore {
       grown.set(this.proj);
       this.proj = grown;
     }
-    this.projector!.project(data, rows, this.proj, this.count * P);
+    this.proj.set(await (await this.projector!).project(data, rows), this.count * P);
     if (this.fd >= 0) {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, this.count * this.dim * 4 + off);
@@ -104,12 +104,13 @@ export class FeatureStore {
     this.removeFiles();
     this.fd = -2;
     this.chunks = [];
+    void this.projector?.then((p) => p.release()).catch(() => undefined);
     this.proj = new Float32Array(0);
   }
 
   private open(dim: number): void {
     this.dim = dim;
-    this.projector = new Projector(dim, this.projectDim, this.opts.seed ?? 0);
+    this.projector = OrtProjector.create(dim, this.projectDim, this.opts.seed ?? 0);
     if (this.opts.inMemory) return;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-features-'));
     this.fd = fs.openSync(path.join(this.dir, 'rows.f32'), 'w+');

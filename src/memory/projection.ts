@@ -51,3 +51,33 @@ export class Projector {
     return target;
   }
 }
+
+/**
+ * The same projection as one ONNX Runtime MatMul: ~10× faster than the JS loop (SIMD), which
+ * matters because every training patch is projected. Float32 accumulation, so results differ from
+ * `Projector` in the last bits; the coreset only ever compares points projected the same way.
+ */
+export class OrtProjector {
+  private constructor(private readonly session: import('onnxruntime-node').InferenceSession, readonly dim: number, readonly out: number) {}
+
+  static async create(dim: number, out = 128, seed = 0): Promise<OrtProjector> {
+    const { GraphBuilder } = await import('../onnx/builder.js');
+    const { createSession } = await import('../onnx/session.js');
+    const g = new GraphBuilder('projection');
+    g.input('f', ['N', dim]);
+    g.init('R', [dim, out], randomProjection(dim, out, seed));
+    g.op('MatMul', ['f', 'R'], {}, 'z');
+    g.output('z', ['N', out]);
+    return new OrtProjector(await createSession(g.toBytes()), dim, out);
+  }
+
+  async project(data: Float32Array, rows: number): Promise<Float32Array> {
+    const { ort } = await import('../onnx/session.js');
+    const r = await this.session.run({ f: new ort.Tensor('float32', data.subarray(0, rows * this.dim), [rows, this.dim]) });
+    return r.z.data as Float32Array;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

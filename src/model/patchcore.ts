@@ -80,7 +80,7 @@ export class PatchCore {
     try {
       const grids: { gridH: number; gridW: number }[] = [];
       for await (const e of extractor.extractFiles(files, (d, t) => o.progress?.('features', d, t))) {
-        store.append(e.features);
+        await store.append(e.features);
         grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
       }
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring.b, o.device, o.progress);

@@ -5,7 +5,8 @@ import sharp, { type Metadata } from 'sharp';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PatchCore } from '../model/patchcore.js';
 import { decodeImage, MAX_SIDE } from '../image/load.js';
-import type { ScoreMap } from '../types.js';
+import type { PreprocessConfig, ScoreMap } from '../types.js';
+import { geometry } from '../image/preprocess.js';
 import { HttpError } from './http-error.js';
 import type { InferenceQueue } from './queue.js';
 import type { HeatmapStore } from './heatmaps.js';
@@ -30,7 +31,7 @@ interface Upload {
 }
 
 /** Dimensions from the header only; 400 for non-images, 422 when too large to decode. */
-export async function checkImage(u: Upload, maxPixels: number): Promise<void> {
+export async function checkImage(u: Upload, maxPixels: number, pre: PreprocessConfig): Promise<void> {
   let meta: Metadata;
   try {
     meta = await sharp(u.bytes).metadata();
@@ -42,6 +43,10 @@ export async function checkImage(u: Upload, maxPixels: number): Promise<void> {
   if (width < 1 || height < 1) throw new HttpError(400, 'not_an_image', `${u.name}: image has no size`);
   if (width * height > maxPixels || Math.max(width, height) > MAX_SIDE)
     throw new HttpError(422, 'image_too_large', `${u.name}: ${width}x${height} exceeds the limit of ${maxPixels} pixels (max side ${MAX_SIDE})`);
+  // The shorter side is resized to `pre.resize`: a 1x16000 strip would become 224x3.6M pixels.
+  const g = geometry(width, height, pre);
+  if (g.resizedW * g.resizedH > maxPixels)
+    throw new HttpError(422, 'image_too_large', `${u.name}: ${width}x${height} is too elongated (resizes to ${g.resizedW}x${g.resizedH}, over ${maxPixels} pixels)`);
 }
 
 async function readUploads(req: FastifyRequest, ctx: PredictContext): Promise<Upload[]> {
@@ -102,7 +107,7 @@ async function predictOne(u: Upload, ctx: PredictContext) {
 export function registerPredict(app: FastifyInstance, ctx: PredictContext): void {
   app.post('/v1/predict', async (req) => {
     const uploads = await readUploads(req, ctx);
-    for (const u of uploads) await checkImage(u, ctx.maxPixels);
+    for (const u of uploads) await checkImage(u, ctx.maxPixels, ctx.model.config.preprocess);
     // One queue slot per request: a batch runs its images back to back.
     const results = await ctx.queue.run(async () => {
       const out = [];

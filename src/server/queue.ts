@@ -10,7 +10,9 @@ export interface QueueOptions {
 }
 
 interface Waiter {
+  deadline: number;
   start: () => void;
+  expire: () => void;
 }
 
 export class InferenceQueue {
@@ -60,24 +62,30 @@ export class InferenceQueue {
   private wait(deadline: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const w: Waiter = {
+        deadline,
         start: () => {
           clearTimeout(timer);
           resolve();
         },
+        expire: () => {
+          clearTimeout(timer);
+          const i = this.waiting.indexOf(w);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(this.overloaded(`waited ${this.o.timeoutMs} ms in the queue`));
+        },
       };
-      const timer = setTimeout(() => {
-        const i = this.waiting.indexOf(w);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(this.overloaded(`waited ${this.o.timeoutMs} ms in the queue`));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(w.expire, Math.max(0, deadline - Date.now()));
       this.waiting.push(w);
     });
   }
 
   private release(ms: number): void {
     this.avgMs = 0.8 * this.avgMs + 0.2 * ms;
-    const next = this.waiting.shift();
-    if (next) next.start(); // hand the slot over: `running` stays the same
-    else this.running--;
+    // A long synchronous job can delay the waiters' timers: expired ones must not get the slot.
+    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
+      if (Date.now() < next.deadline) return next.start(); // hand the slot over: `running` stays the same
+      next.expire();
+    }
+    this.running--;
   }
 }

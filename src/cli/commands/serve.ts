@@ -56,6 +56,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
 
   const app = await buildServer({ model, token, logLevel, ...limits });
+  let draining = false;
   let url: string;
   try {
     url = await app.listen({ host, port });
@@ -64,10 +65,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   process.stdout.write(`patchcore serve: ${dir} (${config.backbone.id}, threshold ${config.threshold.toFixed(4)}) listening on ${url}/${token ? ' (bearer token required on /v1)' : ''}\n`);
 
-  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then exit.
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then exit; a second signal exits at once.
+  // This replaces the CLI's exit-immediately handlers (main.ts): serve keeps no temp files to clean up.
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.removeAllListeners(sig);
+      process.on(sig, () => {
+        if (draining) process.exit(130);
+        draining = true;
+        resolve(sig);
+      });
+    }
   });
   process.stdout.write(`patchcore serve: ${signal}, finishing in-flight requests\n`);
   const force = setTimeout(() => {
