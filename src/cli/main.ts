@@ -19,7 +19,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // Ctrl-C / SIGTERM: exit normally so 'exit' handlers (temp feature files) clean up.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+// `serve` installs its own graceful shutdown instead.
+if (process.argv[2] !== 'serve') for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -69,7 +69,7 @@ async function readUploads(req: FastifyRequest, ctx: PredictContext): Promise<Up
     if (e instanceof HttpError) throw e;
     const { statusCode, code } = e as { statusCode?: number; code?: string };
     if (code === 'FST_FILES_LIMIT') throw new HttpError(413, 'too_many_files', `more than ${ctx.maxFiles} files in one request`);
-    if (statusCode === 413) throw new HttpError(413, 'body_too_large', `file exceeds ${ctx.maxBytes} bytes`);
+    if (statusCode === 413) throw new HttpError(413, 'body_too_large', `${(e as Error).message} (limit: ${ctx.maxBytes} bytes per request)`);
     throw new HttpError(400, 'bad_multipart', `malformed multipart body: ${(e as Error).message}`);
   }
   if (files.length === 0) throw new HttpError(400, 'no_files', 'multipart body has no file parts');

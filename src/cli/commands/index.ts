@@ -6,6 +6,7 @@ import { backboneCommand } from './backbone.js';
 import { preprocessCommand } from './preprocess.js';
 import { sweepCommand } from './sweep.js';
 import { exportCommand } from './export.js';
+import { serveCommand } from './serve.js';
 
 export type Command = (argv: string[]) => Promise<number>;
 
@@ -18,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   preprocess: preprocessCommand,
   sweep: sweepCommand,
   export: exportCommand,
+  serve: serveCommand,
 };
 
 export function usage(): string {
@@ -31,6 +33,7 @@ Commands:
   backbone list | fetch ARCH [--weights F]   backbones and their weights
   preprocess IMG --out FIG.png [--bg-*]      background-removal 4-panel figure
   sweep --data DIR --out DIR [--filters ..]  the report's filter-size experiment (Fig. 12/14)
+  serve --model MODEL_DIR [--port N] [--token T]   HTTP inspection station (web page + /v1 API)
   export --model MODEL_DIR --out model.onnx [--fp16] [--with-preprocess]
                                              one ONNX graph for Triton / any ONNX Runtime
 
