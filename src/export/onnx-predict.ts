@@ -5,21 +5,13 @@ import { promises as fs } from 'node:fs';
 import type { RgbImage, ScoreMap } from '../types.js';
 import { removeBackground } from '../image/background.js';
 import { normalise, preprocess, type Geometry } from '../image/preprocess.js';
-import { toOriginal } from '../model/patchcore.js';
+import { toOriginal, type PredictResult } from '../model/patchcore.js';
 import { createSession, ort, type SessionOptions } from '../onnx/session.js';
 import { UserError } from '../util/errors.js';
 import { readSidecar, type OnnxSidecar } from './sidecar.js';
 
-export interface OnnxPrediction {
-  score: number;
-  anomalous: boolean;
-  threshold: number;
-  /** Map at the crop size. */
-  map: ScoreMap;
-  /** Map on the original image (outside the crop: the map minimum), as PatchCore.predict. */
-  mapOriginal: ScoreMap;
-  geometry: Geometry;
-}
+/** Same fields as PatchCore.predict, less the patch grid the graph does not return. */
+export type OnnxPrediction = Omit<PredictResult, 'patches'>;
 
 export interface GraphOutputs {
   score: Float32Array; // [N]

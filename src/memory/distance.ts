@@ -6,24 +6,7 @@
 
 /** ‖a[ao..] − b[bo..]‖² over `dim` floats. */
 export function dist2(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const end4 = dim & ~3;
-  let k = 0;
-  for (; k < end4; k += 4) {
-    const d0 = a[ao + k] - b[bo + k];
-    const d1 = a[ao + k + 1] - b[bo + k + 1];
-    const d2 = a[ao + k + 2] - b[bo + k + 2];
-    const d3 = a[ao + k + 3] - b[bo + k + 3];
-    s0 += d0 * d0;
-    s1 += d1 * d1;
-    s2 += d2 * d2;
-    s3 += d3 * d3;
-  }
-  for (; k < dim; k++) {
-    const d = a[ao + k] - b[bo + k];
-    s0 += d * d;
-  }
-  return (s0 + s1) + (s2 + s3);
+  return dist2Bounded(a, ao, b, bo, dim, Infinity);
 }
 
 /**
