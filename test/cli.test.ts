@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CLI, tempDir } from './helpers.js';
+import { CLI, SHARED, tempDir } from './helpers.js';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
 
 function run(...args: string[]) {
@@ -104,4 +106,17 @@ test('a failed fit leaves the existing model intact', async () => {
   assert.equal(await fs.readFile(path.join(model, 'model.json'), 'utf8'), before);
   const r = run('predict', '--model', model, path.join(data, 'test', 'good', '000.png'));
   assert.equal(r.code, 0, r.err);
+});
+
+test('a model fitted on a user .onnx backbone reloads from another directory', async (t) => {
+  const onnx = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
+  if (!existsSync(onnx)) return t.skip(`${onnx} not found`);
+  await ready;
+  const m = path.join(root, 'm-onnx');
+  const fit = run('fit', '--data', data, '--out', m, '--backbone', path.relative(process.cwd(), onnx), '--layers', '365_quantized,426_quantized', '--quiet');
+  assert.equal(fit.code, 0, fit.err);
+  const r = spawnSync(process.execPath, [CLI, 'predict', '--model', m, '--json', path.join(data, 'test', 'missing', '000.png'), path.join(data, 'test', 'good', '000.png')], { encoding: 'utf8', cwd: os.tmpdir() });
+  assert.equal(r.status, 0, r.stderr);
+  const [bad, good] = JSON.parse(r.stdout);
+  assert.ok(bad.score > good.score, `missing piece ${bad.score} vs good ${good.score}`);
 });

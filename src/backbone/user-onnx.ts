@@ -1,5 +1,6 @@
 // Any ONNX model as a backbone: tap two intermediate tensors (made graph outputs, dequantized when
 // int8), drop the rest of the graph, and learn their strides from one probe run at the input size.
+import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type { BackboneSpec } from '../types.js';
@@ -34,7 +35,9 @@ export async function userOnnxBackbone(file: string, layers: [string, string], m
   const g = model.graph!;
   const producer = new Map<string, Node>();
   for (const n of g.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
-  const outputs = layers.map((name) => {
+  const outputs = layers.map((requested) => {
+    // a saved model records the dequantized name ('X_float'); map it back to the graph tensor X
+    const name = !producer.has(requested) && requested.endsWith('_float') && producer.has(requested.slice(0, -6)) ? requested.slice(0, -6) : requested;
     const node = producer.get(name);
     if (!node) throw new UserError(`--layers: ${file} has no tensor '${name}'; some valid names: ${sampleNames(g.node ?? [])}`);
     const scaleAt = QUANT_SCALE_INPUT[node.opType ?? ''];
@@ -49,7 +52,8 @@ export async function userOnnxBackbone(file: string, layers: [string, string], m
   const bytes = onnx.ModelProto.encode(model).finish();
   const dims = await probe(bytes, file, outputs, inputSize);
   const strides = dims.map((d) => Math.round(inputSize / d[2])) as [number, number];
-  return { bytes, dims, spec: { id: file, layers: outputs, mean, std, strides } };
+  // absolute path: a saved model must find its backbone from any working directory
+  return { bytes, dims, spec: { id: path.resolve(file), layers: outputs, mean, std, strides } };
 }
 
 /** Entry point for `--backbone model.onnx --layers A,B [--mean r,g,b --std r,g,b --input-size N]`. */
