@@ -22,6 +22,12 @@ async function main(argv: string[]): Promise<number> {
 // `serve` installs its own graceful shutdown instead.
 if (process.argv[2] !== 'serve') for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
+// `patchcore predict … | head`: a closed pipe ends the program quietly, like other CLI tools.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -40,9 +40,13 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (v.threshold !== undefined) model.threshold = num(v, 'threshold', 0);
   const out = typeof v.out === 'string' ? v.out : null;
   const rows: { file: string; score: number; threshold: number; anomalous: boolean; ms: number; heatmap?: string }[] = [];
-  for (const file of positionals) {
+  // decode the next image while the current one is scored (a two-stage pipeline)
+  let next: Promise<RgbImage> | null = loadImage(positionals[0]);
+  for (const [i, file] of positionals.entries()) {
     const t0 = performance.now();
-    const img = await loadImage(file);
+    const img = await next!;
+    next = i + 1 < positionals.length ? loadImage(positionals[i + 1]) : null;
+    next?.catch(() => undefined); // reported when awaited
     const r = await model.predict(img);
     const row: (typeof rows)[number] = { file, score: r.score, threshold: r.threshold, anomalous: r.anomalous, ms: Math.round(performance.now() - t0) };
     if (out) {
