@@ -20,6 +20,8 @@ export interface BackgroundConfig {
   filter: 'average' | 'median';
   /** Filter window; average accepts even sizes, median needs an odd one. */
   size: number;
+  /** Set when `range` was resolved from `--bg-range auto`: how it was estimated. */
+  estimated?: string;
 }
 
 export interface BackgroundResult {

@@ -3,7 +3,7 @@ import type { MemoryBank, PatchFeatures, PatchScores, PreprocessConfig, RgbImage
 import type { Backbone } from '../backbone/backbone.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { Geometry } from '../image/preprocess.js';
-import { Extractor } from './extract.js';
+import { Extractor, resolveAutoRange } from './extract.js';
 import { FeatureStore, selectCoreset } from '../memory/index.js';
 import { leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
@@ -75,7 +75,8 @@ export class PatchCore {
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
     if (!(o.ratio > 0 && o.ratio <= 1)) throw new UserError(`--coreset must be in (0, 1], got ${o.ratio}`);
     const preprocess: PreprocessConfig = { ...o.preprocess, mean: backbone.spec.mean, std: backbone.spec.std };
-    const extractor = new Extractor(backbone, { preprocess, background: o.background, featureDim: o.featureDim, batchSize: o.batchSize, warn: o.warn });
+    const background = await resolveAutoRange(files, o.background);
+    const extractor = new Extractor(backbone, { preprocess, background, featureDim: o.featureDim, batchSize: o.batchSize, warn: o.warn });
     const store = new FeatureStore({ seed: o.seed });
     try {
       const grids: { gridH: number; gridW: number }[] = [];
@@ -92,7 +93,7 @@ export class PatchCore {
         createdAt: new Date().toISOString(),
         backbone: { id: backbone.spec.id, hash: backbone.hash, layers: backbone.spec.layers },
         preprocess,
-        background: o.background,
+        background,
         featureDim: o.featureDim,
         coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count },
         scoring: o.scoring,

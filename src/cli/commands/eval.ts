@@ -1,6 +1,6 @@
 import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
-import { Extractor } from '../../model/extract.js';
+import { Extractor, resolveAutoRange } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
 import { makeProgress } from '../progress.js';
 import { backboneFromFlags, helpRequested, warn } from './common.js';
@@ -26,7 +26,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     progress: makeProgress(v.quiet === true),
   };
   const pre = preprocessFlags(v);
-  const background = backgroundFlags(v);
+  const background = await resolveAutoRange(ds.train, backgroundFlags(v));
   const featureDim = num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer');
   const backbone = await backboneFromFlags(v);
   const extractor = new Extractor(backbone, {

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, listFlag, num, parse, preprocessFlags, scoringFlags, seedFlag, str } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
-import { Extractor } from '../../model/extract.js';
+import { Extractor, resolveAutoRange } from '../../model/extract.js';
 import { evaluateFeatures, extractEvalFeatures, type MetricSummary } from '../../model/evaluate.js';
 import { DEFAULT_BACKGROUND, validateBackgroundConfig, type BackgroundConfig } from '../../image/background.js';
 import { lineBandSvg } from '../../report/svg-plot.js';
@@ -49,7 +49,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const base = { ...v, score: undefined };
   const scoring = scoringFlags(base);
   for (const s of scores) scoringFlags({ ...base, score: s }); // validates each kind
-  const bgBase: BackgroundConfig = backgroundFlags(v) ?? DEFAULT_BACKGROUND;
+  const bgBase: BackgroundConfig = (await resolveAutoRange(ds.train, backgroundFlags(v) ?? DEFAULT_BACKGROUND))!;
   const runs = num(v, 'runs', 7, isInt(1, 100), 'an integer 1..100');
   const ratio = coresetFlag(v);
   const seed = seedFlag(v);
