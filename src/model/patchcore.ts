@@ -50,12 +50,18 @@ export interface FittedBank {
   origin?: Int32Array;
 }
 
-export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, b: number, device?: Device, progress?: Progress): Promise<FittedBank> {
+/**
+ * Coreset bank for one seed. The N_b table (for neighbourhood scoring and eq. 7) is always kept in a
+ * saved model, so its scoring can be changed later; eval runs skip it when their scoring does not use it.
+ */
+export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, scoring: ScoringConfig, device?: Device, progress?: Progress, alwaysTable = true): Promise<FittedBank> {
   const origin = selectCoreset(store, { ratio, seed, onProgress: (d: number, t: number) => progress?.('coreset', d, t) });
   const bank: MemoryBank = { dim: store.dim, size: origin.length, data: store.rows(origin) };
   const nn = await NearestNeighbours.create(bank, { device });
-  bank.b = Math.min(b, bank.size);
-  bank.neighbours = await buildNeighbourTable(bank, bank.b, nn);
+  if (alwaysTable || scoring.kind === 'neighbourhood' || scoring.reweight) {
+    bank.b = Math.min(scoring.b, bank.size);
+    bank.neighbours = await buildNeighbourTable(bank, bank.b, nn);
+  }
   return { bank, nn, origin };
 }
 
@@ -84,7 +90,7 @@ export class PatchCore {
         await store.append(e.features);
         grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
       }
-      const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring.b, o.device, o.progress);
+      const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress);
       const train = await leaveOneOutScores(store, grids, fitted, o.scoring.squared);
       const stats = summarize(train);
       const max = Math.max(...train);
