@@ -16,15 +16,17 @@ export function aggregate(maps: FeatureMaps, opts: AggregateOptions = { dim: 0 }
   const full = c1 + c2;
   const dim = opts.dim > 0 && opts.dim < full ? opts.dim : full;
   const count = h * w;
-  const out = new Float32Array(count * dim);
-  const row = new Float32Array(full);
-  const hw = h * w;
-  for (let p = 0; p < count; p++) {
-    for (let c = 0; c < c1; c++) row[c] = a.data[c * hw + p];
-    for (let c = 0; c < c2; c++) row[c1 + c] = b.data[c * hw + p];
-    if (dim === full) out.set(row, p * dim);
-    else adaptiveAvgPool1d(row, out, p * dim, dim);
+  // CHW planes -> one row per patch, transposed in tiles of patches so reads stay contiguous
+  const rows = new Float32Array(count * full);
+  const TILE = 16;
+  for (let p0 = 0; p0 < count; p0 += TILE) {
+    const p1 = Math.min(p0 + TILE, count);
+    for (let c = 0; c < c1; c++) for (let p = p0; p < p1; p++) rows[p * full + c] = a.data[c * count + p];
+    for (let c = 0; c < c2; c++) for (let p = p0; p < p1; p++) rows[p * full + c1 + c] = b.data[c * count + p];
   }
+  if (dim === full) return { gridH: h, gridW: w, dim, count, data: rows };
+  const out = new Float32Array(count * dim);
+  for (let p = 0; p < count; p++) adaptiveAvgPool1d(rows.subarray(p * full, (p + 1) * full), out, p * dim, dim);
   return { gridH: h, gridW: w, dim, count, data: out };
 }
 
