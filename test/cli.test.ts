@@ -72,6 +72,7 @@ test('unknown backbone and out-of-range flags', async () => {
   assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--coreset', '0'), '--coreset');
   assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--coreset', '1.5'), '--coreset');
   assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--bg-filter', 'median', '--bg-size', '14'), '--bg-size');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm4'), '--device', 'tpu'), '--device');
   assertUserError(run('fit', '--bogus'), 'bogus');
   assertUserError(run('frobnicate'), 'frobnicate');
 });
@@ -119,4 +120,11 @@ test('a model fitted on a user .onnx backbone reloads from another directory', a
   assert.equal(r.status, 0, r.stderr);
   const [bad, good] = JSON.parse(r.stdout);
   assert.ok(bad.score > good.score, `missing piece ${bad.score} vs good ${good.score}`);
+});
+
+test('--device cuda without the CUDA build fails with one clear line', async (t) => {
+  await ready;
+  const r = run('predict', '--model', model, '--device', 'cuda', path.join(data, 'test', 'good', '000.png'));
+  if (r.code === 0) return t.skip('a CUDA execution provider is installed here');
+  assertUserError(r, '--device cuda');
 });

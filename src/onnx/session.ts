@@ -9,12 +9,16 @@ export interface SessionOptions {
   threads?: number;
 }
 
+ort.env.logLevel = 'fatal';
+
 export async function createSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   const device = opts.device ?? 'cpu';
   const so: ort.InferenceSession.SessionOptions = {
     executionProviders: [device],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.threads ?? 0,
+    // errors surface as exceptions with a message; ORT's own console log would add a second, raw line
+    logSeverityLevel: 4,
   };
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, so) : await ort.InferenceSession.create(model, so);
