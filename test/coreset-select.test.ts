@@ -5,7 +5,7 @@ import { UserError } from '../src/util/errors.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { buildMemoryBank, selectCoreset } from '../src/memory/select.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
-import { dist2 } from '../src/memory/distance.js';
+import { coverage } from './coverage.js';
 
 const N = 1200, D = 256;
 
@@ -22,16 +22,6 @@ async function storeOf(data: Float32Array, seed: number): Promise<FeatureStore> 
   return s;
 }
 
-/** max over points of the distance to the nearest chosen point. */
-function coverage(x: Float32Array, dim: number, idx: Int32Array): number {
-  let worst = 0;
-  for (let i = 0; i < N; i++) {
-    let best = Infinity;
-    for (const c of idx) best = Math.min(best, dist2(x, i * dim, x, c * dim, dim));
-    worst = Math.max(worst, best);
-  }
-  return Math.sqrt(worst);
-}
 
 test('ratio outside (0, 1] is a UserError', async () => {
   const store = await storeOf(features(1), 1);
@@ -70,8 +60,8 @@ test('coverage: equals the plain run in projected space, near a full-dimension g
   const idx = selectCoreset(store, { ratio: 0.1, seed: 2 });
   const starts = pickStarts(N, 2);
   const plain = plainGreedyCoreset(z, N, 128, idx.length, starts);
-  assert.equal(coverage(z, 128, idx), coverage(z, 128, plain));
+  assert.equal(coverage(z, N, 128, idx), coverage(z, N, 128, plain));
   const full = plainGreedyCoreset(data, N, D, idx.length, starts); // no projection
-  const ratio = coverage(data, D, idx) / coverage(data, D, full);
+  const ratio = coverage(data, N, D, idx) / coverage(data, N, D, full);
   assert.ok(ratio > 0.7 && ratio < 1.3, `original-space coverage ratio ${ratio}`);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
-import { dist2 } from '../src/memory/distance.js';
+import { coverage } from './coverage.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
 import { greedyCoreset } from '../src/memory/fast-coreset.js';
 
@@ -23,16 +23,6 @@ function clustered(n: number, dim: number, seed: number, clusters: number, dupEv
   return z;
 }
 
-/** max_i min_{c∈coreset} ‖z_i − z_c‖: how well the coreset covers the set. */
-function coverage(z: Float32Array, n: number, dim: number, idx: Int32Array): number {
-  let worst = 0;
-  for (let i = 0; i < n; i++) {
-    let best = Infinity;
-    for (const c of idx) best = Math.min(best, dist2(z, i * dim, z, c * dim, dim));
-    worst = Math.max(worst, best);
-  }
-  return Math.sqrt(worst);
-}
 
 const cases = [
   { name: 'gaussian', n: 2000, dim: 16, clusters: 1, dup: 0, count: 200 },
