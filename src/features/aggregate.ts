@@ -7,27 +7,110 @@ export interface AggregateOptions {
   dim: number;
 }
 
-/** One image's two maps -> gridH*gridW rows of (C1+C2 | dim) features. */
+/** Scratch buffers reused across calls (aggregate is synchronous, so one set suffices). */
+let scratchA = new Float32Array(0);
+let scratchB = new Float32Array(0);
+let scratchRows = new Float32Array(0);
+function scratch(which: 'a' | 'b' | 'rows', n: number): Float32Array {
+  if (which === 'a') return scratchA.length >= n ? scratchA : (scratchA = new Float32Array(n));
+  if (which === 'b') return scratchB.length >= n ? scratchB : (scratchB = new Float32Array(n));
+  return scratchRows.length >= n ? scratchRows : (scratchRows = new Float32Array(n));
+}
+
+/**
+ * One image's two maps -> gridH*gridW rows of (C1+C2 | dim) features.
+ *
+ * The same arithmetic as avgPool3x3 + resizeBilinearCHW + a CHW->rows transpose (bit for bit), but
+ * fused: the horizontal 3-sum of each map is taken while transposing it to patch-major order (the
+ * only strided pass, over the inputs, before the deep map is upsampled), and the vertical 3-sum and
+ * the bilinear upsampling then write each output row contiguously.
+ */
 export function aggregate(maps: FeatureMaps, opts: AggregateOptions = { dim: 0 }): PatchFeatures {
-  const a = avgPool3x3(maps.shallow);
-  const [, c1, h, w] = a.dims;
-  const b = resizeBilinearCHW(avgPool3x3(maps.deep), h, w);
-  const c2 = b.dims[1];
+  const [, c1, h, w] = maps.shallow.dims;
+  const [, c2, h2, w2] = maps.deep.dims;
   const full = c1 + c2;
   const dim = opts.dim > 0 && opts.dim < full ? opts.dim : full;
   const count = h * w;
-  // CHW planes -> one row per patch, transposed in tiles of patches so reads stay contiguous
-  const rows = new Float32Array(count * full);
-  const TILE = 16;
-  for (let p0 = 0; p0 < count; p0 += TILE) {
-    const p1 = Math.min(p0 + TILE, count);
-    for (let c = 0; c < c1; c++) for (let p = p0; p < p1; p++) rows[p * full + c] = a.data[c * count + p];
-    for (let c = 0; c < c2; c++) for (let p = p0; p < p1; p++) rows[p * full + c1 + c] = b.data[c * count + p];
+  const rows = dim === full ? new Float32Array(count * full) : scratch('rows', count * full);
+
+  // shallow: horizontal sums, transposed to [p][c]; then vertical sums / 9 into rows[p][0..c1)
+  const hs = scratch('a', count * c1);
+  hsumTransposed(maps.shallow.data, c1, h, w, hs);
+  vsumInto(hs, c1, h, w, rows, full, 0);
+
+  // deep: the same into a [p][c] buffer, then bilinear onto the shallow grid into rows[p][c1..)
+  const count2 = h2 * w2;
+  const hd = scratch('b', 2 * count2 * c2);
+  const pooled = hd.subarray(count2 * c2, 2 * count2 * c2);
+  hsumTransposed(maps.deep.data, c2, h2, w2, hd);
+  if (h2 === h && w2 === w) vsumInto(hd, c2, h, w, rows, full, c1);
+  else {
+    vsumInto(hd, c2, h2, w2, pooled, c2, 0);
+    resizeRowsInto(pooled, c2, h2, w2, h, w, rows, full, c1);
   }
+
   if (dim === full) return { gridH: h, gridW: w, dim, count, data: rows };
   const out = new Float32Array(count * dim);
   for (let p = 0; p < count; p++) adaptiveAvgPool1d(rows.subarray(p * full, (p + 1) * full), out, p * dim, dim);
   return { gridH: h, gridW: w, dim, count, data: out };
+}
+
+/** dst[p*c + ch] = src[ch][p] + src[ch][p-1] + src[ch][p+1] (zero outside the row), tiled over patches. */
+function hsumTransposed(src: Float32Array, c: number, h: number, w: number, dst: Float32Array): void {
+  const count = h * w;
+  const TILE = 16;
+  for (let y = 0; y < h; y++) {
+    const r = y * w;
+    for (let x0 = 0; x0 < w; x0 += TILE) {
+      const x1 = Math.min(x0 + TILE, w);
+      for (let ch = 0; ch < c; ch++) {
+        const s = ch * count + r;
+        for (let x = x0; x < x1; x++)
+          dst[(r + x) * c + ch] = src[s + x] + (x > 0 ? src[s + x - 1] : 0) + (x < w - 1 ? src[s + x + 1] : 0);
+      }
+    }
+  }
+}
+
+/** out[p*stride + off + ch] = (hs[p][ch] + hs[p-w][ch] + hs[p+w][ch]) / 9 (zero outside the map). */
+function vsumInto(hs: Float32Array, c: number, h: number, w: number, out: Float32Array, stride: number, off: number): void {
+  for (let y = 0; y < h; y++) {
+    const up = y > 0;
+    const down = y < h - 1;
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      const i = p * c;
+      const o = p * stride + off;
+      if (up && down) for (let ch = 0; ch < c; ch++) out[o + ch] = (hs[i + ch] + hs[i - w * c + ch] + hs[i + w * c + ch]) / 9;
+      else if (down) for (let ch = 0; ch < c; ch++) out[o + ch] = (hs[i + ch] + 0 + hs[i + w * c + ch]) / 9;
+      else if (up) for (let ch = 0; ch < c; ch++) out[o + ch] = (hs[i + ch] + hs[i - w * c + ch] + 0) / 9;
+      else for (let ch = 0; ch < c; ch++) out[o + ch] = (hs[i + ch] + 0 + 0) / 9;
+    }
+  }
+}
+
+/** Bilinear (align_corners=false) of a [h2*w2][c] map onto [oh*ow] rows: out[p*stride + off + ch]. */
+function resizeRowsInto(src: Float32Array, c: number, h2: number, w2: number, oh: number, ow: number, out: Float32Array, stride: number, off: number): void {
+  const ys = axis(h2, oh);
+  const xs = axis(w2, ow);
+  for (let y = 0; y < oh; y++) {
+    const { i0: y0, i1: y1, f: fy } = ys[y];
+    const gy = 1 - fy;
+    for (let x = 0; x < ow; x++) {
+      const { i0: x0, i1: x1, f: fx } = xs[x];
+      const gx = 1 - fx;
+      const a = (y0 * w2 + x0) * c;
+      const b = (y0 * w2 + x1) * c;
+      const d = (y1 * w2 + x0) * c;
+      const e = (y1 * w2 + x1) * c;
+      const o = (y * ow + x) * stride + off;
+      for (let ch = 0; ch < c; ch++) {
+        const top = src[a + ch] * gx + src[b + ch] * fx;
+        const bot = src[d + ch] * gx + src[e + ch] * fx;
+        out[o + ch] = top * gy + bot * fy;
+      }
+    }
+  }
 }
 
 /** 3x3 average, stride 1, zero padding 1, padding counted (torch AvgPool2d default, as anomalib). */

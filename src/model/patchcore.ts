@@ -36,8 +36,11 @@ export interface PredictResult {
   threshold: number;
   /** Map at the backbone input (crop) size. */
   map: ScoreMap;
-  /** Map on the original image; outside the crop it holds the map minimum (nothing was seen there). */
-  mapOriginal: ScoreMap;
+  /**
+   * Map on the original image; outside the crop it holds the map minimum (nothing was seen there).
+   * PatchCore.predict computes it lazily, on first read (an enumerable getter).
+   */
+  readonly mapOriginal: ScoreMap;
   geometry: Geometry;
   patches: PatchScores;
 }
@@ -142,7 +145,19 @@ export class PatchCore {
   async predictFeatures(f: PatchFeatures, g: Geometry): Promise<PredictResult> {
     const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring);
     const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma);
-    return { score, anomalous: score >= this.config.threshold, threshold: this.config.threshold, map, mapOriginal: toOriginal(map, g), geometry: g, patches };
+    let original: ScoreMap | undefined;
+    return {
+      score,
+      anomalous: score >= this.config.threshold,
+      threshold: this.config.threshold,
+      map,
+      // built on first read (heatmaps, the server), not for a score-only predict
+      get mapOriginal() {
+        return (original ??= toOriginal(map, g));
+      },
+      geometry: g,
+      patches,
+    };
   }
 }
 
@@ -150,7 +165,7 @@ export class PatchCore {
 export function toOriginal(map: ScoreMap, g: Geometry): ScoreMap {
   const full = new Float32Array(g.resizedW * g.resizedH);
   let min = Infinity;
-  for (const v of map.data) min = Math.min(min, v);
+  for (let i = 0; i < map.data.length; i++) min = Math.min(min, map.data[i]);
   full.fill(min); // outside the crop nothing was seen: show the map's floor, not a false 0
   for (let y = 0; y < g.cropH; y++) full.set(map.data.subarray(y * g.cropW, (y + 1) * g.cropW), (y + g.cropY) * g.resizedW + g.cropX);
   return resizeBilinear({ width: g.resizedW, height: g.resizedH, data: full }, g.origW, g.origH);

@@ -19,22 +19,48 @@ function axisTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32A
   return { i0, i1, t };
 }
 
-/** Bilinear resize with align_corners=false (PyTorch F.interpolate semantics). */
+/**
+ * Bilinear resize with align_corners=false (PyTorch F.interpolate semantics). Each source row that
+ * an output row needs is interpolated horizontally once (in double, so the result is the same as
+ * blending the four corners per pixel), then pairs of those rows are blended vertically.
+ */
 export function resizeBilinear(map: ScoreMap, width: number, height: number): ScoreMap {
   const { width: w0, data: src } = map;
   const x = axisTaps(w0, width);
   const y = axisTaps(map.height, height);
   const data = new Float32Array(width * height);
-  for (let r = 0; r < height; r++) {
-    const a = y.i0[r] * w0;
-    const b = y.i1[r] * w0;
-    const ty = y.t[r];
+  // two horizontally resized source rows, reused while consecutive output rows share them
+  let rowA = new Float64Array(width);
+  let rowB = new Float64Array(width);
+  let haveA = -1;
+  let haveB = -1;
+  const fill = (row: Float64Array, r: number) => {
+    const o = r * w0;
     for (let c = 0; c < width; c++) {
       const tx = x.t[c];
-      const top = src[a + x.i0[c]] * (1 - tx) + src[a + x.i1[c]] * tx;
-      const bottom = src[b + x.i0[c]] * (1 - tx) + src[b + x.i1[c]] * tx;
-      data[r * width + c] = top * (1 - ty) + bottom * ty;
+      row[c] = src[o + x.i0[c]] * (1 - tx) + src[o + x.i1[c]] * tx;
     }
+  };
+  for (let r = 0; r < height; r++) {
+    const a = y.i0[r];
+    const b = y.i1[r];
+    if (haveA !== a) {
+      if (haveB === a) {
+        [rowA, rowB] = [rowB, rowA];
+        [haveA, haveB] = [haveB, haveA];
+      } else {
+        fill(rowA, a);
+        haveA = a;
+      }
+    }
+    if (haveB !== b) {
+      fill(rowB, b);
+      haveB = b;
+    }
+    const ty = y.t[r];
+    const sy = 1 - ty;
+    const o = r * width;
+    for (let c = 0; c < width; c++) data[o + c] = rowA[c] * sy + rowB[c] * ty;
   }
   return { width, height, data };
 }
@@ -83,8 +109,99 @@ export function gaussianBlur(map: ScoreMap, sigma: number): ScoreMap {
   return { width: map.width, height: map.height, data };
 }
 
-/** Pixel anomaly map of one image: bilinear upsampling of the patch grid, then Gaussian σ. */
+/**
+ * One axis of the map as a banded matrix: output o = Σ_j w[o][j] · grid[j], the Gaussian (reflect
+ * borders) applied to the bilinear upsampling, i.e. the product G·U of the two linear maps.
+ */
+interface AxisOperator {
+  /** first grid index each output row reads */
+  lo: Int32Array;
+  /** band width (grid samples per output), the same for all rows (zero-padded) */
+  band: number;
+  /** out × band weights */
+  w: Float64Array;
+}
+
+const operators = new Map<string, AxisOperator>();
+
+function axisOperator(inSize: number, outSize: number, sigma: number): AxisOperator {
+  const key = `${inSize}|${outSize}|${sigma}`;
+  let op = operators.get(key);
+  if (op) return op;
+  const taps = axisTaps(inSize, outSize);
+  const k = sigma > 0 ? gaussianKernel(sigma) : Float64Array.of(1);
+  const r = (k.length - 1) >> 1;
+  const dense = new Float64Array(outSize * inSize);
+  for (let o = 0; o < outSize; o++) {
+    for (let t = 0; t < k.length; t++) {
+      const u = reflectIndex(o + t - r, outSize);
+      const tu = taps.t[u];
+      dense[o * inSize + taps.i0[u]] += k[t] * (1 - tu);
+      dense[o * inSize + taps.i1[u]] += k[t] * tu;
+    }
+  }
+  const lo = new Int32Array(outSize);
+  const hi = new Int32Array(outSize);
+  let band = 1;
+  for (let o = 0; o < outSize; o++) {
+    let a = 0;
+    let b = inSize - 1;
+    while (a < b && dense[o * inSize + a] === 0) a++;
+    while (b > a && dense[o * inSize + b] === 0) b--;
+    lo[o] = a;
+    hi[o] = b + 1;
+    band = Math.max(band, b + 1 - a);
+  }
+  const w = new Float64Array(outSize * band);
+  for (let o = 0; o < outSize; o++) {
+    const a = Math.min(lo[o], inSize - band); // keep the band inside the grid
+    lo[o] = a;
+    for (let j = 0; j < band; j++) w[o * band + j] = dense[o * inSize + a + j];
+  }
+  op = { lo, band, w };
+  if (operators.size >= 64) operators.clear();
+  operators.set(key, op);
+  return op;
+}
+
+/**
+ * Pixel anomaly map of one image: bilinear upsampling of the patch grid, then Gaussian σ.
+ * Both steps are linear and separable, so each axis is one precomputed banded matrix (gaussianBlur
+ * ∘ resizeBilinear, the same result up to float rounding): gridH×W across, then H×W down, a few
+ * grid samples per output instead of 2·(8σ+1) taps per pixel.
+ */
 export function anomalyMap(ps: PatchScores, width: number, height: number, sigma = 4): ScoreMap {
-  const grid: ScoreMap = { width: ps.gridW, height: ps.gridH, data: ps.scores };
-  return gaussianBlur(resizeBilinear(grid, width, height), sigma);
+  const { gridW: gw, gridH: gh, scores } = ps;
+  const ox = axisOperator(gw, width, sigma);
+  const oy = axisOperator(gh, height, sigma);
+  // across: tmp[j][x] = Σ_i ox.w[x][i] · scores[j][ox.lo[x] + i]
+  const tmp = new Float64Array(gh * width);
+  const bx = ox.band;
+  for (let j = 0; j < gh; j++) {
+    const row = j * gw;
+    const o = j * width;
+    for (let x = 0; x < width; x++) {
+      const s = row + ox.lo[x];
+      const wo = x * bx;
+      let acc = 0;
+      for (let i = 0; i < bx; i++) acc += ox.w[wo + i] * scores[s + i];
+      tmp[o + x] = acc;
+    }
+  }
+  // down: out[y][x] = Σ_i oy.w[y][i] · tmp[oy.lo[y] + i][x]
+  const data = new Float32Array(width * height);
+  const acc = new Float64Array(width);
+  const by = oy.band;
+  for (let y = 0; y < height; y++) {
+    acc.fill(0);
+    const base = oy.lo[y] * width;
+    for (let i = 0; i < by; i++) {
+      const c = oy.w[y * by + i];
+      if (c === 0) continue;
+      const o = base + i * width;
+      for (let x = 0; x < width; x++) acc[x] += c * tmp[o + x];
+    }
+    data.set(acc, y * width);
+  }
+  return { width, height, data };
 }
