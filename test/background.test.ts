@@ -161,3 +161,26 @@ test('figure: 4 panels side by side, downscaled beyond 512 px', async () => {
   const meta = await sharp(await backgroundFigure(big, DEFAULT_BACKGROUND)).metadata();
   assert.deepEqual([meta.width, meta.height], [4 * 512 + 3 * 8, 128]);
 });
+
+test('--bg-connected: the mask follows the object (thin parts and enclosed highlights stay, dust goes)', async () => {
+  // a dark disk with a 2-px-wide spoke sticking out and a 5×5 in-range highlight inside it
+  const img = scene(200, 60, 90, 60);
+  const put = (x: number, y: number, v: number) => img.data.fill(v, (y * W + x) * 3, (y * W + x) * 3 + 3);
+  for (let x = CX + R; x < CX + R + 12; x++) for (const y of [CY, CY + 1]) put(x, y, 60);
+  for (let y = CY - 2; y <= CY + 2; y++) for (let x = CX - 2; x <= CX + 2; x++) put(x, y, 220);
+  const morph = await removeBackground(img, cfg({}));
+  const conn = await removeBackground(img, cfg({ connected: true }));
+  const at = (m: Uint8Array, x: number, y: number) => m[y * W + x];
+  // the spoke tip: shaved into the background by open/close, kept by the connected mask
+  assert.equal(at(morph.mask, CX + R + 10, CY), 1);
+  assert.equal(at(conn.mask, CX + R + 10, CY), 0);
+  assert.equal(px(conn.image, CX + R + 10, CY), 60);
+  // the enclosed highlight is in range but not background under the connected mask
+  assert.equal(at(conn.mask, CX, CY), 0);
+  assert.equal(px(conn.image, CX, CY), 220);
+  // dust specks are background and replaced by the background level
+  for (const [x, y] of SPECKS) {
+    assert.equal(at(conn.mask, x, y), 1, `speck at ${x},${y}`);
+    assert.ok(Math.abs(px(conn.image, x, y) - 200) <= 2, `speck at ${x},${y} -> ${px(conn.image, x, y)}`);
+  }
+});

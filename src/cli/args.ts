@@ -59,6 +59,7 @@ export const MODEL_FLAGS = {
   'bg-morph': { type: 'string' },
   'bg-filter': { type: 'string' },
   'bg-size': { type: 'string' },
+  'bg-connected': { type: 'boolean' },
   batch: { type: 'string' },
 } as const;
 
@@ -91,13 +92,14 @@ export function scoringFlags(v: Values): ScoringConfig {
 
 /** --background turns removal on; any --bg-* flag implies it. */
 export function backgroundFlags(v: Values): BackgroundConfig | null {
-  const any = v.background === true || ['bg-range', 'bg-morph', 'bg-filter', 'bg-size'].some((k) => v[k] !== undefined);
+  const any = v.background === true || ['bg-range', 'bg-morph', 'bg-filter', 'bg-size', 'bg-connected'].some((k) => v[k] !== undefined);
   if (!any) return null;
   const cfg: BackgroundConfig = {
     range: v['bg-range'] !== undefined ? parseBgRange(str(v, 'bg-range')) : DEFAULT_BACKGROUND.range,
     morph: num(v, 'bg-morph', DEFAULT_BACKGROUND.morph),
     filter: str(v, 'bg-filter', DEFAULT_BACKGROUND.filter) as BackgroundConfig['filter'],
     size: num(v, 'bg-size', DEFAULT_BACKGROUND.size),
+    ...(v['bg-connected'] === true ? { connected: true } : {}),
   };
   validateBackgroundConfig(cfg);
   return cfg;

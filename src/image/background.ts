@@ -22,6 +22,13 @@ export interface BackgroundConfig {
   size: number;
   /** Set when `range` was resolved from `--bg-range auto`: how it was estimated. */
   estimated?: string;
+  /**
+   * Beyond the paper: a mask that follows the object, by connectivity instead of open/close.
+   * Small out-of-range blobs (dust) become background; in-range regions not connected to the image
+   * border (highlights enclosed by the object) stay foreground; thin parts of the object (thread
+   * tips), which a morphological closing would shave off into the filtered background, are kept.
+   */
+  connected?: boolean;
 }
 
 export interface BackgroundResult {
@@ -59,7 +66,7 @@ export async function removeBackground(img: RgbImage, cfg: BackgroundConfig): Pr
   const { width: w, height: h } = img;
   const range = cfg.range === 'auto' ? estimateBgRange(img) : cfg.range;
   const raw = rangeMask(img, range);
-  const mask = openClose(cv, raw, w, h, cfg.morph);
+  const mask = cfg.connected ? borderConnected(dropSmallBlobs(raw, w, h), w, h) : openClose(cv, raw, w, h, cfg.morph);
   // Contributors: in-range pixels of the final mask. Dust holes and object nubs that the
   // closing turned into background get replaced but never pull their dark value in.
   const weight = raw.map((r, p) => r & mask[p]);
@@ -70,6 +77,50 @@ export async function removeBackground(img: RgbImage, cfg: BackgroundConfig): Pr
     if (mask[p]) out[i] = out[i + 1] = out[i + 2] = filtered[p];
   }
   return { image: { width: w, height: h, data: out }, mask, range };
+}
+
+/** Flood fill (4-connected) of pixels where `inside(p)`, from `seeds`; marks them in `seen`, returns them. */
+function flood(inside: (p: number) => boolean, seen: Uint8Array, seeds: number[], w: number, h: number): number[] {
+  const visited: number[] = [];
+  const visit = (p: number) => {
+    if (!seen[p] && inside(p)) {
+      seen[p] = 1;
+      visited.push(p);
+    }
+  };
+  seeds.forEach(visit);
+  for (let i = 0; i < visited.length; i++) {
+    const p = visited[i];
+    const x = p % w;
+    if (x > 0) visit(p - 1);
+    if (x < w - 1) visit(p + 1);
+    if (p >= w) visit(p - w);
+    if (p < (h - 1) * w) visit(p + w);
+  }
+  return visited;
+}
+
+/** The parts of `mask` (1 = background) connected to the image border. */
+export function borderConnected(mask: Uint8Array, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  const edge: number[] = [];
+  for (let x = 0; x < w; x++) edge.push(x, (h - 1) * w + x);
+  for (let y = 0; y < h; y++) edge.push(y * w, y * w + w - 1);
+  flood((p) => mask[p] === 1, out, edge, w, h);
+  return out;
+}
+
+/** Foreground (0) blobs smaller than 0.2% of the image are dust: they become background (1). */
+export function dropSmallBlobs(mask: Uint8Array, w: number, h: number): Uint8Array {
+  const out = mask.slice();
+  const seen = new Uint8Array(mask.length);
+  const minArea = Math.max(16, Math.round(0.002 * w * h));
+  for (let p = 0; p < mask.length; p++) {
+    if (mask[p] || seen[p]) continue;
+    const blob = flood((q) => mask[q] === 0, seen, [p], w, h);
+    if (blob.length < minArea) for (const q of blob) out[q] = 1;
+  }
+  return out;
 }
 
 /** Widest panel of the figure; larger images are downscaled. */

@@ -4,14 +4,14 @@ import { backgroundFigure, DEFAULT_BACKGROUND } from '../../image/background.js'
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UserError } from '../../util/errors.js';
 
-const HELP = `patchcore preprocess IMG --out FIG.png [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K]
+const HELP = `patchcore preprocess IMG --out FIG.png [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K --bg-connected]
   Writes the 4-panel figure of the report's Fig. 10/11: original, background mask, filtered background, composite.
 `;
 
 export async function preprocessCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(
     argv,
-    { out: { type: 'string' }, background: { type: 'boolean' }, 'bg-range': { type: 'string' }, 'bg-morph': { type: 'string' }, 'bg-filter': { type: 'string' }, 'bg-size': { type: 'string' } },
+    { out: { type: 'string' }, background: { type: 'boolean' }, 'bg-range': { type: 'string' }, 'bg-morph': { type: 'string' }, 'bg-filter': { type: 'string' }, 'bg-size': { type: 'string' }, 'bg-connected': { type: 'boolean' } },
     true,
   );
   if (v.help) {
