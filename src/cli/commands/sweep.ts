@@ -71,7 +71,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       validateBackgroundConfig(bg);
       settings.push({ filter, size, bg });
     }
-  const fingerprint = JSON.stringify({ data: path.resolve(ds.root), backbone: backbone.hash, ratio, seed, runs, pre, featureDim, scoring, range: bgBase.range, morph: bgBase.morph });
+  const fingerprint = JSON.stringify({ data: path.resolve(ds.root), backbone: backbone.hash, ratio, seed, runs, pre, featureDim, scoring, range: bgBase.range, morph: bgBase.morph, connected: bgBase.connected ?? false });
   const results: SettingResult[] = [];
   const t0 = Date.now();
   for (const [i, s] of settings.entries()) {
