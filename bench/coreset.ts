@@ -1,8 +1,15 @@
 // Coreset benchmark: plain vs fast approximate-greedy selection on N×128 projected features,
 // and (--store) a whole memory stage: 219 batches of 784 × 1536 through the FeatureStore.
 // Usage: node dist/bench/coreset.js [--n 171696] [--ratios 0.1,0.01] [--data manifold|gaussian] [--store]
+//        node dist/bench/coreset.js --real DIR [--images 210] [--backbone inception_v3]
+// --threads 1|2 forces the fast version's thread count (default: its own choice, see fast-coreset.ts).
+// --real: projected features of the first N train images of an MVTec-layout DIR (extracted
+// once, cached in the OS temp dir), instead of synthetic data.
 // "manifold" mimics projected CNN patch features (clustered, low intrinsic dimension);
 // "gaussian" (i.i.d. isotropic) is the worst case: no distance bound can prune there.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Rng } from '../src/util/rng.js';
 import { initialDelta, pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
@@ -46,11 +53,38 @@ function table(rows: string[][]): void {
   for (const r of rows) console.log(r.map((v, c) => v.padStart(w[c])).join('  '));
 }
 
-function coresetBench(): void {
-  const n = Number(arg('n', '171696')), dim = 128;
+/** Projected (128-d) features of the first `images` train images of `dir`, cached on disk. */
+async function realFeatures(dir: string, images: number, backbone: string): Promise<Float32Array> {
+  const key = `${path.basename(path.resolve(dir))}-${backbone}-${images}`.replace(/[^\w.-]/g, '_');
+  const cache = path.join(os.tmpdir(), `patchcore-coreset-bench-${key}.f32`);
+  if (fs.existsSync(cache)) {
+    const b = fs.readFileSync(cache);
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4).slice();
+  }
+  // Loaded lazily: the synthetic benchmark needs no backbone.
+  const { loadBackbone } = await import('../src/backbone/index.js');
+  const { Extractor } = await import('../src/model/extract.js');
+  const { trainImages } = await import('../src/data/dataset.js');
+  const files = (await trainImages(dir)).slice(0, images);
+  const bb = await loadBackbone(backbone as Parameters<typeof loadBackbone>[0]);
+  const ex = new Extractor(bb, { preprocess: { resize: 256, crop: 224, mean: bb.spec.mean, std: bb.spec.std }, background: null, featureDim: 0 });
+  const store = new FeatureStore({ seed: 0 });
+  const t = performance.now();
+  for await (const e of ex.extractFiles(files)) await store.append(e.features);
+  console.log(`extracted ${store.count} patches of ${files.length} images in ${((performance.now() - t) / 1000).toFixed(1)} s -> ${cache}`);
+  const z = store.projected.slice();
+  store.close();
+  fs.writeFileSync(cache, new Uint8Array(z.buffer));
+  return z;
+}
+
+async function coresetBench(): Promise<void> {
+  const dim = 128, real = arg('real', '');
   const ratios = arg('ratios', '0.1,0.01').split(',').map(Number);
-  const kind = arg('data', 'manifold');
-  const z = featureSource(dim, kind)(n);
+  const kind = real ? path.basename(path.resolve(real)) : arg('data', 'manifold');
+  const z = real ? await realFeatures(real, Number(arg('images', '210')), arg('backbone', 'inception_v3'))
+    : featureSource(dim, kind)(Number(arg('n', '171696')));
+  const n = z.length / dim;
   const starts = pickStarts(n, 0);
   const plainIters = Number(arg('plain-iters', '100'));
 
@@ -61,15 +95,16 @@ function coresetBench(): void {
   plainGreedyCoreset(z, n, dim, plainIters, starts);
   const perIter = (performance.now() - t - initMs) / plainIters;
 
-  const rows = [['N', 'dim', 'data', 'ratio', 'centers', 'plain ms/iter', 'plain est. s', 'fast s', 'speed-up', 'peak RSS MB']];
+  const threads = arg('threads', '') ? Number(arg('threads', '')) : undefined;
+  const rows = [['N', 'dim', 'data', 'ratio', 'centers', 'plain ms/iter', 'plain est. s', 'threads', 'fast s', 'speed-up', 'peak RSS MB']];
   for (const ratio of ratios) {
     const count = Math.max(1, Math.floor(n * ratio));
     t = performance.now();
-    greedyCoreset(z, n, dim, count, starts);
+    greedyCoreset(z, n, dim, count, starts, undefined, { threads });
     const fastS = (performance.now() - t) / 1000;
     const plainS = (initMs + perIter * count) / 1000;
     rows.push([String(n), String(dim), kind, String(ratio), String(count), perIter.toFixed(1),
-      plainS.toFixed(1), fastS.toFixed(2), `${(plainS / fastS).toFixed(1)}x`, rssMB()]);
+      plainS.toFixed(1), threads === undefined ? 'auto' : String(threads), fastS.toFixed(2), `${(plainS / fastS).toFixed(1)}x`, rssMB()]);
   }
   table(rows);
 }
@@ -96,5 +131,5 @@ async function storeBench(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv.includes("--store")) void storeBench();
-  else coresetBench();
+  else void coresetBench();
 }

@@ -42,6 +42,30 @@ for (const [k, cs] of cases.entries()) {
   });
 }
 
+test('fast coreset on two threads equals plain, and the worker lets the process exit', () => {
+  for (const [k, cs] of cases.entries()) {
+    if (cs.count < 2) continue;
+    const z = clustered(cs.n, cs.dim, 100 + k, cs.clusters, cs.dup);
+    const starts = pickStarts(cs.n, 7 + k);
+    const plain = plainGreedyCoreset(z, cs.n, cs.dim, cs.count, starts);
+    const fast = greedyCoreset(z, cs.n, cs.dim, cs.count, starts, undefined, { threads: 2 });
+    assert.deepEqual(Array.from(fast), Array.from(plain), cs.name);
+  }
+  const n = 50, dim = 8;
+  const z = new Float32Array(n * dim).fill(1.5);
+  assert.deepEqual(Array.from(greedyCoreset(z, n, dim, 5, pickStarts(n, 3), undefined, { threads: 2 })), [0, 0, 0, 0, 0]);
+});
+
+test('progress reaches count on one and two threads', () => {
+  const n = 1500, dim = 16, z = clustered(n, dim, 5, 4);
+  for (const threads of [1, 2]) {
+    const seen: number[] = [];
+    greedyCoreset(z, n, dim, 150, pickStarts(n, 2), (d, t) => { assert.equal(t, 150); seen.push(d); }, { threads });
+    assert.equal(seen.at(-1), 150);
+    assert.ok(seen.every((d, i) => i === 0 || d > seen[i - 1]));
+  }
+});
+
 test('all-identical points: ties go to the lowest index', () => {
   const n = 50, dim = 8;
   const z = new Float32Array(n * dim).fill(1.5);

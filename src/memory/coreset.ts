@@ -16,19 +16,23 @@ export function pickStarts(n: number, seed: number, count = 10): Int32Array {
   return out;
 }
 
-/** δ_i = mean over starts of ‖z_i − z_s‖, plus each of those distances (n × starts). */
-export function initialDelta(z: Float32Array, n: number, dim: number, starts: Int32Array) {
+/**
+ * δ_i = mean over starts of ‖z_i − z_s‖, plus each of those distances (rows × starts), for
+ * the points i = from, from + step, … < n (all of them by default), in that order.
+ */
+export function initialDelta(z: Float32Array, n: number, dim: number, starts: Int32Array, from = 0, step = 1) {
   const S = starts.length;
-  const delta = new Float64Array(n);
-  const anchor = new Float64Array(n * S);
-  for (let i = 0; i < n; i++) {
+  const rows = Math.max(0, Math.ceil((n - from) / step));
+  const delta = new Float64Array(rows);
+  const anchor = new Float64Array(rows * S);
+  for (let l = 0, i = from; l < rows; l++, i += step) {
     let sum = 0;
     for (let s = 0; s < S; s++) {
       const d = Math.sqrt(dist2(z, i * dim, z, starts[s] * dim, dim));
-      anchor[i * S + s] = d;
+      anchor[l * S + s] = d;
       sum += d;
     }
-    delta[i] = sum / S;
+    delta[l] = sum / S;
   }
   return { delta, anchor };
 }

@@ -101,7 +101,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       ef.close();
     }
   }
-  await writeOutputs(out, results, scores, ds.hasMasks, `${path.basename(ds.root)} · ${backbone.spec.id} · coreset ${ratio} · ${runs} runs`);
+  await writeOutputs(out, results, scores, ds.hasMasks, `${path.basename(ds.root)} · ${backbone.spec.id} · coreset ${ratio} · ${runs} runs`, `${path.basename(ds.root)}, ${runs} runs`);
   process.stdout.write(sweepTable(results));
   return 0;
 }
@@ -121,7 +121,7 @@ function sweepTable(results: SettingResult[]): string {
   return rows.join('\n') + '\n';
 }
 
-async function writeOutputs(out: string, results: SettingResult[], scores: ScoreKind[], hasMasks: boolean, title: string): Promise<void> {
+async function writeOutputs(out: string, results: SettingResult[], scores: ScoreKind[], hasMasks: boolean, title: string, plotTag: string): Promise<void> {
   await writeFileAtomic(path.join(out, 'sweep.json'), JSON.stringify(results.map(({ fingerprint: _f, ...r }) => r), null, 2));
   await writeFileAtomic(path.join(out, 'sweep.md'), `# Sweep: ${title}\n\n${sweepTable(results)}`);
   const metrics: ('image_auroc' | 'pixel_auroc')[] = hasMasks ? ['image_auroc', 'pixel_auroc'] : ['image_auroc'];
@@ -134,7 +134,7 @@ async function writeOutputs(out: string, results: SettingResult[], scores: Score
         .filter((rs) => rs.length > 0)
         .map((rs) => ({ label: rs[0].filter, x: rs.map((r) => r.size), mean: rs.map((r) => r[metric].mean as number), std: rs.map((r) => r[metric].std as number) }));
       const svg = lineBandSvg(series, {
-        title: `${metric.replace('_', ' ')} vs background filter size (${score}; ${title})`,
+        title: `${metric.replace('_', ' ')} vs filter size · ${score} · ${plotTag}`,
         xLabel: 'filter size',
         yLabel: metric.replace('_', ' '),
         baseline: baseline ? { label: 'no filter', mean: baseline[metric].mean as number, std: baseline[metric].std as number } : undefined,

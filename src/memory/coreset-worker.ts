@@ -1,0 +1,40 @@
+// The second thread of `greedyCoreset` (fast-coreset.ts): owns the points with odd index.
+import { workerData } from 'node:worker_threads';
+import { Ctl, Part, Shared, signal, waitFor, type Geometry } from './fast-coreset.js';
+
+interface Data {
+  z: Float32Array; n: number; dim: number; count: number; starts: Int32Array; geo: Geometry;
+  buffers: SharedArrayBuffer[];
+}
+
+const { z, n, dim, count, starts, geo, buffers } = workerData as Data;
+const sh = new Shared(count, true, buffers);
+const ctrl = sh.ctrl;
+try {
+  const part = new Part(z, n, dim, count, starts, geo, 1, 2, sh);
+  const publish = () => {
+    sh.f64[0] = part.tree.bestValue;
+    Atomics.store(ctrl, Ctl.WorkerBestIndex, part.tree.bestIndex);
+  };
+  publish();
+  signal(ctrl, Ctl.Ready, 1);
+  for (let t = 0; t < count; t++) {
+    // Go is t + 1 for iteration t, or −1 to stop early.
+    for (;;) {
+      const go = Atomics.load(ctrl, Ctl.Go);
+      if (go === t + 1 || go < 0) break;
+      waitFor(ctrl, Ctl.Go, t + 1, 1000);
+    }
+    if (Atomics.load(ctrl, Ctl.Go) < 0) break;
+    const c = Atomics.load(ctrl, Ctl.Center), r = sh.f64[1];
+    part.phase1(t, c, r);
+    signal(ctrl, Ctl.WorkerPhase1, t + 1);
+    if (!waitFor(ctrl, Ctl.MainPhase1, t + 1) ) break;
+    part.phase2(t, c);
+    publish();
+    signal(ctrl, Ctl.WorkerDone, t + 1);
+  }
+} catch (e) {
+  signal(ctrl, Ctl.Failed, 1);
+  throw e;
+}
