@@ -18,7 +18,7 @@ const reps = Number(process.argv[2] ?? 3);
 const nTrain = Number(process.argv[3] ?? 60);
 const nTest = Number(process.argv[4] ?? 40);
 const ratio = Number(process.argv[5] ?? 0.1);
-const ROOT = '/work/shared/datasets/mvtec_screw';
+const ROOT = path.join(process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..', 'shared'), 'datasets', 'mvtec_screw');
 
 // ---------------------------------------------------------------- old implementations (A side)
 const old = {

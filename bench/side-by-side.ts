@@ -35,7 +35,7 @@ function parseOpts(argv: string[]): Opts {
     return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
   };
   return {
-    data: arg('data', '/work/shared/datasets/mvtec_screw'),
+    data: arg('data', path.join(process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..', 'shared'), 'datasets', 'mvtec_screw')),
     train: Number(arg('train', '60')),
     test: Number(arg('test', '40')),
     ratios: arg('ratios', '0.1,0.01').split(',').map(Number),

@@ -1,4 +1,4 @@
-// Patch scores and the image score (formulas: /work/shared/patchcore-formulas.md).
+// Patch scores and the image score (formulas: ../shared/patchcore-formulas.md beside the repo).
 import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { distance, type NearestNeighbours } from './nn.js';
