@@ -128,3 +128,19 @@ test('--device cuda without the CUDA build fails with one clear line', async (t)
   if (r.code === 0) return t.skip('a CUDA execution provider is installed here');
   assertUserError(r, '--device cuda');
 });
+
+test('a model fitted with --weights FILE predicts later without the file (graph found by its hash)', async () => {
+  await ready;
+  const { randomResNetWeights } = await import('../src/backbone/resnet/random.js');
+  const { RESNET_CONFIGS } = await import('../src/backbone/resnet/config.js');
+  const { writeSafetensors } = await import('../src/backbone/weights/safetensors.js');
+  const weights = path.join(root, 'r18.safetensors');
+  await fs.writeFile(weights, writeSafetensors(randomResNetWeights(RESNET_CONFIGS.resnet18, 3)));
+  const m = path.join(root, 'm-r18');
+  const fit = run('fit', '--data', data, '--out', m, '--backbone', 'resnet18', '--weights', weights, '--quiet');
+  assert.equal(fit.code, 0, fit.err);
+  await fs.rm(weights);
+  const r = run('predict', '--model', m, path.join(data, 'test', 'good', '000.png'));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /000\.png\t\d+\.\d{4}\t(good|ANOMALOUS)/);
+});

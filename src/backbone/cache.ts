@@ -37,3 +37,20 @@ export async function verify(file: string): Promise<string | null> {
     return null;
   }
 }
+
+/** A cached graph whose verified sha256 is `hash` (e.g. the one a saved model was fitted with), or null. */
+export async function findCachedByHash(hash: string): Promise<CachedFile | null> {
+  let names: string[];
+  try {
+    names = await fs.readdir(cacheDir());
+  } catch {
+    return null;
+  }
+  for (const n of names.filter((x) => x.endsWith('.sha256'))) {
+    const sidecar = await fs.readFile(path.join(cacheDir(), n), 'utf8').catch(() => '');
+    if (sidecar.trim() !== hash) continue;
+    const file = path.join(cacheDir(), n.slice(0, -'.sha256'.length));
+    if ((await verify(file)) === hash) return { path: file, hash };
+  }
+  return null;
+}

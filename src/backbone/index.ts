@@ -3,7 +3,9 @@ import './nsfwjs.js';
 import './torchvision.js';
 import type { Backbone } from './backbone.js';
 import type { Device } from '../onnx/session.js';
-import { loadBackbone } from './registry.js';
+import { loadBackbone, backboneEntry } from './registry.js';
+import { findCachedByHash } from './cache.js';
+import { onnxBackbone } from './backbone.js';
 
 export { loadBackbone, backboneIds, backboneEntry } from './registry.js';
 export type { Backbone } from './backbone.js';
@@ -17,6 +19,8 @@ export interface BackboneRequest {
   mean?: string | number[];
   std?: string | number[];
   inputSize?: string | number;
+  /** The graph hash a saved model was fitted with: a cached graph with this hash is used as is. */
+  hash?: string;
 }
 
 /** A registry id, or a path ending in .onnx (any ONNX model with two intermediate tensors named by --layers). */
@@ -25,5 +29,8 @@ export async function resolveBackbone(r: BackboneRequest & Record<string, unknow
     const { loadUserOnnxBackbone } = await import('./user-onnx.js');
     return loadUserOnnxBackbone(r);
   }
+  // a saved model's graph may come from a --weights file that is not given again: find it by hash
+  const hit = r.hash && !r.weights ? await findCachedByHash(r.hash) : null;
+  if (hit) return onnxBackbone(backboneEntry(r.id).spec, hit.path, hit.hash, r.device);
   return loadBackbone(r.id, { device: r.device, weights: r.weights });
 }
