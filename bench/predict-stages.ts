@@ -11,8 +11,8 @@ import { PatchCore, scoreFeatures, toOriginal } from '../src/model/patchcore.js'
 import { DEFAULT_SCORING } from '../src/model/config.js';
 import { loadImage } from '../src/image/load.js';
 import { preprocess, geometry, type Geometry } from '../src/image/preprocess.js';
-import { aggregate } from '../src/features/aggregate.js';
-import { anomalyMap } from '../src/scoring/anomaly-map.js';
+import { aggregate, avgPool3x3, resizeBilinearCHW } from '../src/features/aggregate.js';
+import { anomalyMap, gaussianBlur } from '../src/scoring/anomaly-map.js';
 
 const reps = Number(process.argv[2] ?? 3);
 const nTrain = Number(process.argv[3] ?? 60);
@@ -46,9 +46,9 @@ const old = {
     return { tensor: { dims: [1, 3, g.cropH, g.cropW], data: t }, geometry: g };
   },
   aggregate(maps: FeatureMaps): PatchFeatures {
-    const a = oldAvgPool(maps.shallow);
+    const a = avgPool3x3(maps.shallow);
     const [, c1, h, w] = a.dims;
-    const b = oldResizeCHW(oldAvgPool(maps.deep), h, w);
+    const b = resizeBilinearCHW(avgPool3x3(maps.deep), h, w);
     const c2 = b.dims[1];
     const full = c1 + c2;
     const count = h * w;
@@ -62,16 +62,8 @@ const old = {
     return { gridH: h, gridW: w, dim: full, count, data: rows };
   },
   anomalyMap(ps: PatchScores, width: number, height: number, sigma: number): ScoreMap {
-    const up = oldResize({ width: ps.gridW, height: ps.gridH, data: ps.scores }, width, height);
-    const data = Float32Array.from(up.data);
-    const radius = Math.floor(4 * sigma + 0.5);
-    const k = new Float64Array(2 * radius + 1);
-    let sum = 0;
-    for (let i = -radius; i <= radius; i++) sum += k[i + radius] = Math.exp((-0.5 * i * i) / (sigma * sigma));
-    for (let i = 0; i < k.length; i++) k[i] /= sum;
-    oldBlurLines(data, width, height, width, 1, k);
-    oldBlurLines(data, height, width, 1, width, k);
-    return { width, height, data };
+    // the plain two-pass path: resize, then the per-line Gaussian (still in src as the reference)
+    return gaussianBlur(oldResize({ width: ps.gridW, height: ps.gridH, data: ps.scores }, width, height), sigma);
   },
   toOriginal(map: ScoreMap, g: Geometry): ScoreMap {
     const full = new Float32Array(g.resizedW * g.resizedH);
@@ -82,57 +74,6 @@ const old = {
     return oldResize({ width: g.resizedW, height: g.resizedH, data: full }, g.origW, g.origH);
   },
 };
-
-function oldAvgPool(t: Tensor): Tensor {
-  const [n, c, h, w] = t.dims;
-  const out = new Float32Array(t.data.length);
-  const tmp = new Float32Array(h * w);
-  for (let plane = 0; plane < n * c; plane++) {
-    const src = t.data.subarray(plane * h * w, (plane + 1) * h * w);
-    for (let y = 0; y < h; y++) {
-      const r = y * w;
-      for (let x = 0; x < w; x++) tmp[r + x] = src[r + x] + (x > 0 ? src[r + x - 1] : 0) + (x < w - 1 ? src[r + x + 1] : 0);
-    }
-    const dst = out.subarray(plane * h * w, (plane + 1) * h * w);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const i = y * w + x;
-        dst[i] = (tmp[i] + (y > 0 ? tmp[i - w] : 0) + (y < h - 1 ? tmp[i + w] : 0)) / 9;
-      }
-  }
-  return { dims: t.dims, data: out };
-}
-
-function oldAxis(inSize: number, outSize: number) {
-  const scale = inSize / outSize;
-  return Array.from({ length: outSize }, (_, o) => {
-    const src = Math.max(0, (o + 0.5) * scale - 0.5);
-    const i0 = Math.min(Math.floor(src), inSize - 1);
-    return { i0, i1: Math.min(i0 + 1, inSize - 1), f: src - i0 };
-  });
-}
-
-function oldResizeCHW(t: Tensor, oh: number, ow: number): Tensor {
-  const [n, c, h, w] = t.dims;
-  if (h === oh && w === ow) return t;
-  const ys = oldAxis(h, oh);
-  const xs = oldAxis(w, ow);
-  const out = new Float32Array(n * c * oh * ow);
-  for (let plane = 0; plane < n * c; plane++) {
-    const s = plane * h * w;
-    const d = plane * oh * ow;
-    for (let y = 0; y < oh; y++) {
-      const { i0: y0, i1: y1, f: fy } = ys[y];
-      for (let x = 0; x < ow; x++) {
-        const { i0: x0, i1: x1, f: fx } = xs[x];
-        const top = t.data[s + y0 * w + x0] * (1 - fx) + t.data[s + y0 * w + x1] * fx;
-        const bot = t.data[s + y1 * w + x0] * (1 - fx) + t.data[s + y1 * w + x1] * fx;
-        out[d + y * ow + x] = top * (1 - fy) + bot * fy;
-      }
-    }
-  }
-  return { dims: [n, c, oh, ow], data: out };
-}
 
 function oldResize(map: ScoreMap, width: number, height: number): ScoreMap {
   const taps = (inSize: number, outSize: number) => {
@@ -165,25 +106,6 @@ function oldResize(map: ScoreMap, width: number, height: number): ScoreMap {
     }
   }
   return { width, height, data };
-}
-
-function oldBlurLines(data: Float32Array, n: number, count: number, lineStride: number, step: number, k: Float64Array): void {
-  const r = (k.length - 1) >> 1;
-  const padded = new Float64Array(n + 2 * r);
-  const srcIdx = Int32Array.from({ length: n + 2 * r }, (_, j) => {
-    const p = 2 * n;
-    const m = (((j - r) % p) + p) % p;
-    return m < n ? m : p - 1 - m;
-  });
-  for (let l = 0; l < count; l++) {
-    const base = l * lineStride;
-    for (let j = 0; j < padded.length; j++) padded[j] = data[base + srcIdx[j] * step];
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let t = 0; t < k.length; t++) s += padded[j + t] * k[t];
-      data[base + j * step] = s;
-    }
-  }
 }
 
 // ---------------------------------------------------------------- helpers
