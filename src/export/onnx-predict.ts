@@ -28,6 +28,11 @@ export class OnnxPredictor {
     this.threshold = sidecar.threshold;
   }
 
+  /** Same call as PatchCore.setThreshold; the graph has no config to record the source in. */
+  setThreshold(value: number, _source?: string): void {
+    this.threshold = value;
+  }
+
   /** `file` plus its `file.json` sidecar. */
   static async load(file: string, opts: SessionOptions = {}): Promise<OnnxPredictor> {
     const sidecar = await readSidecar(`${file}.json`);

@@ -26,8 +26,12 @@ export function selectCoreset(store: FeatureStore, opts: CoresetOptions): Int32A
   return greedyCoreset(store.projected, n, store.projectDim, count, starts, opts.onProgress);
 }
 
-/** The memory bank: the original (unprojected) features of the coreset. No neighbour table. */
+/** The memory bank: the original (unprojected) features of the coreset, and the store row of each entry. No neighbour table. */
+export function selectBank(store: FeatureStore, opts: CoresetOptions): { bank: MemoryBank; origin: Int32Array } {
+  const origin = selectCoreset(store, opts);
+  return { bank: { dim: store.dim, size: origin.length, data: store.rows(origin) }, origin };
+}
+
 export function buildMemoryBank(store: FeatureStore, opts: CoresetOptions): MemoryBank {
-  const idx = selectCoreset(store, opts);
-  return { dim: store.dim, size: idx.length, data: store.rows(idx) };
+  return selectBank(store, opts).bank;
 }

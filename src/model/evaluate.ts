@@ -69,7 +69,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
   const t0 = Date.now();
   const store = new FeatureStore();
   try {
-    for await (const e of extractor.extractFiles(ds.train, (d, t) => progress?.('train features', d, t))) await store.append(e.features);
+    await extractor.storeFiles(ds.train, store, (d, t) => progress?.('train features', d, t));
     const tests: PreparedTest[] = [];
     for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => progress?.('test features', d, t))) {
       const item = ds.test[tests.length];

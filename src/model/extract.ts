@@ -6,6 +6,7 @@ import { removeBackground, estimateBgRange, type BackgroundConfig, type BgRange 
 import { cropWarning, preprocess, stack, type Geometry } from '../image/preprocess.js';
 import { loadImage } from '../image/load.js';
 import { aggregate } from '../features/aggregate.js';
+import type { FeatureStore } from '../memory/index.js';
 
 export interface Extracted {
   features: PatchFeatures;
@@ -51,6 +52,16 @@ export class Extractor {
       ? await this.backbone.run(stack(prepared.map((p) => p.tensor)))
       : (await Promise.all(prepared.map((p) => this.backbone.run(p.tensor)))).flat();
     return prepared.map((p, i) => ({ features: aggregate(maps[i], { dim: this.opts.featureDim }), geometry: p.geometry, image: p.image }));
+  }
+
+  /** Stream the features of `files` into a feature store; returns each image's patch grid. */
+  async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<{ gridH: number; gridW: number }[]> {
+    const grids: { gridH: number; gridW: number }[] = [];
+    for await (const e of this.extractFiles(files, onProgress)) {
+      await store.append(e.features);
+      grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
+    }
+    return grids;
   }
 
   /**

@@ -4,13 +4,14 @@ import type { Backbone } from '../backbone/backbone.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { Geometry } from '../image/preprocess.js';
 import { Extractor, resolveAutoRange } from './extract.js';
-import { FeatureStore, selectCoreset } from '../memory/index.js';
+import { FeatureStore, selectBank } from '../memory/index.js';
 import { leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
 import { scorePatches, imageScore } from '../scoring/scores.js';
 import { anomalyMap, resizeBilinear } from '../scoring/anomaly-map.js';
 import { MODEL_FORMAT, type ModelConfig } from './config.js';
-import { saveModel, loadModel } from './store.js';
+import { saveModel, loadModel, type StoredModel } from './store.js';
+import { resolveBackbone } from '../backbone/index.js';
 import { summarize } from '../metrics/summary.js';
 import type { Device } from '../onnx/session.js';
 import { UserError } from '../util/errors.js';
@@ -58,8 +59,7 @@ export interface FittedBank {
  * saved model, so its scoring can be changed later; eval runs skip it when their scoring does not use it.
  */
 export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, scoring: ScoringConfig, device?: Device, progress?: Progress, alwaysTable = true): Promise<FittedBank> {
-  const origin = selectCoreset(store, { ratio, seed, onProgress: (d: number, t: number) => progress?.('coreset', d, t) });
-  const bank: MemoryBank = { dim: store.dim, size: origin.length, data: store.rows(origin) };
+  const { bank, origin } = selectBank(store, { ratio, seed, onProgress: (d, t) => progress?.('coreset', d, t) });
   const nn = await NearestNeighbours.create(bank, { device });
   if (alwaysTable || scoring.kind === 'neighbourhood' || scoring.reweight) {
     bank.b = Math.min(scoring.b, bank.size);
@@ -88,11 +88,7 @@ export class PatchCore {
     const extractor = new Extractor(backbone, { preprocess, background, featureDim: o.featureDim, batchSize: o.batchSize, warn: o.warn });
     const store = new FeatureStore({ seed: o.seed });
     try {
-      const grids: { gridH: number; gridW: number }[] = [];
-      for await (const e of extractor.extractFiles(files, (d, t) => o.progress?.('features', d, t))) {
-        await store.append(e.features);
-        grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
-      }
+      const grids = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress);
       const train = await leaveOneOutScores(store, grids, fitted, o.scoring.squared);
       const stats = summarize(train);
@@ -118,8 +114,19 @@ export class PatchCore {
     }
   }
 
+  /** A saved model with the backbone it was fitted with (found by its graph hash, or rebuilt). */
+  static async open(dir: string, o: { device?: Device; weights?: string } = {}): Promise<PatchCore> {
+    const stored = await loadModel(dir);
+    const { config } = stored;
+    const backbone = await resolveBackbone({ ...config.backbone, device: o.device, weights: o.weights, mean: config.preprocess.mean, std: config.preprocess.std });
+    return PatchCore.fromStored(dir, stored, backbone, o.device);
+  }
+
   static async load(dir: string, backbone: Backbone, device?: Device): Promise<PatchCore> {
-    const { config, bank } = await loadModel(dir);
+    return PatchCore.fromStored(dir, await loadModel(dir), backbone, device);
+  }
+
+  private static async fromStored(dir: string, { config, bank }: StoredModel, backbone: Backbone, device?: Device): Promise<PatchCore> {
     if (backbone.hash !== config.backbone.hash)
       throw new UserError(`--model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
     const nn = await NearestNeighbours.create(bank, { device });

@@ -1,9 +1,7 @@
 import { device, isInt, num, parse, str } from '../args.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { loadModel } from '../../model/store.js';
 import { loadImage } from '../../image/load.js';
 import { syntheticSample } from '../../data/synthetic.js';
-import { resolveBackbone } from '../../backbone/index.js';
 import { exportModel } from '../../export/export.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
 import { graphVsGraph, graphVsModel } from '../../export/validate.js';
@@ -36,9 +34,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const weights = typeof v.weights === 'string' ? v.weights : undefined;
   const log = warn(v.quiet === true);
 
-  const { config } = await loadModel(dir);
-  const backbone = await resolveBackbone({ ...config.backbone, device: device(v), weights });
-  const model = await PatchCore.load(dir, backbone, device(v));
+  const model = await PatchCore.open(dir, { device: device(v), weights });
+  const { config } = model;
   const r = await exportModel(model, { fp16: v.fp16 === true, withPreprocess: v['with-preprocess'] === true, weights });
   if (config.background)
     log('note: background removal cannot be expressed in the graph; model.onnx.json records its settings, and the caller (e.g. patchcore predict --onnx) must apply it before the graph');

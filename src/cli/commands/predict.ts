@@ -1,32 +1,13 @@
 import * as path from 'node:path';
 import { device, num, parse, str } from '../args.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { loadModel } from '../../model/store.js';
 import { loadImage } from '../../image/load.js';
 import type { RgbImage } from '../../types.js';
 import { overlayPng } from '../../report/overlay.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UserError } from '../../util/errors.js';
-import { resolveBackbone } from '../../backbone/index.js';
 import { helpRequested } from './common.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
-import type { Values } from '../args.js';
-
-/** A fitted model directory with the backbone it was fitted with. */
-async function loadPatchCore(dir: string, v: Values) {
-  const { config } = await loadModel(dir);
-  const backbone = await resolveBackbone({ ...config.backbone, device: device(v), weights: typeof v.weights === 'string' ? v.weights : undefined, mean: config.preprocess.mean, std: config.preprocess.std });
-  const model = await PatchCore.load(dir, backbone, device(v));
-  return {
-    predict: (img: RgbImage) => model.predict(img),
-    get threshold() {
-      return model.config.threshold;
-    },
-    set threshold(t: number) {
-      model.setThreshold(t, '--threshold');
-    },
-  };
-}
 
 const HELP = `patchcore predict --model MODEL_DIR | --onnx model.onnx  IMG... [--out DIR] [--json] [--threshold T]
   Prints each image's score and verdict; with --out writes IMG_heatmap.png overlays.
@@ -36,8 +17,10 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const { values: v, positionals } = parse(argv, { model: { type: 'string' }, onnx: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, threshold: { type: 'string' }, device: { type: 'string' }, weights: { type: 'string' } }, true);
   if (helpRequested(v, HELP)) return 0;
   if (positionals.length === 0) throw new UserError('predict: no images given');
-  const model = typeof v.onnx === 'string' ? await OnnxPredictor.load(v.onnx, { device: device(v) }) : await loadPatchCore(str(v, 'model'), v);
-  if (v.threshold !== undefined) model.threshold = num(v, 'threshold', 0);
+  const model = typeof v.onnx === 'string'
+    ? await OnnxPredictor.load(v.onnx, { device: device(v) })
+    : await PatchCore.open(str(v, 'model'), { device: device(v), weights: typeof v.weights === 'string' ? v.weights : undefined });
+  if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
   const out = typeof v.out === 'string' ? v.out : null;
   const rows: { file: string; score: number; threshold: number; anomalous: boolean; ms: number; heatmap?: string }[] = [];
   // decode the next image while the current one is scored (a two-stage pipeline)

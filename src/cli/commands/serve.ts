@@ -1,7 +1,5 @@
 import { device, isInt, num, parse, str } from '../args.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { loadModel } from '../../model/store.js';
-import { resolveBackbone } from '../../backbone/index.js';
 import { UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
 import { helpRequested } from './common.js';
@@ -49,10 +47,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const logLevel = str(v, 'log', 'warn');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UserError(`--log ${logLevel}: expected fatal, error, warn, info, debug, trace or silent`);
 
-  // Same loading sequence as `predict`.
-  const { config } = await loadModel(dir);
-  const backbone = await resolveBackbone({ ...config.backbone, device: device(v), weights: typeof v.weights === 'string' ? v.weights : undefined, spec: config.preprocess });
-  const model = await PatchCore.load(dir, backbone, device(v));
+  const model = await PatchCore.open(dir, { device: device(v), weights: typeof v.weights === 'string' ? v.weights : undefined });
+  const { config } = model;
   if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
 
   const app = await buildServer({ model, token, logLevel, ...limits });
