@@ -3,6 +3,7 @@
 //
 // Usage: node dist/bench/side-by-side.js [--data DIR] [--train 60] [--test 40] [--ratios 0.1,0.01]
 //                                        [--rounds 3] [--threads 2] [--python /usr/bin/python3]
+//                                        [--precision fp32,int8]
 // Both sides use wide_resnet50_2 with RANDOM weights (no download): speed only, scores are meaningless.
 // Each side runs in its own child process, so peak RSS is that process's maxRSS.
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,6 +28,7 @@ interface Opts {
   threads: number;
   batch: number;
   python: string;
+  precisions: string[];
 }
 
 function parseOpts(argv: string[]): Opts {
@@ -43,6 +45,7 @@ function parseOpts(argv: string[]): Opts {
     threads: Number(arg('threads', '2')),
     batch: Number(arg('batch', '8')),
     python: arg('python', '/usr/bin/python3'),
+    precisions: arg('precision', 'fp32,int8').split(','),
   };
 }
 
@@ -98,6 +101,7 @@ async function oursChild(argv: string[]): Promise<void> {
   const test = readFileSync(arg('test-list'), 'utf8').split('\n').filter(Boolean);
   const ratio = Number(arg('ratio'));
   const batch = Number(arg('batch'));
+  const precision = arg('precision') as 'fp32' | 'int8';
   const warmup = 1;
 
   const { buildResNetOnnx } = await import('../src/backbone/resnet/build.js');
@@ -130,6 +134,7 @@ async function oursChild(argv: string[]): Promise<void> {
     seed: 0,
     scoring,
     batchSize: batch,
+    precision,
     progress: (stage, done, total) => {
       if (stage === 'features' && done === total) featEnd = performance.now();
       if (stage === 'coreset') coresetEnd = performance.now();
@@ -165,7 +170,7 @@ async function oursChild(argv: string[]): Promise<void> {
     const a = performance.now();
     const p = await model.extractor.prepare(img);
     const b = performance.now();
-    const [maps] = await backbone.run(p.tensor);
+    const [maps] = await model.extractor.backbone.run(p.tensor);
     const c = performance.now();
     aggregate(maps, { dim: model.config.featureDim });
     const d = performance.now();
@@ -194,6 +199,7 @@ async function oursChild(argv: string[]): Promise<void> {
   const indexMs = fitMs - featuresMs - (coresetMs ?? 0);
   const out: Row = {
     impl: 'patchcore-ts',
+    precision,
     train: train.length,
     test: test.length,
     ratio,
@@ -319,10 +325,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
 
   try {
     for (const ratio of o.ratios) {
-      const ours: Row[] = [];
+      const oursBy: Record<string, Row[]> = Object.fromEntries(o.precisions.map((p) => [p, []]));
       const ref: Row[] = [];
-      const runOurs = () => runChild(process.execPath, [self, '--child', 'ours', '--ratio', String(ratio), '--batch', String(o.batch), '--train-list', trainList, '--test-list', testList], 'ours')
-        .then((r) => { ours.push(r); console.log(`[bench]   ours  fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`); });
+      const runOne = (p: string) => runChild(process.execPath, [self, '--child', 'ours', '--ratio', String(ratio), '--batch', String(o.batch), '--precision', p, '--train-list', trainList, '--test-list', testList], `ours ${p}`)
+        .then((r) => { oursBy[p].push(r); console.log(`[bench]   ours ${p}  fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`); });
+      const runOurs = async () => { for (const p of o.precisions) await runOne(p); };
       const runRef = () => runChild(o.python, [REF_SCRIPT, '--ratio', String(ratio), '--threads', String(o.threads), '--batch', String(o.batch), '--train-list', trainList, '--test-list', testList], 'reference')
         .then((r) => { ref.push(r); console.log(`[bench]   ref   fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`); });
       for (let round = 0; round < o.rounds; round++) {
@@ -330,23 +337,29 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         if (round % 2 === 0) { await runOurs(); await runRef(); } else { await runRef(); await runOurs(); }
       }
       const r0 = ref[0];
-      console.log(`\nside-by-side, coreset ${ratio * 100}% (${ours[0].trainPatches} patches -> bank ${ours[0].bankSize} ours / ${r0.bankSize} ref, dim ${ours[0].dim}), ` +
-        `median of ${o.rounds} run(s); reference: torch ${r0.torch}, ${r0.nn}, ${r0.gaussian}, ${r0.threads} threads`);
-      const rows: string[][] = [['stage', 'ours', 'reference', 'ratio ref/ours']];
+      const o0 = oursBy[o.precisions[0]][0];
+      console.log(`\nside-by-side, coreset ${ratio * 100}% (${o0.trainPatches} patches -> bank ${o0.bankSize} ours / ${r0.bankSize} ref, dim ${o0.dim}), ` +
+        `median of ${o.rounds} run(s); reference: torch ${r0.torch}, ${r0.nn}, ${r0.gaussian}, ${r0.threads} threads (fp32)`);
+      const head = ['stage', ...o.precisions.map((p) => `ours ${p}`), 'reference', ...o.precisions.map((p) => `ratio ${p}`)];
+      const rows: string[][] = [head];
       for (const m of METRICS) {
-        const a = medianOf(ours, m.key);
         const b = medianOf(ref, m.key);
-        const ratioTxt = a !== null && b !== null && a > 0 ? `${(b / a).toFixed(2)}×` : 'n/a';
-        rows.push([m.label, fmt(a, m.unit), fmt(b, m.unit), ratioTxt]);
+        const as = o.precisions.map((p) => medianOf(oursBy[p], m.key));
+        const ratioTxt = (a: number | null) => (a !== null && b !== null && a > 0 ? `${(b / a).toFixed(2)}×` : 'n/a');
+        rows.push([m.label, ...as.map((a) => fmt(a, m.unit)), fmt(b, m.unit), ...as.map(ratioTxt)]);
       }
       printTable(rows);
-      const fitR = (medianOf(ref, 'fitMs') ?? NaN) / (medianOf(ours, 'fitMs') ?? NaN);
-      const predR = (medianOf(ref, 'predictP50Ms') ?? NaN) / (medianOf(ours, 'predictP50Ms') ?? NaN);
-      console.log(`goals: inference ≥ 2× faster: ${predR.toFixed(2)}× ${predR >= 2 ? 'MET' : 'NOT met'}; ` +
-        `fit ≥ 3× faster${ratio === 0.1 ? '' : ' (goal stated for 10%)'}: ${fitR.toFixed(2)}× ${fitR >= 3 ? 'MET' : 'NOT met'}`);
-      console.log(`ours predict through stage calls (no mapOriginal): p50 ${fmt(medianOf(ours, 'predictStagesP50Ms'), 'ms')}, ` +
-        `p95 ${fmt(medianOf(ours, 'predictStagesP95Ms'), 'ms')}; backbone build+session: ours ${fmt(medianOf(ours, 'backboneInitMs'), 's')}, ` +
-        `ref ${fmt(medianOf(ref, 'backboneInitMs'), 's')} (not in fit)\n`);
+      for (const p of o.precisions) {
+        const ours = oursBy[p];
+        const fitR = (medianOf(ref, 'fitMs') ?? NaN) / (medianOf(ours, 'fitMs') ?? NaN);
+        const predR = (medianOf(ref, 'predictP50Ms') ?? NaN) / (medianOf(ours, 'predictP50Ms') ?? NaN);
+        console.log(`goals, ours ${p}: inference ≥ 2× faster: ${predR.toFixed(2)}× ${predR >= 2 ? 'MET' : 'NOT met'}; ` +
+          `fit ≥ 3× faster${ratio === 0.1 ? '' : ' (goal stated for 10%)'}: ${fitR.toFixed(2)}× ${fitR >= 3 ? 'MET' : 'NOT met'}`);
+        console.log(`  ours ${p} predict through stage calls (no mapOriginal): p50 ${fmt(medianOf(ours, 'predictStagesP50Ms'), 'ms')}, ` +
+          `p95 ${fmt(medianOf(ours, 'predictStagesP95Ms'), 'ms')}; backbone build+session: ours ${fmt(medianOf(ours, 'backboneInitMs'), 's')}, ` +
+          `ref ${fmt(medianOf(ref, 'backboneInitMs'), 's')} (not in fit)`);
+      }
+      console.log('');
     }
     console.log(machineLine());
   } finally {

@@ -1,21 +1,30 @@
 // A backbone is an ONNX graph with two feature outputs, run by ONNX Runtime.
 import type { BackboneSpec, FeatureMaps, Tensor } from '../types.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
+import type { Int8Calibration } from '../onnx/quantize.js';
 
 export interface Backbone {
   spec: BackboneSpec;
   /** sha256 of the ONNX graph, recorded in model.json. */
   hash: string;
+  /** The float ONNX graph (file path or bytes), so it can be quantized. */
+  graph: string | Uint8Array;
+  device: Device;
+  /** Set when the graph run is the int8 version of `graph` (see backbone/int8.ts). */
+  int8?: Int8Calibration;
   /** Run a normalised batch [N,3,H,W]; one FeatureMaps per image. */
   run(batch: Tensor): Promise<FeatureMaps[]>;
 }
 
-export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Array, hash: string, device: Device = 'cpu'): Promise<Backbone> {
-  const session = await createSession(model, { device });
+export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Array, hash: string, device: Device = 'cpu', run?: { bytes: Uint8Array; int8: Int8Calibration }): Promise<Backbone> {
+  const session = await createSession(run?.bytes ?? model, { device });
   const inputName = session.inputNames[0];
   return {
     spec,
     hash,
+    graph: model,
+    device,
+    int8: run?.int8,
     async run(batch: Tensor): Promise<FeatureMaps[]> {
       const out = await session.run({ [inputName]: new ort.Tensor('float32', batch.data, batch.dims) }, [...spec.layers]);
       const [a, b] = spec.layers.map((l) => out[l]);

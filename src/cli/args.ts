@@ -1,4 +1,5 @@
 // Flag parsing shared by the commands: every bad value becomes a one-line UserError naming the flag.
+import { parsePrecision, type Precision } from '../model/int8.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { PreprocessConfig, ScoreKind, ScoringConfig } from '../types.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
@@ -61,6 +62,7 @@ export const MODEL_FLAGS = {
   'bg-size': { type: 'string' },
   'bg-connected': { type: 'boolean' },
   batch: { type: 'string' },
+  precision: { type: 'string' },
 } as const;
 
 export function device(v: Values): Device {
@@ -115,4 +117,9 @@ export function seedFlag(v: Values): number {
 
 export function listFlag(v: Values, name: string, fallback: string): string[] {
   return str(v, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** --precision fp32|int8 (default fp32). */
+export function precisionFlag(v: Values): Precision {
+  return parsePrecision(str(v, 'precision', 'fp32'));
 }

@@ -1,8 +1,9 @@
 // A fitted PatchCore model as ONE ONNX graph: image -> backbone -> aggregation -> k-NN scoring
 // -> anomaly map. Outputs `score` [N] and `anomaly_map` [N,1,H,W] at the crop size.
+import { quantizeModel } from '../onnx/quantize.js';
 import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../onnx/builder.js';
-import type { PatchCore } from '../model/patchcore.js';
+import { ensureNeighbourTable, type PatchCore } from '../model/patchcore.js';
 import { UserError } from '../util/errors.js';
 import { BACKBONE_PREFIX, backboneBytes, inlineBackbone, topoSort } from './inline.js';
 import { aggregateNodes, mapNodes, normaliseNodes, type FeatureGrid } from './head.js';
@@ -54,7 +55,9 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const S = cropSize(model);
   const grid = await probeGrid(model, S);
   if (grid.c1 + grid.c2 < bank.dim) throw new Error(`bank dim ${bank.dim} exceeds the backbone's ${grid.c1 + grid.c2} channels`);
-  const bbBytes = await backboneBytes(config.backbone, config.preprocess, opts.weights);
+  await ensureNeighbourTable(model.fitted, config.scoring);
+  const floatBytes = await backboneBytes(config.backbone, config.preprocess, opts.weights);
+  const bbBytes = config.backbone.int8 ? quantizeModel(floatBytes, config.backbone.int8.ranges) : floatBytes;
 
   const g = new GraphBuilder('patchcore');
   const uint8 = opts.withPreprocess === true;

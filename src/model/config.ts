@@ -1,5 +1,6 @@
 // model.json: everything needed to reproduce a fitted model's predictions.
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
+import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
 import { UserError } from '../util/errors.js';
 
@@ -9,6 +10,8 @@ export interface BackboneRef {
   id: string;            // registry id or .onnx path
   hash: string;          // sha256 of the ONNX graph used at fit time
   layers: [string, string];
+  /** --precision int8: the calibrated activation ranges that rebuild the int8 graph from the float one. */
+  int8?: Int8Calibration;
 }
 
 export interface ModelConfig {

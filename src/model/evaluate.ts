@@ -92,7 +92,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
   const runMaps: ScoreMap[][] = [];
   for (let r = 0; r < o.runs; r++) {
     const tr = Date.now();
-    const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t), false);
+    const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t));
     const scores: number[] = [];
     const maps: ScoreMap[] = [];
     for (const t of ef.tests) {

@@ -1,4 +1,5 @@
-import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str } from '../args.js';
+import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str, precisionFlag } from '../args.js';
+import { backboneFor } from '../../model/int8.js';
 import { loadDataset } from '../../data/dataset.js';
 import { Extractor, resolveAutoRange } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
@@ -28,21 +29,23 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const pre = preprocessFlags(v);
   const background = await resolveAutoRange(ds.train, backgroundFlags(v));
   const featureDim = num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer');
-  const backbone = await backboneFromFlags(v);
-  const extractor = new Extractor(backbone, {
-    preprocess: { ...pre, mean: backbone.spec.mean, std: backbone.spec.std },
+  const float = await backboneFromFlags(v);
+  const eo = {
+    preprocess: { ...pre, mean: float.spec.mean, std: float.spec.std },
     background,
     featureDim,
     batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
     warn: warn(v.quiet === true),
-  });
+  };
+  const backbone = await backboneFor(precisionFlag(v), float, ds.train, eo);
+  const extractor = new Extractor(backbone, eo);
   const r = await evaluate(ds, extractor, opts);
   if (typeof v.out === 'string') {
     const file = await writeEvalReport(v.out, r, { dataset: ds.root, backbone: backbone.spec.id, coreset: opts.ratio, scoring, runs: opts.runs });
     if (!v.json) process.stdout.write(`report: ${file}\n`);
   }
   if (v.json) process.stdout.write(JSON.stringify(evalJson(r), null, 2) + '\n');
-  else process.stdout.write(markdownTable(r, `${ds.root} · ${backbone.spec.id} · coreset ${opts.ratio} · ${scoring.kind}${scoring.squared ? ' (d²)' : ''} · ${opts.runs} run(s)`));
+  else process.stdout.write(markdownTable(r, `${ds.root} · ${backbone.spec.id}${backbone.int8 ? ' int8' : ''} · coreset ${opts.ratio} · ${scoring.kind}${scoring.squared ? ' (d²)' : ''} · ${opts.runs} run(s)`));
   return 0;
 }
 

@@ -1,4 +1,4 @@
-import { MODEL_FLAGS, backgroundFlags, coresetFlag, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str, device } from '../args.js';
+import { MODEL_FLAGS, backgroundFlags, coresetFlag, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str, device, precisionFlag } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { makeProgress } from '../progress.js';
@@ -16,6 +16,8 @@ export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
   --resize N --crop N|none   preprocessing (default 256 / 224)
   --dim N             reduce patch features to N dims by adaptive average pooling (default: keep all)
   --background [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K]
+  --precision fp32|int8   int8: backbone quantized after calibration on 8 training images
+                      (faster on CPUs with VNNI; see docs/RESULTS.md for its accuracy)
   --device cpu|cuda   --quiet
 `;
 
@@ -32,6 +34,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
     seed: seedFlag(v),
     scoring: scoringFlags(v),
     device: device(v),
+    precision: precisionFlag(v),
     batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
     progress: makeProgress(v.quiet === true),
     warn: warn(v.quiet === true),

@@ -3,7 +3,8 @@
 // so an interrupted sweep resumes where it stopped.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, listFlag, num, parse, preprocessFlags, scoringFlags, seedFlag, str } from '../args.js';
+import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, listFlag, num, parse, preprocessFlags, scoringFlags, seedFlag, str, precisionFlag } from '../args.js';
+import { backboneFor } from '../../model/int8.js';
 import { loadDataset } from '../../data/dataset.js';
 import { Extractor, resolveAutoRange } from '../../model/extract.js';
 import { evaluateFeatures, extractEvalFeatures, type MetricSummary } from '../../model/evaluate.js';
@@ -71,7 +72,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       validateBackgroundConfig(bg);
       settings.push({ filter, size, bg });
     }
-  const fingerprint = JSON.stringify({ data: path.resolve(ds.root), backbone: backbone.hash, ratio, seed, runs, pre, featureDim, scoring, range: bgBase.range, morph: bgBase.morph, connected: bgBase.connected ?? false });
+  const precision = precisionFlag(v);
+  const fingerprint = JSON.stringify({ data: path.resolve(ds.root), backbone: backbone.hash, precision, ratio, seed, runs, pre, featureDim, scoring, range: bgBase.range, morph: bgBase.morph, connected: bgBase.connected ?? false });
   const results: SettingResult[] = [];
   const t0 = Date.now();
   for (const [i, s] of settings.entries()) {
@@ -87,7 +89,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     const elapsed = (Date.now() - t0) / 1000;
     const eta = i > 0 ? ` eta ${Math.round((elapsed / i) * (settings.length - i))} s` : '';
     if (!v.quiet) process.stderr.write(`sweep setting ${i + 1}/${settings.length}: ${s.filter}${s.size ? ` ${s.size}` : ''}${eta}\n`);
-    const extractor = new Extractor(backbone, { preprocess: { ...pre, mean: backbone.spec.mean, std: backbone.spec.std }, background: s.bg, featureDim, warn: warn(v.quiet === true) });
+    const eo = { preprocess: { ...pre, mean: backbone.spec.mean, std: backbone.spec.std }, background: s.bg, featureDim, warn: warn(v.quiet === true) };
+    // int8 ranges are calibrated per setting: the filter changes what the backbone sees
+    const extractor = new Extractor(await backboneFor(precision, backbone, ds.train, eo), eo);
     const ts = Date.now();
     const ef = await extractEvalFeatures(ds, extractor, progress);
     try {

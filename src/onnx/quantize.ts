@@ -1,0 +1,199 @@
+// Static int8 quantization of a backbone graph in QDQ form, for ONNX Runtime's CPU kernels.
+//
+// Weights: int8, symmetric, per output channel. Activations: uint8, asymmetric, per tensor, with
+// ranges measured on calibration images (min/max). Conv bias: int32 at scale s_x·s_w[c].
+// Each quantized activation T becomes T → QuantizeLinear → DequantizeLinear → consumers; ONNX
+// Runtime ('all' optimisation) fuses DQ→Conv→Q into QLinearConv (u8×s8, VNNI on x86), drops a
+// Relu in front of a Q whose zero point is 0, and runs Add/MaxPool/AveragePool/Concat on uint8.
+// Graph outputs stay float (taken before their Q), so the features keep full precision at the tap.
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+type Model = onnxProto.onnx.ModelProto;
+type Node = onnxProto.onnx.INodeProto;
+const DT = onnx.TensorProto.DataType;
+
+/** Ops whose inputs and outputs are kept in uint8 between them. */
+const QUANT_OPS = new Set(['Conv', 'Add', 'MaxPool', 'AveragePool', 'Concat', 'Relu']);
+
+export type Ranges = Record<string, [number, number]>;
+
+/** The activation tensors to quantize: inputs and outputs of QUANT_OPS, except a Conv/Add output that only feeds a Relu. */
+export function activationTensors(model: Model): string[] {
+  const g = model.graph!;
+  const inits = new Set((g.initializer ?? []).map((t) => t.name!));
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.node ?? []) for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const out = new Set<string>();
+  for (const n of g.node ?? []) {
+    if (!QUANT_OPS.has(n.opType!)) continue;
+    const ins = n.opType === 'Conv' ? [n.input![0]] : n.opType === 'Relu' ? [] : n.input!;
+    for (const i of ins) if (i && !inits.has(i)) out.add(i);
+    const o = n.output![0];
+    const cs = consumers.get(o) ?? [];
+    if (cs.length === 0) continue;
+    const onlyRelu = cs.every((c) => c.opType === 'Relu') && n.opType !== 'Relu';
+    if (!onlyRelu) out.add(o);
+  }
+  // an input that only feeds a Relu was added by the Conv/Add rule above only if someone else reads it
+  return [...out];
+}
+
+/**
+ * The model with the min and max of every tensor in `names` as extra scalar outputs
+ * (`<name>__min`, `<name>__max`): reduced inside ONNX Runtime, so the activations are never
+ * copied out (that copy made calibration 2.5× slower than a plain forward pass).
+ */
+export function calibrationModel(bytes: Uint8Array, names: string[]): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const g = model.graph!;
+  for (const name of names) {
+    for (const op of ['Min', 'Max']) {
+      const out = `${name}__${op.toLowerCase()}`;
+      g.node!.push({ opType: `Reduce${op}`, input: [name], output: [out], name: `${out}__R`, attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
+      g.output!.push({ name: out, type: { tensorType: { elemType: DT.FLOAT } } });
+    }
+  }
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Widen running [min, max] ranges with the outputs of one calibration-model run. */
+export function updateRanges(ranges: Ranges, outputs: Record<string, { data: unknown }>, names: string[]): void {
+  for (const name of names) {
+    const lo = (outputs[`${name}__min`]?.data as Float32Array | undefined)?.[0];
+    const hi = (outputs[`${name}__max`]?.data as Float32Array | undefined)?.[0];
+    if (lo === undefined || hi === undefined) continue;
+    const r = ranges[name];
+    ranges[name] = r ? [Math.min(r[0], lo), Math.max(r[1], hi)] : [lo, hi];
+  }
+}
+
+interface QParams {
+  scale: number;
+  zero: number;
+}
+
+/** uint8 parameters for a range; the range always contains 0 so that zero is exact (padding). */
+export function uint8Params([lo, hi]: [number, number]): QParams {
+  const a = Math.min(0, lo);
+  const b = Math.max(0, hi);
+  const scale = b - a > 0 ? (b - a) / 255 : 1;
+  const zero = Math.min(255, Math.max(0, Math.round(-a / scale)));
+  return { scale, zero };
+}
+
+/** Build the QDQ model from a float model and measured activation ranges. */
+export function quantizeModel(bytes: Uint8Array, ranges: Ranges): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const g = model.graph!;
+  const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
+  const outputs = new Set((g.output ?? []).map((o) => o.name!));
+  const acts = activationTensors(model).filter((t) => ranges[t]);
+  const params = new Map(acts.map((t) => [t, uint8Params(ranges[t])]));
+  const newInits: onnxProto.onnx.ITensorProto[] = [];
+  const pre: Node[] = [];
+  const scalar = (name: string, v: number): string => {
+    newInits.push({ name, dims: [], dataType: DT.FLOAT, rawData: bytesOf(Float32Array.of(v)) });
+    return name;
+  };
+  const qdq = (t: string, p: QParams): Node[] => {
+    const s = scalar(`${t}__s`, p.scale);
+    const z = `${t}__z`;
+    newInits.push({ name: z, dims: [], dataType: DT.UINT8, rawData: Uint8Array.of(p.zero) });
+    return [
+      { opType: 'QuantizeLinear', input: [t, s, z], output: [`${t}__q`], name: `${t}__Q` },
+      { opType: 'DequantizeLinear', input: [`${t}__q`, s, z], output: [`${t}__dq`], name: `${t}__DQ` },
+    ];
+  };
+
+  // rewire every consumer of a quantized tensor to its dequantized copy
+  const body: Node[] = [];
+  for (const n of g.node ?? []) {
+    n.input = (n.input ?? []).map((i) => (params.has(i) ? `${i}__dq` : i));
+    if (n.opType === 'Conv') quantizeConvParams(n, inits, params, newInits, pre);
+    body.push(n);
+    for (const o of n.output ?? []) {
+      const p = params.get(o);
+      if (p) body.push(...qdq(o, p));
+    }
+  }
+  const inputs: Node[] = [];
+  for (const gi of g.input ?? []) {
+    const p = params.get(gi.name!);
+    if (p) inputs.push(...qdq(gi.name!, p));
+  }
+  void outputs;
+  g.node = [...inputs, ...pre, ...body];
+  g.initializer = [...[...inits.values()], ...newInits];
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Replace a Conv's float weight (and bias) initializers by int8 (int32) ones behind a DequantizeLinear. */
+function quantizeConvParams(
+  n: Node,
+  inits: Map<string, onnxProto.onnx.ITensorProto>,
+  params: Map<string, QParams>,
+  newInits: onnxProto.onnx.ITensorProto[],
+  pre: Node[],
+): void {
+  const [xdq, wName, bName] = n.input!;
+  const x = xdq.endsWith('__dq') ? xdq.slice(0, -4) : null;
+  const px = x ? params.get(x) : undefined;
+  const w = inits.get(wName);
+  if (!px || !w) return; // input not quantized: leave this Conv in float
+  const dims = w.dims!.map(Number);
+  const wf = floatsOf(w);
+  const cout = dims[0];
+  const per = wf.length / cout;
+  const ws = new Float32Array(cout);
+  const wq = new Int8Array(wf.length);
+  for (let c = 0; c < cout; c++) {
+    let m = 0;
+    for (let j = 0; j < per; j++) m = Math.max(m, Math.abs(wf[c * per + j]));
+    const s = m > 0 ? m / 127 : 1;
+    ws[c] = s;
+    for (let j = 0; j < per; j++) wq[c * per + j] = Math.round(wf[c * per + j] / s);
+  }
+  inits.delete(wName);
+  newInits.push(
+    { name: `${wName}__q`, dims, dataType: DT.INT8, rawData: bytesOf(wq) },
+    { name: `${wName}__s`, dims: [cout], dataType: DT.FLOAT, rawData: bytesOf(ws) },
+    { name: `${wName}__z`, dims: [cout], dataType: DT.INT8, rawData: new Uint8Array(cout) },
+  );
+  pre.push({ opType: 'DequantizeLinear', input: [`${wName}__q`, `${wName}__s`, `${wName}__z`], output: [`${wName}__dq`], name: `${wName}__DQ`, attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
+  n.input![1] = `${wName}__dq`;
+  const b = bName ? inits.get(bName) : undefined;
+  if (b) {
+    const bf = floatsOf(b);
+    const bs = Float32Array.from(ws, (s) => s * px.scale);
+    const bq = Int32Array.from(bf, (v, c) => Math.round(v / bs[c]));
+    inits.delete(bName);
+    newInits.push(
+      { name: `${bName}__q`, dims: [cout], dataType: DT.INT32, rawData: bytesOf(bq) },
+      { name: `${bName}__s`, dims: [cout], dataType: DT.FLOAT, rawData: bytesOf(bs) },
+      { name: `${bName}__z`, dims: [cout], dataType: DT.INT32, rawData: bytesOf(new Int32Array(cout)) },
+    );
+    pre.push({ opType: 'DequantizeLinear', input: [`${bName}__q`, `${bName}__s`, `${bName}__z`], output: [`${bName}__dq`], name: `${bName}__DQ`, attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
+    n.input![2] = `${bName}__dq`;
+  }
+}
+
+function floatsOf(t: onnxProto.onnx.ITensorProto): Float32Array {
+  if (t.dataType !== DT.FLOAT) throw new Error(`quantize: initializer ${t.name} is not float32`);
+  if (t.rawData && t.rawData.length) {
+    const raw = t.rawData;
+    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  }
+  return Float32Array.from(t.floatData ?? []);
+}
+
+function bytesOf(a: Float32Array | Int8Array | Int32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** What a saved model stores to rebuild its int8 backbone: the measured activation ranges. */
+export interface Int8Calibration {
+  /** Calibration images the ranges were measured on. */
+  images: number;
+  ranges: Ranges;
+}
