@@ -1,7 +1,7 @@
 // Coreset benchmark: plain vs fast approximate-greedy selection on N×128 projected features,
 // and (--store) a whole memory stage: 219 batches of 784 × 1536 through the FeatureStore.
 // Usage: node dist/bench/coreset.js [--n 171696] [--ratios 0.1,0.01] [--data manifold|gaussian] [--store]
-//        node dist/bench/coreset.js --real DIR [--images 210] [--backbone inception_v3]
+//        node dist/bench/coreset.js --real DIR [--images 210] [--backbone inception_v3|wrn50-random]
 // --threads 1|2 forces the fast version's thread count (default: its own choice, see fast-coreset.ts).
 // --real: projected features of the first N train images of an MVTec-layout DIR (extracted
 // once, cached in the OS temp dir), instead of synthetic data.
@@ -66,7 +66,7 @@ async function realFeatures(dir: string, images: number, backbone: string): Prom
   const { Extractor } = await import('../src/model/extract.js');
   const { trainImages } = await import('../src/data/dataset.js');
   const files = (await trainImages(dir)).slice(0, images);
-  const bb = await loadBackbone(backbone as Parameters<typeof loadBackbone>[0]);
+  const bb = backbone === 'wrn50-random' ? await randomWrn50() : await loadBackbone(backbone as Parameters<typeof loadBackbone>[0]);
   const ex = new Extractor(bb, { preprocess: { resize: 256, crop: 224, mean: bb.spec.mean, std: bb.spec.std }, background: null, featureDim: 0 });
   const store = new FeatureStore({ seed: 0 });
   const t = performance.now();
@@ -76,6 +76,18 @@ async function realFeatures(dir: string, images: number, backbone: string): Prom
   store.close();
   fs.writeFileSync(cache, new Uint8Array(z.buffer));
   return z;
+}
+
+/** WideResNet-50-2 with seeded random weights (no download), as in bench/side-by-side.ts: the fit case's feature shape. */
+async function randomWrn50() {
+  const { buildResNetOnnx } = await import('../src/backbone/resnet/build.js');
+  const { randomResNetWeights } = await import('../src/backbone/resnet/random.js');
+  const { RESNET_CONFIGS } = await import('../src/backbone/resnet/config.js');
+  const { onnxBackbone } = await import('../src/backbone/backbone.js');
+  const { torchvisionSpec } = await import('../src/backbone/torchvision.js');
+  const { sha256 } = await import('../src/util/hash.js');
+  const built = buildResNetOnnx('wide_resnet50_2', randomResNetWeights(RESNET_CONFIGS.wide_resnet50_2, 0));
+  return onnxBackbone(torchvisionSpec('wide_resnet50_2'), built.bytes, sha256(built.bytes));
 }
 
 async function coresetBench(): Promise<void> {

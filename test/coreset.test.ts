@@ -30,6 +30,10 @@ const cases = [
   { name: 'clustered + duplicates', n: 2500, dim: 24, clusters: 6, dup: 3, count: 400 },
   { name: 'tiny, count near n', n: 40, dim: 7, clusters: 3, dup: 2, count: 40 },
   { name: 'odd dim, 1 cluster, 1 center', n: 500, dim: 13, clusters: 1, dup: 0, count: 1 },
+  { name: 'dim 3 (plain fallback)', n: 600, dim: 3, clusters: 4, dup: 0, count: 120 },
+  { name: 'dim 5 (fewer than 16 axes)', n: 1200, dim: 5, clusters: 5, dup: 7, count: 240 },
+  // 16 axes cannot capture 40 clusters in 64 dims: the residual-norm bound and exact kernel decide.
+  { name: 'dim 64, many clusters (large residuals)', n: 3000, dim: 64, clusters: 40, dup: 5, count: 600 },
 ];
 
 for (const [k, cs] of cases.entries()) {

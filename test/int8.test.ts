@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import onnxProto from 'onnx-proto';
 import './helpers.js';
-import { tempDir } from './helpers.js';
+import { fitSynthetic, SIZE } from './fit-fixture.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import { createSession, ort } from '../src/onnx/session.js';
 import { activationTensors, calibrationModel, quantizeModel, uint8Params, updateRanges, type Ranges } from '../src/onnx/quantize.js';
@@ -13,9 +13,6 @@ import { Rng } from '../src/util/rng.js';
 import { syntheticSample } from '../src/data/synthetic.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
-import { DEFAULT_SCORING } from '../src/model/config.js';
-import { encodePng } from '../src/image/load.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
 import { parsePrecision } from '../src/model/int8.js';
 import { exportModel } from '../src/export/export.js';
 import { OnnxPredictor } from '../src/export/onnx-predict.js';
@@ -83,26 +80,9 @@ test('the int8 graph quantizes every conv and stays within 3% of the float graph
 });
 
 test('an int8 model finds planted defects, reloads to the same scores and exports with the int8 backbone', async () => {
-  const SIZE = 224;
-  const dir = tempDir();
-  const files: string[] = [];
-  for (let i = 0; i < 12; i++) {
-    const f = path.join(dir, `good_${i}.png`);
-    await writeFileAtomic(f, await encodePng(syntheticSample(500 + i, 'good', SIZE).image));
-    files.push(f);
-  }
-  const backbone = await loadBackbone('inception_v3');
-  const model = await PatchCore.fit(files, backbone, {
-    preprocess: { resize: SIZE, crop: SIZE },
-    background: null,
-    featureDim: 0,
-    ratio: 0.25,
-    seed: 0,
-    scoring: DEFAULT_SCORING,
-    precision: 'int8',
-  });
+  const { model, dir } = await fitSynthetic({ train: 12, precision: 'int8' });
   assert.equal(model.config.backbone.int8?.images, 8);
-  assert.equal(model.config.backbone.hash, backbone.hash, 'the model names the float graph it quantized');
+  assert.equal(model.config.backbone.hash, (await loadBackbone('inception_v3')).hash, 'the model names the float graph it quantized');
   const good: number[] = [];
   for (let i = 0; i < 4; i++) good.push((await model.predict(syntheticSample(900 + i, 'good', SIZE).image)).score);
   const bad: number[] = [];

@@ -2,36 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import './helpers.js';
-import { tempDir } from './helpers.js';
+import { fitSynthetic, SIZE } from './fit-fixture.js';
 import { syntheticSample, type DefectKind } from '../src/data/synthetic.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
-import { DEFAULT_SCORING } from '../src/model/config.js';
-import { encodePng } from '../src/image/load.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
 import type { ScoreMap } from '../src/types.js';
 import * as path from 'node:path';
 
-const SIZE = 224; // no resize/crop loss: maps align with the synthetic masks pixel for pixel
-
 async function fitModel(ratio = 0.25) {
-  const dir = tempDir();
-  const files: string[] = [];
-  for (let i = 0; i < 16; i++) {
-    const f = path.join(dir, `good_${i}.png`);
-    await writeFileAtomic(f, await encodePng(syntheticSample(500 + i, 'good', SIZE).image));
-    files.push(f);
-  }
-  const backbone = await loadBackbone('inception_v3');
-  const model = await PatchCore.fit(files, backbone, {
-    preprocess: { resize: SIZE, crop: SIZE },
-    background: null,
-    featureDim: 0,
-    ratio,
-    seed: 0,
-    scoring: DEFAULT_SCORING,
-  });
-  return { model, dir };
+  return fitSynthetic({ ratio });
 }
 
 function argmax(map: ScoreMap): { x: number; y: number } {

@@ -5,26 +5,17 @@ import './helpers.js';
 import { tempDir } from './helpers.js';
 import { writeSyntheticDataset, syntheticSample, type DefectKind } from '../src/data/synthetic.js';
 import { trainImages } from '../src/data/dataset.js';
-import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
-import { DEFAULT_SCORING } from '../src/model/config.js';
 import { encodePng } from '../src/image/load.js';
 import { buildServer, type ServerOptions } from '../src/server/app.js';
 
-export const SIZE = 224;
+import { fitSynthetic, SIZE } from './fit-fixture.js';
+export { SIZE };
 
 export async function fitTestModel(): Promise<{ model: PatchCore; dir: string }> {
   const dir = tempDir('pc-serve-');
   const data = await writeSyntheticDataset(path.join(dir, 'data'), { size: SIZE, train: 8, testGood: 0, testPerDefect: 0 });
-  const backbone = await loadBackbone('inception_v3');
-  const model = await PatchCore.fit(await trainImages(data), backbone, {
-    preprocess: { resize: SIZE, crop: SIZE },
-    background: null,
-    featureDim: 0,
-    ratio: 0.25,
-    seed: 0,
-    scoring: DEFAULT_SCORING,
-  });
+  const { model } = await fitSynthetic({ files: await trainImages(data) });
   return { model, dir };
 }
 

@@ -1,6 +1,8 @@
-// The second thread of `greedyCoreset` (fast-coreset.ts): owns the points with odd index.
+// The second thread of `greedyCoreset` (driven by coreset-threads.ts): owns the points with odd index.
 import { workerData } from 'node:worker_threads';
-import { Ctl, Part, Shared, signal, waitFor, type Geometry } from './fast-coreset.js';
+import { Part } from './coreset-part.js';
+import { Ctl, Shared, signal, waitFor } from './coreset-shared.js';
+import type { Geometry } from './principal-axes.js';
 
 interface Data {
   z: Float32Array; n: number; dim: number; count: number; starts: Int32Array; geo: Geometry;
