@@ -44,7 +44,7 @@ async function api(path, init = {}) {
 async function loadModel() {
   try {
     const m = await (await api('/v1/model')).json();
-    $('#model-info').textContent = `backbone ${m.backbone.id} · input ${m.preprocessing.resize}/${m.preprocessing.crop} · model threshold ${fmt(m.threshold)} (${m.thresholdSource})`;
+    $('#model-info').textContent = `backbone ${m.backbone.id}${m.backbone.int8 ? ' (int8)' : ''} · input ${m.preprocessing.resize}/${m.preprocessing.crop} · model threshold ${fmt(m.threshold)} (${m.thresholdSource})`;
     state.modelThreshold = m.threshold;
     setThreshold(m.threshold);
     $('#threshold').disabled = false;
