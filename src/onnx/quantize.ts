@@ -35,7 +35,6 @@ export function activationTensors(model: Model): string[] {
     const onlyRelu = cs.every((c) => c.opType === 'Relu') && n.opType !== 'Relu';
     if (!onlyRelu) out.add(o);
   }
-  // an input that only feeds a Relu was added by the Conv/Add rule above only if someone else reads it
   return [...out];
 }
 
@@ -87,7 +86,6 @@ export function quantizeModel(bytes: Uint8Array, ranges: Ranges): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);
   const g = model.graph!;
   const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
-  const outputs = new Set((g.output ?? []).map((o) => o.name!));
   const acts = activationTensors(model).filter((t) => ranges[t]);
   const params = new Map(acts.map((t) => [t, uint8Params(ranges[t])]));
   const newInits: onnxProto.onnx.ITensorProto[] = [];
@@ -122,7 +120,6 @@ export function quantizeModel(bytes: Uint8Array, ranges: Ranges): Uint8Array {
     const p = params.get(gi.name!);
     if (p) inputs.push(...qdq(gi.name!, p));
   }
-  void outputs;
   g.node = [...inputs, ...pre, ...body];
   g.initializer = [...[...inits.values()], ...newInits];
   return onnx.ModelProto.encode(model).finish();
