@@ -16,6 +16,7 @@ import { initialDelta, pickStarts, plainGreedyCoreset } from '../src/memory/core
 import { greedyCoreset } from '../src/memory/fast-coreset.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { buildMemoryBank } from '../src/memory/select.js';
+import { randomWrn50 } from './random-wrn50.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -76,18 +77,6 @@ async function realFeatures(dir: string, images: number, backbone: string): Prom
   store.close();
   fs.writeFileSync(cache, new Uint8Array(z.buffer));
   return z;
-}
-
-/** WideResNet-50-2 with seeded random weights (no download), as in bench/side-by-side.ts: the fit case's feature shape. */
-async function randomWrn50() {
-  const { buildResNetOnnx } = await import('../src/backbone/resnet/build.js');
-  const { randomResNetWeights } = await import('../src/backbone/resnet/random.js');
-  const { RESNET_CONFIGS } = await import('../src/backbone/resnet/config.js');
-  const { onnxBackbone } = await import('../src/backbone/backbone.js');
-  const { torchvisionSpec } = await import('../src/backbone/torchvision.js');
-  const { sha256 } = await import('../src/util/hash.js');
-  const built = buildResNetOnnx('wide_resnet50_2', randomResNetWeights(RESNET_CONFIGS.wide_resnet50_2, 0));
-  return onnxBackbone(torchvisionSpec('wide_resnet50_2'), built.bytes, sha256(built.bytes));
 }
 
 async function coresetBench(): Promise<void> {

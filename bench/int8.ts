@@ -5,17 +5,13 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { loadBackbone } from '../src/backbone/index.js';
-import { onnxBackbone, type Backbone } from '../src/backbone/backbone.js';
-import { calibrate, quantizeBackbone } from '../src/backbone/int8.js';
-import { buildResNetOnnx } from '../src/backbone/resnet/build.js';
-import { randomResNetWeights } from '../src/backbone/resnet/random.js';
-import { RESNET_CONFIGS } from '../src/backbone/resnet/config.js';
-import { torchvisionSpec } from '../src/backbone/torchvision.js';
-import { sha256 } from '../src/util/hash.js';
+import type { Backbone } from '../src/backbone/backbone.js';
+import { int8Backbone } from '../src/backbone/int8.js';
 import { loadImage } from '../src/image/load.js';
 import { preprocess } from '../src/image/preprocess.js';
 import type { Tensor } from '../src/types.js';
 import { machineLine } from './side-by-side.js';
+import { randomWrn50 } from './random-wrn50.js';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,18 +42,16 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   console.log(machineLine());
-  const wrn = buildResNetOnnx('wide_resnet50_2', randomResNetWeights(RESNET_CONFIGS.wide_resnet50_2, 0));
   const cases: [string, Backbone][] = [
     ['inception_v3', await loadBackbone('inception_v3')],
-    ['wide_resnet50_2 (random weights)', await onnxBackbone(torchvisionSpec('wide_resnet50_2'), wrn.bytes, sha256(wrn.bytes))],
+    ['wide_resnet50_2 (random weights)', await randomWrn50()],
   ];
   console.log('| backbone | fp32 ms/img | int8 ms/img | speed-up | shallow rel. err / cos | deep rel. err / cos | calibration |');
   console.log('|---|---|---|---|---|---|---|');
   for (const [name, fp] of cases) {
     const all = await tensors(fp, 24);
     let t = performance.now();
-    const cal = await calibrate(fp, all.slice(0, 8));
-    const q8 = await quantizeBackbone(fp, cal);
+    const q8 = await int8Backbone(fp, all.slice(0, 8));
     const calMs = performance.now() - t;
     const test = all.slice(8);
     const ms: Record<string, number[]> = { fp: [], q8: [] };

@@ -104,20 +104,15 @@ async function oursChild(argv: string[]): Promise<void> {
   const precision = arg('precision') as 'fp32' | 'int8';
   const warmup = 1;
 
-  const { buildResNetOnnx } = await import('../src/backbone/resnet/build.js');
-  const { randomResNetWeights } = await import('../src/backbone/resnet/random.js');
-  const { RESNET_CONFIGS } = await import('../src/backbone/resnet/config.js');
-  const { onnxBackbone } = await import('../src/backbone/backbone.js');
-  const { torchvisionSpec } = await import('../src/backbone/torchvision.js');
+  const { randomWrn50 } = await import('./random-wrn50.js');
   const { PatchCore, scoreFeatures } = await import('../src/model/patchcore.js');
+  const { usesNeighbourTable } = await import('../src/scoring/scores.js');
   const { DEFAULT_SCORING } = await import('../src/model/config.js');
   const { loadImage } = await import('../src/image/load.js');
   const { anomalyMap } = await import('../src/scoring/anomaly-map.js');
-  const { sha256 } = await import('../src/util/hash.js');
 
   let t = performance.now();
-  const built = buildResNetOnnx('wide_resnet50_2', randomResNetWeights(RESNET_CONFIGS.wide_resnet50_2, 0));
-  const backbone = await onnxBackbone(torchvisionSpec('wide_resnet50_2'), built.bytes, sha256(built.bytes));
+  const backbone = await randomWrn50();
   const initMs = performance.now() - t;
 
   // Stage boundaries inside PatchCore.fit from its progress events: the last 'features' event
@@ -196,8 +191,10 @@ async function oursChild(argv: string[]): Promise<void> {
   await nn2.release();
 
   const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-  const tableInFit = scoring.kind === 'neighbourhood' || scoring.reweight;
   const indexMs = fitMs - featuresMs - (coresetMs ?? 0);
+  // fit also scores the training images for its threshold, which the reference does not: indexMs
+  // less the NN graph and the N_b table (built in fit only for scorings that use it, not the default `nearest`)
+  const trainScoringMs = indexMs - nnCreateMs - (usesNeighbourTable(scoring) ? neighbourTableMs : 0);
   const out: Row = {
     impl: 'patchcore-ts',
     precision,
@@ -213,11 +210,8 @@ async function oursChild(argv: string[]): Promise<void> {
     coresetMs,
     indexMs, // bank gather + NN graph + N_b table + training-image (threshold) scores
     fitMs,
-    // the part of fit the reference also does: features, coreset, search index (+ N_b table);
-    // fit also scores the training images for its threshold, which the reference does not
-    // fit builds the N_b table only for scorings that use it (not the default `nearest`)
-    trainScoringMs: indexMs - nnCreateMs - (tableInFit ? neighbourTableMs : 0),
-    fitNoTrainScoringMs: fitMs - (indexMs - nnCreateMs - (tableInFit ? neighbourTableMs : 0)),
+    trainScoringMs,
+    fitNoTrainScoringMs: fitMs - trainScoringMs, // the part of fit the reference also does: features, coreset, search index (+ N_b table)
     nnCreateMs,
     neighbourTableMs,
     predictLoadMsMean: mean(stage.load),

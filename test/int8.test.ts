@@ -8,7 +8,7 @@ import './helpers.js';
 import { fitSynthetic, SIZE } from './fit-fixture.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import { createSession, ort } from '../src/onnx/session.js';
-import { activationTensors, calibrationModel, quantizeModel, uint8Params, updateRanges, type Ranges } from '../src/onnx/quantize.js';
+import { calibrationModel, quantizeModel, uint8Params, updateRanges, type Ranges } from '../src/onnx/quantize.js';
 import { Rng } from '../src/util/rng.js';
 import { syntheticSample } from '../src/data/synthetic.js';
 import { loadBackbone } from '../src/backbone/index.js';
@@ -51,8 +51,8 @@ test('uint8 parameters keep zero exact and use the whole range', () => {
 
 test('the int8 graph quantizes every conv and stays within 3% of the float graph', async () => {
   const bytes = tinyNet();
-  const names = activationTensors(onnxProto.onnx.ModelProto.decode(bytes));
-  const calib = await createSession(calibrationModel(bytes, names));
+  const { bytes: calibBytes, names } = calibrationModel(bytes);
+  const calib = await createSession(calibBytes);
   const ranges: Ranges = {};
   for (const x of images(6, 1)) updateRanges(ranges, await calib.run({ image: new ort.Tensor('float32', x, [1, 3, 32, 32]) }), names);
   const qbytes = quantizeModel(bytes, ranges);

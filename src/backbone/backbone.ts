@@ -1,4 +1,5 @@
 // A backbone is an ONNX graph with two feature outputs, run by ONNX Runtime.
+import { promises as fs } from 'node:fs';
 import type { BackboneSpec, FeatureMaps, Tensor } from '../types.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
@@ -12,6 +13,8 @@ export interface Backbone {
   device: Device;
   /** Set when the graph run is the int8 version of `graph` (see backbone/int8.ts). */
   int8?: Int8Calibration;
+  /** That int8 graph, the one `run` executes (export inlines it). */
+  int8Graph?: Uint8Array;
   /** Run a normalised batch [N,3,H,W]; one FeatureMaps per image. */
   run(batch: Tensor): Promise<FeatureMaps[]>;
 }
@@ -26,6 +29,7 @@ export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Arra
     graph: model,
     device,
     int8: run?.int8,
+    int8Graph: run?.bytes,
     async run(batch: Tensor): Promise<FeatureMaps[]> {
       const s = await (session ??= createSession(run?.bytes ?? model, { device }));
       const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', batch.data, batch.dims) }, [...spec.layers]);
@@ -34,6 +38,11 @@ export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Arra
       return Array.from({ length: n }, (_, i) => ({ shallow: slice(a, i), deep: slice(b, i) }));
     },
   };
+}
+
+/** The float graph's bytes (read from disk when the backbone holds a path). */
+export async function graphBytes(b: Backbone): Promise<Uint8Array> {
+  return typeof b.graph === 'string' ? new Uint8Array(await fs.readFile(b.graph)) : b.graph;
 }
 
 /** Image i of a batched ORT output, as a [1,C,h,w] tensor (copied, so the batch can be freed). */

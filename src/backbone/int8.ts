@@ -1,35 +1,39 @@
 // int8 backbones: calibrate activation ranges on a few prepared images, then run the QDQ graph.
 // The float graph stays the backbone's identity (its hash); the ranges, stored in model.json,
 // rebuild the same int8 graph at load (quantization is deterministic).
-import { promises as fs } from 'node:fs';
-import onnxProto from 'onnx-proto';
 import type { Tensor } from '../types.js';
-import { onnxBackbone, type Backbone } from './backbone.js';
-import { activationTensors, calibrationModel, quantizeModel, updateRanges, type Int8Calibration, type Ranges } from '../onnx/quantize.js';
+import type { Device } from '../onnx/session.js';
+import { graphBytes, onnxBackbone, type Backbone } from './backbone.js';
+import { calibrationModel, quantizeModel, updateRanges, type Int8Calibration, type Ranges } from '../onnx/quantize.js';
 import { createSession, ort } from '../onnx/session.js';
 
-async function graphBytes(b: Backbone): Promise<Uint8Array> {
-  return typeof b.graph === 'string' ? new Uint8Array(await fs.readFile(b.graph)) : b.graph;
+/** The int8 version of a float backbone, from calibrated ranges. */
+export async function quantizeBackbone(b: Backbone, cal: Int8Calibration): Promise<Backbone> {
+  if (b.int8) return b;
+  return quantized(b, await graphBytes(b), cal);
 }
 
-/** Activation ranges of the float backbone over `tensors` (one [1,3,H,W] image each). */
-export async function calibrate(b: Backbone, tensors: Tensor[]): Promise<Int8Calibration> {
+/** Calibrate on `tensors` (one [1,3,H,W] image each), then quantize; the float graph (~100 MB for WRN50) is read once. */
+export async function int8Backbone(b: Backbone, tensors: Tensor[]): Promise<Backbone> {
+  if (b.int8) return b;
   const bytes = await graphBytes(b);
-  const names = activationTensors(onnxProto.onnx.ModelProto.decode(bytes));
-  const session = await createSession(calibrationModel(bytes, names), { device: b.device });
+  return quantized(b, bytes, await calibrateGraph(bytes, tensors, b.device));
+}
+
+/** Activation ranges (min/max) of the float graph over `tensors`. */
+async function calibrateGraph(bytes: Uint8Array, tensors: Tensor[], device: Device): Promise<Int8Calibration> {
+  const calib = calibrationModel(bytes);
+  const session = await createSession(calib.bytes, { device });
   const input = session.inputNames[0];
   const ranges: Ranges = {};
   try {
-    for (const t of tensors) updateRanges(ranges, await session.run({ [input]: new ort.Tensor('float32', t.data, t.dims) }), names);
+    for (const t of tensors) updateRanges(ranges, await session.run({ [input]: new ort.Tensor('float32', t.data, t.dims) }), calib.names);
   } finally {
     await session.release();
   }
   return { images: tensors.length, ranges };
 }
 
-/** The int8 version of a float backbone, from calibrated ranges. */
-export async function quantizeBackbone(b: Backbone, cal: Int8Calibration): Promise<Backbone> {
-  if (b.int8) return b;
-  const bytes = await graphBytes(b);
+function quantized(b: Backbone, bytes: Uint8Array, cal: Int8Calibration): Promise<Backbone> {
   return onnxBackbone(b.spec, b.graph, b.hash, b.device, { bytes: quantizeModel(bytes, cal.ranges), int8: cal });
 }

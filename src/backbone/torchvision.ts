@@ -12,8 +12,8 @@ import { UserError } from '../util/errors.js';
 import type { BackboneSpec } from '../types.js';
 
 const BUILD_VERSION = 'r1'; // bump when the graph construction changes
-const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
-const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
+export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
+export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 const INPUT_SIZE = 224;
 
 const DESCRIPTIONS: Record<TorchvisionArch, string> = {

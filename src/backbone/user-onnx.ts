@@ -9,12 +9,12 @@ import { sha256 } from '../util/hash.js';
 import { createSession, ort } from '../onnx/session.js';
 import { onnxBackbone, type Backbone } from './backbone.js';
 import type { BackboneRequest } from './index.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from './torchvision.js';
 
 const { onnx } = onnxProto;
 type Node = onnxProto.onnx.INodeProto;
 type Triple = [number, number, number];
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const IMAGENET: { mean: Triple; std: Triple } = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /** Quantized ops: index of the output scale input (the zero point follows it). */
 const QUANT_SCALE_INPUT: Record<string, number> = {
@@ -58,10 +58,10 @@ export async function userOnnxBackbone(file: string, layers: [string, string], m
 
 /** Entry point for `--backbone model.onnx --layers A,B [--mean r,g,b --std r,g,b --input-size N]`. */
 export async function loadUserOnnxBackbone(r: BackboneRequest): Promise<Backbone> {
-  const layers = list(r.layers, '--layers', (s) => s);
+  const layers = list(r.layers, (s) => s);
   if (layers?.length !== 2) throw new UserError(`--layers: an .onnx backbone needs two tensor names, shallow then deep (e.g. --layers 365_quantized,426_quantized)`);
-  const mean = (list(r.mean, '--mean', Number) ?? IMAGENET.mean) as Triple;
-  const std = (list(r.std, '--std', Number) ?? IMAGENET.std) as Triple;
+  const mean = (list(r.mean, Number) ?? IMAGENET_MEAN) as Triple;
+  const std = (list(r.std, Number) ?? IMAGENET_STD) as Triple;
   for (const [flag, v] of [['--mean', mean], ['--std', std]] as const) {
     if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw new UserError(`${flag}: three numbers expected, got '${v}'`);
   }
@@ -71,7 +71,7 @@ export async function loadUserOnnxBackbone(r: BackboneRequest): Promise<Backbone
   return onnxBackbone(u.spec, u.bytes, sha256(u.bytes), r.device);
 }
 
-function list<T>(v: string | (string | number)[] | undefined, flag: string, conv: (s: string) => T): T[] | undefined {
+function list<T>(v: string | (string | number)[] | undefined, conv: (s: string) => T): T[] | undefined {
   if (v === undefined) return undefined;
   const parts = Array.isArray(v) ? v.map(String) : v.split(',');
   return parts.map((s) => s.trim()).filter((s) => s.length).map(conv);

@@ -25,6 +25,12 @@ export function str(v: Values, name: string, fallback?: string): string {
   throw new UserError(`--${name} is required`);
 }
 
+/** A string flag that may be absent. */
+export function optStr(v: Values, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+}
+
 export function num(v: Values, name: string, fallback: number, check: (x: number) => boolean = () => true, range = ''): number {
   const x = v[name];
   if (x === undefined) return fallback;
@@ -34,6 +40,16 @@ export function num(v: Values, name: string, fallback: number, check: (x: number
 }
 
 export const isInt = (lo: number, hi = Infinity) => (x: number) => Number.isInteger(x) && x >= lo && x <= hi;
+
+/** --background and its settings (fit, eval, sweep, preprocess); any of them turns removal on. */
+export const BACKGROUND_FLAGS = {
+  background: { type: 'boolean' },
+  'bg-range': { type: 'string' },
+  'bg-morph': { type: 'string' },
+  'bg-filter': { type: 'string' },
+  'bg-size': { type: 'string' },
+  'bg-connected': { type: 'boolean' },
+} as const;
 
 /** Options shared by fit, eval and sweep. */
 export const MODEL_FLAGS = {
@@ -55,12 +71,7 @@ export const MODEL_FLAGS = {
   squared: { type: 'boolean' },
   reweight: { type: 'boolean' },
   sigma: { type: 'string' },
-  background: { type: 'boolean' },
-  'bg-range': { type: 'string' },
-  'bg-morph': { type: 'string' },
-  'bg-filter': { type: 'string' },
-  'bg-size': { type: 'string' },
-  'bg-connected': { type: 'boolean' },
+  ...BACKGROUND_FLAGS,
   batch: { type: 'string' },
   precision: { type: 'string' },
 } as const;
@@ -94,8 +105,7 @@ export function scoringFlags(v: Values): ScoringConfig {
 
 /** --background turns removal on; any --bg-* flag implies it. */
 export function backgroundFlags(v: Values): BackgroundConfig | null {
-  const any = v.background === true || ['bg-range', 'bg-morph', 'bg-filter', 'bg-size', 'bg-connected'].some((k) => v[k] !== undefined);
-  if (!any) return null;
+  if (!Object.keys(BACKGROUND_FLAGS).some((k) => v[k] !== undefined)) return null;
   const cfg: BackgroundConfig = {
     range: v['bg-range'] !== undefined ? parseBgRange(str(v, 'bg-range')) : DEFAULT_BACKGROUND.range,
     morph: num(v, 'bg-morph', DEFAULT_BACKGROUND.morph),

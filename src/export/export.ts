@@ -1,11 +1,12 @@
 // A fitted PatchCore model as ONE ONNX graph: image -> backbone -> aggregation -> k-NN scoring
 // -> anomaly map. Outputs `score` [N] and `anomaly_map` [N,1,H,W] at the crop size.
-import { quantizeModel } from '../onnx/quantize.js';
 import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../onnx/builder.js';
 import { ensureNeighbourTable, type PatchCore } from '../model/patchcore.js';
+import { usesNeighbourTable } from '../scoring/scores.js';
 import { UserError } from '../util/errors.js';
-import { BACKBONE_PREFIX, backboneBytes, inlineBackbone, topoSort } from './inline.js';
+import { BACKBONE_PREFIX, inlineBackbone, topoSort } from './inline.js';
+import { graphBytes } from '../backbone/backbone.js';
 import { aggregateNodes, mapNodes, normaliseNodes, type FeatureGrid } from './head.js';
 import { scoreNodes } from './score-graph.js';
 import { convertToFp16 } from './fp16.js';
@@ -17,8 +18,6 @@ export interface ExportOptions {
   fp16?: boolean;
   /** Input uint8 [N,H,W,3] (resized and cropped, not normalised) instead of float [N,3,H,W]. */
   withPreprocess?: boolean;
-  /** --weights of a torchvision backbone, to find its cached graph. */
-  weights?: string;
   /** Bank rows per Gemm tile. */
   tileRows?: number;
 }
@@ -56,8 +55,10 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const grid = await probeGrid(model, S);
   if (grid.c1 + grid.c2 < bank.dim) throw new Error(`bank dim ${bank.dim} exceeds the backbone's ${grid.c1 + grid.c2} channels`);
   await ensureNeighbourTable(model.fitted, config.scoring);
-  const floatBytes = await backboneBytes(config.backbone, config.preprocess, opts.weights);
-  const bbBytes = config.backbone.int8 ? quantizeModel(floatBytes, config.backbone.int8.ranges) : floatBytes;
+  // The loaded backbone is the graph the model was fitted with (its hash was checked at fit/load),
+  // and an int8 one already holds its QDQ graph: nothing to resolve, hash or quantize again.
+  const backbone = model.extractor.backbone;
+  const bbBytes = backbone.int8Graph ?? (await graphBytes(backbone));
 
   const g = new GraphBuilder('patchcore');
   const uint8 = opts.withPreprocess === true;
@@ -106,6 +107,6 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
     bank: { size: bank.size, dim: bank.dim, sha256: config.bank.sha256 },
     fp16: opts.fp16 === true,
   };
-  const bankBytes = bank.data.byteLength + (config.scoring.kind === 'neighbourhood' || config.scoring.reweight ? bank.size * config.scoring.b * 4 : 0);
+  const bankBytes = bank.data.byteLength + (usesNeighbourTable(config.scoring) ? bank.size * config.scoring.b * 4 : 0);
   return { bytes, fp32Bytes: opts.fp16 ? fp32Bytes : undefined, sidecar, sizes: { total: bytes.byteLength, backbone: bbBytes.byteLength, bank: bankBytes }, fp16Values };
 }

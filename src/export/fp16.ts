@@ -1,6 +1,7 @@
 // --fp16: store large float initializers as float16 and Cast them back to float32 in the graph,
 // so the file halves while every op still computes in float32 (ORT folds the Casts at load).
 import onnxProto from 'onnx-proto';
+import { initializerFloats } from '../onnx/builder.js';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -38,22 +39,13 @@ export function toHalf(v: number): number {
   return sign | h;
 }
 
-/** Float32 values of an initializer, whichever field holds them. */
-export function floatValues(t: onnxProto.onnx.ITensorProto): Float32Array {
-  if (t.rawData && t.rawData.length) {
-    const copy = new Uint8Array(t.rawData); // aligned copy: the decoded view (a Buffer) may start at any byte
-    return new Float32Array(copy.buffer);
-  }
-  return Float32Array.from(t.floatData ?? []);
-}
-
 /** Rewrite the graph in place; returns how many values were converted. */
 export function convertToFp16(graph: onnxProto.onnx.IGraphProto): number {
   let converted = 0;
   const casts: onnxProto.onnx.INodeProto[] = [];
   for (const t of graph.initializer ?? []) {
     if (t.dataType !== FLOAT) continue;
-    const values = floatValues(t);
+    const values = initializerFloats(t);
     if (values.length < MIN_VALUES) continue;
     const half = new Uint16Array(values.length);
     for (let i = 0; i < values.length; i++) half[i] = toHalf(values[i]);

@@ -1,6 +1,7 @@
 // The graph pieces around the backbone, each mirroring its TypeScript original:
 // input normalisation (image/preprocess.ts), patch aggregation (features/aggregate.ts) and the
 // anomaly-map post-processing (scoring/anomaly-map.ts).
+import { poolWindow } from '../features/aggregate.js';
 import type { PreprocessConfig } from '../types.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { gaussianKernel, reflectIndex } from '../scoring/anomaly-map.js';
@@ -28,7 +29,7 @@ export function resizeNodes(g: GraphBuilder, x: string, oh: number, ow: number):
  * then summed: a few small initializers instead of an L×dim matrix.
  */
 export function adaptivePoolNodes(g: GraphBuilder, rows: string, L: number, dim: number): string {
-  const windows = Array.from({ length: dim }, (_, i) => [Math.floor((i * L) / dim), Math.ceil(((i + 1) * L) / dim)]);
+  const windows = Array.from({ length: dim }, (_, i) => poolWindow(i, L, dim));
   const width = Math.max(...windows.map(([s, e]) => e - s));
   const idx = new BigInt64Array(dim * width);
   const weight = new Float32Array(dim * width);

@@ -1,14 +1,7 @@
 // Inline the backbone's ONNX graph into the export graph: its nodes and initializers are copied
 // with a name prefix (so they cannot clash with the head's), and its image input is renamed to
 // the tensor the head feeds it.
-import { promises as fs } from 'node:fs';
 import onnxProto from 'onnx-proto';
-import type { PreprocessConfig } from '../types.js';
-import type { BackboneRef } from '../model/config.js';
-import { backboneEntry } from '../backbone/index.js';
-import { cached } from '../backbone/cache.js';
-import { userOnnxBackbone } from '../backbone/user-onnx.js';
-import { sha256 } from '../util/hash.js';
 import { UserError } from '../util/errors.js';
 
 const { onnx } = onnxProto;
@@ -16,24 +9,6 @@ type Graph = onnxProto.onnx.IGraphProto;
 type Node = onnxProto.onnx.INodeProto;
 
 export const BACKBONE_PREFIX = 'backbone/';
-
-/** The exact graph bytes the model was fitted with (checked against model.json's sha256). */
-export async function backboneBytes(ref: BackboneRef, pre: PreprocessConfig, weights?: string): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  if (/\.onnx$/i.test(ref.id)) {
-    // A quantized tap was stored as '<name>_float' (its dequantized copy): ask for the raw name.
-    const layers = ref.layers.map((l) => l.replace(/_float$/, '')) as [string, string];
-    const size = typeof pre.crop === 'number' ? pre.crop : pre.resize;
-    bytes = (await userOnnxBackbone(ref.id, layers, pre.mean, pre.std, size)).bytes;
-  } else {
-    const entry = backboneEntry(ref.id);
-    const file = await cached(entry.cacheName({ weights }), () => entry.build({ weights }));
-    bytes = await fs.readFile(file.path);
-  }
-  if (sha256(bytes) !== ref.hash)
-    throw new UserError(`backbone ${ref.id}: the available graph (sha256 ${sha256(bytes).slice(0, 12)}…) is not the one the model was fitted with (${ref.hash.slice(0, 12)}…); refit the model`);
-  return bytes;
-}
 
 export interface InlinedBackbone {
   /** Prefixed names of the two feature outputs, shallow then deep. */

@@ -1,9 +1,8 @@
-// Nearest-neighbour nodes for a GraphBuilder: ranking by the Gemm expansion, distances exact.
-// Same construction as src/scoring/nn.ts (which builds a whole standalone graph around it):
-// per bank tile e = -2·Q·B_tᵀ + ‖b‖², TopK smallest, tiles merged by a second TopK. Each tile's
-// score matrix is n×tile floats and is consumed by its TopK, so the n×M matrix is never formed
-// when the bank has more than one tile.
-import { GraphBuilder, f } from '../onnx/builder.js';
+// Nearest-neighbour nodes for the exported graph: ranking by the Gemm expansion (the tiled
+// construction of src/scoring/knn-graph.ts, shared with the runtime search), distances exact.
+// The bank is one initializer, tiles are Slices of it, and ‖b‖² is computed in the graph.
+import { GraphBuilder } from '../onnx/builder.js';
+import { rankNodes, type BankTile } from '../scoring/knn-graph.js';
 
 export interface KnnNodes {
   /** [n,k] int64 bank rows, ascending by the expansion's distance. */
@@ -19,19 +18,13 @@ export function knnNodes(g: GraphBuilder, Q: string, bank: string, M: number, k:
   const tiles = Math.max(1, Math.min(Math.ceil(M / tileRows), Math.floor(M / k)));
   const K = g.ints(g.fresh('k'), [k]);
   const norms = g.op('ReduceSumSquare', [bank], { axes: [1], keepdims: 0 }); // [M], folded at load
-  const vals: string[] = [];
-  const idxs: string[] = [];
+  const parts: BankTile[] = [];
   for (let t = 0; t < tiles; t++) {
     const [start, end] = [Math.floor((t * M) / tiles), Math.floor(((t + 1) * M) / tiles)];
     const slice = (x: string) => (tiles === 1 ? x : g.op('Slice', [x, g.ints(g.fresh('s'), [start]), g.ints(g.fresh('e'), [end]), g.ints(g.fresh('ax'), [0])]));
-    const e = g.op('Gemm', [Q, slice(bank), slice(norms)], { alpha: f(-2), beta: f(1), transB: 1 });
-    const [v, i] = g.node('TopK', [e, K], 2, { axis: 1, largest: 0, sorted: 1 });
-    vals.push(v);
-    idxs.push(start === 0 ? i : g.op('Add', [i, g.ints(g.fresh('offset'), [start])]));
+    parts.push({ rows: slice(bank), norms: slice(norms), start });
   }
-  if (vals.length === 1) return { index: idxs[0] };
-  const [, pos] = g.node('TopK', [g.op('Concat', vals, { axis: 1 }), K], 2, { axis: 1, largest: 0, sorted: 1 });
-  return { index: g.op('GatherElements', [g.op('Concat', idxs, { axis: 1 }), pos], { axis: 1 }) };
+  return { index: rankNodes(g, Q, parts, K).index };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { MemoryBank, ScoringConfig } from '../types.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { UserError } from '../util/errors.js';
 import { directDistances, knnNodes } from './knn.js';
+import { usesNeighbourTable } from '../scoring/scores.js';
 
 export interface ScoreNodes {
   /** [N·P] patch scores. */
@@ -36,7 +37,7 @@ export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, P: numb
 
   // distances to N_b(m*), m* = nearest bank row: the neighbourhood score and eq. 7 both need them
   let nbDist: string | null = null;
-  if (cfg.kind === 'neighbourhood' || cfg.reweight) {
+  if (usesNeighbourTable(cfg)) {
     const table = neighbourTable(g, bank, cfg.b);
     const mStar = g.op('Gather', [index, g.init(g.fresh('first'), [], BigInt64Array.of(0n))], { axis: 1 }); // [n]
     nbDist = directDistances(g, Q, B, g.op('Gather', [table, mStar], { axis: 0 }), cfg.b); // [n,b]

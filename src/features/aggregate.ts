@@ -8,13 +8,10 @@ export interface AggregateOptions {
 }
 
 /** Scratch buffers reused across calls (aggregate is synchronous, so one set suffices). */
-let scratchA = new Float32Array(0);
-let scratchB = new Float32Array(0);
-let scratchRows = new Float32Array(0);
-function scratch(which: 'a' | 'b' | 'rows', n: number): Float32Array {
-  if (which === 'a') return scratchA.length >= n ? scratchA : (scratchA = new Float32Array(n));
-  if (which === 'b') return scratchB.length >= n ? scratchB : (scratchB = new Float32Array(n));
-  return scratchRows.length >= n ? scratchRows : (scratchRows = new Float32Array(n));
+const pool = { a: new Float32Array(0), b: new Float32Array(0), rows: new Float32Array(0) };
+function scratch(which: keyof typeof pool, n: number): Float32Array {
+  if (pool[which].length < n) pool[which] = new Float32Array(n);
+  return pool[which];
 }
 
 /**
@@ -170,12 +167,16 @@ export function axis(inSize: number, outSize: number): { i0: number; i1: number;
   });
 }
 
+/** torch adaptive_avg_pool1d's window i of L inputs pooled to dim: [⌊iL/dim⌋, ⌈(i+1)L/dim⌉). */
+export function poolWindow(i: number, L: number, dim: number): [number, number] {
+  return [Math.floor((i * L) / dim), Math.ceil(((i + 1) * L) / dim)];
+}
+
 /** torch adaptive_avg_pool1d of `row` into out[off..off+dim). */
 function adaptiveAvgPool1d(row: Float32Array, out: Float32Array, off: number, dim: number): void {
   const L = row.length;
   for (let i = 0; i < dim; i++) {
-    const start = Math.floor((i * L) / dim);
-    const end = Math.ceil(((i + 1) * L) / dim);
+    const [start, end] = poolWindow(i, L, dim);
     let s = 0;
     for (let j = start; j < end; j++) s += row[j];
     out[off + i] = s / (end - start);

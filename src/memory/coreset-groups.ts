@@ -2,10 +2,9 @@
 // their δ). A group's members sit contiguously, sorted by δ descending, with their heads
 // copied alongside, so a visit streams through memory and stops at the first member that
 // the center provably cannot reach.
-import { MaxTree } from './max-tree.js';
+import { MaxTree, NO_INDEX } from './max-tree.js';
 import { REL, type Movers, type Probe } from './coreset-probe.js';
 
-const NONE = 0x7fffffff;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class Groups {
@@ -48,7 +47,7 @@ export class Groups {
     this.head[g] = head;
     const live = head < this.size[g];
     this.gMax[g] = live ? this.dl[g][head] : -Infinity;
-    this.tree.set(g, this.gMax[g], live ? this.ids[g][head] : NONE);
+    this.tree.set(g, this.gMax[g], live ? this.ids[g][head] : NO_INDEX);
     return true;
   }
 

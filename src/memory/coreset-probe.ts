@@ -12,6 +12,18 @@ export function sq(x: number): number {
 }
 
 /**
+ * ‖h[ho..ho+K) − yc[0..K)‖², or a partial sum already ≥ lim. The leading axes carry most of the
+ * variance, so the sum of the first 4 is checked before the rest (K ≥ 4).
+ */
+export function headDist2(h: Float32Array, ho: number, yc: Float32Array, K: number, lim: number): number {
+  const d0 = h[ho] - yc[0], d1 = h[ho + 1] - yc[1], d2 = h[ho + 2] - yc[2], d3 = h[ho + 3] - yc[3];
+  let s = d0 * d0 + d1 * d1 + (d2 * d2 + d3 * d3);
+  if (s >= lim) return s;
+  for (let k = 4; k < K; k++) { const d = h[ho + k] - yc[k]; s += d * d; }
+  return s;
+}
+
+/**
  * The current center and the points it moves. Bounds, cheapest first, for a point with head h
  * (its K principal projections) and residual norm ρ against the center's (hc, ρc):
  *   ‖z−c‖² ≥ ‖h − hc‖²                  (16 numbers, rules out most points)
@@ -40,13 +52,8 @@ export class Probe {
 
   /** If c lowers δ = dj of point `id` (head at h[ho..]), record it as a mover and return true. */
   tryMove(id: number, dj: number, h: Float32Array, ho: number): boolean {
-    const yc = this.yc, K = this.K;
     const limY = sq(dj * (1 + REL) + this.eps);
-    // The leading axes carry most of the variance: check after 4 of them first.
-    const d0 = h[ho] - yc[0], d1 = h[ho + 1] - yc[1], d2 = h[ho + 2] - yc[2], d3 = h[ho + 3] - yc[3];
-    let s = d0 * d0 + d1 * d1 + (d2 * d2 + d3 * d3);
-    if (s >= limY) return false;
-    for (let k = 4; k < K; k++) { const d = h[ho + k] - yc[k]; s += d * d; }
+    const s = headDist2(h, ho, this.yc, this.K, limY);
     if (s >= limY) return false;
     const dr = this.rho[id >> this.shift] - this.rhoC;
     if (s + dr * dr >= limY) return false;

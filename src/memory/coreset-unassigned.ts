@@ -5,6 +5,7 @@
 import { dist2 } from './distance.js';
 import { initialDelta } from './coreset.js';
 import { REL, type Probe } from './coreset-probe.js';
+import { NO_INDEX } from './max-tree.js';
 
 export class Unassigned {
   private readonly ids: Int32Array;
@@ -50,9 +51,9 @@ export class Unassigned {
     return changed;
   }
 
-  /** Max δ and the lowest point index holding it (−∞ when empty). */
+  /** Max δ and the lowest point index holding it (an empty MaxTree slot's values when empty). */
   best(): [number, number] {
-    let m = -Infinity, a = 0x7fffffff;
+    let m = -Infinity, a = NO_INDEX;
     for (let j = 0; j < this.size; j++) {
       const v = this.dl[j];
       if (v > m || (v === m && this.ids[j] < a)) { m = v; a = this.ids[j]; }

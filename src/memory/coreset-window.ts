@@ -4,7 +4,7 @@
 // centers are kept sorted by u (newest ones appended unsorted, re-sorted every RESORT), and
 // within the window the bound is tightened with head and then tail sketch partial sums.
 import { dist2Bounded } from './distance.js';
-import { REL, sq } from './coreset-probe.js';
+import { REL, headDist2, sq } from './coreset-probe.js';
 import { Ctl, type Shared } from './coreset-shared.js';
 
 /** Window insertions between two sorts. */
@@ -46,12 +46,8 @@ export class Window {
       const gmax = parts === 1 ? gMaxAx[k] : Math.max(gMaxAx[k], gMaxAx[count + k]);
       if (gmax <= 0) return;
       const lim = sq(2 * gmax * (1 + 4 * REL) + eps);
-      const o = k * K; // the first 4 axes (most of the variance) first, then the other K − 4
-      const d0 = axH[o] - yc[0], d1 = axH[o + 1] - yc[1], d2 = axH[o + 2] - yc[2], d3 = axH[o + 3] - yc[3];
-      let s = d0 * d0 + d1 * d1 + (d2 * d2 + d3 * d3);
+      let s = headDist2(axH, k * K, yc, K, lim);
       if (s >= lim) return; // ‖c−g‖ ≥ 2·max δ(g): no member can get closer to c
-      for (let a = 4; a < K; a++) { const d = axH[o + a] - yc[a]; s += d * d; }
-      if (s >= lim) return;
       const g = axG[k];
       s += dist2Bounded(cT, g * dim, yc, K, dim, lim - s);
       if (s >= lim) return;

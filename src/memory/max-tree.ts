@@ -1,8 +1,10 @@
 /**
  * Tournament tree over slots holding (value, index): the winner is the largest value,
  * ties going to the lowest index — the same rule as a left-to-right argmax scan.
- * An empty slot holds value −∞.
+ * An empty slot holds value −∞ and index NO_INDEX (so it loses every tie).
  */
+export const NO_INDEX = 0x7fffffff;
+
 export class MaxTree {
   private readonly size: number;
   private readonly val: Float64Array;
@@ -13,7 +15,7 @@ export class MaxTree {
     while (size < slots) size *= 2;
     this.size = size;
     this.val = new Float64Array(2 * size).fill(-Infinity);
-    this.idx = new Int32Array(2 * size).fill(0x7fffffff);
+    this.idx = new Int32Array(2 * size).fill(NO_INDEX);
   }
 
   set(slot: number, value: number, index: number): void {

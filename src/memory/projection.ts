@@ -10,43 +10,27 @@ export function randomProjection(dim: number, out = 128, seed = 0): Float32Array
   return R;
 }
 
-/** Projects batches of dim-vectors to `out` dims with one fixed R: z = Rᵀ f. */
+/**
+ * Projects batches of dim-vectors to `out` dims with one fixed R: z = Rᵀ f, accumulated in double.
+ * The plain-JS reference for `OrtProjector` (the one FeatureStore runs), so kept simple rather than fast.
+ */
 export class Projector {
   readonly R: Float32Array;
-  private readonly acc: Float64Array;
 
   constructor(readonly dim: number, readonly out = 128, seed = 0) {
     this.R = randomProjection(dim, out, seed);
-    this.acc = new Float64Array(4 * out);
   }
 
-  /** rows × dim → rows × out. Four rows share each load of R (the hot loop). */
-  project(data: Float32Array, rows: number, target = new Float32Array(rows * this.out), targetOff = 0): Float32Array {
-    const { dim, out, R, acc } = this;
-    let i = 0;
-    for (; i + 4 <= rows; i += 4) {
+  /** rows × dim → rows × out. */
+  project(data: Float32Array, rows: number): Float32Array {
+    const { dim, out, R } = this, acc = new Float64Array(out), target = new Float32Array(rows * out);
+    for (let i = 0; i < rows; i++) {
       acc.fill(0);
-      const b0 = i * dim, b1 = b0 + dim, b2 = b1 + dim, b3 = b2 + dim;
-      for (let d = 0; d < dim; d++) {
-        const f0 = data[b0 + d], f1 = data[b1 + d], f2 = data[b2 + d], f3 = data[b3 + d];
-        const r0 = d * out;
-        for (let o = 0; o < out; o++) {
-          const r = R[r0 + o];
-          acc[o] += f0 * r;
-          acc[out + o] += f1 * r;
-          acc[2 * out + o] += f2 * r;
-          acc[3 * out + o] += f3 * r;
-        }
-      }
-      target.set(acc, targetOff + i * out); // rounds to float32
-    }
-    for (; i < rows; i++) {
-      acc.fill(0, 0, out);
       for (let d = 0; d < dim; d++) {
         const f = data[i * dim + d], r0 = d * out;
         for (let o = 0; o < out; o++) acc[o] += f * R[r0 + o];
       }
-      target.set(acc.subarray(0, out), targetOff + i * out);
+      target.set(acc, i * out); // rounds to float32
     }
     return target;
   }

@@ -7,6 +7,7 @@ import { cropWarning, preprocess, stack, type Geometry } from '../image/preproce
 import { loadImage } from '../image/load.js';
 import { aggregate } from '../features/aggregate.js';
 import type { FeatureStore } from '../memory/index.js';
+import { backboneFor, type Precision } from './int8.js';
 
 export interface Extracted {
   features: PatchFeatures;
@@ -99,4 +100,28 @@ export async function resolveAutoRange(files: string[], cfg: BackgroundConfig | 
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const pick = (k: 'lo' | 'hi') => [0, 1, 2].map((c) => median(ranges.map((r) => r[k][c]))) as [number, number, number];
   return { ...cfg, range: { lo: pick('lo'), hi: pick('hi') }, estimated: `auto: per-channel median of the border estimates of ${ranges.length} training images` };
+}
+
+/** What fit, eval and sweep choose; the backbone supplies the normalisation. */
+export interface ExtractorSetup extends Omit<ExtractorOptions, 'preprocess'> {
+  preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
+  /** int8: calibrate and run a quantized backbone (default fp32). */
+  precision?: Precision;
+}
+
+/**
+ * The extractor for fitting on `files`: the backbone's normalisation, `--bg-range auto` resolved
+ * from `files`, and for int8 the backbone calibrated on some of them (prepared as extraction will).
+ */
+export async function createExtractor(files: string[], backbone: Backbone, o: ExtractorSetup): Promise<Extractor> {
+  const opts: ExtractorOptions = {
+    preprocess: { ...o.preprocess, mean: backbone.spec.mean, std: backbone.spec.std },
+    background: await resolveAutoRange(files, o.background),
+    featureDim: o.featureDim,
+    batchSize: o.batchSize,
+    warn: o.warn,
+  };
+  // calibration prepares with a float extractor that stays silent: the crop warning comes once, from extraction
+  const float = new Extractor(backbone, { ...opts, warn: undefined });
+  return new Extractor(await backboneFor(o.precision ?? 'fp32', backbone, files, (img) => float.prepare(img)), opts);
 }

@@ -1,8 +1,8 @@
 // --precision int8: calibrate the backbone on a few training images, as the extractor prepares them.
 import type { Backbone } from '../backbone/backbone.js';
-import { calibrate, quantizeBackbone } from '../backbone/int8.js';
+import { int8Backbone } from '../backbone/int8.js';
 import { loadImage } from '../image/load.js';
-import { Extractor, type ExtractorOptions } from './extract.js';
+import type { RgbImage, Tensor } from '../types.js';
 import { UserError } from '../util/errors.js';
 
 export type Precision = 'fp32' | 'int8';
@@ -18,12 +18,14 @@ export function parsePrecision(s: string): Precision {
   return s;
 }
 
-/** The backbone to extract with: as given for fp32, its calibrated int8 version for int8. */
-export async function backboneFor(precision: Precision, backbone: Backbone, files: string[], opts: ExtractorOptions): Promise<Backbone> {
+/**
+ * The backbone to extract with: as given for fp32, its calibrated int8 version for int8.
+ * `prepare` is the extractor's background removal + preprocessing (Extractor.prepare).
+ */
+export async function backboneFor(precision: Precision, backbone: Backbone, files: string[], prepare: (img: RgbImage) => Promise<{ tensor: Tensor }>): Promise<Backbone> {
   if (precision === 'fp32' || backbone.int8) return backbone;
-  const prep = new Extractor(backbone, { ...opts, warn: undefined });
   const step = Math.max(1, files.length / CALIBRATION_IMAGES);
   const tensors = [];
-  for (let i = 0; i < files.length; i += step) tensors.push((await prep.prepare(await loadImage(files[Math.floor(i)]))).tensor);
-  return quantizeBackbone(backbone, await calibrate(backbone, tensors));
+  for (let i = 0; i < files.length; i += step) tensors.push((await prepare(await loadImage(files[Math.floor(i)]))).tensor);
+  return int8Backbone(backbone, tensors);
 }

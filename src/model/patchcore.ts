@@ -1,13 +1,12 @@
 // PatchCore as one object: fit from good images, score new ones, save and load.
-import type { MemoryBank, PatchFeatures, PatchScores, PreprocessConfig, RgbImage, ScoreMap, ScoringConfig } from '../types.js';
+import type { MemoryBank, PatchFeatures, PatchScores, RgbImage, ScoreMap, ScoringConfig } from '../types.js';
 import type { Backbone } from '../backbone/backbone.js';
-import type { BackgroundConfig } from '../image/background.js';
 import type { Geometry } from '../image/preprocess.js';
-import { Extractor, resolveAutoRange } from './extract.js';
+import { Extractor, createExtractor, type ExtractorSetup } from './extract.js';
 import { FeatureStore, selectBank } from '../memory/index.js';
 import { leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
-import { scorePatches, imageScore } from '../scoring/scores.js';
+import { scorePatches, imageScore, usesNeighbourTable } from '../scoring/scores.js';
 import { anomalyMap, resizeBilinear } from '../scoring/anomaly-map.js';
 import { MODEL_FORMAT, type ModelConfig } from './config.js';
 import { saveModel, loadModel, type StoredModel } from './store.js';
@@ -15,24 +14,17 @@ import { resolveBackbone } from '../backbone/index.js';
 import { summarize } from '../metrics/summary.js';
 import type { Device } from '../onnx/session.js';
 import { UserError } from '../util/errors.js';
-import { backboneFor, type Precision } from './int8.js';
 import { quantizeBackbone } from '../backbone/int8.js';
 
 export type Progress = (stage: string, done: number, total: number) => void;
 
-export interface FitOptions {
-  preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
-  background: BackgroundConfig | null;
-  featureDim: number;
+/** The extractor's setup (preprocessing, background, --dim, --precision int8, batch, warn) and the bank's. */
+export interface FitOptions extends ExtractorSetup {
   ratio: number;
   seed: number;
   scoring: ScoringConfig;
   device?: Device;
-  /** int8: calibrate and run a quantized backbone (default fp32). */
-  precision?: Precision;
-  batchSize?: number;
   progress?: Progress;
-  warn?: (msg: string) => void;
 }
 
 export interface PredictResult {
@@ -74,7 +66,7 @@ export async function bankFromStore(store: FeatureStore, ratio: number, seed: nu
  * later when a model's scoring is changed to one that needs it. Deterministic (exact search).
  */
 export async function ensureNeighbourTable(fb: FittedBank, cfg: ScoringConfig): Promise<void> {
-  if (cfg.kind !== 'neighbourhood' && !cfg.reweight) return;
+  if (!usesNeighbourTable(cfg)) return;
   const b = Math.min(cfg.b, fb.bank.size);
   if (fb.bank.neighbours && (fb.bank.b ?? 0) >= b) return;
   fb.bank.b = b;
@@ -97,11 +89,9 @@ export class PatchCore {
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
     if (!(o.ratio > 0 && o.ratio <= 1)) throw new UserError(`--coreset must be in (0, 1], got ${o.ratio}`);
-    const preprocess: PreprocessConfig = { ...o.preprocess, mean: backbone.spec.mean, std: backbone.spec.std };
-    const background = await resolveAutoRange(files, o.background);
-    const eo = { preprocess, background, featureDim: o.featureDim, batchSize: o.batchSize, warn: o.warn };
-    backbone = await backboneFor(o.precision ?? 'fp32', backbone, files, eo);
-    const extractor = new Extractor(backbone, eo);
+    const extractor = await createExtractor(files, backbone, o);
+    const { preprocess, background } = extractor.opts;
+    backbone = extractor.backbone;
     const store = new FeatureStore({ seed: o.seed });
     try {
       const grids = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));

@@ -11,23 +11,16 @@ const MAX_IMAGES = 16;
 const K = 32;
 
 export async function leaveOneOutScores(store: FeatureStore, grids: { gridH: number; gridW: number }[], fb: FittedBank, squared: boolean): Promise<number[]> {
+  // start row and image of each store row (rows are appended image by image)
   const offsets: number[] = [];
+  const imageOf = new Int32Array(store.count);
   let acc = 0;
-  for (const g of grids) {
+  for (const [i, g] of grids.entries()) {
+    const n = g.gridH * g.gridW;
     offsets.push(acc);
-    acc += g.gridH * g.gridW;
+    imageOf.fill(i, acc, acc + n);
+    acc += n;
   }
-  // image of each store row, via the offsets
-  const imageOf = (row: number) => {
-    let lo = 0;
-    let hi = offsets.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (offsets[mid] <= row) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
   const origin = fb.origin!;
   const k = Math.min(K, fb.nn.maxK, fb.bank.size);
   const step = Math.max(1, grids.length / MAX_IMAGES);
@@ -42,7 +35,7 @@ export async function leaveOneOutScores(store: FeatureStore, grids: { gridH: num
     for (let p = 0; p < count; p++) {
       let d = dist[p * k + k - 1]; // all k from this image: the k-th distance bounds it from below
       for (let j = 0; j < k; j++)
-        if (imageOf(origin[index[p * k + j]]) !== img) {
+        if (imageOf[origin[index[p * k + j]]] !== img) {
           d = dist[p * k + j];
           break;
         }

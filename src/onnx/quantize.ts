@@ -7,6 +7,7 @@
 // Relu in front of a Q whose zero point is 0, and runs Add/MaxPool/AveragePool/Concat on uint8.
 // Graph outputs stay float (taken before their Q), so the features keep full precision at the tap.
 import onnxProto from 'onnx-proto';
+import { initializerFloats } from './builder.js';
 
 const { onnx } = onnxProto;
 type Model = onnxProto.onnx.ModelProto;
@@ -19,7 +20,7 @@ const QUANT_OPS = new Set(['Conv', 'Add', 'MaxPool', 'AveragePool', 'Concat', 'R
 export type Ranges = Record<string, [number, number]>;
 
 /** The activation tensors to quantize: inputs and outputs of QUANT_OPS, except a Conv/Add output that only feeds a Relu. */
-export function activationTensors(model: Model): string[] {
+function activationTensors(model: Model): string[] {
   const g = model.graph!;
   const inits = new Set((g.initializer ?? []).map((t) => t.name!));
   const consumers = new Map<string, Node[]>();
@@ -39,13 +40,14 @@ export function activationTensors(model: Model): string[] {
 }
 
 /**
- * The model with the min and max of every tensor in `names` as extra scalar outputs
- * (`<name>__min`, `<name>__max`): reduced inside ONNX Runtime, so the activations are never
- * copied out (that copy made calibration 2.5× slower than a plain forward pass).
+ * The model with the min and max of every activation tensor (see activationTensors) as extra scalar
+ * outputs (`<name>__min`, `<name>__max`), and those tensor names: reduced inside ONNX Runtime, so
+ * the activations are never copied out (that copy made calibration 2.5× slower than a plain forward pass).
  */
-export function calibrationModel(bytes: Uint8Array, names: string[]): Uint8Array {
+export function calibrationModel(bytes: Uint8Array): { bytes: Uint8Array; names: string[] } {
   const model = onnx.ModelProto.decode(bytes);
   const g = model.graph!;
+  const names = activationTensors(model);
   for (const name of names) {
     for (const op of ['Min', 'Max']) {
       const out = `${name}__${op.toLowerCase()}`;
@@ -53,7 +55,7 @@ export function calibrationModel(bytes: Uint8Array, names: string[]): Uint8Array
       g.output!.push({ name: out, type: { tensorType: { elemType: DT.FLOAT } } });
     }
   }
-  return onnx.ModelProto.encode(model).finish();
+  return { bytes: onnx.ModelProto.encode(model).finish(), names };
 }
 
 /** Widen running [min, max] ranges with the outputs of one calibration-model run. */
@@ -90,25 +92,35 @@ export function quantizeModel(bytes: Uint8Array, ranges: Ranges): Uint8Array {
   const params = new Map(acts.map((t) => [t, uint8Params(ranges[t])]));
   const newInits: onnxProto.onnx.ITensorProto[] = [];
   const pre: Node[] = [];
-  const scalar = (name: string, v: number): string => {
-    newInits.push({ name, dims: [], dataType: DT.FLOAT, rawData: bytesOf(Float32Array.of(v)) });
-    return name;
-  };
   const qdq = (t: string, p: QParams): Node[] => {
-    const s = scalar(`${t}__s`, p.scale);
-    const z = `${t}__z`;
+    const [s, z] = [`${t}__s`, `${t}__z`];
+    newInits.push({ name: s, dims: [], dataType: DT.FLOAT, rawData: bytesOf(Float32Array.of(p.scale)) });
     newInits.push({ name: z, dims: [], dataType: DT.UINT8, rawData: Uint8Array.of(p.zero) });
     return [
       { opType: 'QuantizeLinear', input: [t, s, z], output: [`${t}__q`], name: `${t}__Q` },
       { opType: 'DequantizeLinear', input: [`${t}__q`, s, z], output: [`${t}__dq`], name: `${t}__DQ` },
     ];
   };
+  /** Replace float initializer `name` by int8/int32 values behind a per-channel DequantizeLinear (axis 0). */
+  const perChannel = (name: string, dims: number[], q: Int8Array | Int32Array, scales: Float32Array): string => {
+    const type = q instanceof Int8Array ? DT.INT8 : DT.INT32;
+    inits.delete(name);
+    newInits.push(
+      { name: `${name}__q`, dims, dataType: type, rawData: bytesOf(q) },
+      { name: `${name}__s`, dims: [scales.length], dataType: DT.FLOAT, rawData: bytesOf(scales) },
+      { name: `${name}__z`, dims: [scales.length], dataType: type, rawData: new Uint8Array(scales.length * q.BYTES_PER_ELEMENT) },
+    );
+    pre.push({ opType: 'DequantizeLinear', input: [`${name}__q`, `${name}__s`, `${name}__z`], output: [`${name}__dq`], name: `${name}__DQ`, attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
+    return `${name}__dq`;
+  };
 
-  // rewire every consumer of a quantized tensor to its dequantized copy
   const body: Node[] = [];
   for (const n of g.node ?? []) {
+    // a Conv whose input is quantized gets int8 weights (before the input is rewired below)
+    const px = n.opType === 'Conv' ? params.get(n.input![0]) : undefined;
+    if (px) quantizeConvParams(n, px, inits, perChannel);
+    // rewire every consumer of a quantized tensor to its dequantized copy
     n.input = (n.input ?? []).map((i) => (params.has(i) ? `${i}__dq` : i));
-    if (n.opType === 'Conv') quantizeConvParams(n, inits, params, newInits, pre);
     body.push(n);
     for (const o of n.output ?? []) {
       const p = params.get(o);
@@ -121,25 +133,22 @@ export function quantizeModel(bytes: Uint8Array, ranges: Ranges): Uint8Array {
     if (p) inputs.push(...qdq(gi.name!, p));
   }
   g.node = [...inputs, ...pre, ...body];
-  g.initializer = [...[...inits.values()], ...newInits];
+  g.initializer = [...inits.values(), ...newInits];
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Replace a Conv's float weight (and bias) initializers by int8 (int32) ones behind a DequantizeLinear. */
+/** A Conv's float weight as int8 per output channel, and its bias as int32 at scale s_x·s_w[c]. */
 function quantizeConvParams(
   n: Node,
+  px: QParams,
   inits: Map<string, onnxProto.onnx.ITensorProto>,
-  params: Map<string, QParams>,
-  newInits: onnxProto.onnx.ITensorProto[],
-  pre: Node[],
+  perChannel: (name: string, dims: number[], q: Int8Array | Int32Array, scales: Float32Array) => string,
 ): void {
-  const [xdq, wName, bName] = n.input!;
-  const x = xdq.endsWith('__dq') ? xdq.slice(0, -4) : null;
-  const px = x ? params.get(x) : undefined;
+  const [, wName, bName] = n.input!;
   const w = inits.get(wName);
-  if (!px || !w) return; // input not quantized: leave this Conv in float
+  if (!w) return; // weight computed in the graph: leave this Conv in float
   const dims = w.dims!.map(Number);
-  const wf = floatsOf(w);
+  const wf = initializerFloats(w);
   const cout = dims[0];
   const per = wf.length / cout;
   const ws = new Float32Array(cout);
@@ -154,39 +163,13 @@ function quantizeConvParams(
     // floor(x + 0.5): V8's Math.round was 6× slower here (25M weights: 200 vs 30 ms); |q| <= 127
     for (let j = 0; j < per; j++) wq[o + j] = Math.floor(wf[o + j] * inv + 0.5);
   }
-  inits.delete(wName);
-  newInits.push(
-    { name: `${wName}__q`, dims, dataType: DT.INT8, rawData: bytesOf(wq) },
-    { name: `${wName}__s`, dims: [cout], dataType: DT.FLOAT, rawData: bytesOf(ws) },
-    { name: `${wName}__z`, dims: [cout], dataType: DT.INT8, rawData: new Uint8Array(cout) },
-  );
-  pre.push({ opType: 'DequantizeLinear', input: [`${wName}__q`, `${wName}__s`, `${wName}__z`], output: [`${wName}__dq`], name: `${wName}__DQ`, attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
-  n.input![1] = `${wName}__dq`;
+  n.input![1] = perChannel(wName, dims, wq, ws);
   const b = bName ? inits.get(bName) : undefined;
   if (b) {
-    const bf = floatsOf(b);
     const bs = Float32Array.from(ws, (s) => s * px.scale);
-    const bq = Int32Array.from(bf, (v, c) => Math.round(v / bs[c]));
-    inits.delete(bName);
-    newInits.push(
-      { name: `${bName}__q`, dims: [cout], dataType: DT.INT32, rawData: bytesOf(bq) },
-      { name: `${bName}__s`, dims: [cout], dataType: DT.FLOAT, rawData: bytesOf(bs) },
-      { name: `${bName}__z`, dims: [cout], dataType: DT.INT32, rawData: bytesOf(new Int32Array(cout)) },
-    );
-    pre.push({ opType: 'DequantizeLinear', input: [`${bName}__q`, `${bName}__s`, `${bName}__z`], output: [`${bName}__dq`], name: `${bName}__DQ`, attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
-    n.input![2] = `${bName}__dq`;
+    const bq = Int32Array.from(initializerFloats(b), (v, c) => Math.round(v / bs[c]));
+    n.input![2] = perChannel(bName, [cout], bq, bs);
   }
-}
-
-function floatsOf(t: onnxProto.onnx.ITensorProto): Float32Array {
-  if (t.dataType !== DT.FLOAT) throw new Error(`quantize: initializer ${t.name} is not float32`);
-  if (t.rawData && t.rawData.length) {
-    const raw = t.rawData;
-    // a view when aligned (the usual case), a copy otherwise
-    if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
-    return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  }
-  return Float32Array.from(t.floatData ?? []);
 }
 
 function bytesOf(a: Float32Array | Int8Array | Int32Array): Uint8Array {

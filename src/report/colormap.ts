@@ -9,3 +9,6 @@ export function cssColour(t: number): string {
   const [r, g, b] = jet(t);
   return `rgb(${r},${g},${b})`;
 }
+
+/** The jet scale as 11 SVG gradient stops, shared by the overlay legend and the report's colour bar. */
+export const JET_STOPS = Array.from({ length: 11 }, (_, i) => `<stop offset="${i * 10}%" stop-color="${cssColour(i / 10)}"/>`).join('');

@@ -7,8 +7,8 @@ import type { RgbImage, ScoreMap } from '../types.js';
 import type { TestResult } from '../model/evaluate.js';
 import { loadImage, resizeRgb, encodePng } from '../image/load.js';
 import { crop } from '../image/preprocess.js';
-import { blend, legendSvg } from './overlay.js';
-import { cssColour } from './colormap.js';
+import { blend, legendSvg, mapRange } from './overlay.js';
+import { JET_STOPS } from './colormap.js';
 import { escapeXml } from './svg-plot.js';
 import { fmtScore } from './html-tables.js';
 
@@ -46,11 +46,11 @@ export function galleryOrder(tests: TestResult[], threshold: number | undefined)
 export function commonScale(tests: TestResult[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
-  for (const t of tests)
-    for (const v of t.map.data) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+  for (const t of tests) {
+    const [a, b] = mapRange(t.map);
+    lo = Math.min(lo, a);
+    hi = Math.max(hi, b);
+  }
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
   return [lo, hi > lo ? hi : lo + 1e-6];
 }
@@ -137,10 +137,9 @@ async function entryHtml(it: GalleryItem, rank: number, c: EntryContext): Promis
 
 /** Colour bar of the common scale, as inline SVG. */
 function scaleBar(vmin: number, vmax: number, threshold: number | undefined): string {
-  const stops = Array.from({ length: 11 }, (_, i) => `<stop offset="${i * 10}%" stop-color="${cssColour(i / 10)}"/>`).join('');
   const tx = threshold === undefined ? null : 10 + 300 * Math.max(0, Math.min(1, (threshold - vmin) / (vmax - vmin)));
   const mark = tx === null ? '' : `<line x1="${tx.toFixed(1)}" y1="2" x2="${tx.toFixed(1)}" y2="20" stroke="black" stroke-width="2"/>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="38" font-size="11" font-family="DejaVu Sans, Arial, sans-serif"><defs><linearGradient id="scale">${stops}</linearGradient></defs><rect x="10" y="5" width="300" height="12" fill="url(#scale)"/>${mark}<text x="10" y="33">${fmtScore(vmin)}</text><text x="310" y="33" text-anchor="end">${fmtScore(vmax)}</text></svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="38" font-size="11" font-family="DejaVu Sans, Arial, sans-serif"><defs><linearGradient id="scale">${JET_STOPS}</linearGradient></defs><rect x="10" y="5" width="300" height="12" fill="url(#scale)"/>${mark}<text x="10" y="33">${fmtScore(vmin)}</text><text x="310" y="33" text-anchor="end">${fmtScore(vmax)}</text></svg>`;
 }
 
 export async function galleryHtml(tests: TestResult[], threshold: number | undefined, maxEntries = MAX_GALLERY, format: ThumbFormat = 'jpeg'): Promise<string> {

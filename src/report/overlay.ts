@@ -2,7 +2,7 @@
 // giving the colour scale, the threshold mark and the image score.
 import sharp from 'sharp';
 import type { RgbImage, ScoreMap } from '../types.js';
-import { jet, cssColour } from './colormap.js';
+import { jet, JET_STOPS } from './colormap.js';
 
 export interface OverlayOptions {
   score: number;
@@ -15,14 +15,20 @@ export interface OverlayOptions {
   contour?: Uint8Array;
 }
 
-export function colourScale(map: ScoreMap, threshold: number): [number, number] {
+/** [min, max] of the map's values; [Infinity, -Infinity] when empty (NaN values are skipped). */
+export function mapRange(map: ScoreMap): [min: number, max: number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of map.data) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  hi = Math.max(hi, threshold);
+  return [lo, hi];
+}
+
+export function colourScale(map: ScoreMap, threshold: number): [number, number] {
+  const [lo, max] = mapRange(map);
+  const hi = Math.max(max, threshold);
   return [lo, hi > lo ? hi : lo + 1e-6];
 }
 
@@ -69,12 +75,11 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1
 export function legendSvg(width: number, height: number, lo: number, hi: number, threshold: number, score: number): string {
   const pad = 6;
   const barW = Math.max(40, width - 2 * pad);
-  const stops = Array.from({ length: 11 }, (_, i) => `<stop offset="${i * 10}%" stop-color="${cssColour(i / 10)}"/>`).join('');
   const tx = pad + (barW * Math.max(0, Math.min(1, (threshold - lo) / (hi - lo))));
   const verdict = score >= threshold ? 'ANOMALOUS' : 'good';
   const fs = Math.max(8, Math.min(12, Math.floor(width / 22)));
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
-<defs><linearGradient id="g">${stops}</linearGradient></defs>
+<defs><linearGradient id="g">${JET_STOPS}</linearGradient></defs>
 <rect x="${pad}" y="3" width="${barW}" height="10" fill="url(#g)"/>
 <line x1="${tx}" y1="1" x2="${tx}" y2="15" stroke="black" stroke-width="2"/>
 <text x="${pad}" y="27" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="black">${fmt(lo)}</text>

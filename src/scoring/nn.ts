@@ -13,6 +13,7 @@
 // differ by less than that error may be ranked against each other.
 import type { MemoryBank } from '../types.js';
 import { GraphBuilder } from '../onnx/builder.js';
+import { rankNodes, type BankTile } from './knn-graph.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
 import { UserError } from '../util/errors.js';
 
@@ -114,8 +115,7 @@ function buildGraph(bank: MemoryBank, tileSize: number): { bytes: Uint8Array; mi
   const g = new GraphBuilder('knn');
   const Q = g.input('Q', ['N', D]);
   const K = g.input('K', [1], 'int64');
-  const vals: string[] = [];
-  const idxs: string[] = [];
+  const tiles: BankTile[] = [];
   let minTile = M;
   for (let start = 0; start < M; start += tileSize) {
     const rows = Math.min(tileSize, M - start);
@@ -127,22 +127,9 @@ function buildGraph(bank: MemoryBank, tileSize: number): { bytes: Uint8Array; mi
       for (let j = 0, o = (start + i) * D; j < D; j++) s += data[o + j] * data[o + j];
       norms[i] = s;
     }
-    const bb = g.init(g.fresh('bnorm'), [1, rows], norms);
-    const e = g.op('Gemm', [Q, B, bb], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
-    const [v, i] = g.node('TopK', [e, K], 2, { axis: 1, largest: 0, sorted: 1 });
-    vals.push(v);
-    idxs.push(start === 0 ? i : g.op('Add', [i, g.ints(g.fresh('offset'), [start])]));
+    tiles.push({ rows: B, norms: g.init(g.fresh('bnorm'), [1, rows], norms), start });
   }
-  let best = vals[0];
-  let index = idxs[0];
-  if (vals.length > 1) {
-    // Merge tiles: TopK over the concatenated candidates, then pick their bank indices.
-    const cv = g.op('Concat', vals, { axis: 1 });
-    const ci = g.op('Concat', idxs, { axis: 1 });
-    const [v, pos] = g.node('TopK', [cv, K], 2, { axis: 1, largest: 0, sorted: 1 });
-    best = v;
-    index = g.op('GatherElements', [ci, pos], { axis: 1 });
-  }
+  const { values: best, index } = rankNodes(g, Q, tiles, K);
   const qq = g.op('ReduceSumSquare', [Q], { axes: [1], keepdims: 1 });
   const d2 = g.op('Relu', [g.op('Add', [best, qq])]);
   g.op('Sqrt', [d2], {}, 'dist');

@@ -3,6 +3,9 @@ import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { distance, type NearestNeighbours } from './nn.js';
 
+/** The neighbourhood score and eq. 7 reweighting read the bank's N_b table. */
+export const usesNeighbourTable = (cfg: ScoringConfig): boolean => cfg.kind === 'neighbourhood' || cfg.reweight;
+
 /** N_b(m): the first b entries of m's row in the fit-time table (m itself first). */
 export function neighbourhood(bank: MemoryBank, m: number, b: number): Int32Array {
   if (!bank.neighbours || !bank.b) {

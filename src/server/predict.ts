@@ -11,6 +11,7 @@ import { HttpError } from './http-error.js';
 import type { InferenceQueue } from './queue.js';
 import type { HeatmapStore } from './heatmaps.js';
 import type { Metrics } from './metrics.js';
+import { mapRange } from '../report/overlay.js';
 
 export const RAW_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 const FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff']); // no SVG/PDF: their decoders do far more than pixels
@@ -31,7 +32,7 @@ interface Upload {
 }
 
 /** Dimensions from the header only; 400 for non-images, 422 when too large to decode. */
-export async function checkImage(u: Upload, maxPixels: number, pre: PreprocessConfig): Promise<void> {
+async function checkImage(u: Upload, maxPixels: number, pre: PreprocessConfig): Promise<void> {
   let meta: Metadata;
   try {
     meta = await sharp(u.bytes).metadata();
@@ -77,12 +78,7 @@ async function readUploads(req: FastifyRequest, ctx: PredictContext): Promise<Up
 }
 
 function mapSummary(m: ScoreMap) {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of m.data) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
+  const [min, max] = mapRange(m);
   return { width: m.width, height: m.height, min, max };
 }
 

@@ -16,7 +16,7 @@ export const UI_HEADERS = {
   'cache-control': 'no-cache',
 };
 
-export function uiDir(): string {
+function uiDir(): string {
   const candidates = [new URL('./ui/', import.meta.url), new URL('../../../src/server/ui/', import.meta.url)].map((u) => fileURLToPath(u));
   const dir = candidates.find((d) => existsSync(`${d}index.html`));
   if (!dir) throw new Error(`web UI files not found (looked in ${candidates.join(', ')})`);

@@ -21,8 +21,6 @@ export interface PickleHooks {
   reduce?(callable: string, args: unknown[]): unknown;
 }
 
-const MARK = Symbol('mark');
-
 /** Run one pickle starting at `start`; returns the value and the offset just past STOP. */
 export function unpickle(bytes: Uint8Array, hooks: PickleHooks, start = 0, source = 'pickle'): { value: unknown; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,4 +1,4 @@
-import { parse } from '../args.js';
+import { optStr, parse } from '../args.js';
 import { backboneEntry, backboneIds } from '../../backbone/index.js';
 import { listTorchvisionBackbones, fetchWeights, type TorchvisionArch } from '../../backbone/torchvision.js';
 import { cached, cacheDir, verify } from '../../backbone/cache.js';
@@ -37,9 +37,9 @@ export async function backboneCommand(argv: string[]): Promise<number> {
   if (sub === 'fetch') {
     const known = listTorchvisionBackbones().map((b) => b.name as string);
     if (!arch || !known.includes(arch)) throw new UserError(`backbone fetch: expected one of ${known.join(', ')}, got '${arch ?? ''}'`);
-    const weights = typeof v.weights === 'string' ? v.weights : await fetchWeights(arch as TorchvisionArch);
+    const opts = { weights: optStr(v, 'weights') };
+    const weights = opts.weights ?? (await fetchWeights(arch as TorchvisionArch));
     const e = backboneEntry(arch);
-    const opts = { weights: typeof v.weights === 'string' ? v.weights : undefined };
     const file = await cached(e.cacheName(opts), () => e.build(opts));
     process.stdout.write(`${arch}: weights ${weights}\n${arch}: graph ${file.path} (sha256 ${file.hash.slice(0, 16)}…)\n`);
     return 0;

@@ -1,6 +1,6 @@
-// Pieces several commands share: loading the backbone from flags, printing help.
+// Pieces several commands share: loading the backbone and the extractor setup from flags, printing help.
 import type { Values } from '../args.js';
-import { device, str } from '../args.js';
+import { backgroundFlags, device, isInt, num, optStr, precisionFlag, preprocessFlags, str } from '../args.js';
 import { resolveBackbone } from '../../backbone/index.js';
 import type { Backbone } from '../../backbone/backbone.js';
 
@@ -8,12 +8,24 @@ export async function backboneFromFlags(v: Values, fallback = 'inception_v3'): P
   return resolveBackbone({
     id: str(v, 'backbone', fallback),
     device: device(v),
-    weights: typeof v.weights === 'string' ? v.weights : undefined,
-    layers: typeof v.layers === 'string' ? v.layers : undefined,
-    mean: typeof v.mean === 'string' ? v.mean : undefined,
-    std: typeof v.std === 'string' ? v.std : undefined,
-    inputSize: typeof v['input-size'] === 'string' ? v['input-size'] : undefined,
+    weights: optStr(v, 'weights'),
+    layers: optStr(v, 'layers'),
+    mean: optStr(v, 'mean'),
+    std: optStr(v, 'std'),
+    inputSize: optStr(v, 'input-size'),
   });
+}
+
+/** The extractor flags of fit, eval and sweep (createExtractor adds the backbone's normalisation). */
+export function extractorFlags(v: Values) {
+  return {
+    preprocess: preprocessFlags(v),
+    background: backgroundFlags(v),
+    featureDim: num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer'),
+    precision: precisionFlag(v),
+    batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
+    warn: warn(v.quiet === true),
+  };
 }
 
 export function warn(quiet: boolean): (msg: string) => void {

@@ -1,10 +1,9 @@
-import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str, precisionFlag } from '../args.js';
-import { backboneFor } from '../../model/int8.js';
+import { MODEL_FLAGS, coresetFlag, device, isInt, num, parse, scoringFlags, seedFlag, str } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
-import { Extractor, resolveAutoRange } from '../../model/extract.js';
+import { createExtractor } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
 import { makeProgress } from '../progress.js';
-import { backboneFromFlags, helpRequested, warn } from './common.js';
+import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
 import { writeEvalReport } from '../../report/eval-report.js';
 import { summaryText } from '../../report/html-tables.js';
 
@@ -26,19 +25,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };
-  const pre = preprocessFlags(v);
-  const background = await resolveAutoRange(ds.train, backgroundFlags(v));
-  const featureDim = num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer');
-  const float = await backboneFromFlags(v);
-  const eo = {
-    preprocess: { ...pre, mean: float.spec.mean, std: float.spec.std },
-    background,
-    featureDim,
-    batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
-    warn: warn(v.quiet === true),
-  };
-  const backbone = await backboneFor(precisionFlag(v), float, ds.train, eo);
-  const extractor = new Extractor(backbone, eo);
+  const setup = extractorFlags(v); // flag errors before the backbone loads
+  const extractor = await createExtractor(ds.train, await backboneFromFlags(v), setup);
+  const { backbone } = extractor;
   const r = await evaluate(ds, extractor, opts);
   if (typeof v.out === 'string') {
     const file = await writeEvalReport(v.out, r, { dataset: ds.root, backbone: backbone.spec.id, coreset: opts.ratio, scoring, runs: opts.runs });
@@ -53,13 +42,11 @@ export function evalJson(r: EvalResult) {
   return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds };
 }
 
-export const fmtSummary = summaryText;
-
 export function markdownTable(r: EvalResult, title: string): string {
   const lines = [`### ${title}`, '', '| metric | value |', '|---|---|'];
-  for (const [k, m] of Object.entries(r.metrics)) lines.push(`| ${k} | ${fmtSummary(m)} |`);
+  for (const [k, m] of Object.entries(r.metrics)) lines.push(`| ${k} | ${summaryText(m)} |`);
   lines.push('', '| defect type | image AUROC | pixel AUROC | AUPRO |', '|---|---|---|---|');
-  for (const [d, m] of Object.entries(r.per_defect)) lines.push(`| ${d} | ${fmtSummary(m.image_auroc)} | ${fmtSummary(m.pixel_auroc)} | ${fmtSummary(m.aupro)} |`);
+  for (const [d, m] of Object.entries(r.per_defect)) lines.push(`| ${d} | ${summaryText(m.image_auroc)} | ${summaryText(m.pixel_auroc)} | ${summaryText(m.aupro)} |`);
   lines.push('', `features ${r.seconds.features.toFixed(1)} s; per run ${r.seconds.perRun.map((s) => s.toFixed(1)).join(', ')} s`, '');
   return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import { device, isInt, num, parse, str } from '../args.js';
+import { device, isInt, num, optStr, parse, str } from '../args.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { loadImage } from '../../image/load.js';
 import { syntheticSample } from '../../data/synthetic.js';
@@ -31,12 +31,12 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const dir = str(v, 'model');
   const out = str(v, 'out');
   const maxBatch = num(v, 'max-batch', 8, isInt(1, 4096), 'an integer 1..4096');
-  const weights = typeof v.weights === 'string' ? v.weights : undefined;
+  const weights = optStr(v, 'weights');
   const log = warn(v.quiet === true);
 
   const model = await PatchCore.open(dir, { device: device(v), weights });
   const { config } = model;
-  const r = await exportModel(model, { fp16: v.fp16 === true, withPreprocess: v['with-preprocess'] === true, weights });
+  const r = await exportModel(model, { fp16: v.fp16 === true, withPreprocess: v['with-preprocess'] === true });
   if (config.background)
     log('note: background removal cannot be expressed in the graph; model.onnx.json records its settings, and the caller (e.g. patchcore predict --onnx) must apply it before the graph');
 

@@ -1,8 +1,8 @@
-import { MODEL_FLAGS, backgroundFlags, coresetFlag, isInt, num, parse, preprocessFlags, scoringFlags, seedFlag, str, device, precisionFlag } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { makeProgress } from '../progress.js';
-import { backboneFromFlags, helpRequested, warn } from './common.js';
+import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
 
 export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
   --data DIR          MVTec layout (train/good/*) or a folder of good images
@@ -27,17 +27,12 @@ export async function fitCommand(argv: string[]): Promise<number> {
   const data = str(v, 'data');
   const out = str(v, 'out');
   const opts = {
-    preprocess: preprocessFlags(v),
-    background: backgroundFlags(v),
-    featureDim: num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer'),
+    ...extractorFlags(v),
     ratio: coresetFlag(v),
     seed: seedFlag(v),
     scoring: scoringFlags(v),
     device: device(v),
-    precision: precisionFlag(v),
-    batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
     progress: makeProgress(v.quiet === true),
-    warn: warn(v.quiet === true),
   };
   const files = await trainImages(data);
   const backbone = await backboneFromFlags(v);

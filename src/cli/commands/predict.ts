@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { device, num, parse, str } from '../args.js';
+import { device, num, optStr, parse, str } from '../args.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { loadImage } from '../../image/load.js';
 import type { RgbImage } from '../../types.js';
@@ -19,7 +19,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UserError('predict: no images given');
   const model = typeof v.onnx === 'string'
     ? await OnnxPredictor.load(v.onnx, { device: device(v) })
-    : await PatchCore.open(str(v, 'model'), { device: device(v), weights: typeof v.weights === 'string' ? v.weights : undefined });
+    : await PatchCore.open(str(v, 'model'), { device: device(v), weights: optStr(v, 'weights') });
   if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
   const out = typeof v.out === 'string' ? v.out : null;
   const rows: { file: string; score: number; threshold: number; anomalous: boolean; ms: number; heatmap?: string }[] = [];

@@ -1,4 +1,4 @@
-import { device, isInt, num, parse, str } from '../args.js';
+import { device, isInt, num, optStr, parse, str } from '../args.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
@@ -47,7 +47,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const logLevel = str(v, 'log', 'warn');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UserError(`--log ${logLevel}: expected fatal, error, warn, info, debug, trace or silent`);
 
-  const model = await PatchCore.open(dir, { device: device(v), weights: typeof v.weights === 'string' ? v.weights : undefined });
+  const model = await PatchCore.open(dir, { device: device(v), weights: optStr(v, 'weights') });
   const { config } = model;
   if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
 

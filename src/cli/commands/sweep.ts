@@ -3,10 +3,9 @@
 // so an interrupted sweep resumes where it stopped.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { MODEL_FLAGS, backgroundFlags, coresetFlag, device, isInt, listFlag, num, parse, preprocessFlags, scoringFlags, seedFlag, str, precisionFlag } from '../args.js';
-import { backboneFor } from '../../model/int8.js';
+import { MODEL_FLAGS, coresetFlag, device, isInt, listFlag, num, parse, scoringFlags, seedFlag, str } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
-import { Extractor, resolveAutoRange } from '../../model/extract.js';
+import { createExtractor, resolveAutoRange } from '../../model/extract.js';
 import { evaluateFeatures, extractEvalFeatures, type MetricSummary } from '../../model/evaluate.js';
 import { DEFAULT_BACKGROUND, validateBackgroundConfig, type BackgroundConfig } from '../../image/background.js';
 import { lineBandSvg } from '../../report/svg-plot.js';
@@ -14,8 +13,8 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { UserError } from '../../util/errors.js';
 import type { ScoreKind } from '../../types.js';
 import { makeProgress } from '../progress.js';
-import { backboneFromFlags, helpRequested, warn } from './common.js';
-import { fmtSummary } from './eval.js';
+import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
+import { summaryText } from '../../report/html-tables.js';
 
 const HELP = `patchcore sweep --data DIR --out DIR [--filters none,average,median] [--sizes 5,7,9,11,13,15]
                 [--runs 7] [--score nearest,neighbourhood] [--bg-range LO:HI|auto] [--bg-morph K] [fit options]
@@ -50,12 +49,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const base = { ...v, score: undefined };
   const scoring = scoringFlags(base);
   for (const s of scores) scoringFlags({ ...base, score: s }); // validates each kind
-  const bgBase: BackgroundConfig = (await resolveAutoRange(ds.train, backgroundFlags(v) ?? DEFAULT_BACKGROUND))!;
+  const setup = extractorFlags(v);
+  const { preprocess: pre, featureDim, precision } = setup;
+  const bgBase: BackgroundConfig = (await resolveAutoRange(ds.train, setup.background ?? DEFAULT_BACKGROUND))!;
   const runs = num(v, 'runs', 7, isInt(1, 100), 'an integer 1..100');
   const ratio = coresetFlag(v);
   const seed = seedFlag(v);
-  const pre = preprocessFlags(v);
-  const featureDim = num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer');
   const progress = makeProgress(v.quiet === true);
   const backbone = await backboneFromFlags(v);
 
@@ -66,13 +65,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     for (const size of sizes) {
       const bg = { ...bgBase, filter: filter as BackgroundConfig['filter'], size };
       if (filter === 'median' && size % 2 === 0) {
-        warn(v.quiet === true)(`sweep: skipping median ${size} (the median filter needs an odd size)`);
+        setup.warn(`sweep: skipping median ${size} (the median filter needs an odd size)`);
         continue;
       }
       validateBackgroundConfig(bg);
       settings.push({ filter, size, bg });
     }
-  const precision = precisionFlag(v);
   const fingerprint = JSON.stringify({ data: path.resolve(ds.root), backbone: backbone.hash, precision, ratio, seed, runs, pre, featureDim, scoring, range: bgBase.range, morph: bgBase.morph, connected: bgBase.connected ?? false });
   const results: SettingResult[] = [];
   const t0 = Date.now();
@@ -89,9 +87,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     const elapsed = (Date.now() - t0) / 1000;
     const eta = i > 0 ? ` eta ${Math.round((elapsed / i) * (settings.length - i))} s` : '';
     if (!v.quiet) process.stderr.write(`sweep setting ${i + 1}/${settings.length}: ${s.filter}${s.size ? ` ${s.size}` : ''}${eta}\n`);
-    const eo = { preprocess: { ...pre, mean: backbone.spec.mean, std: backbone.spec.std }, background: s.bg, featureDim, warn: warn(v.quiet === true) };
     // int8 ranges are calibrated per setting: the filter changes what the backbone sees
-    const extractor = new Extractor(await backboneFor(precision, backbone, ds.train, eo), eo);
+    const extractor = await createExtractor(ds.train, backbone, { ...setup, background: s.bg });
     const ts = Date.now();
     const ef = await extractEvalFeatures(ds, extractor, progress);
     try {
@@ -121,7 +118,7 @@ async function readSetting(file: string, fingerprint: string): Promise<SettingRe
 
 function sweepTable(results: SettingResult[]): string {
   const rows = ['| filter | size | score | image AUROC | pixel AUROC |', '|---|---|---|---|---|'];
-  for (const r of results) rows.push(`| ${r.filter} | ${r.size || '—'} | ${r.score} | ${fmtSummary(r.image_auroc)} | ${fmtSummary(r.pixel_auroc)} |`);
+  for (const r of results) rows.push(`| ${r.filter} | ${r.size || '—'} | ${r.score} | ${summaryText(r.image_auroc)} | ${summaryText(r.pixel_auroc)} |`);
   return rows.join('\n') + '\n';
 }
 
