@@ -6,6 +6,22 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * The one message style for bad input (as sharp's `invalidParameterError`):
+ * `Expected <expected> for <name> but received <actual>`. The library passes its option names
+ * (`ratio`); the CLI passes flags (`--coreset`).
+ */
+export function invalid(name: string, expected: string, actual: unknown): UserError {
+  return new UserError(`Expected ${expected} for ${name} but received ${describe(actual)}`);
+}
+
+function describe(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x);
+  if (x === undefined || x === null || typeof x === 'number' || typeof x === 'boolean') return String(x);
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  return typeof x === 'object' ? 'an object' : String(x);
+}
+
 export function fail(message: string): never {
   throw new UserError(message);
 }
