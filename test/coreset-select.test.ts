@@ -4,7 +4,7 @@ import { Rng } from '../src/util/rng.js';
 import { UserError } from '../src/util/errors.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { buildMemoryBank, selectCoreset } from '../src/memory/select.js';
-import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
+import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
 import { coverage } from './coverage.js';
 
 const N = 1200, D = 256;
@@ -27,7 +27,7 @@ test('ratio outside (0, 1] is a UserError', async () => {
   const store = await storeOf(features(1), 1);
   for (const ratio of [0, -0.1, 1.5, NaN])
     assert.throws(() => selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
-      e instanceof UserError && e.message === '--coreset must be in (0, 1]');
+      e instanceof UserError && e.message === `Expected a number in (0, 1] for ratio but received ${ratio}`);
   assert.equal(selectCoreset(store, { ratio: 1e-6, seed: 0 }).length, 1, 'at least one center');
   assert.equal(selectCoreset(store, { ratio: 1, seed: 0 }).length, N);
 });

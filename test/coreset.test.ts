@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { coverage } from './coverage.js';
-import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset.js';
-import { greedyCoreset } from '../src/memory/fast-coreset.js';
+import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
+import { greedyCoreset } from '../src/memory/coreset/fast.js';
 
 /** Gaussian blobs of varying spread, with some exact duplicate rows. */
 function clustered(n: number, dim: number, seed: number, clusters: number, dupEvery = 0): Float32Array {
@@ -52,8 +52,14 @@ test('fast coreset on two threads equals plain, and the worker lets the process 
     const z = clustered(cs.n, cs.dim, 100 + k, cs.clusters, cs.dup);
     const starts = pickStarts(cs.n, 7 + k);
     const plain = plainGreedyCoreset(z, cs.n, cs.dim, cs.count, starts);
-    const fast = greedyCoreset(z, cs.n, cs.dim, cs.count, starts, undefined, { threads: 2 });
+    const stats = { threads: 0, distances: [] as number[] };
+    const fast = greedyCoreset(z, cs.n, cs.dim, cs.count, starts, undefined, { threads: 2, stats });
     assert.deepEqual(Array.from(fast), Array.from(plain), cs.name);
+    if (cs.dim < 4) continue; // the plain fallback
+    // both threads ran and did work on their own points
+    assert.equal(stats.threads, 2, cs.name);
+    assert.equal(stats.distances.length, 2, cs.name);
+    assert.ok(stats.distances[0] > 0 && stats.distances[1] > 0, `${cs.name}: ${stats.distances}`);
   }
   const n = 50, dim = 8;
   const z = new Float32Array(n * dim).fill(1.5);

@@ -1,6 +1,6 @@
 export { FeatureStore, type FeatureStoreOptions } from './feature-store.js';
 export { selectCoreset, selectBank, buildMemoryBank, type CoresetOptions } from './select.js';
-export { plainGreedyCoreset, pickStarts, initialDelta } from './coreset.js';
-export { greedyCoreset, type GreedyCoresetOptions } from './fast-coreset.js';
+export { plainGreedyCoreset, pickStarts, initialDelta } from './coreset/plain.js';
+export { greedyCoreset, type GreedyCoresetOptions } from './coreset/fast.js';
 export { randomProjection, Projector } from './projection.js';
 export { dist2 } from './distance.js';

@@ -1,8 +1,8 @@
 // The memory stage's entry points for the model: coreset indices and the memory bank.
 import type { MemoryBank } from '../types.js';
-import { UserError } from '../util/errors.js';
-import { pickStarts } from './coreset.js';
-import { greedyCoreset } from './fast-coreset.js';
+import { UserError, invalid } from '../util/errors.js';
+import { pickStarts } from './coreset/plain.js';
+import { greedyCoreset } from './coreset/fast.js';
 import type { FeatureStore } from './feature-store.js';
 
 export interface CoresetOptions {
@@ -18,7 +18,7 @@ const STARTS = 10;
 
 /** Indices of the approximate-greedy coreset of all patches in `store`, in selection order. */
 export function selectCoreset(store: FeatureStore, opts: CoresetOptions): Int32Array {
-  if (!(opts.ratio > 0 && opts.ratio <= 1)) throw new UserError('--coreset must be in (0, 1]');
+  if (!(opts.ratio > 0 && opts.ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', opts.ratio);
   const n = store.count;
   if (n === 0) throw new UserError('no training features to build a memory bank from');
   const count = Math.max(1, Math.floor(n * opts.ratio));

@@ -1,21 +1,22 @@
-// Exact fast version of `plainGreedyCoreset` (coreset.ts): same indices, same order. Per new
+// Exact fast version of `plainGreedyCoreset` (plain.ts): same indices, same order. Per new
 // center, the plain version updates every point's δ; this one only computes distances that
 // bounds cannot rule out, and every distance it computes uses the plain version's kernel, so
 // all comparisons (and the argmax tie-break: lowest index) match.
 //
 //   principal-axes.ts    16 principal axes: a point's head + residual norm give cheap lower bounds
-//   coreset-probe.ts     the per-point test "does c lower δ_i?" and its slack
-//   coreset-groups.ts    points grouped by closest center, sorted by δ (a visit stops early)
-//   coreset-window.ts    which groups a new center can affect (window on the first axis)
-//   coreset-unassigned.ts  points no center has reached yet (bounded through the start points)
-//   coreset-part.ts      one thread's points: the above plus a max-tree for the next center
-//   coreset-threads.ts   the optional two-thread driver (coreset-worker.ts is the other thread)
+//   probe.ts     the per-point test "does c lower δ_i?" and its slack
+//   groups.ts    points grouped by closest center, sorted by δ (a visit stops early)
+//   window.ts    which groups a new center can affect (window on the first axis)
+//   unassigned.ts  points no center has reached yet (bounded through the start points)
+//   part.ts      one thread's points: the above plus a max-tree for the next center
+//   board.ts     what the parts read from each other (candidate groups, groups' max δ)
+//   threads.ts   the optional two-thread driver (worker.ts is the other thread, protocol.ts their control words)
 import os from 'node:os';
-import { Part } from './coreset-part.js';
-import { Shared } from './coreset-shared.js';
-import { idleCores, twoThreads } from './coreset-threads.js';
+import { Part } from './part.js';
+import { Board } from './board.js';
+import { idleCores, twoThreads } from './threads.js';
 import { principalAxes } from './principal-axes.js';
-import { plainGreedyCoreset } from './coreset.js';
+import { plainGreedyCoreset } from './plain.js';
 
 /** Below this n·count, one thread without asking: a worker costs ~0.1 s and sampling idle cores 50 ms,
  * ~7 % of a 47k × 4.7k selection (0.7 s), which two threads do not win back. */
@@ -28,6 +29,14 @@ export interface GreedyCoresetOptions {
    * cores are busy with other work a second thread costs more than it brings.
    */
   threads?: number;
+  /** Filled in with how the run went: threads used and exact distances each computed. */
+  stats?: GreedyStats;
+}
+
+export interface GreedyStats {
+  threads: number;
+  /** Exact distances computed per thread (main thread first). */
+  distances: number[];
 }
 
 /**
@@ -47,10 +56,13 @@ export function greedyCoreset(
   const threads = opts.threads ?? (n * count >= THREAD_MIN_WORK && os.availableParallelism() >= 2 && idleCores(50) >= 1.5 ? 2 : 1);
   const geo = principalAxes(z, n, dim);
   if (threads >= 2 && n >= 2 && count >= 2) {
-    const out = twoThreads(z, n, dim, count, starts, geo, onProgress);
-    if (out) return out;
+    const run = twoThreads(z, n, dim, count, starts, geo, onProgress);
+    if (run) {
+      if (opts.stats) Object.assign(opts.stats, { threads: 2, distances: run.distances });
+      return run.indices;
+    }
   }
-  const part = new Part(z, n, dim, count, starts, geo, 0, 1, new Shared(count, false));
+  const part = new Part(z, n, dim, count, starts, geo, 0, 1, new Board(count, 1));
   const out = new Int32Array(count);
   const every = Math.max(1, Math.floor(count / 100));
   for (let t = 0; t < count; t++) {
@@ -60,5 +72,6 @@ export function greedyCoreset(
     part.phase2(t, c);
     if (onProgress && ((t + 1) % every === 0 || t + 1 === count)) onProgress(t + 1, count);
   }
+  if (opts.stats) Object.assign(opts.stats, { threads: 1, distances: [part.distances] });
   return out;
 }

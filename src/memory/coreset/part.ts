@@ -1,11 +1,11 @@
 // One thread's share of the fast coreset: the points i ≡ part (mod parts), split into the
 // unassigned set U and the groups, with a max-tree over their δ (slot g < count: group g's
 // first member; slot `count`: U's best) that yields the next center.
-import { Groups } from './coreset-groups.js';
-import { Probe } from './coreset-probe.js';
-import { Ctl, type Shared } from './coreset-shared.js';
-import { Unassigned } from './coreset-unassigned.js';
-import { Window } from './coreset-window.js';
+import { Groups } from './groups.js';
+import { Probe } from './probe.js';
+import type { Board } from './board.js';
+import { Unassigned } from './unassigned.js';
+import { Window } from './window.js';
 import { MaxTree } from './max-tree.js';
 import { headOf, sketchOf, type Geometry } from './principal-axes.js';
 
@@ -23,7 +23,7 @@ export class Part {
   constructor(
     private readonly z: Float32Array, n: number, private readonly dim: number, private readonly count: number,
     starts: Int32Array, private readonly geo: Geometry, part: number, private readonly parts: number,
-    private readonly sh: Shared,
+    private readonly sh: Board,
   ) {
     const K = (this.K = geo.A);
     this.shift = parts === 2 ? 1 : 0; // local index of point id: id >> shift (parts is 1 or 2)
@@ -38,9 +38,14 @@ export class Part {
     this.probe = new Probe(z, dim, K, eps, rho, this.shift);
     this.tree = new MaxTree(count + 1);
     this.groups = new Groups(count, K, sh.gMax.subarray(part * count, (part + 1) * count), this.tree);
-    this.window = new Window(count, K, dim, eps, sh, part, parts, this.groups.gMax);
+    this.window = new Window(count, K, dim, eps, sh, part, this.groups.gMax);
     this.scratch = new Float64Array(dim);
     this.setU();
+  }
+
+  /** Exact distances computed so far (the work this part did). */
+  get distances(): number {
+    return this.probe.distances;
   }
 
   private setU(): void {
@@ -61,7 +66,7 @@ export class Part {
     const { sh, count, probe, groups, window } = this;
     probe.mv.size = 0;
     for (let q = 0; q < this.parts; q++) {
-      const nc = sh.ctrl[Ctl.Cand0 + q];
+      const nc = sh.nCand[q];
       for (let e = 0; e < nc; e++) {
         const g = sh.cand[q * count + e];
         if (groups.visit(g, sh.ccS[g], probe)) window.setMax(g, groups.gMax[g]);

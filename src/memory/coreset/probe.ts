@@ -2,7 +2,7 @@
 // plain version's answer exactly, so it only skips a distance when a bound proves that it
 // cannot lower δ, with a slack (REL, eps) far above float rounding (computed distances are
 // accurate to ~1e-14), and computes every other distance with the plain version's kernel.
-import { dist2Bounded } from './distance.js';
+import { dist2Bounded } from '../distance.js';
 
 /** Relative slack on δ in every bound. */
 export const REL = 1e-9;
@@ -38,6 +38,8 @@ export class Probe {
   /** Offset of the center's row in z. */
   co = 0;
   readonly mv = new Movers();
+  /** Exact distances computed (the work done). */
+  distances = 0;
 
   /**
    * @param rho residual norm of each of this part's points, by local index (id >> shift)
@@ -58,6 +60,7 @@ export class Probe {
     const dr = this.rho[id >> this.shift] - this.rhoC;
     if (s + dr * dr >= limY) return false;
     const lim = sq(dj * (1 + REL)), dim = this.dim;
+    this.distances++;
     const e = dist2Bounded(this.z, id * dim, this.z, this.co, dim, lim);
     if (e >= lim) return false;
     const d = Math.sqrt(e);

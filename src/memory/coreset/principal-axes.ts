@@ -1,9 +1,9 @@
-// Principal axes for the fast coreset's cheap lower bounds (see coreset-part.ts): a point's
+// Principal axes for the fast coreset's cheap lower bounds (see part.ts): a point's
 // "head" is its projection on K orthonormal axes of largest variance, which carries most of
 // a distance in a few numbers; the rest of the distance is bounded through the norm of the
 // residual (what the axes miss).
-import { dist2 } from './distance.js';
-import { Rng } from '../util/rng.js';
+import { dist2 } from '../distance.js';
+import { Rng } from '../../util/rng.js';
 
 /** Number of principal axes used for cheap lower bounds. */
 export const AXES = 16;
@@ -84,7 +84,7 @@ function orthonormalize(Q: Float64Array, rows: number, dim: number): void {
  * The head of the row at zOff (A projections, rounded once to float32 into out[oOff..]) and
  * the norm of its residual, as √(‖z‖² − ‖Pz‖²) in double: A·dim operations instead of the
  * 2·A·dim an explicit residual costs. The cancellation error is ≲ 1e-7·‖z‖ (the slack in
- * coreset-part.ts is 1e-5·maxNorm).
+ * part.ts is 1e-5·maxNorm).
  */
 export function headOf(
   z: Float32Array, zOff: number, dim: number, axes: Float64Array, A: number, out: Float32Array, oOff: number,
@@ -115,7 +115,7 @@ export function headOf(
 /**
  * The full sketch of a center: its head (A floats) then its residual z − PᵀPz (dim floats,
  * computed in double, rounded once). ‖y(a) − y(b)‖ = ‖a − b‖ up to float32 rounding, so
- * partial sums over it bound center-to-center distances (coreset-window.ts). Returns the
+ * partial sums over it bound center-to-center distances (window.ts). Returns the
  * residual's norm.
  */
 export function sketchOf(

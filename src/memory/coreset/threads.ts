@@ -1,5 +1,5 @@
 // Two-thread driver of the fast coreset. The points are split by index parity between the
-// main thread and one worker (coreset-worker.ts), each keeping its own groups and max-tree.
+// main thread and one worker (worker.ts), each keeping its own groups and max-tree.
 // Per center, both threads share the center-to-group bounds (each computes half of them),
 // then update their own points; the main thread takes the larger of the two maxima. Each
 // point's δ goes through exactly the same operations as on one thread, so the result is the
@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Part } from './coreset-part.js';
-import { Ctl, Shared, signal, waitFor } from './coreset-shared.js';
+import { Part } from './part.js';
+import { Board } from './board.js';
+import { Control, Ctl, signal, waitFor } from './protocol.js';
 import type { Geometry } from './principal-axes.js';
 
 /** A worker silent this long is given up on (the run then restarts on one thread). */
@@ -23,28 +24,34 @@ export function idleCores(ms: number): number {
   return (idle() - a) / Math.max(1, performance.now() - t);
 }
 
+/** The selection and the exact distances each thread computed (main first). */
+export interface ThreadedRun {
+  indices: Int32Array;
+  distances: number[];
+}
+
 /** The main thread's side of the two-thread run; null when the worker fails (then run on one thread). */
 export function twoThreads(
   z: Float32Array, n: number, dim: number, count: number, starts: Int32Array, geo: Geometry,
   onProgress?: (done: number, total: number) => void,
-): Int32Array | null {
-  const sh = new Shared(count, true);
+): ThreadedRun | null {
+  const sh = new Board(count, 2), ctl = new Control();
   let zs = z;
   if (!(z.buffer instanceof SharedArrayBuffer)) {
     zs = new Float32Array(new SharedArrayBuffer(n * dim * 4));
     zs.set(z.subarray(0, n * dim));
   }
-  const file = new URL('./coreset-worker.js', import.meta.url);
+  const file = new URL('./worker.js', import.meta.url);
   if (file.protocol !== 'file:' || !fs.existsSync(fileURLToPath(file))) return null; // e.g. run from .ts sources
   let worker: Worker;
   try {
-    worker = new Worker(file, { workerData: { z: zs, n, dim, count, starts, geo, buffers: sh.buffers } });
+    worker = new Worker(file, { workerData: { z: zs, n, dim, count, starts, geo, board: sh.buffers, control: ctl.buffers } });
   } catch {
     return null;
   }
   worker.unref();
-  worker.on('error', () => signal(sh.ctrl, Ctl.Failed, 1)); // only seen once the main thread is idle
-  const ctrl = sh.ctrl, f64 = sh.f64;
+  worker.on('error', () => signal(ctl.ctrl, Ctl.Failed, 1)); // only seen once the main thread is idle
+  const ctrl = ctl.ctrl, f64 = ctl.f64;
   try {
     const part = new Part(zs, n, dim, count, starts, geo, 0, 2, sh);
     if (!waitFor(ctrl, Ctl.Ready, 1, STALL_MS)) return null;
@@ -65,7 +72,7 @@ export function twoThreads(
       if (!waitFor(ctrl, Ctl.WorkerDone, t + 1, STALL_MS)) return null;
       if (onProgress && ((t + 1) % every === 0 || t + 1 === count)) onProgress(t + 1, count);
     }
-    return out;
+    return { indices: out, distances: [part.distances, f64[2]] };
   } finally {
     signal(ctrl, Ctl.Go, -1);
     void worker.terminate();

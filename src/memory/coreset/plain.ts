@@ -1,7 +1,7 @@
 // Approximate greedy coreset (PatchCore): the plain reference and the pieces it shares
-// with the exact fast version in fast-coreset.ts.
-import { Rng } from '../util/rng.js';
-import { dist2 } from './distance.js';
+// with the exact fast version in fast.ts.
+import { Rng } from '../../util/rng.js';
+import { dist2 } from '../distance.js';
 
 /** `count` distinct random indices in [0, n) (official: np.random.choice(n, 10, replace=False)). */
 export function pickStarts(n: number, seed: number, count = 10): Int32Array {

@@ -3,9 +3,9 @@
 // the candidates lie in a window |u(c) − u(g)| ≤ 2r on the first principal axis u: the
 // centers are kept sorted by u (newest ones appended unsorted, re-sorted every RESORT), and
 // within the window the bound is tightened with head and then tail sketch partial sums.
-import { dist2Bounded } from './distance.js';
-import { REL, headDist2, sq } from './coreset-probe.js';
-import { Ctl, type Shared } from './coreset-shared.js';
+import { dist2Bounded } from '../distance.js';
+import { REL, headDist2, sq } from './probe.js';
+import type { Board } from './board.js';
 
 /** Window insertions between two sorts. */
 const RESORT = 256;
@@ -23,8 +23,8 @@ export class Window {
 
   constructor(
     private readonly count: number, private readonly K: number, private readonly dim: number,
-    private readonly eps: number, private readonly sh: Shared, private readonly part: number,
-    private readonly parts: number, private readonly gMax: Float64Array,
+    private readonly eps: number, private readonly sh: Board, private readonly part: number,
+    private readonly gMax: Float64Array,
   ) {
     this.axU = new Float64Array(count); this.axG = new Int32Array(count); this.axH = new Float32Array(count * K);
     this.pos = new Int32Array(count);
@@ -37,7 +37,7 @@ export class Window {
    * bound on ‖c − g‖ in sh.ccS; this thread handles every parts-th position of the window.
    */
   candidates(t: number, yc: Float32Array, r: number): void {
-    const { dim, sh, parts, part, eps, axU, axG, axH, count, cT } = this, K = this.K;
+    const { dim, sh, part, eps, axU, axG, axH, count, cT } = this, K = this.K, parts = sh.parts;
     for (let k = 0; k < dim; k++) cT[t * dim + k] = yc[K + k];
     const uc = yc[0], gMaxAx = sh.gMaxAx, cand = sh.cand, ccS = sh.ccS;
     const W = 2 * r * (1 + 4 * REL) + eps; // every max δ(g) ≤ r
@@ -58,7 +58,7 @@ export class Window {
     for (let k = lo + ((part - lo) & (parts - 1)); k < this.nSorted && axU[k] <= uc + W; k += parts) visit(k);
     for (let k = this.nSorted; k < this.nAxis; k++)
       if ((k & (parts - 1)) === part && Math.abs(axU[k] - uc) <= W) visit(k);
-    sh.ctrl[Ctl.Cand0 + part] = nc;
+    sh.nCand[part] = nc;
   }
 
   /** Group g's max δ changed (it is in the window). */

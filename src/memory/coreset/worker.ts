@@ -1,21 +1,24 @@
-// The second thread of `greedyCoreset` (driven by coreset-threads.ts): owns the points with odd index.
+// The second thread of `greedyCoreset` (driven by threads.ts): owns the points with odd index.
 import { workerData } from 'node:worker_threads';
-import { Part } from './coreset-part.js';
-import { Ctl, Shared, signal, waitFor } from './coreset-shared.js';
+import { Part } from './part.js';
+import { Board } from './board.js';
+import { Control, Ctl, signal, waitFor } from './protocol.js';
 import type { Geometry } from './principal-axes.js';
 
 interface Data {
   z: Float32Array; n: number; dim: number; count: number; starts: Int32Array; geo: Geometry;
-  buffers: SharedArrayBuffer[];
+  board: SharedArrayBuffer[];
+  control: SharedArrayBuffer[];
 }
 
-const { z, n, dim, count, starts, geo, buffers } = workerData as Data;
-const sh = new Shared(count, true, buffers);
-const ctrl = sh.ctrl;
+const { z, n, dim, count, starts, geo, board, control } = workerData as Data;
+const sh = new Board(count, 2, board);
+const ctl = new Control(control), ctrl = ctl.ctrl;
 try {
   const part = new Part(z, n, dim, count, starts, geo, 1, 2, sh);
   const publish = () => {
-    sh.f64[0] = part.tree.bestValue;
+    ctl.f64[0] = part.tree.bestValue;
+    ctl.f64[2] = part.distances;
     Atomics.store(ctrl, Ctl.WorkerBestIndex, part.tree.bestIndex);
   };
   publish();
@@ -28,7 +31,7 @@ try {
       waitFor(ctrl, Ctl.Go, t + 1, 1000);
     }
     if (Atomics.load(ctrl, Ctl.Go) < 0) break;
-    const c = Atomics.load(ctrl, Ctl.Center), r = sh.f64[1];
+    const c = Atomics.load(ctrl, Ctl.Center), r = ctl.f64[1];
     part.phase1(t, c, r);
     signal(ctrl, Ctl.WorkerPhase1, t + 1);
     if (!waitFor(ctrl, Ctl.MainPhase1, t + 1) ) break;

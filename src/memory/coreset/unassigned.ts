@@ -2,9 +2,9 @@
 // start points (the plain version's initial value), so they belong to no group; instead each
 // keeps its distances to the starts, which bound ‖z_i − c‖ ≥ |d(i,s) − d(c,s)| for every
 // start s before the head test.
-import { dist2 } from './distance.js';
-import { initialDelta } from './coreset.js';
-import { REL, type Probe } from './coreset-probe.js';
+import { dist2 } from '../distance.js';
+import { initialDelta } from './plain.js';
+import { REL, type Probe } from './probe.js';
 import { NO_INDEX } from './max-tree.js';
 
 export class Unassigned {
