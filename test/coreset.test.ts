@@ -52,7 +52,7 @@ test('fast coreset on two threads equals plain, and the worker lets the process 
     const z = clustered(cs.n, cs.dim, 100 + k, cs.clusters, cs.dup);
     const starts = pickStarts(cs.n, 7 + k);
     const plain = plainGreedyCoreset(z, cs.n, cs.dim, cs.count, starts);
-    const stats = { threads: 0, distances: [] as number[] };
+    const stats = { threads: 0, distances: [] as number[], work: [] as number[] };
     const fast = greedyCoreset(z, cs.n, cs.dim, cs.count, starts, undefined, { threads: 2, stats });
     assert.deepEqual(Array.from(fast), Array.from(plain), cs.name);
     if (cs.dim < 4) continue; // the plain fallback

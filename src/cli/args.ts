@@ -5,7 +5,8 @@ import type { PreprocessConfig, ScoreKind, ScoringConfig } from '../types.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
 import { DEFAULT_SCORING } from '../model/config.js';
 import type { Device } from '../onnx/session.js';
-import { UserError } from '../util/errors.js';
+import { UserError, invalid } from '../util/errors.js';
+import type { CoresetMethod } from '../memory/index.js';
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -64,6 +65,8 @@ export const MODEL_FLAGS = {
   crop: { type: 'string' },
   dim: { type: 'string' },
   coreset: { type: 'string' },
+  'coreset-method': { type: 'string' },
+  'coreset-exact': { type: 'boolean' },
   seed: { type: 'string' },
   score: { type: 'string' },
   k: { type: 'string' },
@@ -119,6 +122,14 @@ export function backgroundFlags(v: Values): BackgroundConfig | null {
 
 export function coresetFlag(v: Values): number {
   return num(v, 'coreset', 0.1, (x) => x > 0 && x <= 1, 'a ratio in (0, 1]');
+}
+
+/** --coreset-method auto|exact|composable; --coreset-exact is short for --coreset-method exact. */
+export function coresetMethodFlag(v: Values): CoresetMethod {
+  const m = str(v, 'coreset-method', v['coreset-exact'] === true ? 'exact' : 'auto');
+  if (m !== 'auto' && m !== 'exact' && m !== 'composable') throw invalid('--coreset-method', 'auto, exact or composable', m);
+  if (v['coreset-exact'] === true && m !== 'exact') throw new UserError(`--coreset-exact contradicts --coreset-method ${m}`);
+  return m;
 }
 
 export function seedFlag(v: Values): number {

@@ -25,7 +25,7 @@ export class FeatureStore {
   dim = 0;
   count = 0;
   private projector?: Promise<OrtProjector>;
-  private proj = new Float32Array(0); // count × projectDim, grown by doubling
+  private proj: Float32Array = new Float32Array(0); // count × projectDim, grown by doubling (or reserved)
   private chunks: Float32Array[] = []; // in-memory mode
   private dir?: string;
   private fd = -1;
@@ -35,6 +35,20 @@ export class FeatureStore {
 
   get projectDim(): number {
     return this.opts.projectDim ?? 128;
+  }
+
+  /** Seed of the projection (and of the composable coreset's chunk stage). */
+  get seed(): number {
+    return this.opts.seed ?? 0;
+  }
+
+  /**
+   * Room for `rows` projected rows in total, allocated once: without it the buffer grows by
+   * doubling, which at 1.2M rows holds 2 × 614 MB for a moment. Shared memory, so that the
+   * coreset's second thread reads it without a copy.
+   */
+  reserve(rows: number): void {
+    if (rows * this.projectDim > this.proj.length) this.grow(rows * this.projectDim);
   }
 
   /** The projected rows, count × projectDim (a view; do not keep across appends). */
@@ -50,11 +64,7 @@ export class FeatureStore {
     for (let i = 0; i < data.length; i++)
       if (!Number.isFinite(data[i])) throw new UserError('the backbone produced a non-finite feature value');
     const P = this.projectDim;
-    if ((this.count + rows) * P > this.proj.length) {
-      const grown = new Float32Array(Math.max((this.count + rows) * P, this.proj.length * 2));
-      grown.set(this.proj);
-      this.proj = grown;
-    }
+    if ((this.count + rows) * P > this.proj.length) this.grow(Math.max((this.count + rows) * P, this.proj.length * 2));
     this.proj.set(await (await this.projector!).project(data, rows), this.count * P);
     if (this.fd >= 0) {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -63,6 +73,12 @@ export class FeatureStore {
       this.chunks.push(data.slice());
     }
     this.count += rows;
+  }
+
+  private grow(length: number): void {
+    const grown = new Float32Array(new SharedArrayBuffer(length * 4));
+    grown.set(this.proj.subarray(0, this.count * this.projectDim));
+    this.proj = grown;
   }
 
   /** Full-dimension rows at `indices`, in that order (reads are sorted and coalesced). */

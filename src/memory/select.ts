@@ -2,34 +2,95 @@
 import type { MemoryBank } from '../types.js';
 import { UserError, invalid } from '../util/errors.js';
 import { pickStarts } from './coreset/plain.js';
-import { greedyCoreset } from './coreset/fast.js';
+import { greedyCoresetWithin } from './coreset/fast.js';
+import { chunkStage, finalStage, planBlocks, type ComposableOptions } from './coreset/composable.js';
 import type { FeatureStore } from './feature-store.js';
+
+/**
+ * How the coreset is selected:
+ * - `exact`: PatchCore's greedy k-center, exactly (the accelerated version, same indices as the plain loop);
+ * - `composable`: greedy on blocks of rows, then greedy on the union (coreset/composable.ts): a cost
+ *   fixed by n and count, whatever the data;
+ * - `auto` (default): exact, unless its work heads past what the composable one would cost
+ *   (deterministic: counted in work units, not time); then composable.
+ */
+export type CoresetMethod = 'auto' | 'exact' | 'composable';
 
 export interface CoresetOptions {
   /** Fraction of patches kept, in (0, 1]. */
   ratio: number;
   /** Seed of the 10 starting points (the projection seed is the store's). */
   seed: number;
+  method?: CoresetMethod;
   onProgress?: (done: number, total: number) => void;
+  /** For tests and benches: the composable method's block size and union factor. */
+  composable?: Pick<ComposableOptions, 'chunkRows' | 'union' | 'threads'>;
+}
+
+/** What was selected, and how (the text goes into model.json and the CLI's output). */
+export interface CoresetChoice {
+  indices: Int32Array;
+  method: 'exact' | 'composable';
+  /** e.g. "exact greedy" or "composable: 74 blocks of 16384, union 24024 (exact greedy stopped at its budget)". */
+  note: string;
 }
 
 /** Number of starting points of the approximate greedy coreset (official value). */
 const STARTS = 10;
+/**
+ * Exact work units (fast.ts) allowed per row-to-center distance of the composable plan: a unit
+ * costs ~2× a SIMD distance, so at this budget the exact run costs about what the composable one
+ * would. Below FLOOR units (~1–2 s) the exact run always goes on.
+ */
+const BUDGET_PER_PAIR = 0.5, FLOOR = 2e7;
 
-/** Indices of the approximate-greedy coreset of all patches in `store`, in selection order. */
+/** The chunk stage depends on the store and the chunk seed only: eval's runs share it. */
+const unions = new WeakMap<FeatureStore, Map<string, Int32Array>>();
+
+/** Indices of the coreset of all patches in `store`, in selection order. */
 export function selectCoreset(store: FeatureStore, opts: CoresetOptions): Int32Array {
+  return chooseCoreset(store, opts).indices;
+}
+
+export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): CoresetChoice {
   if (!(opts.ratio > 0 && opts.ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', opts.ratio);
-  const n = store.count;
+  const method = opts.method ?? 'auto';
+  if (!['auto', 'exact', 'composable'].includes(method)) throw invalid('method', "'auto', 'exact' or 'composable'", method);
+  const n = store.count, dim = store.projectDim, z = store.projected;
   if (n === 0) throw new UserError('no training features to build a memory bank from');
   const count = Math.max(1, Math.floor(n * opts.ratio));
-  const starts = pickStarts(n, opts.seed, STARTS);
-  return greedyCoreset(store.projected, n, store.projectDim, count, starts, opts.onProgress);
+  const co = opts.composable ?? {};
+  const plan = planBlocks(n, count, co);
+  const union = plan.reduce((s, b) => s + b.keep, 0);
+  const pairs = plan.reduce((s, b) => s + (b.to - b.from) * (b.keep + STARTS), 0) + union * (count + STARTS);
+  let stopped = '';
+  if (method !== 'composable') {
+    const budget = method === 'exact' ? Infinity : Math.max(FLOOR, BUDGET_PER_PAIR * pairs);
+    const exact = greedyCoresetWithin(z, n, dim, count, pickStarts(n, opts.seed, STARTS), budget, opts.onProgress);
+    if (exact) return { indices: exact, method: 'exact', note: 'exact greedy' };
+    stopped = ` (exact greedy stopped at its work budget, ${budget.toExponential(1)} units)`;
+  }
+  // progress: the chunk stage, then the final stage as one step of its share of the work
+  const finalPairs = union * (count + STARTS), total = pairs;
+  const key = `${store.seed}/${count}/${co.chunkRows ?? ''}/${co.union ?? ''}`;
+  const cache = unions.get(store) ?? new Map<string, Int32Array>();
+  unions.set(store, cache);
+  let u = cache.get(key);
+  if (!u) {
+    u = chunkStage(z, n, dim, count, store.seed, (d, t) => opts.onProgress?.(Math.round((d / t) * (total - finalPairs)), total), co).union;
+    cache.set(key, u);
+  }
+  opts.onProgress?.(total - finalPairs, total);
+  const indices = finalStage(z, dim, u, count, opts.seed);
+  opts.onProgress?.(total, total);
+  const C = co.chunkRows ?? plan[0].to - plan[0].from;
+  return { indices, method: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length}${stopped}` };
 }
 
 /** The memory bank: the original (unprojected) features of the coreset, and the store row of each entry. No neighbour table. */
-export function selectBank(store: FeatureStore, opts: CoresetOptions): { bank: MemoryBank; origin: Int32Array } {
-  const origin = selectCoreset(store, opts);
-  return { bank: { dim: store.dim, size: origin.length, data: store.rows(origin) }, origin };
+export function selectBank(store: FeatureStore, opts: CoresetOptions): { bank: MemoryBank; origin: Int32Array; method: string } {
+  const c = chooseCoreset(store, opts);
+  return { bank: { dim: store.dim, size: c.indices.length, data: store.rows(c.indices) }, origin: c.indices, method: c.note };
 }
 
 export function buildMemoryBank(store: FeatureStore, opts: CoresetOptions): MemoryBank {

@@ -22,7 +22,8 @@ export interface ModelConfig {
   /** Background-anomaly removal, with the RGB range actually used (auto resolved per image). */
   background: BackgroundConfig | null;
   featureDim: number;    // 0 = full concatenation
-  coreset: { ratio: number; seed: number; trainPatches: number };
+  /** method: how the coreset was selected (memory/select.ts), e.g. 'exact greedy'. */
+  coreset: { ratio: number; seed: number; trainPatches: number; method?: string };
   scoring: ScoringConfig;
   bank: { file: string; sha256: string; size: number; dim: number; b: number };
   /** Image-score statistics of the training images, scored against the final bank. */

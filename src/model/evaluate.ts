@@ -5,7 +5,7 @@ import type { Extractor } from './extract.js';
 import type { Dataset, TestItem } from '../data/dataset.js';
 import type { Geometry } from '../image/preprocess.js';
 import { loadMask } from '../image/load.js';
-import { FeatureStore } from '../memory/index.js';
+import { FeatureStore, type CoresetMethod } from '../memory/index.js';
 import { anomalyMap } from '../scoring/anomaly-map.js';
 import { bankFromStore, scoreFeatures, type Progress } from './patchcore.js';
 import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
@@ -21,6 +21,8 @@ export interface EvalOptions {
   scoring: ScoringConfig;
   device?: Device;
   progress?: Progress;
+  /** auto (default), exact or composable: see memory/select.ts. */
+  coresetMethod?: CoresetMethod;
 }
 
 export interface TestResult {
@@ -40,6 +42,8 @@ export interface EvalResult {
   per_defect: Record<string, Record<'image_auroc' | 'pixel_auroc' | 'aupro', MetricSummary>>;
   tests: TestResult[];
   seconds: { features: number; perRun: number[] };
+  /** How each run's coreset was selected (memory/select.ts). */
+  coresetMethods?: string[];
 }
 
 export interface PreparedTest {
@@ -88,25 +92,29 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
 export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promise<EvalResult> {
   if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw new UserError(`--runs must be a positive integer, got ${o.runs}`);
   const perRun: number[] = [];
+  const methods: string[] = [];
   const runScores: number[][] = [];
   const runMaps: ScoreMap[][] = [];
   for (let r = 0; r < o.runs; r++) {
     const tr = Date.now();
-    const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t));
+    const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t), o.coresetMethod);
+    if (fb.method) methods.push(fb.method);
     const scores: number[] = [];
     const maps: ScoreMap[] = [];
-    for (const t of ef.tests) {
+    for (const [i, t] of ef.tests.entries()) {
+      o.progress?.(`run ${r + 1}/${o.runs} scoring`, i, ef.tests.length);
       const { score, patches } = await scoreFeatures(t.features, fb, o.scoring);
       scores.push(score);
       maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma));
     }
+    o.progress?.(`run ${r + 1}/${o.runs} scoring`, ef.tests.length, ef.tests.length);
     await fb.nn.release();
     runScores.push(scores);
     runMaps.push(maps);
     perRun.push((Date.now() - tr) / 1000);
     o.progress?.('runs', r + 1, o.runs);
   }
-  return summariseRuns(ef.tests, runScores, runMaps, ef.hasMasks, { features: ef.seconds, perRun });
+  return { ...summariseRuns(ef.tests, runScores, runMaps, ef.hasMasks, { features: ef.seconds, perRun }), coresetMethods: methods };
 }
 
 export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions): Promise<EvalResult> {

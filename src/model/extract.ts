@@ -59,6 +59,7 @@ export class Extractor {
   async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<{ gridH: number; gridW: number }[]> {
     const grids: { gridH: number; gridW: number }[] = [];
     for await (const e of this.extractFiles(files, onProgress)) {
+      if (grids.length === 0) store.reserve(files.length * e.features.count); // exact when all images have one size
       await store.append(e.features);
       grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
     }

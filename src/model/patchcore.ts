@@ -3,7 +3,7 @@ import type { MemoryBank, PatchFeatures, PatchScores, RgbImage, ScoreMap, Scorin
 import type { Backbone } from '../backbone/backbone.js';
 import type { Geometry } from '../image/preprocess.js';
 import { Extractor, createExtractor, type ExtractorSetup } from './extract.js';
-import { FeatureStore, selectBank } from '../memory/index.js';
+import { FeatureStore, selectBank, type CoresetMethod } from '../memory/index.js';
 import { leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
 import { scorePatches, imageScore, usesNeighbourTable } from '../scoring/scores.js';
@@ -25,6 +25,8 @@ export interface FitOptions extends ExtractorSetup {
   scoring: ScoringConfig;
   device?: Device;
   progress?: Progress;
+  /** auto (default), exact or composable: see memory/select.ts. */
+  coresetMethod?: CoresetMethod;
 }
 
 export interface PredictResult {
@@ -48,15 +50,18 @@ export interface FittedBank {
   nn: NearestNeighbours;
   /** Store row of each bank entry (known at fit time only). */
   origin?: Int32Array;
+  /** How the coreset was selected (fit time only). */
+  method?: string;
 }
 
 /**
  * Coreset bank for one seed. The N_b table (a bank-vs-bank search) is built only when the scoring
  * uses it (neighbourhood score, eq. 7 reweighting): for nearest and knn-mean it was ~5 % of fit.
  */
-export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, scoring: ScoringConfig, device?: Device, progress?: Progress): Promise<FittedBank> {
-  const { bank, origin } = selectBank(store, { ratio, seed, onProgress: (d, t) => progress?.('coreset', d, t) });
-  const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device }), origin };
+export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, scoring: ScoringConfig, device?: Device, progress?: Progress, method?: CoresetMethod): Promise<FittedBank> {
+  const sel = selectBank(store, { ratio, seed, method, onProgress: (d, t) => progress?.('coreset', d, t) });
+  const { bank, origin } = sel;
+  const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device }), origin, method: sel.method };
   await ensureNeighbourTable(fb, scoring);
   return fb;
 }
@@ -95,7 +100,7 @@ export class PatchCore {
     const store = new FeatureStore({ seed: o.seed });
     try {
       const grids = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
-      const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress);
+      const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
       const train = await leaveOneOutScores(store, grids, fitted, o.scoring.squared);
       const stats = summarize(train);
       const max = Math.max(...train);
@@ -106,7 +111,7 @@ export class PatchCore {
         preprocess,
         background,
         featureDim: o.featureDim,
-        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count },
+        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method },
         scoring: o.scoring,
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
         trainScores: { mean: stats.mean, std: stats.std, max },

@@ -1,4 +1,4 @@
-import { MODEL_FLAGS, coresetFlag, device, isInt, num, parse, scoringFlags, seedFlag, str } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, coresetMethodFlag, device, isInt, num, parse, scoringFlags, seedFlag, str } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
 import { createExtractor } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
@@ -10,6 +10,8 @@ import { summaryText } from '../../report/html-tables.js';
 const HELP = `patchcore eval --data DIR [--runs N] [--seed S] [--coreset R] [--json] [--out DIR] [fit options]
   Fits on train/good and scores test/*, runs N times with seeds S..S+N-1 (features computed once).
   Prints a Markdown table (mean ± std); --json prints one JSON object; --out DIR writes report.html.
+  --coreset-method auto|exact|composable (--coreset-exact): see patchcore fit --help. The composable
+  method's block stage is shared by the runs; each run redraws the final stage.
 `;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -20,6 +22,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const opts = {
     runs: num(v, 'runs', 1, isInt(1, 100), 'an integer 1..100'),
     ratio: coresetFlag(v),
+    coresetMethod: coresetMethodFlag(v),
     seed: seedFlag(v),
     scoring,
     device: device(v),
@@ -39,7 +42,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
 }
 
 export function evalJson(r: EvalResult) {
-  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds };
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds, coreset_methods: r.coresetMethods };
 }
 
 export function markdownTable(r: EvalResult, title: string): string {
@@ -47,6 +50,8 @@ export function markdownTable(r: EvalResult, title: string): string {
   for (const [k, m] of Object.entries(r.metrics)) lines.push(`| ${k} | ${summaryText(m)} |`);
   lines.push('', '| defect type | image AUROC | pixel AUROC | AUPRO |', '|---|---|---|---|');
   for (const [d, m] of Object.entries(r.per_defect)) lines.push(`| ${d} | ${summaryText(m.image_auroc)} | ${summaryText(m.pixel_auroc)} | ${summaryText(m.aupro)} |`);
-  lines.push('', `features ${r.seconds.features.toFixed(1)} s; per run ${r.seconds.perRun.map((s) => s.toFixed(1)).join(', ')} s`, '');
+  lines.push('', `features ${r.seconds.features.toFixed(1)} s; per run ${r.seconds.perRun.map((s) => s.toFixed(1)).join(', ')} s`);
+  if (r.coresetMethods?.length) lines.push(`coreset: ${[...new Set(r.coresetMethods)].join('; ')}`);
+  lines.push('');
   return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, coresetMethodFlag, parse, scoringFlags, seedFlag, str, device } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { makeProgress } from '../progress.js';
@@ -9,6 +9,9 @@ export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
   --out DIR           model directory to write (model.json + bank)
   --backbone ID       inception_v3 (default, offline), mobilenet_v2, wide_resnet50_2, resnet18, or FILE.onnx
   --coreset R         coreset ratio in (0,1] (default 0.1; the paper's 1% is 0.01)
+  --coreset-method auto|exact|composable   exact: PatchCore's greedy (also --coreset-exact);
+                      composable: greedy on blocks then on their union, a cost fixed by the size;
+                      auto (default): exact unless its work heads past the composable one's
   --seed N            coreset seed (default 0)
   --score KIND        nearest | knn-mean (--k) | neighbourhood (--b, default 9)
   --squared           report squared distances (official faiss parity)
@@ -29,6 +32,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
   const opts = {
     ...extractorFlags(v),
     ratio: coresetFlag(v),
+    coresetMethod: coresetMethodFlag(v),
     seed: seedFlag(v),
     scoring: scoringFlags(v),
     device: device(v),
@@ -42,7 +46,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
   const c = model.config;
   process.stdout.write(
     `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
-      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${out}\n`,
+      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}, ${c.coreset.method}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${out}\n`,
   );
   return 0;
 }

@@ -37,6 +37,17 @@ export interface GreedyStats {
   threads: number;
   /** Exact distances computed per thread (main thread first). */
   distances: number[];
+  /** Work units per thread: points tested + 8 per exact distance + 2 per window group checked. */
+  work: number[];
+}
+
+/**
+ * Whether a run may go on at iteration t with `work` units done: not past `budget`, and, from
+ * 5 % of the iterations on, not heading for more than twice it (a straight extrapolation, which
+ * overestimates: the early centers move the most points).
+ */
+export function withinBudget(budget: number, count: number): (t: number, work: number) => boolean {
+  return (t, work) => work <= budget && (20 * (t + 1) < count || (work * count) / (t + 1) <= 2 * budget);
 }
 
 /**
@@ -48,6 +59,15 @@ export function greedyCoreset(
   z: Float32Array, n: number, dim: number, count: number, starts: Int32Array,
   onProgress?: (done: number, total: number) => void, opts: GreedyCoresetOptions = {},
 ): Int32Array {
+  return greedyCoresetWithin(z, n, dim, count, starts, Infinity, onProgress, opts)!;
+}
+
+/** `greedyCoreset`, or null once its work units exceed (or head for 2×) `budget` (see withinBudget). */
+export function greedyCoresetWithin(
+  z: Float32Array, n: number, dim: number, count: number, starts: Int32Array, budget: number,
+  onProgress?: (done: number, total: number) => void, opts: GreedyCoresetOptions = {},
+): Int32Array | null {
+  const within = withinBudget(budget, count);
   if (dim < 4) { // the bounds read 4 axes unconditionally; nothing to gain in so few dimensions anyway
     const out = plainGreedyCoreset(z, n, dim, count, starts);
     onProgress?.(count, count);
@@ -56,9 +76,9 @@ export function greedyCoreset(
   const threads = opts.threads ?? (n * count >= THREAD_MIN_WORK && os.availableParallelism() >= 2 && idleCores(50) >= 1.5 ? 2 : 1);
   const geo = principalAxes(z, n, dim);
   if (threads >= 2 && n >= 2 && count >= 2) {
-    const run = twoThreads(z, n, dim, count, starts, geo, onProgress);
+    const run = twoThreads(z, n, dim, count, starts, geo, onProgress, within);
     if (run) {
-      if (opts.stats) Object.assign(opts.stats, { threads: 2, distances: run.distances });
+      if (opts.stats) Object.assign(opts.stats, { threads: 2, distances: run.distances, work: run.work });
       return run.indices;
     }
   }
@@ -70,8 +90,9 @@ export function greedyCoreset(
     out[t] = c;
     part.phase1(t, c, part.tree.bestValue);
     part.phase2(t, c);
+    if (!within(t, part.work)) return null;
     if (onProgress && ((t + 1) % every === 0 || t + 1 === count)) onProgress(t + 1, count);
   }
-  if (opts.stats) Object.assign(opts.stats, { threads: 1, distances: [part.distances] });
+  if (opts.stats) Object.assign(opts.stats, { threads: 1, distances: [part.distances], work: [part.work] });
   return out;
 }

@@ -48,6 +48,11 @@ export class Part {
     return this.probe.distances;
   }
 
+  /** Work units so far: points tested, exact distances (8 each) and window groups checked (2 each). */
+  get work(): number {
+    return this.probe.tests + 8 * this.probe.distances + 2 * this.window.visits;
+  }
+
   private setU(): void {
     const [m, a] = this.u.best();
     this.tree.set(this.count, m, a);

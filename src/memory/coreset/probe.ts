@@ -38,8 +38,9 @@ export class Probe {
   /** Offset of the center's row in z. */
   co = 0;
   readonly mv = new Movers();
-  /** Exact distances computed (the work done). */
+  /** Exact distances computed, and points tested (the work done). */
   distances = 0;
+  tests = 0;
 
   /**
    * @param rho residual norm of each of this part's points, by local index (id >> shift)
@@ -54,6 +55,7 @@ export class Probe {
 
   /** If c lowers δ = dj of point `id` (head at h[ho..]), record it as a mover and return true. */
   tryMove(id: number, dj: number, h: Float32Array, ho: number): boolean {
+    this.tests++;
     const limY = sq(dj * (1 + REL) + this.eps);
     const s = headDist2(h, ho, this.yc, this.K, limY);
     if (s >= limY) return false;

@@ -15,12 +15,12 @@ export const enum Ctl {
 
 export class Control {
   readonly ctrl: Int32Array;
-  /** [0]: worker's best δ; [1]: the center's δ (r); [2]: distances the worker computed. */
+  /** [0]: worker's best δ; [1]: the center's δ (r); [2], [3]: the worker's exact distances and work units. */
   readonly f64: Float64Array;
   readonly buffers: SharedArrayBuffer[];
 
   constructor(buffers?: SharedArrayBuffer[]) {
-    this.buffers = buffers ?? [new SharedArrayBuffer(Ctl.Size * 4), new SharedArrayBuffer(3 * 8)];
+    this.buffers = buffers ?? [new SharedArrayBuffer(Ctl.Size * 4), new SharedArrayBuffer(4 * 8)];
     this.ctrl = new Int32Array(this.buffers[0]);
     this.f64 = new Float64Array(this.buffers[1]);
   }

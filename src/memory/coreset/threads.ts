@@ -24,16 +24,17 @@ export function idleCores(ms: number): number {
   return (idle() - a) / Math.max(1, performance.now() - t);
 }
 
-/** The selection and the exact distances each thread computed (main first). */
+/** The selection (null when `within` stopped the run) and the work of each thread (main first). */
 export interface ThreadedRun {
-  indices: Int32Array;
+  indices: Int32Array | null;
   distances: number[];
+  work: number[];
 }
 
 /** The main thread's side of the two-thread run; null when the worker fails (then run on one thread). */
 export function twoThreads(
   z: Float32Array, n: number, dim: number, count: number, starts: Int32Array, geo: Geometry,
-  onProgress?: (done: number, total: number) => void,
+  onProgress?: (done: number, total: number) => void, within: (t: number, work: number) => boolean = () => true,
 ): ThreadedRun | null {
   const sh = new Board(count, 2), ctl = new Control();
   let zs = z;
@@ -70,9 +71,10 @@ export function twoThreads(
       if (!waitFor(ctrl, Ctl.WorkerPhase1, t + 1, STALL_MS)) return null;
       part.phase2(t, c);
       if (!waitFor(ctrl, Ctl.WorkerDone, t + 1, STALL_MS)) return null;
+      if (!within(t, part.work + f64[3])) return { indices: null, distances: [part.distances, f64[2]], work: [part.work, f64[3]] };
       if (onProgress && ((t + 1) % every === 0 || t + 1 === count)) onProgress(t + 1, count);
     }
-    return { indices: out, distances: [part.distances, f64[2]] };
+    return { indices: out, distances: [part.distances, f64[2]], work: [part.work, f64[3]] };
   } finally {
     signal(ctrl, Ctl.Go, -1);
     void worker.terminate();

@@ -20,6 +20,8 @@ export class Window {
   private readonly cT: Float32Array; // sketch tail of each center, by group
   private nAxis = 0;
   private nSorted = 0;
+  /** Groups whose bound was checked (the work done). */
+  visits = 0;
 
   constructor(
     private readonly count: number, private readonly K: number, private readonly dim: number,
@@ -43,6 +45,7 @@ export class Window {
     const W = 2 * r * (1 + 4 * REL) + eps; // every max δ(g) ≤ r
     let nc = 0;
     const visit = (k: number): void => {
+      this.visits++;
       const gmax = parts === 1 ? gMaxAx[k] : Math.max(gMaxAx[k], gMaxAx[count + k]);
       if (gmax <= 0) return;
       const lim = sq(2 * gmax * (1 + 4 * REL) + eps);

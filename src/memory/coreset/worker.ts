@@ -19,6 +19,7 @@ try {
   const publish = () => {
     ctl.f64[0] = part.tree.bestValue;
     ctl.f64[2] = part.distances;
+    ctl.f64[3] = part.work;
     Atomics.store(ctrl, Ctl.WorkerBestIndex, part.tree.bestIndex);
   };
   publish();

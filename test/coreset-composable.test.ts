@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../src/util/rng.js';
+import { coverage } from './coverage.js';
+import { MinUpdate, minUpdateRef } from '../src/memory/coreset/simd.js';
+import { chunkStage, composableCoreset, finalStage, kernelGreedy, planBlocks, type ComposableStats } from '../src/memory/coreset/composable.js';
+import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
+import { FeatureStore } from '../src/memory/feature-store.js';
+import { chooseCoreset } from '../src/memory/select.js';
+import { greedyCoreset, greedyCoresetWithin } from '../src/memory/coreset/fast.js';
+
+function gaussian(n: number, dim: number, seed: number, shared = false): Float32Array {
+  const rng = new Rng(seed);
+  const z = shared ? new Float32Array(new SharedArrayBuffer(n * dim * 4)) : new Float32Array(n * dim);
+  for (let i = 0; i < z.length; i++) z[i] = rng.normal();
+  return z;
+}
+
+/** Blobs of different spread and 1 % far outliers (the rare patches a coreset must not miss). */
+function blobs(n: number, dim: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const centers = Array.from({ length: 20 }, () => Array.from({ length: dim }, () => rng.normal() * 4));
+  const z = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    if (rng.next() < 0.01) { for (let d = 0; d < dim; d++) z[i * dim + d] = (rng.next() - 0.5) * 60; continue; }
+    const k = rng.int(20), s = 0.2 + (k % 5) * 0.3;
+    for (let d = 0; d < dim; d++) z[i * dim + d] = centers[k][d] + s * rng.normal();
+  }
+  return z;
+}
+
+test('SIMD kernel equals its plain version bit for bit (padded dims, duplicates, ties)', () => {
+  for (const dim of [128, 20, 3]) {
+    const n = 700, z = gaussian(n, dim, dim);
+    z.copyWithin(5 * dim, 9 * dim, 10 * dim); // row 5 = row 9: equal δ, the lowest index must win
+    const k = new MinUpdate(dim);
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const d = k.load(z, all);
+    const f = new Float32Array(n * k.dimP);
+    for (let i = 0; i < n; i++) f.set(z.subarray(i * dim, (i + 1) * dim), i * k.dimP);
+    const ref = new Float32Array(n).fill(Infinity);
+    for (const c of [0, 9, 333, 699, 5]) {
+      assert.equal(k.update(c), minUpdateRef(f, n, k.dimP, c, ref), `dim ${dim} center ${c}`);
+      assert.deepEqual(d, ref);
+    }
+  }
+});
+
+test('the kernel greedy is the official greedy (same picks as the float64 plain loop)', () => {
+  const n = 1500, dim = 32, z = blobs(n, dim, 3), count = 150;
+  const starts = pickStarts(n, 4);
+  const plain = plainGreedyCoreset(z, n, dim, count, starts);
+  const kern = kernelGreedy(new MinUpdate(dim), z, Int32Array.from({ length: n }, (_, i) => i), count, starts);
+  assert.deepEqual(Array.from(kern), Array.from(plain));
+});
+
+test('composable: blocks keep their share, the bank is taken from the union, threads change nothing', () => {
+  const n = 24_000, dim = 16, count = 240, z = gaussian(n, dim, 7, true);
+  const o = { chunkRows: 1000, union: 2 };
+  const plan = planBlocks(n, count, o);
+  assert.equal(plan.length, 24);
+  assert.ok(plan.every((b) => b.keep === 20));
+  const one = chunkStage(z, n, dim, count, 5, undefined, { ...o, threads: 1 });
+  const two = chunkStage(z, n, dim, count, 5, undefined, { ...o, threads: 2, awaitWorker: true });
+  assert.deepEqual(two.union, one.union);
+  assert.equal(one.union.length, 480);
+  assert.equal(two.blocks.length, 2);
+  assert.ok(two.blocks[0] > 0 && two.blocks[1] > 0, `both threads took blocks: ${two.blocks}`);
+  assert.equal(two.blocks[0] + two.blocks[1], 24);
+  // each block's centers lie in the block
+  for (const b of plan) for (const u of one.union.filter((r) => r >= b.from && r < b.to)) assert.ok(u >= b.from && u < b.to);
+  const bank = finalStage(z, dim, one.union, count, 1);
+  assert.equal(new Set(bank).size, count);
+  const inUnion = new Set(one.union);
+  assert.ok(Array.from(bank).every((r) => inUnion.has(r)));
+  const stats = {} as ComposableStats;
+  assert.deepEqual(composableCoreset(z, n, dim, count, 1, 5, undefined, { ...o, stats }), bank);
+  assert.equal(stats.union, 480);
+});
+
+test('composable coverage: within r₁ + r₂ and near the exact greedy, far better than random', () => {
+  const n = 6000, dim = 8, z = blobs(n, dim, 11), count = 120, o = { chunkRows: 1000, threads: 1 };
+  const union = chunkStage(z, n, dim, count, 2, undefined, o).union;
+  const bank = finalStage(z, dim, union, count, 2);
+  // r₁: each block covered by its own centers; r₂: the union covered by the bank
+  let r1 = 0;
+  for (const b of planBlocks(n, count, o)) {
+    const mine = union.filter((r) => r >= b.from && r < b.to).map((r) => r - b.from);
+    r1 = Math.max(r1, coverage(z.subarray(b.from * dim, b.to * dim), b.to - b.from, dim, mine));
+  }
+  const uz = new Float32Array(union.length * dim);
+  union.forEach((r, k) => uz.set(z.subarray(r * dim, (r + 1) * dim), k * dim));
+  const pos = new Map(Array.from(union, (r, k) => [r, k]));
+  const r2 = coverage(uz, union.length, dim, bank.map((r) => pos.get(r)!));
+  const got = coverage(z, n, dim, bank);
+  assert.ok(got <= r1 + r2 + 1e-9, `${got} ≤ ${r1} + ${r2}`);
+  const exact = coverage(z, n, dim, plainGreedyCoreset(z, n, dim, count, pickStarts(n, 2)));
+  const random = coverage(z, n, dim, pickStarts(n, 9, count));
+  assert.ok(got < 1.5 * exact, `composable ${got} vs exact ${exact}`);
+  assert.ok(got < 0.8 * random, `composable ${got} vs random ${random}`);
+});
+
+test('auto: exact when the exact greedy is cheap, composable past its budget; eval runs share the blocks', async () => {
+  const n = 3000, dim = 64;
+  const store = new FeatureStore({ seed: 3, inMemory: true });
+  const data = blobs(n, dim, 5);
+  for (let i = 0; i < n; i += 500) await store.append({ gridH: 1, gridW: 500, dim, count: 500, data: data.subarray(i * dim, (i + 500) * dim) });
+  const small = chooseCoreset(store, { ratio: 0.05, seed: 0 });
+  assert.equal(small.method, 'exact');
+  assert.deepEqual(small.indices, chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'exact' }).indices);
+  const a = chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
+  assert.equal(a.method, 'composable');
+  assert.match(a.note, /composable: 8 block\(s\)/);
+  const b = chooseCoreset(store, { ratio: 0.05, seed: 1, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
+  assert.notDeepEqual(a.indices, b.indices, 'another run seed redraws the final stage');
+  assert.deepEqual(chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } }).indices, a.indices);
+});
+
+test('exact greedy within a work budget: the same result, or null once the budget is passed', () => {
+  const n = 4000, dim = 32, z = gaussian(n, dim, 8), count = 200, starts = pickStarts(n, 1);
+  const stats = { threads: 0, distances: [] as number[], work: [] as number[] };
+  const full = greedyCoreset(z, n, dim, count, starts, undefined, { threads: 1, stats });
+  const work = stats.work[0];
+  assert.ok(work > 0);
+  assert.deepEqual(greedyCoresetWithin(z, n, dim, count, starts, work, undefined, { threads: 1 }), full);
+  assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 1 }), null);
+  assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 2 }), null);
+});
