@@ -54,9 +54,13 @@ function table(rows: string[][]): void {
   for (const r of rows) console.log(r.map((v, c) => v.padStart(w[c])).join('  '));
 }
 
-/** Projected (128-d) features of the first `images` train images of `dir`, cached on disk. */
-async function realFeatures(dir: string, images: number, backbone: string): Promise<Float32Array> {
-  const key = `${path.basename(path.resolve(dir))}-${backbone}-${images}`.replace(/[^\w.-]/g, '_');
+/**
+ * Projected (128-d) features of the first `images` train images of `dir`, cached on disk (the
+ * OS temp dir) so that experiments at 1.2M patches do not rerun the backbone.
+ */
+export async function realFeatures(dir: string, images: number, backbone: string, resize = 256, crop: number | 'none' = 224): Promise<Float32Array> {
+  const size = resize === 256 && crop === 224 ? '' : `-${resize}-${crop}`;
+  const key = `${path.basename(path.resolve(dir))}-${backbone}-${images}${size}`.replace(/[^\w.-]/g, '_');
   const cache = path.join(os.tmpdir(), `patchcore-coreset-bench-${key}.f32`);
   if (fs.existsSync(cache)) {
     const b = fs.readFileSync(cache);
@@ -68,9 +72,10 @@ async function realFeatures(dir: string, images: number, backbone: string): Prom
   const { trainImages } = await import('../src/data/dataset.js');
   const files = (await trainImages(dir)).slice(0, images);
   const bb = backbone === 'wrn50-random' ? await randomWrn50() : await loadBackbone(backbone as Parameters<typeof loadBackbone>[0]);
-  const ex = new Extractor(bb, { preprocess: { resize: 256, crop: 224, mean: bb.spec.mean, std: bb.spec.std }, background: null, featureDim: 0 });
+  const ex = new Extractor(bb, { preprocess: { resize, crop, mean: bb.spec.mean, std: bb.spec.std }, background: null, featureDim: 0 });
   const store = new FeatureStore({ seed: 0 });
   const t = performance.now();
+  store.reserve(files.length * (crop === 'none' ? Math.ceil(resize / 8) ** 2 : Math.ceil(crop / 8) ** 2));
   for await (const e of ex.extractFiles(files)) await store.append(e.features);
   console.log(`extracted ${store.count} patches of ${files.length} images in ${((performance.now() - t) / 1000).toFixed(1)} s -> ${cache}`);
   const z = store.projected.slice();

@@ -44,8 +44,11 @@ const STARTS = 10;
  */
 const BUDGET_PER_PAIR = 0.5, FLOOR = 2e7;
 
-/** The chunk stage depends on the store and the chunk seed only: eval's runs share it. */
-const unions = new WeakMap<FeatureStore, Map<string, Int32Array>>();
+/**
+ * Per store and bank size: the block stage (it depends on the store's seed only) and whether
+ * `auto` already found the exact greedy over budget, so that eval's runs share both.
+ */
+const shared = new WeakMap<FeatureStore, Map<string, { union?: Int32Array; overBudget?: string }>>();
 
 /** Indices of the coreset of all patches in `store`, in selection order. */
 export function selectCoreset(store: FeatureStore, opts: CoresetOptions): Int32Array {
@@ -63,28 +66,29 @@ export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Corese
   const plan = planBlocks(n, count, co);
   const union = plan.reduce((s, b) => s + b.keep, 0);
   const pairs = plan.reduce((s, b) => s + (b.to - b.from) * (b.keep + STARTS), 0) + union * (count + STARTS);
-  let stopped = '';
-  if (method !== 'composable') {
+  const key = `${n}/${count}/${co.chunkRows ?? ''}/${co.union ?? ''}`;
+  const byStore = shared.get(store) ?? new Map<string, { union?: Int32Array; overBudget?: string }>();
+  shared.set(store, byStore);
+  const memo = byStore.get(key) ?? {};
+  byStore.set(key, memo);
+  if (method === 'exact' || (method === 'auto' && !memo.overBudget)) {
     const budget = method === 'exact' ? Infinity : Math.max(FLOOR, BUDGET_PER_PAIR * pairs);
     const exact = greedyCoresetWithin(z, n, dim, count, pickStarts(n, opts.seed, STARTS), budget, opts.onProgress);
     if (exact) return { indices: exact, method: 'exact', note: 'exact greedy' };
-    stopped = ` (exact greedy stopped at its work budget, ${budget.toExponential(1)} units)`;
+    memo.overBudget = ` (exact greedy stopped at its work budget, ${budget.toExponential(1)} units)`;
   }
   // progress: the chunk stage, then the final stage as one step of its share of the work
   const finalPairs = union * (count + STARTS), total = pairs;
-  const key = `${store.seed}/${count}/${co.chunkRows ?? ''}/${co.union ?? ''}`;
-  const cache = unions.get(store) ?? new Map<string, Int32Array>();
-  unions.set(store, cache);
-  let u = cache.get(key);
+  let u = memo.union;
   if (!u) {
     u = chunkStage(z, n, dim, count, store.seed, (d, t) => opts.onProgress?.(Math.round((d / t) * (total - finalPairs)), total), co).union;
-    cache.set(key, u);
+    memo.union = u;
   }
   opts.onProgress?.(total - finalPairs, total);
   const indices = finalStage(z, dim, u, count, opts.seed);
   opts.onProgress?.(total, total);
   const C = co.chunkRows ?? plan[0].to - plan[0].from;
-  return { indices, method: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length}${stopped}` };
+  return { indices, method: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length}${method === 'auto' ? memo.overBudget ?? '' : ''}` };
 }
 
 /** The memory bank: the original (unprojected) features of the coreset, and the store row of each entry. No neighbour table. */

@@ -1,0 +1,90 @@
+// The memory stage of fit at scale: N synthetic patch rows streamed through the FeatureStore
+// (projection to 128-d, full rows spilled to a temp file), the coreset, and the bank read back.
+// One process per N, so that the peak RSS is this N's. No backbone: the rows are generated.
+//   easy  a mixture of 64 uneven blobs on a 12-d latent space (like projected CNN features)
+//   hard  i.i.d. uniform noise (no distance bound can prune)
+// Usage: node dist/bench/fit-scale.js --data easy|hard --n 1200000 [--dim 256] [--ratio 0.01] [--method auto]
+//        node dist/bench/fit-scale.js --curve [--sizes 150000,300000,...] [--kinds easy,hard]   (runs the above per N)
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '../src/util/rng.js';
+import { FeatureStore } from '../src/memory/feature-store.js';
+import { chooseCoreset, type CoresetMethod } from '../src/memory/select.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+/** Rows of one "image" (3721 = the 61×61 grid of a 512×512 input) at a time. */
+const PER_IMAGE = 3721;
+/** The official greedy's cost per 128-d distance update, torch on these 2 cores (docs/RESULTS.md §3: 38.26 s for 171,696 × 17,169). */
+const OFFICIAL_NS = 38.26e9 / (171_696 * 17_169);
+
+function source(kind: string, dim: number, seed = 1): (rows: number) => Float32Array {
+  const rng = new Rng(seed);
+  if (kind === 'hard') return (rows) => Float32Array.from({ length: rows * dim }, () => rng.next() - 0.5);
+  const L = 12, K = 64;
+  const A = Float64Array.from({ length: dim * L }, () => rng.normal());
+  const mu = Array.from({ length: K }, () => Array.from({ length: L }, () => rng.normal() * 3));
+  const sd = Array.from({ length: K }, () => 0.1 + rng.next() ** 2 * 1.5);
+  const u = new Float64Array(L);
+  return (rows) => {
+    const z = new Float32Array(rows * dim);
+    for (let i = 0; i < rows; i++) {
+      const k = Math.floor(rng.next() ** 2 * K);
+      for (let l = 0; l < L; l++) u[l] = mu[k][l] + sd[k] * rng.normal();
+      for (let d = 0; d < dim; d++) {
+        let s = 0.1 * (rng.next() - 0.5);
+        for (let l = 0; l < L; l++) s += A[d * L + l] * u[l];
+        z[i * dim + d] = s;
+      }
+    }
+    return z;
+  };
+}
+
+async function one(): Promise<void> {
+  const kind = arg('data', 'easy'), n = Number(arg('n', '150000')), dim = Number(arg('dim', '256'));
+  const ratio = Number(arg('ratio', '0.01')), method = arg('method', 'auto') as CoresetMethod;
+  const next = source(kind, dim);
+  const store = new FeatureStore({ seed: 0 });
+  store.reserve(n);
+  let gen = 0;
+  const t0 = performance.now();
+  for (let done = 0; done < n; ) {
+    const rows = Math.min(PER_IMAGE, n - done), g = performance.now();
+    const data = next(rows);
+    gen += performance.now() - g;
+    await store.append({ gridH: 1, gridW: rows, dim, count: rows, data });
+    done += rows;
+  }
+  const storeS = (performance.now() - t0 - gen) / 1000;
+  const t1 = performance.now();
+  const c = chooseCoreset(store, { ratio, seed: 0, method });
+  const coresetS = (performance.now() - t1) / 1000;
+  const t2 = performance.now();
+  store.rows(c.indices);
+  const rowsS = (performance.now() - t2) / 1000;
+  store.close();
+  const count = c.indices.length;
+  console.log(JSON.stringify({ kind, n, dim, ratio, method: c.note, count, storeS, coresetS, rowsS, fitS: storeS + coresetS + rowsS,
+    rssMB: Math.round(process.resourceUsage().maxRSS / 1024), officialS: (n * count * OFFICIAL_NS) / 1e9 }));
+}
+
+function curve(): void {
+  const sizes = arg('sizes', '150000,300000,600000,1200000,2400000').split(',').map(Number);
+  const rows = [['data', 'N', 'bank', 'method', 'store s', 'coreset s', 'fit s (no backbone)', 'peak RSS MB', 'official greedy est. s']];
+  for (const kind of arg('kinds', 'easy,hard').split(','))
+    for (const n of sizes) {
+      const extra = ['--dim', arg('dim', '256'), '--ratio', arg('ratio', '0.01'), '--method', arg('method', 'auto')];
+      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--data', kind, '--n', String(n), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const r = JSON.parse(out.trim().split('\n').at(-1)!);
+      console.error(JSON.stringify(r));
+      rows.push([kind, String(n), String(r.count), r.method, r.storeS.toFixed(1), r.coresetS.toFixed(1), r.fitS.toFixed(1), String(r.rssMB), r.officialS.toFixed(0)]);
+    }
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+}
+
+if (process.argv.includes('--curve')) curve();
+else void one();
