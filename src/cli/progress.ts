@@ -2,8 +2,11 @@
 export function makeProgress(quiet: boolean): (stage: string, done: number, total: number) => void {
   if (quiet || !process.stderr.isTTY) return () => undefined;
   const started = new Map<string, number>();
+  const totals = new Map<string, number>();
   return (stage, done, total) => {
-    if (!started.has(stage)) started.set(stage, Date.now());
+    // a new total restarts the clock (the coreset's auto method can switch to another plan)
+    if (!started.has(stage) || totals.get(stage) !== total) started.set(stage, Date.now());
+    totals.set(stage, total);
     const frac = total > 0 ? done / total : 1;
     const width = 24;
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');

@@ -71,7 +71,7 @@ export class Extractor {
    * runs the current one (a two-stage pipeline).
    */
   async *extractFiles(files: string[], onProgress?: (done: number, total: number) => void): AsyncGenerator<Extracted & { file: string }> {
-    const bs = Math.max(1, this.opts.batchSize ?? 8);
+    const bs = Math.max(1, this.opts.batchSize ?? defaultBatch(this.opts.preprocess));
     const load = (start: number) => Promise.all(files.slice(start, start + bs).map((f) => loadImage(f)));
     let next = files.length ? load(0) : null;
     for (let start = 0; start < files.length; start += bs) {
@@ -83,6 +83,16 @@ export class Extractor {
       onProgress?.(Math.min(start + bs, files.length), files.length);
     }
   }
+}
+
+/**
+ * Images per backbone batch unless set: 8 at 224 × 224, fewer for larger inputs (the same pixels
+ * per batch). ONNX Runtime's activation memory grows with a batch's pixels (inception_v3 at
+ * 512 × 512: 1.15 GB peak with 8 images, 0.52 GB with 2) and bigger batches are not faster on a CPU.
+ */
+export function defaultBatch(p: Pick<PreprocessConfig, 'resize' | 'crop'>): number {
+  const side = p.crop === 'none' ? p.resize : p.crop;
+  return Math.max(1, Math.min(8, Math.floor((8 * 224 * 224) / (side * side))));
 }
 
 /** Training images sampled to resolve `--bg-range auto`. */

@@ -23,7 +23,7 @@ export function extractorFlags(v: Values) {
     background: backgroundFlags(v),
     featureDim: num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer'),
     precision: precisionFlag(v),
-    batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
+    batchSize: v.batch === undefined ? undefined : num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
     warn: warn(v.quiet === true),
   };
 }
