@@ -6,6 +6,7 @@
 // Usage: node dist/bench/fit-scale.js --data easy|hard --n 1200000 [--dim 256] [--ratio 0.01] [--method auto]
 //        node dist/bench/fit-scale.js --curve [--sizes 150000,300000,...] [--kinds easy,hard]   (runs the above per N)
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/util/rng.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
@@ -60,28 +61,30 @@ async function one(): Promise<void> {
     done += rows;
   }
   const storeS = (performance.now() - t0 - gen) / 1000;
-  const t1 = performance.now();
+  const t1 = performance.now(), cpu = process.cpuUsage();
   const c = chooseCoreset(store, { ratio, seed: 0, method });
   const coresetS = (performance.now() - t1) / 1000;
+  const u = process.cpuUsage(cpu), coresetCpuS = (u.user + u.system) / 1e6; // both threads
   const t2 = performance.now();
   store.rows(c.indices);
   const rowsS = (performance.now() - t2) / 1000;
   store.close();
   const count = c.indices.length;
-  console.log(JSON.stringify({ kind, n, dim, ratio, method: c.note, count, storeS, coresetS, rowsS, fitS: storeS + coresetS + rowsS,
+  console.log(JSON.stringify({ kind, n, dim, ratio, method: c.note, count, storeS, coresetS, coresetCpuS, rowsS, fitS: storeS + coresetS + rowsS,
     rssMB: Math.round(process.resourceUsage().maxRSS / 1024), officialS: (n * count * OFFICIAL_NS) / 1e9 }));
 }
 
 function curve(): void {
   const sizes = arg('sizes', '150000,300000,600000,1200000,2400000').split(',').map(Number);
-  const rows = [['data', 'N', 'bank', 'method', 'store s', 'coreset s', 'fit s (no backbone)', 'peak RSS MB', 'official greedy est. s']];
+  const rows = [['data', 'N', 'bank', 'method', 'store s', 'coreset s', 'coreset CPU s', 'fit s (no backbone)', 'peak RSS MB', 'official greedy est. s', 'load']];
   for (const kind of arg('kinds', 'easy,hard').split(','))
     for (const n of sizes) {
       const extra = ['--dim', arg('dim', '256'), '--ratio', arg('ratio', '0.01'), '--method', arg('method', 'auto')];
       const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--data', kind, '--n', String(n), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const r = JSON.parse(out.trim().split('\n').at(-1)!);
       console.error(JSON.stringify(r));
-      rows.push([kind, String(n), String(r.count), r.method, r.storeS.toFixed(1), r.coresetS.toFixed(1), r.fitS.toFixed(1), String(r.rssMB), r.officialS.toFixed(0)]);
+      const load = (os.loadavg()[0]).toFixed(1);
+      rows.push([kind, String(n), String(r.count), r.method, r.storeS.toFixed(1), r.coresetS.toFixed(1), r.coresetCpuS.toFixed(1), r.fitS.toFixed(1), String(r.rssMB), r.officialS.toFixed(0), load]);
     }
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 }

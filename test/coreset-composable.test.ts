@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { coverage } from './coverage.js';
 import { MinUpdate, minUpdateRef } from '../src/memory/coreset/simd.js';
-import { chunkStage, composableCoreset, finalStage, kernelGreedy, planBlocks, type ComposableStats } from '../src/memory/coreset/composable.js';
+import { chunkStage, composableCoreset, finalStage, kernelGreedy, planBlocks, unionFactor, type ComposableStats } from '../src/memory/coreset/composable.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { chooseCoreset } from '../src/memory/select.js';
@@ -55,7 +55,7 @@ test('the kernel greedy is the official greedy (same picks as the float64 plain 
 });
 
 test('composable: blocks keep their share, the bank is taken from the union, threads change nothing', () => {
-  const n = 24_000, dim = 16, count = 240, z = gaussian(n, dim, 7, true);
+  const n = 24_000, dim = 64, count = 240, z = gaussian(n, dim, 7, true);
   const o = { chunkRows: 1000, union: 2 };
   const plan = planBlocks(n, count, o);
   assert.equal(plan.length, 24);
@@ -125,4 +125,15 @@ test('exact greedy within a work budget: the same result, or null once the budge
   assert.deepEqual(greedyCoresetWithin(z, n, dim, count, starts, work, undefined, { threads: 1 }), full);
   assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 1 }), null);
   assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 2 }), null);
+});
+
+test('union factor: every block keeps the whole count when affordable (Malkomes), less at scale, exactly the count at f = 1', () => {
+  assert.equal(unionFactor(131_250, 1312), 9); // tire: 9 blocks, each keeps 1312
+  assert.ok(Math.abs(unionFactor(1_190_720, 11_907) - 1.5e9 / (11_907 * (16_384 + 11_907))) < 1e-9);
+  assert.equal(unionFactor(12_000_000, 1_200_000), 1);
+  for (const [n, count] of [[100_003, 999], [50_000, 50_000], [16_385, 7]]) {
+    const plan = planBlocks(n, count, { union: 1 });
+    assert.equal(plan.reduce((s, b) => s + b.keep, 0), count, `${n} ${count}`);
+    assert.ok(plan.every((b) => b.keep >= 0 && b.keep <= b.to - b.from));
+  }
 });

@@ -97,7 +97,7 @@ export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Corese
   const indices = finalStage(z, dim, u, count, opts.seed);
   opts.onProgress?.(total, total);
   const C = co.chunkRows ?? plan[0].to - plan[0].from;
-  return { indices, method: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length}${method === 'auto' ? memo.overBudget ?? '' : ''}` };
+  return { indices, method: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length} (${(u.length / count).toFixed(1)}× the bank)${method === 'auto' ? memo.overBudget ?? '' : ''}` };
 }
 
 /** The memory bank: the original (unprojected) features of the coreset, and the store row of each entry. No neighbour table. */

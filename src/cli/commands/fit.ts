@@ -1,7 +1,7 @@
 import { MODEL_FLAGS, coresetFlag, coresetMethodFlag, parse, scoringFlags, seedFlag, str, device } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { makeProgress } from '../progress.js';
+import { makeProgress, timeStages } from '../progress.js';
 import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
 
 export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
@@ -38,6 +38,8 @@ export async function fitCommand(argv: string[]): Promise<number> {
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };
+  const stages = timeStages(opts.progress);
+  opts.progress = stages.progress;
   const files = await trainImages(data);
   const backbone = await backboneFromFlags(v);
   const t0 = Date.now();
@@ -46,7 +48,8 @@ export async function fitCommand(argv: string[]): Promise<number> {
   const c = model.config;
   process.stdout.write(
     `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
-      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}, ${c.coreset.method}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${out}\n`,
+      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}, ${c.coreset.method}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${out}\n` +
+      `stages: ${stages.summary()}\n`,
   );
   return 0;
 }

@@ -3,9 +3,12 @@
 // n·count·dim·f(1 + count/chunk) no matter how the data look, because every step is the plain
 // update (no bound to prune with), done by the SIMD kernel (simd.ts).
 //
-//   1. chunks: the rows in blocks of `chunkRows`; each block keeps its share of union·count
-//      centers, by the official greedy (10 random starts, δ = their mean distance, argmax updates);
+//   1. chunks: the rows in blocks of `chunkRows`; each block keeps its share of f·count centers,
+//      by the official greedy (10 random starts, δ = their mean distance, argmax updates);
 //   2. final: the same greedy picks `count` of the union.
+// f (the union factor) is as large as PAIR_BUDGET allows, up to the number of blocks m: f = m is
+// Malkomes et al.'s scheme (every block keeps `count`), f = 1 keeps each block's share with no
+// final stage. Cost ≈ f·count·(chunkRows + count) distances.
 // Every row is then within r₁ (its block's coverage radius) of a union point, which is within r₂
 // of a bank entry: the coverage radius is at most r₁ + r₂.
 //
@@ -22,19 +25,23 @@ import { MinUpdate } from './simd.js';
 
 /** Rows per block: 16384 × 128 floats = 8 MB, about a core's share of cache. */
 export const CHUNK_ROWS = 16384;
-/** The union holds this many times `count` centers. */
-export const UNION = 2;
+/**
+ * Row-to-center distances the union factor is sized for: ~40 s of one core's SIMD kernel, less
+ * with the second thread on the block stage. 1.2M rows at 1 %: f = 4; 2.4M: f ≈ 1.6.
+ */
+export const PAIR_BUDGET = 1.5e9;
 /** A worker silent this long is given up on (its blocks are then redone here). */
 const STALL_MS = 30_000;
 
 export interface ComposableOptions {
   chunkRows?: number;
+  /** The union factor f (default: unionFactor). */
   union?: number;
   /** 1 or 2 (default: 2 when the machine has 2 cores and there are ≥ 2 blocks). */
   threads?: number;
   /** Filled in with how the run went. */
   stats?: ComposableStats;
-  /** Let the worker start before taking blocks (tests: so that both threads surely take some). */
+  /** Let the worker finish the first block before taking any (tests: so that both threads surely take some). */
   awaitWorker?: boolean;
 }
 
@@ -49,13 +56,21 @@ export interface ComposableStats {
 /** A block: rows [from, to), keeping `keep` centers, written at out[at..]. */
 export interface Block { from: number; to: number; keep: number; at: number }
 
+/** The largest union factor within PAIR_BUDGET, between 1 and the number of blocks. */
+export function unionFactor(n: number, count: number, chunkRows = CHUNK_ROWS): number {
+  const m = Math.ceil(n / chunkRows);
+  return Math.max(1, Math.min(m, PAIR_BUDGET / (count * (Math.min(chunkRows, n) + count))));
+}
+
 export function planBlocks(n: number, count: number, o: ComposableOptions = {}): Block[] {
-  const C = o.chunkRows ?? CHUNK_ROWS, f = o.union ?? UNION;
+  const C = o.chunkRows ?? CHUNK_ROWS, f = o.union ?? unionFactor(n, count, C);
   const blocks: Block[] = [];
-  let at = 0;
+  let at = 0, owed = 0;
   for (let from = 0; from < n; from += C) {
-    const to = Math.min(n, from + C);
-    const keep = Math.min(to - from, Math.max(1, Math.ceil((f * count * (to - from)) / n)));
+    const to = Math.min(n, from + C), share = (f * count * (to - from)) / n;
+    // f = 1: whole shares carried over (largest-remainder style), so the union is exactly `count`
+    const keep = Math.min(to - from, f <= 1 ? Math.max(0, Math.round(share + owed)) : Math.max(1, Math.ceil(share)));
+    owed += share - keep;
     blocks.push({ from, to, keep, at });
     at += keep;
   }
@@ -108,8 +123,6 @@ export function runBlocks(
 ): number {
   const k = new MinUpdate(dim);
   let did = 0;
-  Atomics.store(done, blocks.length + 1, 1);
-  Atomics.notify(done, blocks.length + 1);
   for (;;) {
     const j = Atomics.add(done, 0, 1); // done[0]: next block to take
     if (j >= blocks.length) return did;
@@ -141,8 +154,8 @@ export function chunkStage(
   const threads = o.threads ?? (os.availableParallelism() >= 2 && blocks.length >= 2 ? 2 : 1);
   const shared = threads > 1 && z.buffer instanceof SharedArrayBuffer;
   const buf = (bytes: number) => (threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  // done[0]: next block to take; done[1 + j]: 1 + the thread that wrote block j; done[last]: worker started
-  const out = new Int32Array(buf(total * 4)), done = new Int32Array(buf((blocks.length + 2) * 4));
+  // done[0]: next block to take; done[1 + j]: 1 + the thread that wrote block j
+  const out = new Int32Array(buf(total * 4)), done = new Int32Array(buf((blocks.length + 1) * 4));
   const work = blocks.map(blockWork), allWork = work.reduce((a, b) => a + b, 0);
   const report = () => {
     if (!onProgress) return;
@@ -156,7 +169,7 @@ export function chunkStage(
     worker = startWorker({ z: zs, dim, blocks, seed, out, done });
   }
   try {
-    if (worker && o.awaitWorker) Atomics.wait(done, blocks.length + 1, 0, STALL_MS);
+    if (worker && o.awaitWorker) Atomics.wait(done, 1, 0, STALL_MS);
     runBlocks(z, dim, blocks, seed, out, done, 0, report);
     if (worker) waitForBlocks(z, dim, blocks, seed, out, done, report);
     report();
