@@ -41,9 +41,11 @@ const STARTS = 10;
 /**
  * Exact work units (fast.ts) allowed per row-to-center distance of the composable plan: a unit
  * costs ~2× a SIMD distance, so at this budget the exact run costs about what the composable one
- * would. Below FLOOR units (~1–2 s) the exact run always goes on.
+ * would. Below FLOOR units (~1–2 s) the exact run always goes on; above CEILING (~10–15 s on an
+ * idle machine) it never does, which bounds what a failed attempt wastes on hard data (there the
+ * exact greedy prunes nothing and would cost ~9 units per row and center).
  */
-const BUDGET_PER_PAIR = 0.5, FLOOR = 2e7;
+const BUDGET_PER_PAIR = 0.5, FLOOR = 2e7, CEILING = 2.5e8;
 /**
  * Above this many rows `auto` goes straight to the composable coreset: the exact greedy's bounds
  * need ~250 bytes per row beside the projection (1.2M rows: +0.3 GB), and on real features at
@@ -81,7 +83,7 @@ export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Corese
   byStore.set(key, memo);
   if (method === 'auto' && n > EXACT_MAX_ROWS) memo.overBudget ??= ` (auto: more than ${EXACT_MAX_ROWS} rows)`;
   if (method === 'exact' || (method === 'auto' && !memo.overBudget)) {
-    const budget = method === 'exact' ? Infinity : Math.max(FLOOR, BUDGET_PER_PAIR * pairs);
+    const budget = method === 'exact' ? Infinity : Math.min(CEILING, Math.max(FLOOR, BUDGET_PER_PAIR * pairs));
     const exact = greedyCoresetWithin(z, n, dim, count, pickStarts(n, opts.seed, STARTS), budget, opts.onProgress);
     if (exact) return { indices: exact, method: 'exact', note: 'exact greedy' };
     memo.overBudget = ` (auto: the exact greedy passed its work budget, ${budget.toExponential(1)} units)`;
