@@ -99,6 +99,7 @@ export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Corese
   const indices = finalStage(z, dim, u, count, opts.seed);
   opts.onProgress?.(total, total);
   const C = co.chunkRows ?? plan[0].to - plan[0].from;
+  if (plan.length === 1) return { indices, method: 'composable', note: `greedy on all rows with float32 distances (one block)${method === 'auto' ? memo.overBudget ?? '' : ''}` };
   return { indices, method: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length} (${(u.length / count).toFixed(1)}× the bank)${method === 'auto' ? memo.overBudget ?? '' : ''}` };
 }
 

@@ -56,6 +56,17 @@ export interface ComposableStats {
 /** A block: rows [from, to), keeping `keep` centers, written at out[at..]. */
 export interface Block { from: number; to: number; keep: number; at: number }
 
+/**
+ * Up to this many rows, when n·count fits PAIR_BUDGET, the whole set is one block: the official
+ * greedy itself, with float32 distances (blocks would cost as much; the kernel's copy is ≤ 128 MB).
+ */
+export const ONE_BLOCK_ROWS = 262_144;
+
+/** Rows per block: all of them when the official greedy fits the budget (see ONE_BLOCK_ROWS). */
+export function blockRows(n: number, count: number): number {
+  return n <= ONE_BLOCK_ROWS && n * count <= PAIR_BUDGET ? Math.max(1, n) : CHUNK_ROWS;
+}
+
 /** The largest union factor within PAIR_BUDGET, between 1 and the number of blocks. */
 export function unionFactor(n: number, count: number, chunkRows = CHUNK_ROWS): number {
   const m = Math.ceil(n / chunkRows);
@@ -63,7 +74,7 @@ export function unionFactor(n: number, count: number, chunkRows = CHUNK_ROWS): n
 }
 
 export function planBlocks(n: number, count: number, o: ComposableOptions = {}): Block[] {
-  const C = o.chunkRows ?? CHUNK_ROWS, f = o.union ?? unionFactor(n, count, C);
+  const C = o.chunkRows ?? blockRows(n, count), f = o.union ?? unionFactor(n, count, C);
   const blocks: Block[] = [];
   let at = 0, owed = 0;
   for (let from = 0; from < n; from += C) {
