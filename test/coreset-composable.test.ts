@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { coverage } from './coverage.js';
 import { MinUpdate, minUpdateRef } from '../src/memory/coreset/simd.js';
-import { chunkStage, composableCoreset, finalStage, kernelGreedy, planBlocks, unionFactor, type ComposableStats } from '../src/memory/coreset/composable.js';
+import { blockRows, chunkStage, composableCoreset, finalStage, kernelGreedy, pairBudget, planBlocks, unionFactor, type ComposableStats } from '../src/memory/coreset/composable.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { chooseCoreset } from '../src/memory/select.js';
@@ -127,10 +127,18 @@ test('exact greedy within a work budget: the same result, or null once the budge
   assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 2 }), null);
 });
 
-test('union factor: every block keeps the whole count when affordable (Malkomes), less at scale, exactly the count at f = 1', () => {
-  assert.equal(unionFactor(131_250, 1312), 9); // tire: 9 blocks, each keeps 1312
-  assert.ok(Math.abs(unionFactor(1_190_720, 11_907) - 1.5e9 / (11_907 * (16_384 + 11_907))) < 1e-9);
+test('plan: one block when the greedy over all rows fits the budget, else the largest union factor within it; exactly the count at f = 1', () => {
+  assert.equal(blockRows(50_000, 500), 50_000); // 2.5e7 pairs ≤ 3e7: the official greedy itself
+  assert.equal(blockRows(131_250, 1312), 16_384);
+  assert.equal(unionFactor(20_000, 200, 1000), 20); // cheap: every block keeps the whole count (Malkomes)
+  assert.ok(Math.abs(unionFactor(1_190_720, 11_907) - pairBudget(1_190_720) / (11_907 * (16_384 + 11_907))) < 1e-9);
   assert.equal(unionFactor(12_000_000, 1_200_000), 1);
+  assert.ok(blockRows(200_000, 20_000) < 16_384, 'large ratios: smaller blocks');
+  for (const [n, count] of [[131_250, 1312], [1_190_720, 11_907], [2_400_000, 24_000], [200_000, 20_000]]) {
+    const plan = planBlocks(n, count), union = plan.reduce((s, b) => s + b.keep, 0);
+    const pairs = plan.reduce((s, b) => s + (b.to - b.from) * b.keep, 0) + (union > count ? union * count : 0);
+    assert.ok(pairs <= 1.1 * pairBudget(n), `${n} × ${count}: ${pairs} pairs`);
+  }
   for (const [n, count] of [[100_003, 999], [50_000, 50_000], [16_385, 7]]) {
     const plan = planBlocks(n, count, { union: 1 });
     assert.equal(plan.reduce((s, b) => s + b.keep, 0), count, `${n} ${count}`);

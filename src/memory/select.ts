@@ -46,6 +46,8 @@ const STARTS = 10;
  * exact greedy prunes nothing and would cost ~9 units per row and center).
  */
 const BUDGET_PER_PAIR = 0.5, FLOOR = 2e7, CEILING = 2.5e8;
+/** …and at most this many units per row (~10–20 µs): with the composable run, under the backbone's ~31 µs per patch. */
+const UNITS_PER_ROW = 300;
 /**
  * Above this many rows `auto` goes straight to the composable coreset: the exact greedy's bounds
  * need ~250 bytes per row beside the projection (1.2M rows: +0.3 GB), and on real features at
@@ -83,7 +85,7 @@ export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Corese
   byStore.set(key, memo);
   if (method === 'auto' && n > EXACT_MAX_ROWS) memo.overBudget ??= ` (auto: more than ${EXACT_MAX_ROWS} rows)`;
   if (method === 'exact' || (method === 'auto' && !memo.overBudget)) {
-    const budget = method === 'exact' ? Infinity : Math.min(CEILING, Math.max(FLOOR, BUDGET_PER_PAIR * pairs));
+    const budget = method === 'exact' ? Infinity : Math.max(FLOOR, Math.min(CEILING, UNITS_PER_ROW * n, BUDGET_PER_PAIR * pairs));
     const exact = greedyCoresetWithin(z, n, dim, count, pickStarts(n, opts.seed, STARTS), budget, opts.onProgress);
     if (exact) return { indices: exact, method: 'exact', note: 'exact greedy' };
     memo.overBudget = ` (auto: the exact greedy passed its work budget, ${budget.toExponential(1)} units)`;

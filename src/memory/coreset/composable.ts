@@ -6,7 +6,7 @@
 //   1. chunks: the rows in blocks of `chunkRows`; each block keeps its share of f·count centers,
 //      by the official greedy (10 random starts, δ = their mean distance, argmax updates);
 //   2. final: the same greedy picks `count` of the union.
-// f (the union factor) is as large as PAIR_BUDGET allows, up to the number of blocks m: f = m is
+// f (the union factor) is as large as pairBudget allows, up to the number of blocks m: f = m is
 // Malkomes et al.'s scheme (every block keeps `count`), f = 1 keeps each block's share with no
 // final stage. Cost ≈ f·count·(chunkRows + count) distances.
 // Every row is then within r₁ (its block's coverage radius) of a union point, which is within r₂
@@ -26,10 +26,15 @@ import { MinUpdate } from './simd.js';
 /** Rows per block: 16384 × 128 floats = 8 MB, about a core's share of cache. */
 export const CHUNK_ROWS = 16384;
 /**
- * Row-to-center distances the union factor is sized for: ~40 s of one core's SIMD kernel, less
- * with the second thread on the block stage. 1.2M rows at 1 %: f = 4; 2.4M: f ≈ 1.6.
+ * Row-to-center distances per row the plan is sized for: 600 × 25 ns = 15 µs per row on one core,
+ * half of what the backbone spends per patch (inception_v3 at 512 px: ~31 µs), so the coreset stays
+ * under feature extraction whatever the data. 1.2M rows at 1 %: f ≈ 2.1; 2.4M: f ≈ 1.5.
  */
-export const PAIR_BUDGET = 1.5e9;
+export const PAIRS_PER_ROW = 600;
+
+export function pairBudget(n: number): number {
+  return Math.max(2e7, PAIRS_PER_ROW * n);
+}
 /** A worker silent this long is given up on (its blocks are then redone here). */
 const STALL_MS = 30_000;
 
@@ -57,20 +62,22 @@ export interface ComposableStats {
 export interface Block { from: number; to: number; keep: number; at: number }
 
 /**
- * Up to this many rows, when n·count fits PAIR_BUDGET, the whole set is one block: the official
+ * Up to this many rows, when n·count fits pairBudget, the whole set is one block: the official
  * greedy itself, with float32 distances (blocks would cost as much; the kernel's copy is ≤ 128 MB).
  */
 export const ONE_BLOCK_ROWS = 262_144;
 
 /** Rows per block: all of them when the official greedy fits the budget (see ONE_BLOCK_ROWS). */
 export function blockRows(n: number, count: number): number {
-  return n <= ONE_BLOCK_ROWS && n * count <= PAIR_BUDGET ? Math.max(1, n) : CHUNK_ROWS;
+  if (n <= ONE_BLOCK_ROWS && n * count <= pairBudget(n)) return Math.max(1, n);
+  // f = 1 costs count·C: smaller blocks when even that passes the budget (large ratios)
+  return Math.max(2048, Math.min(CHUNK_ROWS, Math.floor(pairBudget(n) / count)));
 }
 
-/** The largest union factor within PAIR_BUDGET, between 1 and the number of blocks. */
+/** The largest union factor within pairBudget, between 1 and the number of blocks. */
 export function unionFactor(n: number, count: number, chunkRows = CHUNK_ROWS): number {
   const m = Math.ceil(n / chunkRows);
-  return Math.max(1, Math.min(m, PAIR_BUDGET / (count * (Math.min(chunkRows, n) + count))));
+  return Math.max(1, Math.min(m, pairBudget(n) / (count * (Math.min(chunkRows, n) + count))));
 }
 
 export function planBlocks(n: number, count: number, o: ComposableOptions = {}): Block[] {
