@@ -1,14 +1,15 @@
 // Composable greedy k-center coreset (Malkomes et al., NeurIPS 2015: greedy on parts, then greedy
-// on the union of their centers). For sets where the exact greedy is too slow: its cost is
-// n·count·dim·f(1 + count/chunk) no matter how the data look, because every step is the plain
-// update (no bound to prune with), done by the SIMD kernel (simd.ts).
+// on the union of their centers). For sets where the exact greedy is too slow: its cost is set by
+// n and count (≈ 600 distances per row, see PAIRS_PER_ROW) no matter how the data look, because
+// every step is the plain update (no bound to prune with), done by the SIMD kernel (simd.ts).
 //
 //   1. chunks: the rows in blocks of `chunkRows`; each block keeps its share of f·count centers,
 //      by the official greedy (10 random starts, δ = their mean distance, argmax updates);
 //   2. final: the same greedy picks `count` of the union.
 // f (the union factor) is as large as pairBudget allows, up to the number of blocks m: f = m is
 // Malkomes et al.'s scheme (every block keeps `count`), f = 1 keeps each block's share with no
-// final stage. Cost ≈ f·count·(chunkRows + count) distances.
+// final stage. Cost ≈ f·count·(chunkRows + count) distances. Small sets are one block (the
+// official greedy itself, float32 distances).
 // Every row is then within r₁ (its block's coverage radius) of a union point, which is within r₂
 // of a bank entry: the coverage radius is at most r₁ + r₂.
 //

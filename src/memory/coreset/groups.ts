@@ -17,7 +17,7 @@ export class Groups {
   private keys = new Float64Array(1024);
   private order = new Int32Array(1024);
 
-  /** gMax: δ of each group's first live member (−∞ when empty), this part's slice of Shared.gMax. */
+  /** gMax: δ of each group's first live member (−∞ when empty), this part's slice of Board.gMax. */
   constructor(count: number, private readonly K: number, readonly gMax: Float64Array, private readonly tree: MaxTree) {
     this.size = new Int32Array(count);
     this.head = new Int32Array(count);
