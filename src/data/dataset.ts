@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
 
-const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?|webp)$/i;
+export const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?|webp)$/i;
 
 export interface TestItem {
   file: string;
