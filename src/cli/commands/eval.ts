@@ -1,4 +1,4 @@
-import { MODEL_FLAGS, coresetFlag, coresetMethodFlag, device, isInt, num, parse, scoringFlags, seedFlag, str } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, coresetMethodFlag, device, isInt, num, parse, scoringFlags, seedFlag, str, targetFprFlag } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
 import { createExtractor } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
@@ -12,6 +12,8 @@ const HELP = `patchcore eval --data DIR [--runs N] [--seed S] [--coreset R] [--j
   Prints a Markdown table (mean ± std); --json prints one JSON object; --out DIR writes report.html.
   --coreset-method auto|exact|composable (--coreset-exact): see patchcore fit --help. The composable
   method's block stage is shared by the runs; each run redraws the final stage.
+  Each run also sets fit's threshold (--target-fpr A, default 0.05, from leave-one-image-out training
+  scores) and reports the false alarms on good test images and the defects caught at it.
 `;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -25,6 +27,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     coresetMethod: coresetMethodFlag(v),
     seed: seedFlag(v),
     scoring,
+    targetFpr: targetFprFlag(v),
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };
@@ -42,7 +45,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
 }
 
 export function evalJson(r: EvalResult) {
-  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds, coreset_methods: r.coresetMethods };
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetMethods };
 }
 
 export function markdownTable(r: EvalResult, title: string): string {
