@@ -65,3 +65,15 @@ test('coverage: equals the plain run in projected space, near a full-dimension g
   const ratio = coverage(data, N, D, idx) / coverage(data, N, D, full);
   assert.ok(ratio > 0.7 && ratio < 1.3, `original-space coverage ratio ${ratio}`);
 });
+
+test('the store keeps its projections in shared memory, and ORT searches still take them', async () => {
+  const { PairwiseKnn } = await import('../src/scoring/pairwise-knn.js');
+  const store = await storeOf(features(5), 3);
+  assert.ok(store.projected.buffer instanceof SharedArrayBuffer, 'shared: the coreset thread reads it without a copy');
+  const knn = await PairwiseKnn.create(128);
+  const q = store.projected.subarray(0, 10 * 128), b = store.projected.subarray(100 * 128, 300 * 128);
+  const shared = await knn.search(q, 10, b, 200, 3);
+  const plain = await knn.search(q.slice(), 10, b.slice(), 200, 3);
+  assert.deepEqual(shared, plain);
+  await knn.release();
+});

@@ -30,8 +30,8 @@ export class PairwiseKnn {
     const D = this.dim;
     if (n === 0) return { index: new Int32Array(0), dist: new Float32Array(0) }; // ORT's Gemm divides by the row count
     const out = await this.session.run({
-      Q: new ort.Tensor('float32', q.subarray(0, n * D), [n, D]),
-      B: new ort.Tensor('float32', b.subarray(0, m * D), [m, D]),
+      Q: new ort.Tensor('float32', unshared(q.subarray(0, n * D)), [n, D]),
+      B: new ort.Tensor('float32', unshared(b.subarray(0, m * D)), [m, D]),
       K: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
     });
     return { index: Int32Array.from(out.index.data as BigInt64Array, Number), dist: Float32Array.from(out.dist.data as Float32Array) };
@@ -54,4 +54,12 @@ export function pairwiseKnnPlain(q: Float32Array, n: number, b: Float32Array, m:
     for (let t = 0; t < k; t++) (index[i * k + t] = d[t][1]), (dist[i * k + t] = d[t][0]);
   }
   return { index, dist };
+}
+
+/**
+ * ONNX Runtime rejects typed arrays over a SharedArrayBuffer ("Invalid argument"); the feature
+ * store's projections live in one (the coreset's second thread reads them without a copy).
+ */
+function unshared(a: Float32Array): Float32Array {
+  return a.buffer instanceof SharedArrayBuffer ? a.slice() : a;
 }
