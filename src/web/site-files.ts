@@ -3,6 +3,7 @@
 // cross-origin isolated (so ONNX Runtime may use WASM threads) and forbid other origins.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { invalid } from '../util/errors.js';
 
 export const SITE_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'",
@@ -21,6 +22,9 @@ export interface SiteFile { body: Buffer; type: string }
 
 /** Route ('/', '/main.js', '/ort/…') -> file, for every file under `dir`. */
 export function loadSite(dir: string): Map<string, SiteFile> {
+  let isDir = false;
+  try { isDir = statSync(dir).isDirectory(); } catch { isDir = false; }
+  if (!isDir) throw invalid('studio', "a folder written by 'patchcore web --out DIR'", dir);
   const out = new Map<string, SiteFile>();
   const walk = (rel: string): void => {
     for (const name of readdirSync(path.join(dir, rel))) {
@@ -31,7 +35,7 @@ export function loadSite(dir: string): Map<string, SiteFile> {
   };
   walk('');
   const index = out.get('/index.html');
-  if (!index) throw new Error(`${dir}: no index.html (build the site with 'patchcore web --out DIR')`);
+  if (!index) throw invalid('studio', "a folder written by 'patchcore web --out DIR' (with index.html)", dir);
   out.set('/', index);
   return out;
 }
