@@ -9,7 +9,7 @@ import * as esbuild from 'esbuild';
 import { graphBytes, type Backbone } from '../backbone/backbone.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { INDEX_HTML } from './page/html.js';
-import { MAX_TRAIN_IMAGES, type SiteManifest } from './protocol.js';
+import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, type SiteManifest } from './protocol.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src/web
 const require = createRequire(import.meta.url);
@@ -71,6 +71,7 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
     backbone: { id: o.backbone.spec.id, hash: o.backbone.hash, file, bytes: graph.byteLength, spec: o.backbone.spec },
     preprocess: { resize: 256, crop: 224 },
     maxTrainImages: MAX_TRAIN_IMAGES,
+    maxBankRows: MAX_BANK_ROWS,
   };
   await writeFileAtomic(path.join(o.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   await writeFileAtomic(path.join(o.out, 'index.html'), INDEX_HTML);

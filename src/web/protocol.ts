@@ -5,10 +5,14 @@ import type { ModelConfig } from '../model/config.js';
  * the tab's memory (200 images × 784 patches × 1056 floats ≈ 660 MB with inception_v3 at 224). */
 export const MAX_TRAIN_IMAGES = 200;
 
+/** The largest memory bank the page builds (rows): 40,000 × 1056 floats ≈ 170 MB, held twice (bank and NN graph). */
+export const MAX_BANK_ROWS = 40_000;
+
 export interface SiteManifest {
   backbone: { id: string; hash: string; file: string; bytes: number; spec: import('../types.js').BackboneSpec };
   preprocess: { resize: number; crop: number };
   maxTrainImages: number;
+  maxBankRows: number;
 }
 
 export type Request =

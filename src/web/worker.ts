@@ -11,7 +11,7 @@ import { blend, colourScale } from '../report/overlay.js';
 import { errorMessage } from '../util/errors.js';
 import { registerImage, forgetImages, loadImage } from './adapters/load.js';
 import { readBytes, writeFileSync, rmSync } from './shims/memfs.js';
-import { MAX_TRAIN_IMAGES, type Reply, type Request, type SiteManifest } from './protocol.js';
+import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, type Reply, type Request, type SiteManifest } from './protocol.js';
 
 const base = new URL('./', self.location.href);
 let manifest: SiteManifest;
@@ -23,6 +23,9 @@ const post = (r: Reply, transfer: Transferable[] = []) => (self as unknown as Wo
 
 async function init(): Promise<void> {
   ort.env.wasm.wasmPaths = new URL('ort/', base).href;
+  // WASM threads need a cross-origin-isolated page (COOP/COEP headers, as 'serve --studio' sends);
+  // elsewhere ONNX Runtime runs on one thread. ORT's own default would take half the cores.
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   manifest = await (await fetch(new URL('manifest.json', base))).json();
   const graph = new Uint8Array(await (await fetch(new URL(manifest.backbone.file, base))).arrayBuffer());
   if (graph.byteLength !== manifest.backbone.bytes) throw new Error(`backbone graph is ${graph.byteLength} bytes, expected ${manifest.backbone.bytes}`);
@@ -41,6 +44,10 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
   }
   if (names.length < 1) throw new Error('no training images');
   if (names.length > MAX_TRAIN_IMAGES) throw new Error(`${names.length} training images: the page accepts at most ${MAX_TRAIN_IMAGES} (use the CLI for more)`);
+  if (!(r.ratio > 0 && r.ratio <= 1)) throw new Error(`coreset ratio must be in (0, 1], got ${r.ratio}`);
+  const { crop } = manifest.preprocess, stride = manifest.backbone.spec.strides[0];
+  const bankRows = Math.ceil(names.length * Math.ceil(crop / stride) ** 2 * r.ratio);
+  if (bankRows > MAX_BANK_ROWS) throw new Error(`a bank of ${bankRows} patches (${names.length} images × coreset ratio ${r.ratio}) exceeds the page's ${MAX_BANK_ROWS}: lower the coreset ratio`);
   model = await PatchCore.fit(names, backbone, {
     preprocess: manifest.preprocess,
     background: null,
@@ -48,7 +55,7 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
     ratio: r.ratio,
     seed: 0,
     scoring: DEFAULT_SCORING,
-    batchSize: 4,
+    batchSize: 8, // as the CLI
     progress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
   });
   forgetImages();

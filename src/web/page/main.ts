@@ -38,12 +38,13 @@ worker.onmessage = (ev: MessageEvent<Reply>) => {
   const r = ev.data;
   if (r.type === 'ready') {
     $('limits').textContent = `Backbone ${r.manifest.backbone.id} (ONNX Runtime WASM, ${r.ortThreads} thread${r.ortThreads === 1 ? '' : 's'}). ` +
-      `At most ${r.manifest.maxTrainImages} training images (all their patch features stay in this tab's memory).`;
+      `At most ${r.manifest.maxTrainImages} training images (all their patch features stay in this tab's memory) and a bank of ${r.manifest.maxBankRows} patches.`;
     ready(r.manifest);
     updateButtons();
   } else if (r.type === 'progress') progress(r.stage, r.done, r.total);
   else if (r.type === 'fitted') {
     $('eta').textContent = `done in ${(r.ms / 1000).toFixed(1)} s`;
+    document.body.dataset.fitMs = String(r.ms);
     showModel(r.model);
     onFitted?.(r.model);
   } else if (r.type === 'result') waiting.get(r.id)?.(r);
@@ -114,6 +115,7 @@ function predict(r: Omit<Extract<Request, { type: 'predict' }>, 'type' | 'id'>):
       canvas.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(res.rgba), res.width, res.height), 0, 0);
       card.dataset.score = String(res.score);
       card.dataset.name = res.name;
+      card.dataset.ms = String(res.ms);
       card.querySelector('.score')!.textContent = res.score.toFixed(4);
       card.querySelector('.ms')!.textContent = `${res.ms.toFixed(0)} ms`;
       card.dataset.ready = '1';
