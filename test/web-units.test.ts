@@ -1,0 +1,102 @@
+// The browser adapters checked in Node against what they stand in for: node:path, node:crypto,
+// an fs file, sharp's resize; the model .zip that the page downloads, read by loadModel; the CLI's
+// bad input for `web` and `serve --studio`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as nodePath from 'node:path';
+import sharp from 'sharp';
+import { zipSync } from 'fflate';
+import * as shimPath from '../src/web/shims/path.js';
+import * as memfs from '../src/web/shims/memfs.js';
+import { createHash as shimHash } from '../src/web/shims/crypto.js';
+import { resizeTriangle } from '../src/web/resize.js';
+import { syntheticSample } from '../src/data/synthetic.js';
+import { loadModel } from '../src/model/store.js';
+import { Rng } from '../src/util/rng.js';
+import { CLI, tempDir } from './helpers.js';
+import { fitSynthetic } from './fit-fixture.js';
+
+test('path shim = node:path.posix', () => {
+  const cases = ['/a/b/../c', 'a//b/./c/', '/', '.', '../x/y', '/tmp/patchcore-features-1/rows.f32', 'model.json', '/a/b.tar.gz'];
+  for (const p of cases) {
+    for (const f of ['normalize', 'dirname', 'basename', 'extname'] as const) assert.equal(shimPath[f](p), nodePath.posix[f](p), `${f}(${p})`);
+    assert.equal(shimPath.join('/models/1', p), nodePath.posix.join('/models/1', p), `join(${p})`);
+  }
+});
+
+test('crypto shim sha256 = node:crypto', () => {
+  const rng = new Rng(3);
+  for (const n of [0, 1, 63, 64, 65, 100_000]) {
+    const bytes = Uint8Array.from({ length: n }, () => rng.int(256));
+    assert.equal(shimHash('sha256').update(bytes).digest('hex'), createHash('sha256').update(bytes).digest('hex'));
+  }
+});
+
+test('memfs: positioned writes and reads as a real file, growth, rename and removal', async () => {
+  const rng = new Rng(4);
+  const dir = memfs.mkdtempSync('/tmp/t-');
+  const fd = memfs.openSync(`${dir}/rows.f32`, 'w+');
+  const ref = new Uint8Array(50_000);
+  for (let k = 0; k < 40; k++) {
+    const len = 1 + rng.int(3000), at = rng.int(ref.length - len);
+    const chunk = Uint8Array.from({ length: len }, () => rng.int(256));
+    ref.set(chunk, at);
+    assert.equal(memfs.writeSync(fd, chunk, 0, len, at), len);
+  }
+  const end = Math.max(...[...ref.keys()].filter((i) => ref[i] !== 0)) + 1;
+  const back = new Uint8Array(end);
+  assert.equal(memfs.readSync(fd, back, 0, end, 0), end);
+  assert.deepEqual(back, ref.subarray(0, end));
+  assert.equal(memfs.readSync(fd, new Uint8Array(10), 0, 10, 1e6), 0, 'reading past the end gives 0 bytes');
+  memfs.closeSync(fd);
+  await memfs.promises.writeFile('/m/model.json.tmp', '{"a":1}');
+  await memfs.promises.rename('/m/model.json.tmp', '/m/model.json');
+  assert.equal(await memfs.promises.readFile('/m/model.json', 'utf8'), '{"a":1}');
+  await assert.rejects(memfs.promises.readFile('/m/model.json.tmp'), /ENOENT/);
+  memfs.rmSync(dir);
+  assert.equal(memfs.existsSync(`${dir}/rows.f32`), false);
+});
+
+test('triangle resize: identity at the same size; close to sharp when shrinking and enlarging', async () => {
+  const img = syntheticSample(7, 'scratch', 300).image;
+  assert.equal(resizeTriangle(img, 300, 300), img);
+  for (const [w, h] of [[256, 256], [100, 120], [451, 400]]) {
+    const ours = resizeTriangle(img, w, h);
+    const ref = await sharp(img.data, { raw: { width: 300, height: 300, channels: 3 } }).resize(w, h, { kernel: 'linear', fit: 'fill' }).raw().toBuffer();
+    let sum = 0;
+    for (let i = 0; i < ref.length; i++) sum += Math.abs(ours.data[i] - ref[i]);
+    const mean = sum / ref.length;
+    // not bit-exact (libvips differs in rounding and kernel placement), but the same picture
+    assert.ok(mean < 3, `${w}x${h}: mean |ours - sharp| = ${mean.toFixed(2)} levels`);
+  }
+});
+
+test('loadModel reads a model .zip (the page download) as the directory, and rejects a broken one', async () => {
+  const { model } = await fitSynthetic({ train: 4, ratio: 0.1 });
+  const dir = tempDir('pc-zip-');
+  await model.save(dir);
+  const files = Object.fromEntries(await Promise.all((await fs.readdir(dir)).map(async (f) => [f, new Uint8Array(await fs.readFile(nodePath.join(dir, f)))] as const)));
+  const zip = nodePath.join(dir, 'model.zip');
+  await fs.writeFile(zip, zipSync(files, { level: 0 }));
+  const a = await loadModel(dir), b = await loadModel(zip);
+  assert.deepEqual(b.config, a.config);
+  assert.deepEqual(b.bank.data, a.bank.data);
+  await fs.writeFile(zip, new Uint8Array([80, 75, 3, 4, 1, 2, 3]));
+  await assert.rejects(loadModel(zip), /cannot read the zip file/);
+  const onlyJson = nodePath.join(dir, 'only-json.zip');
+  await fs.writeFile(onlyJson, zipSync({ 'model.json': files['model.json'] }));
+  await assert.rejects(loadModel(onlyJson), /bank file .* is missing/);
+});
+
+test('web and serve --studio: bad input is one line and exit 2', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  const noOut = run('web');
+  assert.equal(noOut.status, 2);
+  assert.match(noOut.stderr, /^patchcore: error: .*--out/);
+  const badBackbone = run('web', '--out', tempDir(), '--backbone', 'nope');
+  assert.equal(badBackbone.status, 2);
+  assert.equal(badBackbone.stderr.trim().split('\n').length, 1);
+});
