@@ -22,8 +22,8 @@ const skip = existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `no Chr
 const BACKBONE = 'mobilenet_v2';
 const TOL = 1e-4;
 
-let root: string, data: string, cliModel: string, url: string, browser: Browser;
-let closeServer: () => Promise<unknown>;
+let root: string, data: string, cliModel: string, url: string, defaultUrl: string, browser: Browser;
+const closers: (() => Promise<unknown>)[] = [];
 const external: string[] = [];
 
 function cli(...args: string[]): string {
@@ -39,9 +39,9 @@ function testImages(): string[] {
 }
 
 /** A page on the studio with every request outside its origin aborted (and recorded). */
-async function studio(query = ''): Promise<Page> {
+async function studio(query = '', base = url): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
-  const origin = new URL(url).origin;
+  const origin = new URL(base).origin;
   await page.route('**/*', (route) => {
     const u = route.request().url();
     if (u.startsWith(origin + '/') || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
@@ -49,7 +49,7 @@ async function studio(query = ''): Promise<Page> {
     return route.abort();
   });
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-  await page.goto(`${url}/studio/${query}`);
+  await page.goto(`${base}/studio/${query}`);
   return page;
 }
 
@@ -85,25 +85,33 @@ before(async () => {
   }
   cliModel = path.join(root, 'cli-model');
   cli('fit', '--data', data, '--out', cliModel, '--backbone', BACKBONE, '--coreset', '0.1', '--quiet');
-  const site = path.join(root, 'site');
-  await buildSite({ out: site, backbone: await loadBackbone(BACKBONE) });
-  const server = await startServer({ model: await PatchCore.open(cliModel), studio: site });
-  url = server.url;
-  closeServer = () => server.app.close();
+  const model = await PatchCore.open(cliModel);
+  const serveSite = async (backbone: string) => {
+    const site = path.join(root, `site-${backbone}`);
+    await buildSite({ out: site, backbone: await loadBackbone(backbone) });
+    const server = await startServer({ model, studio: site });
+    closers.push(() => server.app.close());
+    return server.url;
+  };
+  url = await serveSite(BACKBONE);
+  defaultUrl = await serveSite('inception_v3'); // what 'patchcore web' writes by default
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
 
 after(async () => {
   await browser?.close();
-  await closeServer?.();
+  for (const close of closers) await close();
 });
 
-test('?selftest fits and scores the synthetic set in the page, offline', { skip, timeout: 300_000 }, async () => {
-  const page = await studio('?selftest');
+test('?selftest fits and scores the synthetic set in the default page (inception_v3), offline', { skip, timeout: 300_000 }, async () => {
+  const page = await studio('?selftest', defaultUrl);
   await page.waitForFunction(() => document.title.startsWith('selftest:'), null, { timeout: 280_000 });
   const title = await page.title();
   assert.match(title, /^selftest: ok auroc=(0\.9\d*|1\.0+) /, title);
+  process.stdout.write(`# ${title}\n`);
+  mkdirSync('test-artifacts', { recursive: true });
+  await page.screenshot({ path: path.join('test-artifacts', 'studio-selftest.png'), fullPage: true });
   assert.deepEqual(external, []);
   await page.close();
 });
@@ -112,6 +120,7 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   const page = await studio();
   const train = readdirSync(path.join(data, 'train', 'good')).map((f) => path.join(data, 'train', 'good', f));
   await page.setInputFiles('#train-files', train);
+  await page.fill('#ratio', '0.25'); // not the CLI model's 0.1: a model of the page's own
   await page.click('#fit');
   await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('fitted in the page'), null, { timeout: 240_000 });
   const tests = testImages();
@@ -119,6 +128,10 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
   const zip = path.join(root, 'page-model.zip');
   await download.saveAs(zip);
+  const { loadModel } = await import('../src/model/store.js');
+  const stored = await loadModel(zip);
+  assert.equal(stored.config.coreset.ratio, 0.25);
+  assert.equal(stored.bank.size, Math.ceil(train.length * 28 * 28 * 0.25));
   const worst = assertSameScores(scores, cliScores(zip, tests));
   process.stdout.write(`# page-fitted model: ${tests.length} images, largest |page - node| = ${worst.toExponential(2)}\n`);
 
