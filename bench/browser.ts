@@ -40,15 +40,18 @@ async function node(id: string, train: string[], test: string[]) {
   const model = await PatchCore.fit(train, backbone, { preprocess: { resize: 256, crop: 224 }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: DEFAULT_SCORING, batchSize: 8 });
   const fitMs = performance.now() - t0;
   const ms: number[] = [];
+  const scores = new Map<string, number>();
   for (const f of test) {
     const t = performance.now();
-    await model.predict(await loadImage(f));
+    scores.set(f, (await model.predict(await loadImage(f))).score);
     ms.push(performance.now() - t);
   }
-  return { fitMs, predictMs: median(ms.slice(1)) };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pc-bench-model-'));
+  await model.save(dir);
+  return { fitMs, predictMs: median(ms.slice(1)), dir, scores };
 }
 
-async function browser(id: string, train: string[], test: string[]) {
+async function browser(id: string, train: string[], test: string[], nodeModel: { dir: string; scores: Map<string, number> }) {
   const site = mkdtempSync(path.join(os.tmpdir(), 'pc-bench-site-'));
   await buildSite({ out: site, backbone: await loadBackbone(id) });
   const files = loadSite(site);
@@ -76,7 +79,15 @@ async function browser(id: string, train: string[], test: string[]) {
     await page.setInputFiles('#test-files', test);
     await page.waitForFunction((n) => document.querySelectorAll('.card[data-ready="1"]').length === n, test.length, { timeout: 600_000 });
     const ms = await page.locator('.card[data-ready="1"]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.ms)));
-    return { fitMs, predictMs: median(ms.slice(0, -1)), threads }; // cards are newest first: drop the first (warm-up) image
+    // the Node-fitted model opened in the page: how far the page's scores are from Node's
+    await page.setInputFiles('#open-model', readdirSync(nodeModel.dir).map((f) => path.join(nodeModel.dir, f)));
+    await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('opened'));
+    await page.setInputFiles('#test-files', test);
+    await page.waitForFunction((n) => document.querySelectorAll('.card[data-ready="1"]').length === n, 2 * test.length, { timeout: 600_000 });
+    const cards = await page.locator('.card[data-ready="1"]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.score)));
+    const again = cards.slice(0, test.length).reverse(); // newest first
+    const rel = Math.max(...test.map((f, i) => Math.abs(again[i] - nodeModel.scores.get(f)!) / Math.abs(nodeModel.scores.get(f)!)));
+    return { fitMs, predictMs: median(ms.slice(0, -1)), threads, rel }; // cards are newest first: drop the first (warm-up) image
   } finally {
     await b.close();
     server.close();
@@ -85,11 +96,11 @@ async function browser(id: string, train: string[], test: string[]) {
 
 const { train, test, label } = await dataset();
 console.log(`${train.length} training images, ${test.length} test images (${label}); load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log('| backbone | host | fit, s | predict, ms/image (median) |\n|---|---|---|---|');
+console.log('| backbone | host | fit, s | predict, ms/image (median) | page score vs Node, same model (max rel. diff) |\n|---|---|---|---|---|');
 for (const id of backbones) {
   const n = await node(id, train, test);
-  console.log(`| ${id} | Node (onnxruntime-node, ${os.availableParallelism()} cores) | ${(n.fitMs / 1000).toFixed(1)} | ${n.predictMs.toFixed(0)} |`);
-  const w = await browser(id, train, test);
-  console.log(`| ${id} | Chromium (onnxruntime-web WASM, ${w.threads} thread${w.threads === '1' ? '' : 's'}) | ${(w.fitMs / 1000).toFixed(1)} | ${w.predictMs.toFixed(0)} |`);
+  console.log(`| ${id} | Node (onnxruntime-node, ${os.availableParallelism()} cores) | ${(n.fitMs / 1000).toFixed(1)} | ${n.predictMs.toFixed(0)} | |`);
+  const w = await browser(id, train, test, n);
+  console.log(`| ${id} | Chromium (onnxruntime-web WASM, ${w.threads} thread${w.threads === '1' ? '' : 's'}) | ${(w.fitMs / 1000).toFixed(1)} | ${w.predictMs.toFixed(0)} | ${w.rel.toExponential(1)} |`);
 }
 console.log(`load after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -29,7 +29,7 @@ const browserAdapters: esbuild.Plugin = {
       return shim ? { path: path.join(here, 'shims', `${shim}.js`) } : undefined;
     });
     // decoding and resizing: sharp in Node, the browser's decoder in the page
-    b.onResolve({ filter: /\/image\/load\.js$/ }, (a) => {
+    b.onResolve({ filter: /(^|\/)load\.js$/ }, (a) => {
       const target = path.resolve(a.resolveDir, a.path);
       return target === path.join(here, '..', 'image', 'load.js') ? { path: path.join(here, 'adapters', 'load.js') } : undefined;
     });

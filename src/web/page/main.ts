@@ -171,15 +171,23 @@ async function runTests(files: File[]): Promise<void> {
   for (const f of files) await predict({ file: f }).catch(() => undefined);
 }
 
+/** The files of an input's change, and the input cleared so that picking the same files again works. */
+function picked(e: Event): File[] {
+  const input = e.target as HTMLInputElement;
+  const files = [...(input.files ?? [])];
+  input.value = '';
+  return files;
+}
+
 dropZone('train-drop', setTrain);
 dropZone('test-drop', (f) => void runTests(f));
-$<HTMLInputElement>('train-files').onchange = (e) => setTrain([...((e.target as HTMLInputElement).files ?? [])]);
-$<HTMLInputElement>('train-folder').onchange = (e) => setTrain([...((e.target as HTMLInputElement).files ?? [])]);
-$<HTMLInputElement>('test-files').onchange = (e) => void runTests([...((e.target as HTMLInputElement).files ?? [])]);
+$<HTMLInputElement>('train-files').onchange = (e) => setTrain(picked(e));
+$<HTMLInputElement>('train-folder').onchange = (e) => setTrain(picked(e));
+$<HTMLInputElement>('test-files').onchange = (e) => void runTests(picked(e));
 $<HTMLButtonElement>('fit').onclick = () => void fit({ files: trainFiles }).catch(() => undefined);
 $<HTMLButtonElement>('download').onclick = () => send({ type: 'download' });
 $<HTMLInputElement>('open-model').onchange = (e) => {
-  const files = [...((e.target as HTMLInputElement).files ?? [])];
+  const files = picked(e);
   if (files.length) send({ type: 'open', files });
 };
 $<HTMLInputElement>('threshold').addEventListener('input', (e) => setThreshold(Number((e.target as HTMLInputElement).value)));
