@@ -91,7 +91,7 @@ test('loadModel reads a model .zip (the page download) as the directory, and rej
   await assert.rejects(loadModel(onlyJson), /bank file .* is missing/);
 });
 
-test('web and serve --studio: bad input is one line and exit 2', () => {
+test('web and serve --studio: bad input is one line and exit 2', async () => {
   const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
   const noOut = run('web');
   assert.equal(noOut.status, 2);
@@ -99,4 +99,14 @@ test('web and serve --studio: bad input is one line and exit 2', () => {
   const badBackbone = run('web', '--out', tempDir(), '--backbone', 'nope');
   assert.equal(badBackbone.status, 2);
   assert.equal(badBackbone.stderr.trim().split('\n').length, 1);
+  const { loadSite } = await import('../src/web/site-files.js');
+  assert.throws(() => loadSite(nodePath.join(tempDir(), 'nope')), /^UserError: Expected a folder written by 'patchcore web --out DIR' for studio but received/);
+  assert.throws(() => loadSite(tempDir()), /with index\.html/);
+});
+
+test('the page names out-of-memory failures and passes other errors through', async () => {
+  const { describe } = await import('../src/web/failure.js');
+  assert.match(describe(new RangeError('Array buffer allocation failed')), /^out of memory in this tab .*at most 200/);
+  assert.match(describe(new Error('failed to allocate a buffer of size 123')), /^out of memory/);
+  assert.equal(describe(new Error('no model: fit one or open one first')), 'no model: fit one or open one first');
 });

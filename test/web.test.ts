@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CLI, tempDir } from './helpers.js';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
@@ -118,6 +118,15 @@ test('?selftest fits and scores the synthetic set in the default page (inception
 
 test('fit in the page, download the model: patchcore predict reads the zip and gives the page scores', { skip, timeout: 300_000 }, async () => {
   const page = await studio();
+  await page.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
+  // more images than the page accepts: one clear message, and the page stays usable
+  const many = tempDir('pc-web-many-');
+  const tooMany = Array.from({ length: 201 }, (_, i) => path.join(many, `${i}.png`));
+  for (const f of tooMany) writeFileSync(f, 'not decoded: the count is checked first');
+  await page.setInputFiles('#train-files', tooMany);
+  await page.click('#fit');
+  await page.waitForFunction(() => !!document.querySelector('#error')?.textContent);
+  assert.match((await page.textContent('#error')) ?? '', /201 training images: the page accepts at most 200/);
   const train = readdirSync(path.join(data, 'train', 'good')).map((f) => path.join(data, 'train', 'good', f));
   await page.setInputFiles('#train-files', train);
   await page.fill('#ratio', '0.25'); // not the CLI model's 0.1: a model of the page's own

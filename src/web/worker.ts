@@ -8,10 +8,10 @@ import { onnxBackbone, type Backbone } from '../backbone/backbone.js';
 import { ort } from '../onnx/session.js';
 import { syntheticSample, type DefectKind } from '../data/synthetic.js';
 import { blend, colourScale } from '../report/overlay.js';
-import { errorMessage } from '../util/errors.js';
 import { registerImage, forgetImages, loadImage } from './adapters/load.js';
 import { readBytes, writeFileSync, rmSync } from './shims/memfs.js';
 import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, type Reply, type Request, type SiteManifest } from './protocol.js';
+import { describe } from './failure.js';
 
 const base = new URL('./', self.location.href);
 let manifest: SiteManifest;
@@ -119,14 +119,6 @@ async function open(files: File[]): Promise<void> {
     rmSync(dir);
   }
   post({ type: 'fitted', model: { config: model.config, source: `opened ${files.map((f) => f.name).join(', ')}` }, ms: performance.now() - t0 });
-}
-
-/** Out-of-memory surfaces as a RangeError or an ORT allocation failure: say so, with what to do. */
-function describe(e: unknown): string {
-  const msg = errorMessage(e);
-  if (e instanceof RangeError || /alloc|out of memory|memory access out of bounds/i.test(msg))
-    return `out of memory in this tab (${msg}); fit on fewer images (at most ${MAX_TRAIN_IMAGES}) or use the CLI`;
-  return msg;
 }
 
 async function handle(r: Request): Promise<void> {
