@@ -42,6 +42,16 @@ export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, 
 }
 
 /**
+ * Rewrite model.json only (a new threshold from calibrate or the web page): the bank it points
+ * to must be the one already in `dir`, so a stale or foreign model object cannot swap it.
+ */
+export async function saveConfig(dir: string, config: ModelConfig): Promise<void> {
+  const current = parseModelConfig(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), dir);
+  if (current.bank.sha256 !== config.bank.sha256) throw new UserError(`${dir}: holds a different model (bank ${current.bank.sha256.slice(0, 12)}…); not overwriting it`);
+  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(config, null, 2) + '\n');
+}
+
+/**
  * A model directory, or a .zip holding its two files at the top level (what the browser page
  * downloads): `loadModel` reads either, so predict, serve and export accept both.
  */

@@ -8,6 +8,7 @@ import { sweepCommand } from './sweep.js';
 import { exportCommand } from './export.js';
 import { serveCommand } from './serve.js';
 import { webCommand } from './web.js';
+import { calibrateCommand } from './calibrate.js';
 
 export type Command = (argv: string[]) => Promise<number>;
 
@@ -22,6 +23,7 @@ export const COMMANDS: Record<string, Command> = {
   export: exportCommand,
   serve: serveCommand,
   web: webCommand,
+  calibrate: calibrateCommand,
 };
 
 export function usage(): string {
@@ -29,7 +31,8 @@ export function usage(): string {
 
 Commands:
   fit --data DIR --out MODEL_DIR [options]   fit a model on good images
-  predict --model MODEL_DIR IMG... [--out DIR] [--json]
+  predict --model MODEL_DIR INPUT... [--csv F] [--out DIR] [--masks DIR]   files, folders, globs
+  calibrate --model MODEL_DIR --data DIR [--min-recall R]   threshold from labelled images
   eval --data DIR [--runs N] [--json] [--out DIR]
   demo [--out DIR]                           synthetic end-to-end demo (npm start)
   backbone list | fetch ARCH [--weights F]   backbones and their weights

@@ -64,11 +64,16 @@ worker.onerror = (e) => showError(`the pipeline worker stopped: ${e.message || '
 
 function showModel(m: ModelSummary): void {
   const c = m.config;
-  $('model').textContent = `${m.source}: backbone ${c.backbone.id}, bank ${c.bank.size} × ${c.bank.dim} from ${c.coreset.trainPatches} patches, threshold ${c.threshold.toFixed(4)} (${c.thresholdSource})`;
+  $('model').textContent = `${m.source}: backbone ${c.backbone.id}, bank ${c.bank.size} × ${c.bank.dim} from ${c.coreset.trainPatches} patches, threshold ${c.threshold.toFixed(4)} (${describeThreshold(c.thresholdInfo)})`;
   setThreshold(c.threshold, Math.max(c.threshold * 2, c.trainScores.max * 1.5));
   $<HTMLInputElement>('test-files').disabled = false;
   $<HTMLButtonElement>('download').disabled = false;
   $<HTMLButtonElement>('fit').disabled = trainFiles.length === 0;
+}
+
+function describeThreshold(t: ModelSummary['config']['thresholdInfo']): string {
+  const fpr = t.targetFpr !== undefined ? `, false-alarm rate ${t.targetFpr}` : '';
+  return `${t.method} on ${t.n} images${fpr}`;
 }
 
 function setThreshold(t: number, max?: number): void {
@@ -82,7 +87,7 @@ function setThreshold(t: number, max?: number): void {
 }
 
 function judge(card: HTMLElement): void {
-  const v = Number(card.dataset.score) >= threshold ? 'ANOMALOUS' : 'GOOD';
+  const v = Number(card.dataset.score) > threshold ? 'ANOMALOUS' : 'GOOD'; // as PatchCore.predict: score > threshold
   const el = card.querySelector('.verdict')!;
   el.textContent = v;
   el.className = `verdict ${v}`;
