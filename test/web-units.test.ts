@@ -110,3 +110,22 @@ test('the page names out-of-memory failures and passes other errors through', as
   assert.match(describe(new Error('failed to allocate a buffer of size 123')), /^out of memory/);
   assert.equal(describe(new Error('no model: fit one or open one first')), 'no model: fit one or open one first');
 });
+
+test('the bundler swaps Node modules for the browser ones; an unforeseen built-in binds and throws only when called', async () => {
+  const esbuild = await import('esbuild');
+  const { browserAdapters } = await import('../src/web/build.js');
+  const out = await esbuild.build({
+    stdin: {
+      contents: `import { monitorEventLoopDelay } from 'node:perf_hooks'; import fs from 'node:fs'; import * as ort from 'onnxruntime-node';
+        export const probe = () => { try { monitorEventLoopDelay(); return 'no throw'; } catch (e) { return e.message; } };
+        export const memfs = typeof fs.mkdtempSync; export const web = typeof ort.InferenceSession;`,
+      resolveDir: nodePath.join(process.cwd(), 'dist', 'src', 'web'),
+    },
+    bundle: true, format: 'esm', platform: 'browser', write: false, plugins: [browserAdapters], logLevel: 'silent',
+  });
+  const code = out.outputFiles[0].text;
+  assert.match(code, /ENOENT: no such file or directory/, 'node:fs is the in-memory file system');
+  assert.match(code, /onnxruntime-web|ort-wasm/, 'onnxruntime-node is onnxruntime-web');
+  assert.match(code, /node:perf_hooks is not available in the browser page/);
+  assert.doesNotMatch(code, /from ['"]node:/, 'no Node import left');
+});

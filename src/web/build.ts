@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import * as esbuild from 'esbuild';
 import { graphBytes, type Backbone } from '../backbone/backbone.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -21,13 +21,21 @@ const SHIMS: Record<string, string> = {
   worker_threads: 'unavailable', zlib: 'unavailable', module: 'unavailable', url: 'unavailable', util: 'unavailable',
 };
 
-const browserAdapters: esbuild.Plugin = {
+export const browserAdapters: esbuild.Plugin = {
   name: 'patchcore-browser-adapters',
   setup(b) {
     b.onResolve({ filter: /^(node:)?[@a-z][\w./-]*$/ }, (a) => {
-      const shim = SHIMS[a.path.replace(/^node:/, '')];
-      return shim ? { path: path.join(here, 'shims', `${shim}.js`) } : undefined;
+      const name = a.path.replace(/^node:/, '');
+      if (SHIMS[name]) return { path: path.join(here, 'shims', `${SHIMS[name]}.js`) };
+      // any other Node built-in a core module may import later: present (as CommonJS, so any
+      // named import binds), but throws if called
+      return builtinModules.includes(name) ? { path: name, namespace: 'node-builtin' } : undefined;
     });
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (a) => ({
+      contents: `const fail = () => { throw new Error('node:${a.path} is not available in the browser page'); };
+module.exports = new Proxy({}, { get: (_t, key) => (key === '__esModule' || key === 'then' ? undefined : fail) });`,
+      loader: 'js',
+    }));
     // decoding and resizing: sharp in Node, the browser's decoder in the page
     b.onResolve({ filter: /(^|\/)load\.js$/ }, (a) => {
       const target = path.resolve(a.resolveDir, a.path);
