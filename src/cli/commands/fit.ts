@@ -1,8 +1,7 @@
-import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device, targetFprFlag } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { DEFAULT_TARGET_FPR } from '../../model/config.js';
-import { num } from '../args.js';
 import { makeProgress } from '../progress.js';
 import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
 
@@ -26,7 +25,7 @@ export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
 `;
 
 export async function fitCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { ...MODEL_FLAGS, data: { type: 'string' }, out: { type: 'string' }, 'target-fpr': { type: 'string' } });
+  const { values: v } = parse(argv, { ...MODEL_FLAGS, data: { type: 'string' }, out: { type: 'string' } });
   if (helpRequested(v, FIT_HELP)) return 0;
   const data = str(v, 'data');
   const out = str(v, 'out');
@@ -35,7 +34,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
     ratio: coresetFlag(v),
     seed: seedFlag(v),
     scoring: scoringFlags(v),
-    targetFpr: num(v, 'target-fpr', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, 'a false-alarm rate in (0, 1)'),
+    targetFpr: targetFprFlag(v),
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };
