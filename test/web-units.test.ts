@@ -14,7 +14,7 @@ import * as memfs from '../src/web/shims/memfs.js';
 import { createHash as shimHash } from '../src/web/shims/crypto.js';
 import { resizeTriangle } from '../src/web/resize.js';
 import { syntheticSample } from '../src/data/synthetic.js';
-import { loadModel } from '../src/model/store.js';
+import { loadModel, saveConfig } from '../src/model/store.js';
 import { Rng } from '../src/util/rng.js';
 import { CLI, tempDir } from './helpers.js';
 import { fitSynthetic } from './fit-fixture.js';
@@ -84,6 +84,7 @@ test('loadModel reads a model .zip (the page download) as the directory, and rej
   const a = await loadModel(dir), b = await loadModel(zip);
   assert.deepEqual(b.config, a.config);
   assert.deepEqual(b.bank.data, a.bank.data);
+  await assert.rejects(saveConfig(zip, b.config), /a zipped model is read-only/);
   await fs.writeFile(zip, new Uint8Array([80, 75, 3, 4, 1, 2, 3]));
   await assert.rejects(loadModel(zip), /cannot read the zip file/);
   const onlyJson = nodePath.join(dir, 'only-json.zip');

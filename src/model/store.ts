@@ -46,17 +46,21 @@ export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, 
  * to must be the one already in `dir`, so a stale or foreign model object cannot swap it.
  */
 export async function saveConfig(dir: string, config: ModelConfig): Promise<void> {
+  if (isModelZip(dir)) throw new UserError(`${dir}: a zipped model is read-only; unzip it into a folder to change its threshold`);
   const current = parseModelConfig(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), dir);
   if (current.bank.sha256 !== config.bank.sha256) throw new UserError(`${dir}: holds a different model (bank ${current.bank.sha256.slice(0, 12)}…); not overwriting it`);
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(config, null, 2) + '\n');
 }
+
+/** A model given as a .zip (the page's download) rather than a directory. */
+export const isModelZip = (dir: string) => /\.zip$/i.test(dir);
 
 /**
  * A model directory, or a .zip holding its two files at the top level (what the browser page
  * downloads): `loadModel` reads either, so predict, serve and export accept both.
  */
 async function modelFiles(dir: string): Promise<(name: string) => Promise<Uint8Array | null>> {
-  if (!/\.zip$/i.test(dir)) return (name) => fs.readFile(path.join(dir, name)).catch(() => null);
+  if (!isModelZip(dir)) return (name) => fs.readFile(path.join(dir, name)).catch(() => null);
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(await fs.readFile(dir));

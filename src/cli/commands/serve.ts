@@ -1,6 +1,7 @@
 import { device, isInt, num, optStr, parse, str } from '../args.js';
 import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { UserError } from '../../util/errors.js';
+import { isModelZip } from '../../model/store.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
 import { helpRequested } from './common.js';
 
@@ -52,7 +53,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { config } = model;
   if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), manualThreshold('--threshold'));
 
-  const app = await buildServer({ model, modelDir: v.threshold === undefined ? dir : undefined, token, logLevel, studio: optStr(v, 'studio'), ...limits });
+  const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: optStr(v, 'studio'), ...limits });
   let draining = false;
   let url: string;
   try {
