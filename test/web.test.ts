@@ -12,6 +12,8 @@ import { loadBackbone } from '../src/backbone/index.js';
 import { buildSite } from '../src/web/build.js';
 import { PatchCore } from '../src/model/patchcore.js';
 import { startServer } from './server-fixture.js';
+import { loadSite } from '../src/web/site-files.js';
+import http from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,7 +24,7 @@ const skip = existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `no Chr
 const BACKBONE = 'mobilenet_v2';
 const TOL = 1e-4;
 
-let root: string, data: string, cliModel: string, url: string, defaultUrl: string, browser: Browser;
+let root: string, data: string, cliModel: string, url: string, defaultUrl: string, plainUrl: string, browser: Browser;
 const closers: (() => Promise<unknown>)[] = [];
 const external: string[] = [];
 
@@ -94,6 +96,16 @@ before(async () => {
     return server.url;
   };
   url = await serveSite(BACKBONE);
+  // any static host: the same files with no special headers (not cross-origin isolated: ORT on one thread)
+  const files = loadSite(path.join(root, `site-${BACKBONE}`));
+  const plain = http.createServer((req, res) => {
+    const f = files.get(new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/studio/, ''));
+    if (!f) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': f.type }).end(f.body);
+  });
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  plainUrl = `http://127.0.0.1:${(plain.address() as { port: number }).port}`;
+  closers.push(() => new Promise((r) => plain.close(r)));
   defaultUrl = await serveSite('inception_v3'); // what 'patchcore web' writes by default
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -161,9 +173,10 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   await page.close();
 });
 
-test('a CLI-fitted model opened in the page gives the CLI scores', { skip, timeout: 300_000 }, async () => {
-  const page = await studio();
+test('a CLI-fitted model opened in the page (on a plain static server) gives the CLI scores', { skip, timeout: 300_000 }, async () => {
+  const page = await studio('', plainUrl);
   await page.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
+  assert.match((await page.textContent('#limits')) ?? '', /WASM, 1 thread\)/);
   const files = readdirSync(cliModel).map((f) => path.join(cliModel, f));
   await page.setInputFiles('#open-model', files);
   await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('opened'), null, { timeout: 60_000 });
