@@ -184,10 +184,11 @@ test('a CLI-fitted model opened in the page (on a plain static server) gives the
   const worst = assertSameScores(await pageScores(page, tests), cliScores(cliModel, tests));
   process.stdout.write(`# CLI-fitted model: ${tests.length} images, largest |page - node| = ${worst.toExponential(2)}\n`);
   // verdicts at the model's threshold, as predict gives them
-  const rows = JSON.parse(cli('predict', '--model', cliModel, '--json', ...tests)) as { file: string; anomalous: boolean }[];
+  const rows = JSON.parse(cli('predict', '--model', cliModel, '--json', ...tests)) as { file: string; anomalous: boolean; normalized: number }[];
   for (const r of rows) {
-    const verdict = await page.locator(`.card[data-name="${path.basename(r.file)}"] .verdict`).first().textContent();
-    assert.equal(verdict, r.anomalous ? 'ANOMALOUS' : 'GOOD', path.basename(r.file));
+    const card = page.locator(`.card[data-name="${path.basename(r.file)}"]`).first();
+    assert.equal(await card.locator('.verdict').textContent(), r.anomalous ? 'ANOMALOUS' : 'GOOD', path.basename(r.file));
+    assert.equal(await card.locator('.normalized').textContent(), r.normalized.toFixed(2), path.basename(r.file));
   }
   assert.ok(rows.some((r) => r.anomalous) && rows.some((r) => !r.anomalous), 'both verdicts occur');
   assert.deepEqual(external, []);

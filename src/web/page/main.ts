@@ -2,6 +2,7 @@
 // `?selftest` fits and scores the built-in synthetic set and reports in document.title.
 import { syntheticPlan } from '../../data/synthetic.js';
 import { auroc } from '../../metrics/image.js';
+import { normalizeScore } from '../../scoring/decision.js';
 import type { ModelSummary, PredictReply, Reply, Request, SiteManifest } from '../protocol.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -10,6 +11,7 @@ const send = (r: Request) => worker.postMessage(r);
 
 let trainFiles: File[] = [];
 let threshold = NaN;
+let scale = 1; // the model's normalization scale
 let nextId = 0;
 const waiting = new Map<number, (r: PredictReply) => void>();
 let onFitted: ((m: ModelSummary) => void) | undefined;
@@ -65,6 +67,7 @@ worker.onerror = (e) => showError(`the pipeline worker stopped: ${e.message || '
 function showModel(m: ModelSummary): void {
   const c = m.config;
   $('model').textContent = `${m.source}: backbone ${c.backbone.id}, bank ${c.bank.size} × ${c.bank.dim} from ${c.coreset.trainPatches} patches, threshold ${c.threshold.toFixed(4)} (${describeThreshold(c.thresholdInfo)})`;
+  scale = c.normalization.scale;
   setThreshold(c.threshold, Math.max(c.threshold * 2, c.trainScores.max * 1.5));
   $<HTMLInputElement>('test-files').disabled = false;
   $<HTMLButtonElement>('download').disabled = false;
@@ -87,7 +90,9 @@ function setThreshold(t: number, max?: number): void {
 }
 
 function judge(card: HTMLElement): void {
-  const v = Number(card.dataset.score) > threshold ? 'ANOMALOUS' : 'GOOD'; // as PatchCore.predict: score > threshold
+  const score = Number(card.dataset.score);
+  const v = score > threshold ? 'ANOMALOUS' : 'GOOD'; // as PatchCore.predict: score > threshold
+  card.querySelector('.normalized')!.textContent = normalizeScore(score, threshold, scale).toFixed(2);
   const el = card.querySelector('.verdict')!;
   el.textContent = v;
   el.className = `verdict ${v}`;
@@ -107,7 +112,7 @@ function predict(r: Omit<Extract<Request, { type: 'predict' }>, 'type' | 'id'>):
   const id = nextId++;
   const card = document.createElement('div');
   card.className = 'card';
-  card.innerHTML = '<canvas></canvas><div class="name"></div><div><span class="score">…</span> <span class="verdict"></span> <span class="ms"></span></div>';
+  card.innerHTML = '<canvas></canvas><div class="name"></div><div><span class="score">…</span> (<span class="normalized" title="normalized: 0.5 at the threshold"></span>) <span class="verdict"></span> <span class="ms"></span></div>';
   card.querySelector('.name')!.textContent = r.file?.name ?? r.synthetic!.name;
   $('cards').prepend(card);
   return new Promise((resolve, reject) => {
