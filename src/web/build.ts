@@ -53,7 +53,6 @@ export interface SiteOptions {
 
 /** Write the site into `out`; returns the files written (relative paths) with their sizes. */
 export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: number }[]> {
-  await fs.mkdir(path.join(o.out, 'ort'), { recursive: true });
   const result = await esbuild.build({
     entryPoints: { main: path.join(here, 'page', 'main.js'), worker: path.join(here, 'worker.js') },
     outdir: o.out,
@@ -66,12 +65,14 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
     inject: [path.join(here, 'shims', 'process.js')],
     plugins: [browserAdapters],
     logLevel: 'silent',
-    write: true,
+    write: false,
   });
   if (result.errors.length) throw new Error(`bundling failed: ${result.errors[0].text}`);
+  // every file by temp file + rename, so a failed build never leaves a half-written page
+  for (const f of result.outputFiles) await writeFileAtomic(f.path, f.contents);
   const ortDir = path.dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
   for (const f of ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'])
-    await fs.copyFile(path.join(ortDir, f), path.join(o.out, 'ort', f));
+    await writeFileAtomic(path.join(o.out, 'ort', f), await fs.readFile(path.join(ortDir, f)));
   const graph = await graphBytes(o.backbone);
   const file = `backbone-${o.backbone.hash.slice(0, 12)}.onnx`;
   await writeFileAtomic(path.join(o.out, file), graph);
