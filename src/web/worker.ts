@@ -40,7 +40,8 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
   if (r.synthetic) {
     for (const seed of r.synthetic.seeds) registerImage(`good-${seed}`, syntheticSample(seed, 'good').image), names.push(`good-${seed}`);
   } else {
-    for (const f of r.files ?? []) registerImage(f.name, f), names.push(f.name);
+    // keyed by position: a folder's subfolders may repeat file names
+    for (const [i, f] of (r.files ?? []).entries()) registerImage(`${i}/${f.name}`, f), names.push(`${i}/${f.name}`);
   }
   if (names.length < 1) throw new Error('no training images');
   if (names.length > MAX_TRAIN_IMAGES) throw new Error(`${names.length} training images: the page accepts at most ${MAX_TRAIN_IMAGES} (use the CLI for more)`);
@@ -48,17 +49,20 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
   const { crop } = manifest.preprocess, stride = manifest.backbone.spec.strides[0];
   const bankRows = Math.ceil(names.length * Math.ceil(crop / stride) ** 2 * r.ratio);
   if (bankRows > MAX_BANK_ROWS) throw new Error(`a bank of ${bankRows} patches (${names.length} images × coreset ratio ${r.ratio}) exceeds the page's ${MAX_BANK_ROWS}: lower the coreset ratio`);
-  model = await PatchCore.fit(names, backbone, {
-    preprocess: manifest.preprocess,
-    background: null,
-    featureDim: 0,
-    ratio: r.ratio,
-    seed: 0,
-    scoring: DEFAULT_SCORING,
-    batchSize: 8, // as the CLI
-    progress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
-  });
-  forgetImages();
+  try {
+    model = await PatchCore.fit(names, backbone, {
+      preprocess: manifest.preprocess,
+      background: null,
+      featureDim: 0,
+      ratio: r.ratio,
+      seed: 0,
+      scoring: DEFAULT_SCORING,
+      batchSize: 8, // as the CLI
+      progress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
+    });
+  } finally {
+    forgetImages();
+  }
   post({ type: 'fitted', model: { config: model.config, source: `fitted in the page on ${names.length} images` }, ms: performance.now() - t0 });
 }
 
