@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { main as sideBySide } from './side-by-side.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const OTHERS = ['coreset', 'scoring', 'metrics-speed', 'backbones', 'int8'];
+const OTHERS = ['coreset', 'scoring', 'metrics-speed', 'backbones', 'int8', 'browser'];
 
 function list(argv: string[], name: string): string[] | null {
   const i = argv.indexOf(`--${name}`);

@@ -117,21 +117,37 @@ export interface SyntheticOptions {
   testPerDefect?: number;
 }
 
+/** One image of the synthetic set: where it goes in the MVTec layout and how it is drawn. */
+export interface SyntheticEntry {
+  split: 'train' | 'test';
+  kind: DefectKind;
+  seed: number;
+  /** File stem, e.g. '003'. */
+  name: string;
+}
+
+/** The images of the synthetic set, in order (the demo's files and the web page's self-test). */
+export function syntheticPlan(o: SyntheticOptions = {}): SyntheticEntry[] {
+  const { seed = 0, train = 24, testGood = 10, testPerDefect = 5 } = o;
+  const name = (i: number) => String(i).padStart(3, '0');
+  const out: SyntheticEntry[] = [];
+  for (let i = 0; i < train; i++) out.push({ split: 'train', kind: 'good', seed: seed * 100003 + i, name: name(i) });
+  for (let i = 0; i < testGood; i++) out.push({ split: 'test', kind: 'good', seed: seed * 100003 + 1000 + i, name: name(i) });
+  let s = 2000;
+  for (const kind of DEFECT_KINDS)
+    for (let i = 0; i < testPerDefect; i++) out.push({ split: 'test', kind, seed: seed * 100003 + s++, name: name(i) });
+  return out;
+}
+
 /** Write the dataset in MVTec layout under `dir`; returns the folder. */
 export async function writeSyntheticDataset(dir: string, o: SyntheticOptions = {}): Promise<string> {
-  const { seed = 0, size = 256, train = 24, testGood = 10, testPerDefect = 5 } = o;
+  const size = o.size ?? 256;
   const jobs: Promise<void>[] = [];
   const put = (rel: string, bytes: Uint8Array) => jobs.push(writeFileAtomic(path.join(dir, rel), bytes));
-  const name = (i: number) => String(i).padStart(3, '0');
-  for (let i = 0; i < train; i++) put(`train/good/${name(i)}.png`, await encodePng(syntheticSample(seed * 100003 + i, 'good', size).image));
-  for (let i = 0; i < testGood; i++) put(`test/good/${name(i)}.png`, await encodePng(syntheticSample(seed * 100003 + 1000 + i, 'good', size).image));
-  let s = 2000;
-  for (const kind of DEFECT_KINDS) {
-    for (let i = 0; i < testPerDefect; i++) {
-      const sample = syntheticSample(seed * 100003 + s++, kind, size);
-      put(`test/${kind}/${name(i)}.png`, await encodePng(sample.image));
-      put(`ground_truth/${kind}/${name(i)}_mask.png`, await encodeMask(sample.mask, size, size));
-    }
+  for (const e of syntheticPlan(o)) {
+    const sample = syntheticSample(e.seed, e.kind, size);
+    put(`${e.split}/${e.kind}/${e.name}.png`, await encodePng(sample.image));
+    if (e.kind !== 'good') put(`ground_truth/${e.kind}/${e.name}_mask.png`, await encodeMask(sample.mask, size, size));
   }
   await Promise.all(jobs);
   return dir;

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { MemoryBank } from '../types.js';
+import { unzipSync } from 'fflate';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import { UserError } from '../util/errors.js';
@@ -45,26 +46,38 @@ export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, 
  * to must be the one already in `dir`, so a stale or foreign model object cannot swap it.
  */
 export async function saveConfig(dir: string, config: ModelConfig): Promise<void> {
+  if (isModelZip(dir)) throw new UserError(`${dir}: a zipped model is read-only; unzip it into a folder to change its threshold`);
   const current = parseModelConfig(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), dir);
   if (current.bank.sha256 !== config.bank.sha256) throw new UserError(`${dir}: holds a different model (bank ${current.bank.sha256.slice(0, 12)}…); not overwriting it`);
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(config, null, 2) + '\n');
 }
 
+/** A model given as a .zip (the page's download) rather than a directory. */
+export const isModelZip = (dir: string) => /\.zip$/i.test(dir);
+
+/**
+ * A model directory, or a .zip holding its two files at the top level (what the browser page
+ * downloads): `loadModel` reads either, so predict, serve and export accept both.
+ */
+async function modelFiles(dir: string): Promise<(name: string) => Promise<Uint8Array | null>> {
+  if (!isModelZip(dir)) return (name) => fs.readFile(path.join(dir, name)).catch(() => null);
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(await fs.readFile(dir));
+  } catch (e) {
+    throw new UserError(`--model ${dir}: cannot read the zip file (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return async (name) => entries[name] ?? null;
+}
+
 export async function loadModel(dir: string): Promise<StoredModel> {
+  const read = await modelFiles(dir);
   const jsonFile = path.join(dir, 'model.json');
-  let text: string;
-  try {
-    text = await fs.readFile(jsonFile, 'utf8');
-  } catch {
-    throw new UserError(`--model ${dir}: no model.json (not a model directory; create one with 'patchcore fit')`);
-  }
-  const config = parseModelConfig(text, jsonFile);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(path.join(dir, config.bank.file));
-  } catch {
-    throw new UserError(`--model ${dir}: bank file ${config.bank.file} is missing`);
-  }
+  const json = await read('model.json');
+  if (!json) throw new UserError(`--model ${dir}: no model.json (not a model directory; create one with 'patchcore fit')`);
+  const config = parseModelConfig(new TextDecoder().decode(json), jsonFile);
+  const bytes = await read(config.bank.file);
+  if (!bytes) throw new UserError(`--model ${dir}: bank file ${config.bank.file} is missing`);
   if (sha256(bytes) !== config.bank.sha256) throw new UserError(`--model ${dir}: checksum mismatch in ${config.bank.file} (file corrupted or modified); refit the model`);
   const { size, dim, b } = config.bank;
   if (bytes.byteLength !== size * dim * 4 + size * b * 4) throw new UserError(`--model ${dir}: bank file has the wrong size`);

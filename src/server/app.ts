@@ -10,6 +10,7 @@ import { HEATMAP_ID, HeatmapStore } from './heatmaps.js';
 import { Metrics } from './metrics.js';
 import { RAW_TYPES, registerPredict } from './predict.js';
 import { loadUi, UI_HEADERS } from './static.js';
+import { loadSite, SITE_HEADERS } from '../web/site-files.js';
 import { registerThreshold } from './threshold.js';
 
 export interface ServerLimits {
@@ -41,6 +42,8 @@ export interface ServerOptions extends Partial<ServerLimits> {
   /** When set, every /v1 request needs `Authorization: Bearer <token>`. */
   token?: string;
   logLevel?: string;
+  /** Folder written by `patchcore web`: served at /studio/. */
+  studio?: string;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -101,6 +104,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   });
 
   for (const [route, f] of ui) app.get(route, (_req, reply) => reply.headers(UI_HEADERS).type(f.type).send(f.body));
+  if (o.studio) {
+    for (const [route, f] of loadSite(o.studio)) app.get(`/studio${route}`, (_req, reply) => reply.headers(SITE_HEADERS).type(f.type).send(f.body));
+    app.get('/studio', (_req, reply) => reply.redirect('/studio/'));
+  }
   app.get('/healthz', async (_req, reply) => {
     if (closing) void reply.code(503); // load balancers stop sending work while in-flight requests finish
     return { status: closing ? 'closing' : 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued };

@@ -7,6 +7,7 @@ import { preprocessCommand } from './preprocess.js';
 import { sweepCommand } from './sweep.js';
 import { exportCommand } from './export.js';
 import { serveCommand } from './serve.js';
+import { webCommand } from './web.js';
 import { calibrateCommand } from './calibrate.js';
 
 export type Command = (argv: string[]) => Promise<number>;
@@ -21,6 +22,7 @@ export const COMMANDS: Record<string, Command> = {
   sweep: sweepCommand,
   export: exportCommand,
   serve: serveCommand,
+  web: webCommand,
   calibrate: calibrateCommand,
 };
 
@@ -39,6 +41,7 @@ Commands:
   serve --model MODEL_DIR [--port N] [--token T]   HTTP inspection station (web page + /v1 API)
   export --model MODEL_DIR --out model.onnx [--fp16] [--with-preprocess]
                                              one ONNX graph for Triton / any ONNX Runtime
+  web --out DIR [--backbone ID]              the browser studio: a static site that fits and inspects in the tab
 
 Run 'patchcore COMMAND --help' for the options of a command.
 `;

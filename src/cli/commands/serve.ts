@@ -1,6 +1,7 @@
 import { device, isInt, num, optStr, parse, str } from '../args.js';
 import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { UserError } from '../../util/errors.js';
+import { isModelZip } from '../../model/store.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
 import { helpRequested } from './common.js';
 
@@ -17,6 +18,7 @@ const HELP = `patchcore serve --model MODEL_DIR [options]
   --concurrency N     inferences at once (default ${d.concurrency})
   --queue N           requests waiting for a slot before 503 + Retry-After (default ${d.queue})
   --timeout-ms N      per-request budget, queueing included (default ${d.timeoutMs})
+  --studio DIR        also serve the browser studio built by 'patchcore web --out DIR' at /studio/
   --device cpu|cuda   --weights FILE   --threshold T   --log LEVEL (fatal..trace, default warn)
 `;
 
@@ -24,7 +26,7 @@ const FLAGS = {
   model: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
   'max-bytes': { type: 'string' }, 'max-pixels': { type: 'string' }, 'max-files': { type: 'string' },
   concurrency: { type: 'string' }, queue: { type: 'string' }, 'timeout-ms': { type: 'string' },
-  device: { type: 'string' }, weights: { type: 'string' }, threshold: { type: 'string' }, log: { type: 'string' },
+  device: { type: 'string' }, weights: { type: 'string' }, threshold: { type: 'string' }, log: { type: 'string' }, studio: { type: 'string' },
 } as const;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -51,7 +53,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { config } = model;
   if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), manualThreshold('--threshold'));
 
-  const app = await buildServer({ model, modelDir: v.threshold === undefined ? dir : undefined, token, logLevel, ...limits });
+  const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: optStr(v, 'studio'), ...limits });
   let draining = false;
   let url: string;
   try {

@@ -1,0 +1,49 @@
+// Messages between the page (main thread) and the pipeline worker.
+import type { ModelConfig } from '../model/config.js';
+
+/** The largest training set the page accepts: full feature rows of every training patch stay in
+ * the tab's memory (200 images × 784 patches × 1056 floats ≈ 660 MB with inception_v3 at 224). */
+export const MAX_TRAIN_IMAGES = 200;
+
+/** The largest memory bank the page builds (rows): 40,000 × 1056 floats ≈ 170 MB, held twice (bank and NN graph). */
+export const MAX_BANK_ROWS = 40_000;
+
+export interface SiteManifest {
+  backbone: { id: string; hash: string; file: string; bytes: number; spec: import('../types.js').BackboneSpec };
+  preprocess: { resize: number; crop: number };
+  maxTrainImages: number;
+  maxBankRows: number;
+}
+
+export type Request =
+  | { type: 'init' }
+  | { type: 'fit'; files?: File[]; synthetic?: { seeds: number[] }; ratio: number }
+  | { type: 'predict'; id: number; file?: File; synthetic?: { seed: number; kind: string; name: string } }
+  | { type: 'download' }
+  | { type: 'open'; files: File[] };
+
+export interface ModelSummary {
+  config: ModelConfig;
+  source: string;
+}
+
+export interface PredictReply {
+  type: 'result';
+  id: number;
+  name: string;
+  score: number;
+  threshold: number;
+  /** Overlay (image with the jet map blended in), RGBA, at the original size. */
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+  ms: number;
+}
+
+export type Reply =
+  | { type: 'ready'; manifest: SiteManifest; ortThreads: number }
+  | { type: 'progress'; stage: string; done: number; total: number }
+  | { type: 'fitted'; model: ModelSummary; ms: number }
+  | PredictReply
+  | { type: 'zip'; name: string; bytes: Uint8Array }
+  | { type: 'error'; id?: number; message: string };
