@@ -5,7 +5,7 @@ import type { RgbImage } from '../src/types.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { loadOpenCv } from '../src/image/opencv.js';
-import { rangeMask } from '../src/image/backgroundRange.js';
+import { rangeMask } from '../src/image/background-range.js';
 import {
   DEFAULT_BACKGROUND, backgroundFigure, parseBgRange, removeBackground, type BackgroundConfig,
 } from '../src/image/background.js';

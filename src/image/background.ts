@@ -8,10 +8,10 @@ import sharp from 'sharp';
 import type { RgbImage } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { loadOpenCv } from './opencv.js';
-import { estimateBgRange, rangeMask, type BgRange } from './backgroundRange.js';
-import { luma, maskedAverage, maskedMedian, openClose } from './backgroundFilter.js';
+import { estimateBgRange, rangeMask, type BgRange } from './background-range.js';
+import { luma, maskedAverage, maskedMedian, openClose } from './background-filter.js';
 
-export { parseBgRange, estimateBgRange, type BgRange } from './backgroundRange.js';
+export { parseBgRange, estimateBgRange, type BgRange } from './background-range.js';
 
 export interface BackgroundConfig {
   range: BgRange | 'auto';
