@@ -87,6 +87,6 @@ export class OnnxPredictor {
 }
 
 function concat<T extends Float32Array | Uint8Array>(parts: (Float32Array | Uint8Array)[], out: T): T {
-  parts.forEach((p, i) => out.set(p, i * p.length));
+  for (const [i, p] of parts.entries()) out.set(p, i * p.length);
   return out;
 }

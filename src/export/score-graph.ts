@@ -2,7 +2,7 @@
 // nearest, knn-mean (TopK + ReduceMean), neighbourhood (Gather of the N_b table), --squared,
 // and eq. 7 reweighting (softmax over the distances to N_b(m*)).
 import type { MemoryBank, ScoringConfig } from '../types.js';
-import { GraphBuilder } from '../onnx/builder.js';
+import type { GraphBuilder } from '../onnx/builder.js';
 import { UserError } from '../util/errors.js';
 import { directDistances, knnNodes } from './knn.js';
 import { usesNeighbourTable } from '../scoring/scores.js';
