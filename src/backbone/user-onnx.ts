@@ -7,8 +7,7 @@ import type { BackboneSpec } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { createSession, ort } from '../onnx/session.js';
-import { onnxBackbone, type Backbone } from './backbone.js';
-import type { BackboneRequest } from './index.js';
+import { onnxBackbone, type Backbone, type BackboneRequest } from './backbone.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from './torchvision.js';
 
 const { onnx } = onnxProto;
