@@ -144,3 +144,52 @@ test('a model fitted with --weights FILE predicts later without the file (graph 
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /000\.png\t\d+\.\d{4}\t(good|ANOMALOUS)/);
 });
+
+test('tampered model.json: each names the field, exit 2, one line', async () => {
+  await ready;
+  const img = path.join(data, 'test', 'good', '000.png');
+  const cfg = JSON.parse(await fs.readFile(path.join(model, 'model.json'), 'utf8'));
+  assert.equal(cfg.tool.name, 'patchcore-ts');
+  assert.match(cfg.tool.version, /^\d+\.\d+\.\d+/);
+  assert.equal(cfg.trainingData.images, 8);
+  assert.match(cfg.trainingData.sha256, /^[0-9a-f]{64}$/);
+  const tampered = async (name: string, edit: (c: Record<string, unknown>) => void) => {
+    const d = path.join(root, name);
+    await fs.cp(model, d, { recursive: true });
+    const c = structuredClone(cfg);
+    edit(c);
+    await fs.writeFile(path.join(d, 'model.json'), JSON.stringify(c));
+    return run('predict', '--model', d, img);
+  };
+  const noBank = await tampered('t-nobank', (c) => delete c.bank);
+  assertUserError(noBank, /Expected an object .* for \S*model\.json bank but received undefined/);
+  assert.equal(noBank.code, 2);
+  const big = await tampered('t-big', (c) => ((c.preprocess as Record<string, unknown>).resize = 'big'));
+  assertUserError(big, /for \S*model\.json preprocess\.resize but received "big"/);
+  assert.equal(big.code, 2);
+  const escape = await tampered('t-escape', (c) => ((c.bank as Record<string, unknown>).file = '../../etc/passwd'));
+  assertUserError(escape, /Expected a plain file name in the model directory for \S*model\.json bank\.file but received "\.\.\/\.\.\/etc\/passwd"/);
+  assert.equal(escape.code, 2);
+  // a newer writer's extra field is kept, not refused
+  assert.equal((await tampered('t-extra', (c) => (c.thresholdInfo = { method: 'x' }))).code, 0);
+});
+
+test('paths: --out under a file, a directory as an image, --onnx missing, --model with --onnx', async () => {
+  await ready;
+  const img = path.join(data, 'test', 'good', '000.png');
+  const under = run('predict', '--model', model, img, '--out', path.join(img, 'sub'));
+  assertUserError(under, /--out .*000\.png is a file/);
+  assert.equal(under.code, 2);
+  const dir = run('predict', '--model', model, path.join(data, 'test'));
+  assertUserError(dir, /test: it is a directory/);
+  assert.equal(dir.code, 2);
+  assertUserError(run('predict', '--onnx', path.join(root, 'nothere.onnx'), img), /nothere\.onnx: no such file/);
+  assertUserError(run('predict', '--model', model, '--onnx', path.join(root, 'x.onnx'), img), /either --model .* or --onnx/);
+});
+
+test('flags are checked before any work: --runs 0 with a missing dataset, --seed -1, a typo', () => {
+  assertUserError(run('eval', '--data', path.join(root, 'nope'), '--runs', '0'), 'Expected an integer 1..100 for --runs but received 0');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm5'), '--seed', '-1'), 'Expected a non-negative integer for --seed but received -1');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm5'), '--precision', 'int4'), 'Expected "fp32" or "int8" for --precision but received "int4"');
+  assertUserError(run('eval', '--data', data, '--corset', '0.1'), 'did you mean --coreset?');
+});

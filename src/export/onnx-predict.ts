@@ -35,13 +35,14 @@ export class OnnxPredictor {
 
   /** `file` plus its `file.json` sidecar. */
   static async load(file: string, opts: SessionOptions = {}): Promise<OnnxPredictor> {
-    const sidecar = await readSidecar(`${file}.json`);
     let bytes: Uint8Array;
     try {
       bytes = await fs.readFile(file);
-    } catch {
-      throw new UserError(`--onnx ${file}: no such file`);
+    } catch (e) {
+      throw new UserError(`--onnx ${file}: ${(e as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory, not an .onnx file' : 'no such file'}`);
     }
+    // the graph first: a missing .onnx is named as such, not as its missing sidecar
+    const sidecar = await readSidecar(`${file}.json`);
     return OnnxPredictor.fromBytes(bytes, sidecar, opts);
   }
 

@@ -15,6 +15,8 @@ import { summarize } from '../metrics/summary.js';
 import type { Device } from '../onnx/session.js';
 import { UserError } from '../util/errors.js';
 import { quantizeBackbone } from '../backbone/int8.js';
+import { trainingFingerprint } from '../data/fingerprint.js';
+import { TOOL } from '../util/version.js';
 
 export type Progress = (stage: string, done: number, total: number) => void;
 
@@ -102,6 +104,8 @@ export class PatchCore {
       const config: ModelConfig = {
         format: MODEL_FORMAT,
         createdAt: new Date().toISOString(),
+        tool: TOOL,
+        trainingData: await trainingFingerprint(files),
         backbone: { id: backbone.spec.id, hash: backbone.hash, layers: backbone.spec.layers, ...(backbone.int8 ? { int8: backbone.int8 } : {}) },
         preprocess,
         background,

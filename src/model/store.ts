@@ -7,7 +7,8 @@ import type { MemoryBank } from '../types.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import { UserError } from '../util/errors.js';
-import { parseModelConfig, type ModelConfig } from './config.js';
+import type { ModelConfig } from './config.js';
+import { parseModelConfig } from './config-schema.js';
 
 export interface StoredModel {
   config: ModelConfig;

@@ -1,48 +1,36 @@
-import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
+import { checkOutputDir } from '../../util/atomic.js';
+import { MODEL_OPTIONS, scoringFlags } from '../args.js';
+import { required, type CommandSpec } from '../options.js';
 import { makeProgress } from '../progress.js';
-import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
+import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
 
-export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
-  --data DIR          MVTec layout (train/good/*) or a folder of good images
-  --out DIR           model directory to write (model.json + bank)
-  --backbone ID       inception_v3 (default, offline), mobilenet_v2, wide_resnet50_2, resnet18, or FILE.onnx
-  --coreset R         coreset ratio in (0,1] (default 0.1; the paper's 1% is 0.01)
-  --seed N            coreset seed (default 0)
-  --score KIND        nearest | knn-mean (--k) | neighbourhood (--b, default 9)
-  --squared           report squared distances (official faiss parity)
-  --reweight          PatchCore eq. 7 image-score reweighting (b = --b)
-  --resize N --crop N|none   preprocessing (default 256 / 224)
-  --dim N             reduce patch features to N dims by adaptive average pooling (default: keep all)
-  --background [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K]
-  --precision fp32|int8   int8: backbone quantized after calibration on 8 training images
-                      (faster on CPUs with VNNI; see docs/RESULTS.md for its accuracy)
-  --device cpu|cuda   --quiet
-`;
+const FIT_OPTIONS = {
+  data: required('DIR', 'MVTec layout (train/good/*) or a folder of good images', 'a folder of good images'),
+  out: required('DIR', 'model directory to write (model.json + bank)', 'a model directory to write'),
+  ...MODEL_OPTIONS,
+} as const;
 
-export async function fitCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { ...MODEL_FLAGS, data: { type: 'string' }, out: { type: 'string' } });
-  if (helpRequested(v, FIT_HELP)) return 0;
-  const data = str(v, 'data');
-  const out = str(v, 'out');
-  const opts = {
-    ...extractorFlags(v),
-    ratio: coresetFlag(v),
-    seed: seedFlag(v),
-    scoring: scoringFlags(v),
-    device: device(v),
-    progress: makeProgress(v.quiet === true),
-  };
-  const files = await trainImages(data);
+export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
+  name: 'fit',
+  usage: '--data DIR --out MODEL_DIR [options]',
+  about: 'Fits PatchCore on good images: features, coreset memory bank, and a verdict threshold from\nleave-one-image-out training scores.',
+  options: FIT_OPTIONS,
+};
+
+export const fitCommand = runCommand(FIT, async (v) => {
+  const opts = { ...extractorFlags(v), ratio: v.coreset, seed: v.seed, scoring: scoringFlags(v), device: v.device, progress: makeProgress(v.quiet) };
+  await checkOutputDir('--out', v.out);
+  const files = await trainImages(v.data);
   const backbone = await backboneFromFlags(v);
   const t0 = Date.now();
   const model = await PatchCore.fit(files, backbone, opts);
-  await model.save(out);
+  await model.save(v.out);
   const c = model.config;
   process.stdout.write(
     `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
-      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${out}\n`,
+      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${v.out}\n`,
   );
   return 0;
-}
+});

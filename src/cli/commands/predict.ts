@@ -1,27 +1,42 @@
 import * as path from 'node:path';
-import { device, num, optStr, parse, str } from '../args.js';
+import { DEVICE, THRESHOLD, WEIGHTS } from '../args.js';
+import { flag, text, type CommandSpec } from '../options.js';
+import { writeFileAtomic, checkOutputDir } from '../../util/atomic.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { loadImage } from '../../image/load.js';
 import type { RgbImage } from '../../types.js';
 import { overlayPng } from '../../report/overlay.js';
-import { writeFileAtomic } from '../../util/atomic.js';
 import { UserError } from '../../util/errors.js';
-import { helpRequested } from './common.js';
+import { runCommand } from './common.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
 
-const HELP = `patchcore predict --model MODEL_DIR | --onnx model.onnx  IMG... [--out DIR] [--json] [--threshold T]
-  Prints each image's score and verdict; with --out writes IMG_heatmap.png overlays.
-`;
+const PREDICT_OPTIONS = {
+  model: text('MODEL_DIR', 'a model directory from `patchcore fit`'),
+  onnx: text('FILE.onnx', 'an exported graph (`patchcore export`) instead of --model'),
+  out: text('DIR', 'write IMG_heatmap.png overlays to DIR'),
+  json: flag('print one JSON array instead of one line per image'),
+  threshold: THRESHOLD,
+  device: DEVICE,
+  weights: WEIGHTS,
+} as const;
 
-export async function predictCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse(argv, { model: { type: 'string' }, onnx: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, threshold: { type: 'string' }, device: { type: 'string' }, weights: { type: 'string' } }, true);
-  if (helpRequested(v, HELP)) return 0;
+export const PREDICT: CommandSpec<typeof PREDICT_OPTIONS> = {
+  name: 'predict',
+  usage: '--model MODEL_DIR | --onnx FILE.onnx  IMG... [--out DIR] [--json] [--threshold T]',
+  about: "Prints each image's score and verdict; with --out writes IMG_heatmap.png overlays.",
+  options: PREDICT_OPTIONS,
+  positionals: true,
+};
+
+export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
+  if ((v.model === undefined) === (v.onnx === undefined)) throw new UserError('predict: give either --model MODEL_DIR or --onnx FILE.onnx (one of them)');
   if (positionals.length === 0) throw new UserError('predict: no images given');
-  const model = typeof v.onnx === 'string'
-    ? await OnnxPredictor.load(v.onnx, { device: device(v) })
-    : await PatchCore.open(str(v, 'model'), { device: device(v), weights: optStr(v, 'weights') });
-  if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
-  const out = typeof v.out === 'string' ? v.out : null;
+  if (v.out !== undefined) await checkOutputDir('--out', v.out);
+  const model = v.onnx !== undefined
+    ? await OnnxPredictor.load(v.onnx, { device: v.device })
+    : await PatchCore.open(v.model as string, { device: v.device, weights: v.weights });
+  if (v.threshold !== undefined) model.setThreshold(v.threshold, '--threshold');
+  const out = v.out ?? null;
   const rows: { file: string; score: number; threshold: number; anomalous: boolean; ms: number; heatmap?: string }[] = [];
   // decode the next image while the current one is scored (a two-stage pipeline)
   let next: Promise<RgbImage> | null = loadImage(positionals[0]);
@@ -39,6 +54,6 @@ export async function predictCommand(argv: string[]): Promise<number> {
     rows.push(row);
     if (!v.json) process.stdout.write(`${file}\t${r.score.toFixed(4)}\t${r.anomalous ? 'ANOMALOUS' : 'good'}\t${row.ms} ms\n`);
   }
-  if (v.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  if (v.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   return 0;
-}
+});
