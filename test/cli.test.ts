@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CLI, SHARED, tempDir } from './helpers.js';
+import { CLI, SHARED, missing, tempDir } from './helpers.js';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
@@ -109,9 +109,9 @@ test('a failed fit leaves the existing model intact', async () => {
   assert.equal(r.code, 0, r.err);
 });
 
-test('a model fitted on a user .onnx backbone reloads from another directory', async (t) => {
-  const onnx = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
-  if (!existsSync(onnx)) return t.skip(`${onnx} not found`);
+const userOnnx = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
+test('a model fitted on a user .onnx backbone reloads from another directory', { skip: missing(existsSync(userOnnx), `${userOnnx} not found (../shared)`) }, async () => {
+  const onnx = userOnnx;
   await ready;
   const m = path.join(root, 'm-onnx');
   const fit = run('fit', '--data', data, '--out', m, '--backbone', path.relative(process.cwd(), onnx), '--layers', '365_quantized,426_quantized', '--quiet');
@@ -167,9 +167,9 @@ test('tampered model.json: each names the field, exit 2, one line', async () => 
   const big = await tampered('t-big', (c) => ((c.preprocess as Record<string, unknown>).resize = 'big'));
   assertUserError(big, /for \S*model\.json preprocess\.resize but received "big"/);
   assert.equal(big.code, 2);
-  const escape = await tampered('t-escape', (c) => ((c.bank as Record<string, unknown>).file = '../../etc/passwd'));
-  assertUserError(escape, /Expected a plain file name in the model directory for \S*model\.json bank\.file but received "\.\.\/\.\.\/etc\/passwd"/);
-  assert.equal(escape.code, 2);
+  const outside = await tampered('t-escape', (c) => ((c.bank as Record<string, unknown>).file = '../../etc/passwd'));
+  assertUserError(outside, /Expected a plain file name in the model directory for \S*model\.json bank\.file but received "\.\.\/\.\.\/etc\/passwd"/);
+  assert.equal(outside.code, 2);
   // a newer writer's extra field is kept, not refused
   assert.equal((await tampered('t-extra', (c) => (c.thresholdInfo = { method: 'x' }))).code, 0);
 });

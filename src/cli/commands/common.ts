@@ -3,7 +3,7 @@
 import { resolveBackbone } from '../../backbone/index.js';
 import type { Backbone } from '../../backbone/backbone.js';
 import { type BACKBONE_OPTIONS, type MODEL_OPTIONS, backgroundFlags, preprocessFlags } from '../args.js';
-import { COMMON, helpText, inFlags, parseCommand, type CommandSpec, type Options, type Values } from '../options.js';
+import { type COMMON, helpText, inFlags, parseCommand, type CommandSpec, type Options, type Values } from '../options.js';
 
 export type Command = (argv: string[]) => Promise<number>;
 
