@@ -56,7 +56,7 @@ test('perfect, inverted and one-class AUROC', () => {
   assert.equal(formatMetric({ value: 0.123456 }), '0.1235');
   assert.equal(f1Max([0.1, 0.2], [0, 0]).value, null);
   assert.throws(() => auroc([1, 2], [0]), UserError);
-  assert.throws(() => auroc([1, 2], [0, 2]), /label 1 is 2/);
+  assert.throws(() => auroc([1, 2], [0, 2]), /Expected 0 or 1 for labels\[1\] but received 2/);
 });
 
 test('-0 and +0 tie', () => {

@@ -14,7 +14,7 @@ export const THRESHOLD = number('T', 'verdict threshold on the image score, inst
 /** --background and its settings (fit, eval, sweep, preprocess); any of them turns removal on. */
 export const BACKGROUND_OPTIONS = {
   background: flag("background-anomaly removal before PatchCore (the report's masked filter); any --bg-* flag turns it on"),
-  'bg-range': custom('R,G,B:R,G,B|auto', 'background colours, low:high per channel, or `auto` (estimated from the training images\' borders)', undefined, (s, f) => parseBgRange(s, f), { shown: '150,150,150:255,255,255' }),
+  'bg-range': custom('R,G,B:R,G,B|auto', 'background colours, low:high per channel, or `auto` (estimated from the training images\' borders)', undefined, (s, f) => parseBgRange(s, f), { shown: '150,150,150:255,255,255', key: 'background.range' }),
   'bg-morph': integer('K', 'open-then-close size that cleans the background mask; <= 1 turns it off', 0, 255, undefined, { shown: String(DEFAULT_BACKGROUND.morph), key: 'background.morph' }),
   'bg-filter': custom('average|median', 'filter applied to the background pixels only', undefined, (s, f) => {
     if (s !== 'average' && s !== 'median') throw invalid(f, '"average" or "median"', s);
@@ -27,10 +27,10 @@ export const BACKGROUND_OPTIONS = {
 /** The backbone options shared by fit, eval and sweep. */
 export const BACKBONE_OPTIONS = {
   backbone: withDefault('ID', '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`', 'inception_v3'),
-  layers: text('A,B', 'FILE.onnx backbone: the two tensors to tap, shallow (stride 8) then deep (stride 16)'),
-  mean: text('R,G,B', 'FILE.onnx backbone: normalisation mean of RGB/255', { shown: '0.485,0.456,0.406' }),
-  std: text('R,G,B', 'FILE.onnx backbone: normalisation std', { shown: '0.229,0.224,0.225' }),
-  'input-size': integer('N', 'FILE.onnx backbone: the side of the probe run that learns the strides', 16, 4096, undefined, { shown: '224' }),
+  layers: text('A,B', 'FILE.onnx backbone: the two tensors to tap, shallow (stride 8) then deep (stride 16)', { key: 'layers' }),
+  mean: text('R,G,B', 'FILE.onnx backbone: normalisation mean of RGB/255', { shown: '0.485,0.456,0.406', key: 'mean' }),
+  std: text('R,G,B', 'FILE.onnx backbone: normalisation std', { shown: '0.229,0.224,0.225', key: 'std' }),
+  'input-size': integer('N', 'FILE.onnx backbone: the side of the probe run that learns the strides', 16, 4096, undefined, { shown: '224', key: 'inputSize' }),
   weights: WEIGHTS,
   precision: choice('fp32|int8', '`int8`: the backbone is quantized (int8 weights, uint8 activations calibrated on 8 training images) and run by integer kernels; the bank and the NN search stay float32', PRECISIONS, 'fp32'),
   device: DEVICE,
@@ -43,8 +43,8 @@ export const MODEL_OPTIONS = {
   coreset: number('R', "coreset ratio in (0, 1]; the paper's 1 % is 0.01", 'a ratio in (0, 1]', 0.1, (x) => x > 0 && x <= 1, { key: 'ratio' }),
   seed: integer('N', 'coreset seed; the same seed gives the same bank', 0, 2 ** 31 - 1, 0, { expected: 'a non-negative integer' }),
   score: choice('', 'image score: `nearest` (PatchCore), `knn-mean` (mean of --k), `neighbourhood` (the report\'s eq. 3-4, --b)', ['nearest', 'knn-mean', 'neighbourhood'] as const, DEFAULT_SCORING.kind),
-  k: integer('K', 'neighbours of the knn-mean score', 1, 1000, DEFAULT_SCORING.k),
-  b: integer('B', 'neighbourhood size of the neighbourhood score and of --reweight', 1, 1000, DEFAULT_SCORING.b),
+  k: integer('K', 'neighbours of the knn-mean score', 1, 1000, DEFAULT_SCORING.k, { key: 'k' }),
+  b: integer('B', 'neighbourhood size of the neighbourhood score and of --reweight', 1, 1000, DEFAULT_SCORING.b, { key: 'b' }),
   squared: flag('report squared distances d², as the official faiss code does (default: true distances)'),
   reweight: flag('PatchCore eq. 7 image-score reweighting with b = --b'),
   sigma: number('S', 'Gaussian sigma of the anomaly map, in pixels', 'a number 0..64', DEFAULT_SCORING.sigma, (x) => x >= 0 && x <= 64),

@@ -39,7 +39,7 @@ export class OnnxPredictor {
     try {
       bytes = await fs.readFile(file);
     } catch (e) {
-      throw new UserError(`--onnx ${file}: ${(e as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory, not an .onnx file' : 'no such file'}`);
+      throw new UserError(`ONNX model ${file}: ${(e as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory, not an .onnx file' : 'no such file'}`);
     }
     // the graph first: a missing .onnx is named as such, not as its missing sidecar
     const sidecar = await readSidecar(`${file}.json`);

@@ -10,7 +10,7 @@ import { anomalyMap } from '../scoring/anomaly-map.js';
 import { bankFromStore, scoreFeatures, type Progress } from './patchcore.js';
 import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
 import type { Device } from '../onnx/session.js';
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 
 export type MetricSummary = { mean: number; std: number; runs: number[] } | { mean: null; std: null; runs: (number | null)[]; reason: string };
 
@@ -86,7 +86,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
 
 /** N runs (seeds seed..seed+N-1) of coreset + scoring over precomputed features. */
 export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promise<EvalResult> {
-  if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw new UserError(`--runs must be a positive integer, got ${o.runs}`);
+  if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw invalid('runs', 'a positive integer', o.runs);
   const perRun: number[] = [];
   const runScores: number[][] = [];
   const runMaps: ScoreMap[][] = [];

@@ -13,7 +13,7 @@ import { saveModel, loadModel, type StoredModel } from './store.js';
 import { resolveBackbone } from '../backbone/index.js';
 import { summarize } from '../metrics/summary.js';
 import type { Device } from '../onnx/session.js';
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 import { quantizeBackbone } from '../backbone/int8.js';
 import { trainingFingerprint } from '../data/fingerprint.js';
 import { TOOL } from '../util/version.js';
@@ -90,7 +90,7 @@ export class PatchCore {
   ) {}
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
-    if (!(o.ratio > 0 && o.ratio <= 1)) throw new UserError(`--coreset must be in (0, 1], got ${o.ratio}`);
+    if (!(o.ratio > 0 && o.ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', o.ratio);
     const extractor = await createExtractor(files, backbone, o);
     const { preprocess, background } = extractor.opts;
     backbone = extractor.backbone;
@@ -138,7 +138,7 @@ export class PatchCore {
 
   private static async fromStored(dir: string, { config, bank }: StoredModel, backbone: Backbone, device?: Device): Promise<PatchCore> {
     if (backbone.hash !== config.backbone.hash)
-      throw new UserError(`--model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
+      throw new UserError(`model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
     if (config.backbone.int8) backbone = await quantizeBackbone(backbone, config.backbone.int8);
     const nn = await NearestNeighbours.create(bank, { device });
     const extractor = new Extractor(backbone, { preprocess: config.preprocess, background: config.background, featureDim: config.featureDim });

@@ -47,18 +47,18 @@ export async function loadModel(dir: string): Promise<StoredModel> {
   try {
     text = await fs.readFile(jsonFile, 'utf8');
   } catch {
-    throw new UserError(`--model ${dir}: no model.json (not a model directory; create one with 'patchcore fit')`);
+    throw new UserError(`model ${dir}: no model.json (not a model directory; create one with 'patchcore fit')`);
   }
   const config = parseModelConfig(text, jsonFile);
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(path.join(dir, config.bank.file));
   } catch {
-    throw new UserError(`--model ${dir}: bank file ${config.bank.file} is missing`);
+    throw new UserError(`model ${dir}: bank file ${config.bank.file} is missing`);
   }
-  if (sha256(bytes) !== config.bank.sha256) throw new UserError(`--model ${dir}: checksum mismatch in ${config.bank.file} (file corrupted or modified); refit the model`);
+  if (sha256(bytes) !== config.bank.sha256) throw new UserError(`model ${dir}: checksum mismatch in ${config.bank.file} (file corrupted or modified); refit the model`);
   const { size, dim, b } = config.bank;
-  if (bytes.byteLength !== size * dim * 4 + size * b * 4) throw new UserError(`--model ${dir}: bank file has the wrong size`);
+  if (bytes.byteLength !== size * dim * 4 + size * b * 4) throw new UserError(`model ${dir}: bank file has the wrong size`);
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const data = new Float32Array(ab, 0, size * dim);
   const neighbours = b > 0 ? new Int32Array(ab, size * dim * 4, size * b) : undefined;

@@ -11,7 +11,7 @@ import { summaryText } from '../../report/html-tables.js';
 
 const EVAL_OPTIONS = {
   data: required('DIR', 'MVTec layout: train/good, test/<type>, ground_truth/<type>', 'a dataset folder'),
-  runs: integer('N', 'coreset runs, seeds S..S+N-1 (the paper reports 7); features are computed once', 1, 100, 1),
+  runs: integer('N', 'coreset runs, seeds S..S+N-1 (the paper reports 7); features are computed once', 1, 100, 1, { key: 'runs' }),
   json: flag('print one JSON object instead of the Markdown table'),
   out: text('DIR', 'write DIR/report.html (ROC curves, per-defect table, heatmap gallery)'),
   ...MODEL_OPTIONS,
