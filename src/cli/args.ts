@@ -85,6 +85,9 @@ export function backgroundFlags(v: BackgroundValues): BackgroundConfig | null {
   return cfg;
 }
 
-export function split(s: string): string[] {
-  return s.split(',').map((x) => x.trim()).filter(Boolean);
+/** A comma-separated flag value as its items; none at all is refused as `expected`. */
+export function split(s: string, flag = 'the list', expected = 'a comma-separated list'): string[] {
+  const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) throw invalid(flag, expected, s);
+  return items;
 }

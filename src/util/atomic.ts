@@ -7,11 +7,11 @@ import { UserError } from './errors.js';
  * Fail early, before any work, when `dir` cannot become a folder: the nearest existing ancestor
  * (or `dir` itself) is a file. `name` is how the caller knows the path (`--out`).
  */
-export async function checkOutputDir(name: string, dir: string): Promise<void> {
+export async function checkOutputDir(name: string, dir: string, shown = dir): Promise<void> {
   for (let p = path.resolve(dir); ; p = path.dirname(p)) {
     const st = await fs.stat(p).catch(() => null);
     if (st) {
-      if (!st.isDirectory()) throw new UserError(`${name} ${dir}: cannot create a folder there, ${p} is a file`);
+      if (!st.isDirectory()) throw new UserError(`${name} ${shown}: cannot create a folder there, ${p} is a file`);
       return;
     }
     if (p === path.dirname(p)) return;

@@ -8,7 +8,7 @@ import { DEFAULT_SCORING } from '../../model/config.js';
 import { loadImage } from '../../image/load.js';
 import { overlayPng } from '../../report/overlay.js';
 import { auroc, f1Max, formatMetric } from '../../metrics/index.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
 import { makeProgress } from '../progress.js';
 import { runCommand } from './common.js';
 
@@ -25,6 +25,7 @@ export const DEMO: CommandSpec<typeof DEMO_OPTIONS> = {
 
 export const demoCommand = runCommand(DEMO, async (v) => {
   const out = v.out;
+  await checkOutputDir('--out', out);
   const t0 = Date.now();
   const progress = makeProgress(v.quiet);
   const say = (s: string) => void (v.quiet ? undefined : process.stdout.write(s + '\n'));

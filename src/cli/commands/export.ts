@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+import { checkOutputDir } from '../../util/atomic.js';
 import { DEVICE, WEIGHTS } from '../args.js';
 import { flag, integer, required, type CommandSpec } from '../options.js';
 import { PatchCore } from '../../model/patchcore.js';
@@ -36,6 +38,7 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   const maxBatch = v['max-batch'];
   const weights = v.weights;
   const log = warn(v.quiet);
+  await checkOutputDir('--out', path.dirname(out), out);
 
   const model = await PatchCore.open(dir, { device: v.device, weights });
   const { config } = model;

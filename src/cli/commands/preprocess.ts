@@ -1,6 +1,7 @@
 import { loadImage } from '../../image/load.js';
 import { backgroundFigure, DEFAULT_BACKGROUND } from '../../image/background.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import * as path from 'node:path';
+import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
 import { UserError } from '../../util/errors.js';
 import { BACKGROUND_OPTIONS, backgroundFlags } from '../args.js';
 import { required, type CommandSpec } from '../options.js';
@@ -22,6 +23,7 @@ export const PREPROCESS: CommandSpec<typeof PREPROCESS_OPTIONS> = {
 export const preprocessCommand = runCommand(PREPROCESS, async (v, positionals) => {
   if (positionals.length !== 1) throw new UserError('preprocess: give exactly one image');
   const cfg = backgroundFlags(v) ?? DEFAULT_BACKGROUND;
+  await checkOutputDir('--out', path.dirname(v.out), v.out);
   const img = await loadImage(positionals[0]);
   await writeFileAtomic(v.out, await backgroundFigure(img, cfg));
   process.stdout.write(`${v.out}\n`);

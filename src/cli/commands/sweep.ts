@@ -4,6 +4,7 @@ import { runSweep, type SweepFilter } from '../../model/sweep.js';
 import { writeSweepOutputs, sweepTable } from '../../report/sweep-report.js';
 import type { ScoreKind } from '../../types.js';
 import { invalid } from '../../util/errors.js';
+import { checkOutputDir } from '../../util/atomic.js';
 import * as path from 'node:path';
 import { MODEL_OPTIONS, scoringFlags, split } from '../args.js';
 import { custom, integer, oneOf, required, type CommandSpec } from '../options.js';
@@ -18,19 +19,19 @@ const SWEEP_OPTIONS = {
   out: required('DIR', 'output folder (sweep.json, sweep.md, SVG plots, settings/)', 'an output folder'),
   runs: integer('N', 'coreset runs per setting (seeds S..S+N-1)', 1, 100, 7),
   filters: custom('LIST', 'filter types, comma-separated: none (the baseline), average, median', [...FILTERS] as SweepFilter[], (s, f) =>
-    split(s).map((x) => {
+    split(s, f, `a list of ${oneOf(FILTERS)}`).map((x) => {
       if (!(FILTERS as readonly string[]).includes(x)) throw invalid(f, `a list of ${oneOf(FILTERS)}`, s);
       return x as SweepFilter;
     }), { shown: 'none,average,median' }),
   sizes: custom('LIST', 'filter sizes, comma-separated', [5, 7, 9, 11, 13, 15], (s, f) =>
-    split(s).map((x) => {
+    split(s, f, 'a list of integers 1..255').map((x) => {
       const n = Number(x);
       if (!Number.isInteger(n) || n < 1 || n > 255) throw invalid(f, 'a list of integers 1..255', s);
       return n;
     }), { shown: '5,7,9,11,13,15' }),
   ...MODEL_OPTIONS,
   score: custom('LIST', 'score kinds to compare, comma-separated (nearest, knn-mean, neighbourhood)', ['nearest'] as ScoreKind[], (s, f) =>
-    split(s).map((x) => {
+    split(s, f, `a list of ${oneOf(KINDS)}`).map((x) => {
       if (!(KINDS as readonly string[]).includes(x)) throw invalid(f, `a list of ${oneOf(KINDS)}`, s);
       return x as ScoreKind;
     }), { shown: 'nearest' }),
@@ -48,6 +49,7 @@ export const sweepCommand = runCommand(SWEEP, async (v) => {
   const setup = extractorFlags(v);
   const scoring = scoringFlags({ ...v, score: v.score[0] });
   const progress = makeProgress(v.quiet);
+  await checkOutputDir('--out', v.out);
   const ds = await loadDataset(v.data);
   const backbone = await backboneFromFlags(v);
   const results = await runSweep(ds, backbone, {
