@@ -59,7 +59,12 @@ test('corrupt, truncated and non-image files', async () => {
   const png = await fs.readFile(path.join(data, 'train', 'good', '000.png'));
   await fs.writeFile(path.join(dir, 'truncated.png'), png.subarray(0, png.length >> 1));
   await fs.writeFile(path.join(dir, 'text.png'), 'this is not an image');
-  for (const f of ['truncated.png', 'text.png']) assertUserError(run('predict', '--model', model, path.join(dir, f)), f);
+  // predict keeps going: a file it cannot read is an error row naming it, and the exit status is 3
+  for (const f of ['truncated.png', 'text.png']) {
+    const r = run('predict', '--model', model, path.join(dir, f));
+    assert.equal(r.code, 3, r.err);
+    assert.match(r.out, new RegExp(`${f}\tERROR\tcannot read image .*${f}`));
+  }
   // a training folder containing a broken image names that file
   const bad = tempDir();
   await fs.copyFile(path.join(data, 'train', 'good', '000.png'), path.join(bad, 'a.png'));
@@ -142,7 +147,7 @@ test('a model fitted with --weights FILE predicts later without the file (graph 
   await fs.rm(weights);
   const r = run('predict', '--model', m, path.join(data, 'test', 'good', '000.png'));
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /000\.png\t\d+\.\d{4}\t(good|ANOMALOUS)/);
+  assert.match(r.out, /000\.png\t\d+\.\d{4}\t\d\.\d{3}\t(good|ANOMALOUS)/);
 });
 
 test('tampered model.json: each names the field, exit 2, one line', async () => {
@@ -171,7 +176,7 @@ test('tampered model.json: each names the field, exit 2, one line', async () => 
   assertUserError(outside, /Expected a plain file name in the model directory for \S*model\.json bank\.file but received "\.\.\/\.\.\/etc\/passwd"/);
   assert.equal(outside.code, 2);
   // a newer writer's extra field is kept, not refused
-  assert.equal((await tampered('t-extra', (c) => (c.thresholdInfo = { method: 'x' }))).code, 0);
+  assert.equal((await tampered('t-extra', (c) => (c.addedByANewerVersion = { any: 'thing' }))).code, 0);
 });
 
 test('paths: --out under a file, a directory as an image, --onnx missing, --model with --onnx', async () => {
@@ -180,11 +185,13 @@ test('paths: --out under a file, a directory as an image, --onnx missing, --mode
   const under = run('predict', '--model', model, img, '--out', path.join(img, 'sub'));
   assertUserError(under, /--out .*000\.png is a file/);
   assert.equal(under.code, 2);
-  const dir = run('predict', '--model', model, path.join(data, 'test'));
-  assertUserError(dir, /test: it is a directory/);
+  // predict reads folders as inputs; where one image is expected, a folder is named as such
+  const dir = run('preprocess', path.join(data, 'test'), '--out', path.join(root, 'fig.png'));
+  assertUserError(dir, /test: it is a directory, not an image file/);
   assert.equal(dir.code, 2);
+  assertUserError(run('predict', '--model', model, tempDir()), /folder has no images/);
   assertUserError(run('predict', '--onnx', path.join(root, 'nothere.onnx'), img), /nothere\.onnx: no such file/);
-  assertUserError(run('predict', '--model', model, '--onnx', path.join(root, 'x.onnx'), img), /either --model .* or --onnx/);
+  assertUserError(run('predict', '--model', model, '--onnx', path.join(root, 'x.onnx'), img), /give --model or --onnx, not both/);
 });
 
 test('flags are checked before any work: --runs 0 with a missing dataset, --seed -1, a typo', () => {

@@ -42,15 +42,9 @@ test('the cycle finder finds a planted cycle and passes a tree', () => {
   assert.deepEqual(cycles(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), []);
 });
 
-/** Cycles being removed on another branch; each line goes when its fix is merged. */
-const KNOWN = new Set([
-  // the lead's model/bank.ts (FittedBank out of patchcore.ts) removes this one
-  'src/model/patchcore.ts -> src/model/threshold.ts -> src/model/patchcore.ts',
-]);
-
 test('src/ has no import cycle', () => {
   const g = importGraph('src');
   assert.ok(g.size > 50, `read ${g.size} modules`);
   assert.ok([...g.values()].every((deps) => deps.every((d) => g.has(d))), 'every relative import resolves to a file');
-  assert.deepEqual(cycles(g).map((c) => c.join(' -> ')).filter((c) => !KNOWN.has(c)), []);
+  assert.deepEqual(cycles(g).map((c) => c.join(' -> ')), []);
 });

@@ -32,7 +32,7 @@ export const BACKBONE_OPTIONS = {
   std: text('R,G,B', 'FILE.onnx backbone: normalisation std', { shown: '0.229,0.224,0.225', key: 'std' }),
   'input-size': integer('N', 'FILE.onnx backbone: the side of the probe run that learns the strides', 16, 4096, undefined, { shown: '224', key: 'inputSize' }),
   weights: WEIGHTS,
-  precision: choice('fp32|int8', '`int8`: the backbone is quantized (int8 weights, uint8 activations calibrated on 8 training images) and run by integer kernels; the bank and the NN search stay float32', PRECISIONS, 'fp32'),
+  precision: choice('fp32|int8', '`int8`: the backbone is quantized (int8 weights per channel, uint8 activations calibrated on 8 training images) and run by integer kernels; the bank and the NN search stay float32 and exact. Saved models keep the calibration, so predict, serve and export use the same int8 graph', PRECISIONS, 'fp32'),
   device: DEVICE,
   batch: integer('N', 'images per backbone batch', 1, 256, 8),
 } as const;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
 
 /** What sharp's prebuilt libvips decodes (no BMP: it has no ImageMagick loader). */
-const IMAGE_EXT = /\.(png|jpe?g|tiff?|webp)$/i;
+export const IMAGE_EXT = /\.(png|jpe?g|tiff?|webp)$/i;
 
 export interface TestItem {
   file: string;

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sha256 } from '../util/hash.js';
+import { commonFolder } from './inputs.js';
 
 export interface TrainingFingerprint {
   images: number;
@@ -13,10 +14,7 @@ export interface TrainingFingerprint {
 
 export async function trainingFingerprint(files: string[]): Promise<TrainingFingerprint> {
   const abs = files.map((f) => path.resolve(f));
-  const root = abs.reduce((common, f) => {
-    while (!f.startsWith(common + path.sep) && common !== path.dirname(common)) common = path.dirname(common);
-    return common;
-  }, path.dirname(abs[0] ?? '.'));
+  const root = commonFolder(abs.map((f) => path.dirname(f)));
   const lines = await Promise.all(abs.map(async (f) => `${path.relative(root, f).split(path.sep).join('/')}\t${(await fs.stat(f)).size}`));
   return { images: files.length, sha256: sha256(new TextEncoder().encode(lines.sort().join('\n'))), method: 'sha256 of sorted "relative/name<TAB>bytes" lines' };
 }

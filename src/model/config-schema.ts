@@ -3,7 +3,7 @@
 // Objects are loose: fields a newer writer adds pass through untouched. Adding a field is one line.
 import { z } from 'zod';
 import { invalid, UserError } from '../util/errors.js';
-import { MODEL_FORMAT, type ModelConfig } from './config.js';
+import { MODEL_FORMAT, upgradeThreshold, type ModelConfig } from './config.js';
 
 const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) => z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
 const finite = (what = 'a finite number') => z.number({ error: what }).refine(Number.isFinite, { error: what });
@@ -12,6 +12,21 @@ const flag = z.boolean({ error: 'true or false' });
 const sha256 = z.string({ error: 'a sha256 (64 hex digits)' }).regex(/^[0-9a-f]{64}$/, { error: 'a sha256 (64 hex digits)' });
 const rgb = (lo: number, hi: number) => z.tuple([finite(), finite(), finite()], { error: `three numbers in [${lo}, ${hi}]` }).refine((t) => t.every((x) => x >= lo && x <= hi), { error: `three numbers in [${lo}, ${hi}]` });
 const obj = <T extends z.ZodRawShape>(what: string, shape: T) => z.object(shape, { error: what }).loose();
+
+const METHODS = ['conformal', 'f1-max', 'min-recall', 'manual'] as const;
+const rate = z.number({ error: 'a rate in [0, 1]' }).min(0, { error: 'a rate in [0, 1]' }).max(1, { error: 'a rate in [0, 1]' });
+const thresholdInfo = obj('an object { method, n, date }', {
+  method: z.enum(METHODS, { error: METHODS.map((m) => `"${m}"`).join(', ') }),
+  n: int(0, 2 ** 31),
+  date: text('a date string'),
+  targetFpr: rate.optional(),
+  promisedFpr: rate.optional(),
+  f1: rate.optional(),
+  recall: rate.optional(),
+  fpr: rate.optional(),
+  source: text().optional(),
+  warning: text().optional(),
+});
 
 /** A bank file must sit in the model directory: a plain name, no path separator, no `..`. */
 export const PLAIN_FILE = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
@@ -65,9 +80,13 @@ const schema = obj('an object', {
     dim: int(1, 100000),
     b: int(0, 1000),
   }),
-  trainScores: obj('an object { mean, std, max }', { mean: finite(), std: finite(), max: finite() }),
+  // n: 0 in files from before calibrated thresholds
+  trainScores: obj('an object { mean, std, max, n }', { mean: finite(), std: finite(), max: finite(), n: int(0, 2 ** 31).default(0) }),
   threshold: finite(),
-  thresholdSource: text(),
+  thresholdInfo,
+  pixelThreshold: finite().nullable(),
+  pixelThresholdInfo: thresholdInfo.optional(),
+  normalization: obj('an object { scale }', { scale: z.number({ error: 'a positive number' }).gt(0, { error: 'a positive number' }) }),
 });
 
 // The schema must describe every field ModelConfig has: adding one there without a line here fails to compile.
@@ -95,5 +114,6 @@ export function parseModelConfig(text: string, file: string): ModelConfig {
   }
   if (c?.format !== MODEL_FORMAT)
     throw new UserError(`${file}: model format '${String(c?.format)}' is not supported by this version (expects '${MODEL_FORMAT}'); refit the model`);
-  return validateModelConfig(c, file);
+  // older files get their threshold fields derived first (config.ts), then everything is checked
+  return validateModelConfig(c && typeof c === 'object' ? upgradeThreshold(c as ModelConfig) : c, file);
 }

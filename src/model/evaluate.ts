@@ -7,7 +7,7 @@ import type { Geometry } from '../image/preprocess.js';
 import { alignedMask } from '../image/mask.js';
 import { FeatureStore } from '../memory/index.js';
 import { anomalyMap } from '../scoring/anomaly-map.js';
-import { bankFromStore, scoreFeatures, type Progress } from './patchcore.js';
+import { bankFromStore, scoreFeatures, type Progress } from './bank.js';
 import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
 import type { Device } from '../onnx/session.js';
 import { invalid, UserError } from '../util/errors.js';

@@ -16,6 +16,13 @@ export interface Extracted {
   image: RgbImage;
 }
 
+/** Where one image's rows sit in a feature store (rows are appended image by image). */
+export interface StoredImage {
+  gridH: number;
+  gridW: number;
+  geometry: Geometry;
+}
+
 export interface ExtractorOptions {
   preprocess: PreprocessConfig;
   background: BackgroundConfig | null;
@@ -55,14 +62,14 @@ export class Extractor {
     return prepared.map((p, i) => ({ features: aggregate(maps[i], { dim: this.opts.featureDim }), geometry: p.geometry, image: p.image }));
   }
 
-  /** Stream the features of `files` into a feature store; returns each image's patch grid. */
-  async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<{ gridH: number; gridW: number }[]> {
-    const grids: { gridH: number; gridW: number }[] = [];
+  /** Stream the features of `files` into a feature store; returns each image's patch grid and geometry. */
+  async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<StoredImage[]> {
+    const images: StoredImage[] = [];
     for await (const e of this.extractFiles(files, onProgress)) {
       await store.append(e.features);
-      grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
+      images.push({ gridH: e.features.gridH, gridW: e.features.gridW, geometry: e.geometry });
     }
-    return grids;
+    return images;
   }
 
   /**

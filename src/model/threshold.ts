@@ -1,47 +1,311 @@
-// A verdict threshold from good images alone. Scoring a training image against a bank that holds
-// its own patches gives near-zero distances, so each image is scored leave-one-image-out: a patch's
-// distance is to its nearest bank entry that came from another image.
+// Training scores for a verdict threshold from good images alone. Scoring a training image against
+// a bank that holds its own patches gives near-zero distances, so every training image is scored
+// leave-one-image-out, by the same scoring code predict uses (nearest, knn-mean, neighbourhood,
+// eq. 7, squared), against the bank as it would be without that image:
+//   - its own entries are skipped;
+//   - each is replaced by its substitute, the nearest patch of another image (found once, on the
+//     128-d projections the coreset used). A coreset drawn without the image would have covered
+//     that spot with such a patch wherever other images reach it; removing the entries alone would
+//     leave holes that no new part ever sees, and the threshold would sit too high.
+// What stays approximate: the substitutes stand in for a coreset actually redrawn without the image.
 import type { FeatureStore } from '../memory/index.js';
-import type { FittedBank } from './patchcore.js';
+import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
+import type { SearchResult } from '../scoring/nn.js';
+import { distance } from '../scoring/nn.js';
+import { PairwiseKnn } from '../scoring/pairwise-knn.js';
+import { anomalyMap } from '../scoring/anomaly-map.js';
+import { imageScore, scorePatches, usesNeighbourTable, type BankView } from '../scoring/scores.js';
+import { scoreFeatures, type FittedBank, type Progress } from './bank.js';
+import type { StoredImage } from './extract.js';
+import type { Device } from '../onnx/session.js';
+import { Rng } from '../util/rng.js';
 
-/** At most this many training images are scored (evenly spaced): the threshold needs a sample, not all;
- * each costs one k = 32 search of its 784 patches (16 images: ~0.5 s of a 60-image fit). */
-const MAX_IMAGES = 16;
-/** Neighbours searched per patch to find one from another image. */
-const K = 32;
+export interface TrainingScores {
+  /** Image score of each training image, leave-one-image-out. */
+  image: number[];
+  /** Largest anomaly-map value of each (where a defect mask of a good image would start). */
+  pixel: number[];
+}
 
-export async function leaveOneOutScores(store: FeatureStore, grids: { gridH: number; gridW: number }[], fb: FittedBank, squared: boolean): Promise<number[]> {
-  // start row and image of each store row (rows are appended image by image)
-  const offsets: number[] = [];
-  const imageOf = new Int32Array(store.count);
-  let acc = 0;
-  for (const [i, g] of grids.entries()) {
-    const n = g.gridH * g.gridW;
-    offsets.push(acc);
-    imageOf.fill(i, acc, acc + n);
-    acc += n;
-  }
-  const origin = fb.origin!;
-  const k = Math.min(K, fb.nn.maxK, fb.bank.size);
-  const step = Math.max(1, grids.length / MAX_IMAGES);
-  const scores: number[] = [];
-  for (let t = 0; t < grids.length; t += step) {
-    const img = Math.floor(t);
-    const count = grids[img].gridH * grids[img].gridW;
-    const rows = store.rows(Int32Array.from({ length: count }, (_, i) => offsets[img] + i));
-    // graph distances (no float64 re-computation of all k): ample precision for a threshold
-    const { index, dist } = await fb.nn.search(rows, count, k, false);
-    let max = 0;
-    for (let p = 0; p < count; p++) {
-      let d = dist[p * k + k - 1]; // all k from this image: the k-th distance bounds it from below
-      for (let j = 0; j < k; j++)
-        if (imageOf[origin[index[p * k + j]]] !== img) {
-          d = dist[p * k + j];
+/** The bank plus one substitute per entry, and which image each row came from. */
+interface ExtendedBank {
+  bank: MemoryBank; // entries 0..M-1, then substitutes
+  /** Image each row came from. */
+  imageOf: Int32Array;
+  /** For substitutes: the image whose entry they replace (−1 for entries). */
+  ownerOf: Int32Array;
+  /** Store row of each row. */
+  storeRow: Int32Array;
+  /** Extended-bank rows of the substitutes of each image's entries. */
+  subsOf: Int32Array[];
+  ownCount: Int32Array;
+}
+
+/** Queries and store rows per Gemm call: bounds the queries × rows scratch matrix (64 MB). */
+const Q_TILE = 1024;
+const ROW_TILE = 16384;
+/** Candidates per query and tile: enough to get past the entry's own image's overlapping patches. */
+const SUB_K = 16;
+
+/** For each bank entry, the store row of the nearest patch of another image (projected space), or −1. */
+async function findSubstitutes(store: FeatureStore, imageOfRow: Int32Array, origin: Int32Array, scored: Uint8Array, knn: PairwiseKnn): Promise<Int32Array> {
+  const P = store.projectDim, z = store.projected;
+  const entries = Int32Array.from(origin.keys()).filter((e) => scored[imageOfRow[origin[e]]] === 1);
+  const M = entries.length;
+  const sub = new Int32Array(origin.length).fill(-1), best = new Float32Array(origin.length).fill(Infinity);
+  for (let q0 = 0; q0 < M; q0 += Q_TILE) {
+    const n = Math.min(Q_TILE, M - q0);
+    const q = new Float32Array(n * P);
+    for (let i = 0; i < n; i++) q.set(z.subarray(origin[entries[q0 + i]] * P, (origin[entries[q0 + i]] + 1) * P), i * P);
+    for (let r0 = 0; r0 < store.count; r0 += ROW_TILE) {
+      const m = Math.min(ROW_TILE, store.count - r0);
+      const k = Math.min(SUB_K, m);
+      const r = await knn.search(q, n, z.subarray(r0 * P, (r0 + m) * P), m, k);
+      for (let i = 0; i < n; i++) {
+        const e = entries[q0 + i], img = imageOfRow[origin[e]];
+        for (let j = 0; j < k; j++) {
+          const row = r0 + r.index[i * k + j];
+          if (imageOfRow[row] === img) continue;
+          if (r.dist[i * k + j] < best[e]) (best[e] = r.dist[i * k + j]), (sub[e] = row);
           break;
         }
-      max = Math.max(max, d);
+      }
     }
-    scores.push(squared ? max * max : max);
   }
-  return scores;
+  return sub;
+}
+
+/** The bank with substitutes for the entries of the `scored` images. */
+async function extendBank(store: FeatureStore, fb: FittedBank, imageOfRow: Int32Array, images: number, scored: Uint8Array, knn: PairwiseKnn): Promise<ExtendedBank> {
+  const { bank } = fb;
+  const origin = fb.origin!;
+  const sub = await findSubstitutes(store, imageOfRow, origin, scored, knn);
+  const valid = Int32Array.from(sub.filter((s) => s >= 0));
+  const data = new Float32Array((bank.size + valid.length) * bank.dim);
+  data.set(bank.data);
+  data.set(store.rows(valid), bank.size * bank.dim);
+  const size = bank.size + valid.length;
+  const imageOf = new Int32Array(size), ownerOf = new Int32Array(size).fill(-1), storeRow = new Int32Array(size);
+  const subs: number[][] = Array.from({ length: images }, () => []);
+  const ownCount = new Int32Array(images);
+  for (let e = 0, s = bank.size; e < bank.size; e++) {
+    const img = (imageOf[e] = imageOfRow[origin[e]]);
+    storeRow[e] = origin[e];
+    ownCount[img]++;
+    if (sub[e] < 0) continue;
+    imageOf[s] = imageOfRow[sub[e]];
+    ownerOf[s] = img;
+    storeRow[s] = sub[e];
+    subs[img].push(s++);
+  }
+  return { bank: { dim: bank.dim, size, data }, imageOf, ownerOf, storeRow, subsOf: subs.map((x) => Int32Array.from(x)), ownCount };
+}
+
+/** The bank as it would be without image `img`: its entries skipped, their substitutes added. */
+function leaveOutView(fb: FittedBank, ext: ExtendedBank, knn: PairwiseKnn, img: number, cfg: ScoringConfig): BankView {
+  const { nn } = fb;
+  const bank = ext.bank, D = bank.dim;
+  const subs = ext.subsOf[img];
+  const subRows = new Float32Array(subs.length * D);
+  for (const [i, s] of subs.entries()) subRows.set(bank.data.subarray(s * D, (s + 1) * D), i * D);
+  const tables = new Map<number, Int32Array>();
+
+  // k nearest allowed rows: the real bank less this image's entries (k + own candidates suffice), merged with the substitutes
+  const searchAllowed = async (q: Float32Array, n: number, k: number): Promise<SearchResult> => {
+    const K = Math.min(nn.maxK, k + ext.ownCount[img]);
+    const a = await nn.search(q, n, K, false);
+    const ks = Math.min(k, subs.length);
+    const b = ks > 0 ? await knn.search(q, n, subRows, subs.length, ks) : null;
+    const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+    const cand: { m: number; d: number }[] = [];
+    for (let p = 0; p < n; p++) {
+      cand.length = 0;
+      for (let j = 0; j < K && cand.length < k; j++) {
+        const m = a.index[p * K + j];
+        if (ext.imageOf[m] !== img) cand.push({ m, d: distance(q, p, bank, m) });
+      }
+      for (let j = 0; j < ks; j++) {
+        const m = subs[b!.index[p * ks + j]];
+        cand.push({ m, d: distance(q, p, bank, m) });
+      }
+      cand.sort((x, y) => x.d - y.d || x.m - y.m);
+      for (let t = 0; t < k; t++) {
+        const c = cand[Math.min(t, cand.length - 1)]; // fewer allowed rows than k: repeat the last
+        index[p * k + t] = c.m;
+        dist[p * k + t] = c.d;
+      }
+    }
+    return { index, dist };
+  };
+
+  return {
+    bank,
+    async search(q, n, k) {
+      const r = await searchAllowed(q, n, k);
+      if (usesNeighbourTable(cfg)) {
+        // N_b of each nearest row among the allowed rows (the fit-time table may hold this image's entries)
+        const ms = [...new Set(Array.from({ length: n }, (_, p) => r.index[p * k]))].filter((m) => !tables.has(m));
+        const rows = new Float32Array(ms.length * D);
+        for (const [i, m] of ms.entries()) rows.set(bank.data.subarray(m * D, (m + 1) * D), i * D);
+        const b = Math.min(cfg.b, fb.bank.size);
+        const nb = await searchAllowed(rows, ms.length, b);
+        ms.forEach((m, i) => {
+          const row = Array.from(nb.index.subarray(i * b, (i + 1) * b)).filter((x) => x !== m);
+          tables.set(m, Int32Array.from([m, ...row.slice(0, b - 1)]));
+        });
+      }
+      return r;
+    },
+    neighbourhood: (m, b) => tables.get(m)!.subarray(0, b),
+  };
+}
+
+export interface TrainingScoreOptions {
+  device?: Device;
+  progress?: Progress;
+  /**
+   * Images scored: a seeded random sample of this many (0 = all). A random sample keeps the
+   * conformal promise (it is exchangeable with new parts); scoring all 200–300 images of the
+   * shared sets cost 30–45 % of fit, the default sample about a third of that.
+   */
+  images?: number;
+  seed?: number;
+}
+
+/** Default sample: 64 images, or more when the false-alarm rate asked needs them (3/A). */
+export const calibrationImages = (targetFpr: number): number => Math.max(64, Math.ceil(3 / targetFpr));
+
+/** Patches scored exactly per image: the top ones by a 128-d proxy, then the cells around the best two
+ * (the map's Gaussian, σ = half a cell, gives cells two away a weight of 3e-4: one is enough). */
+const TOP = 16;
+const AROUND = 1;
+
+/**
+ * Score every training image against the bank as it would be without that image. The image score
+ * is a maximum, so only the patches that can reach it are scored exactly (by the same code as
+ * predict): the TOP highest by their nearest-neighbour distance on the coreset's 128-d projections,
+ * and the cells around the best two, which decide the map's maximum. The other cells get the proxy,
+ * scaled to the exact scores and capped below them, so they cannot move either maximum.
+ * `leaveOneOutScoresPlain` scores every patch exactly and is the reference.
+ */
+export async function leaveOneOutScores(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+  return scoreTraining(store, images, fb, cfg, o, true);
+}
+
+export async function leaveOneOutScoresPlain(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+  return scoreTraining(store, images, fb, cfg, o, false);
+}
+
+/** Which images to score: all, or a seeded random sample of `count`, in file order. */
+function sample(n: number, count: number, seed: number): Uint8Array {
+  const pick = new Uint8Array(n);
+  if (count <= 0 || count >= n) return pick.fill(1);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (const i of order.subarray(0, count)) pick[i] = 1;
+  return pick;
+}
+
+async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions, pruned: boolean): Promise<TrainingScores> {
+  const { device, progress } = o;
+  const scored = sample(images.length, o.images ?? 0, o.seed ?? 0);
+  const total = scored.reduce((a, b) => a + b, 0);
+  const offsets: number[] = [];
+  const imageOfRow = new Int32Array(store.count);
+  let acc = 0;
+  for (const [i, g] of images.entries()) {
+    offsets.push(acc);
+    imageOfRow.fill(i, acc, acc + g.gridH * g.gridW);
+    acc += g.gridH * g.gridW;
+  }
+  const subKnn = await PairwiseKnn.create(store.projectDim, device);
+  const knn = await PairwiseKnn.create(store.dim, device);
+  try {
+    const ext = await extendBank(store, fb, imageOfRow, images.length, scored, subKnn);
+    const extZ = pruned ? projectedRows(store, ext) : null;
+    const out: TrainingScores = { image: [], pixel: [] };
+    for (const [i, g] of images.entries()) {
+      if (!scored[i]) continue;
+      const count = g.gridH * g.gridW;
+      const rows = Int32Array.from({ length: count }, (_, j) => offsets[i] + j);
+      const view = leaveOutView(fb, ext, knn, i, cfg);
+      const { score, patches } = extZ
+        ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg)
+        : await scoreFeatures({ gridH: g.gridH, gridW: g.gridW, dim: store.dim, count, data: store.rows(rows) }, fb, cfg, view);
+      const map = anomalyMap(patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma);
+      let max = -Infinity;
+      for (const v of map.data) max = Math.max(max, v);
+      out.image.push(score);
+      out.pixel.push(max);
+      progress?.('threshold', out.image.length, total);
+    }
+    return out;
+  } finally {
+    await subKnn.release();
+    await knn.release();
+  }
+}
+
+/** 128-d projections of the extended bank's rows (entries, then substitutes), in store order. */
+function projectedRows(store: FeatureStore, ext: ExtendedBank): Float32Array {
+  const P = store.projectDim, z = store.projected;
+  const out = new Float32Array(ext.bank.size * P);
+  for (const [e, r] of ext.storeRow.entries()) out.set(z.subarray(r * P, (r + 1) * P), e * P);
+  return out;
+}
+
+async function scorePruned(
+  store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
+  subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig,
+): Promise<{ score: number; patches: PatchScores }> {
+  const P = store.projectDim, n = rows.length, W = g.gridW;
+  // proxy: nearest allowed row on the projections
+  const allowed = [...Array(ext.bank.size).keys()].filter((e) => (e < fb.bank.size ? ext.imageOf[e] !== img : ext.ownerOf[e] === img));
+  const bz = new Float32Array(allowed.length * P);
+  for (const [j, e] of allowed.entries()) bz.set(extZ.subarray(e * P, (e + 1) * P), j * P);
+  const qz = store.projected.subarray(rows[0] * P, (rows[0] + n) * P);
+  const proxy = (await subKnn.search(qz, n, bz, allowed.length, 1)).dist;
+  const exact = new Map<number, number>();
+  const nearest = new Int32Array(n), nearestDist = new Float32Array(n);
+  const scoreExactly = async (cells: number[]) => {
+    const todo = cells.filter((c) => !exact.has(c));
+    if (!todo.length) return;
+    const data = store.rows(Int32Array.from(todo, (c) => rows[c]));
+    const ps = await scorePatches(data, 1, todo.length, view, cfg);
+    todo.forEach((c, j) => {
+      exact.set(c, ps.scores[j]);
+      nearest[c] = ps.nearest[j];
+      nearestDist[c] = ps.nearestDist[j];
+    });
+  };
+  const byProxy = Int32Array.from(proxy.keys()).sort((a, b) => proxy[b] - proxy[a]);
+  await scoreExactly(Array.from(byProxy.subarray(0, Math.min(TOP, n))));
+  const best = [...exact].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([c]) => c);
+  const around: number[] = [];
+  for (const c of best)
+    for (let dy = -AROUND; dy <= AROUND; dy++)
+      for (let dx = -AROUND; dx <= AROUND; dx++) {
+        const y = Math.floor(c / W) + dy, x = (c % W) + dx;
+        if (y >= 0 && y < g.gridH && x >= 0 && x < W) around.push(y * W + x);
+      }
+  await scoreExactly(around);
+  // the rest: proxy in the scoring's units, scaled to the exact scores, capped below the least exact one
+  const pow = (d: number) => (cfg.squared ? d * d : d);
+  const ratios = [...exact].map(([c, s]) => s / Math.max(pow(proxy[c]), 1e-30)).sort((a, b) => a - b);
+  const ratio = ratios[ratios.length >> 1];
+  const floor = Math.min(...exact.values());
+  const scores = new Float32Array(n);
+  for (let c = 0; c < n; c++) scores[c] = exact.get(c) ?? Math.min(pow(proxy[c]) * ratio, floor);
+  // image score over the exactly scored cells (the max and eq. 7's p* are among them)
+  const cells = [...exact.keys()].sort((a, b) => a - b);
+  const sub: PatchScores = {
+    gridH: 1, gridW: cells.length, scores: Float32Array.from(cells, (c) => scores[c]),
+    nearest: Int32Array.from(cells, (c) => nearest[c]), nearestDist: Float32Array.from(cells, (c) => nearestDist[c]),
+  };
+  const score = imageScore(sub, store.rows(Int32Array.from(cells, (c) => rows[c])), view, cfg);
+  return { score, patches: { gridH: g.gridH, gridW: W, scores, nearest, nearestDist } };
 }

@@ -56,13 +56,13 @@ export const demoCommand = runCommand(DEMO, async (v) => {
   const labels = ds.test.map((t) => t.label);
   const a = auroc(scores, labels);
   const f = f1Max(scores, labels);
-  if (f.value !== null) model.setThreshold(f.threshold, 'demo test set F1-max');
   await model.save(path.join(out, 'model'));
   const summary = [
     '# patchcore-ts demo',
     '',
     `train images: ${ds.train.length}; test images: ${ds.test.length}; bank ${model.config.bank.size} x ${model.config.bank.dim}`,
     `image AUROC: ${formatMetric(a)}; F1-max: ${f.value === null ? 'undefined' : f.value.toFixed(4)}`,
+    verdictLine(scores, labels, model.config.threshold),
     '',
     '| type | image | score | verdict (train-based threshold) |',
     '|---|---|---|---|',
@@ -71,6 +71,15 @@ export const demoCommand = runCommand(DEMO, async (v) => {
   ].join('\n');
   await writeFileAtomic(path.join(out, 'summary.md'), summary);
   say(`image AUROC: ${formatMetric(a)}  (${ds.test.length} test images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  say(verdictLine(scores, labels, model.config.threshold));
   say(`heatmaps: ${path.join(out, 'heatmaps')}  model: ${path.join(out, 'model')}  summary: ${path.join(out, 'summary.md')}`);
   return 0;
 });
+
+/** What the saved threshold (fit's, from good images only) decides on the labelled test set. */
+function verdictLine(scores: number[], labels: number[], threshold: number): string {
+  const bad = labels.filter((l) => l === 1).length;
+  const caught = scores.filter((s, i) => labels[i] === 1 && s > threshold).length;
+  const alarms = scores.filter((s, i) => labels[i] === 0 && s > threshold).length;
+  return `saved threshold ${threshold.toFixed(3)}: ${caught} of ${bad} defective parts caught, ${alarms} of ${labels.length - bad} good parts flagged`;
+}

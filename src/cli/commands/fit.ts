@@ -1,8 +1,9 @@
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
+import { DEFAULT_TARGET_FPR } from '../../model/config.js';
 import { checkOutputDir } from '../../util/atomic.js';
 import { MODEL_OPTIONS, scoringFlags } from '../args.js';
-import { required, type CommandSpec } from '../options.js';
+import { number, required, type CommandSpec } from '../options.js';
 import { makeProgress } from '../progress.js';
 import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
 
@@ -10,6 +11,7 @@ const FIT_OPTIONS = {
   data: required('DIR', 'MVTec layout (train/good/*) or a folder of good images', 'a folder of good images'),
   out: required('DIR', 'model directory to write (model.json + bank)', 'a model directory to write'),
   ...MODEL_OPTIONS,
+  'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
 } as const;
 
 export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
@@ -20,7 +22,7 @@ export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
 };
 
 export const fitCommand = runCommand(FIT, async (v) => {
-  const opts = { ...extractorFlags(v), ratio: v.coreset, seed: v.seed, scoring: scoringFlags(v), device: v.device, progress: makeProgress(v.quiet) };
+  const opts = { ...extractorFlags(v), ratio: v.coreset, seed: v.seed, scoring: scoringFlags(v), targetFpr: v['target-fpr'], device: v.device, progress: makeProgress(v.quiet) };
   await checkOutputDir('--out', v.out);
   const files = await trainImages(v.data);
   const backbone = await backboneFromFlags(v);
@@ -28,9 +30,11 @@ export const fitCommand = runCommand(FIT, async (v) => {
   const model = await PatchCore.fit(files, backbone, opts);
   await model.save(v.out);
   const c = model.config;
+  const t = c.thresholdInfo;
   process.stdout.write(
     `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
-      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${v.out}\n`,
+      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} ` +
+      `(false alarms on good parts about ${t.promisedFpr}, from ${t.n} training images left out one at a time) -> ${v.out} [model ${model.modelId}]\n`,
   );
   return 0;
 });

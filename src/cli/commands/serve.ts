@@ -1,6 +1,6 @@
 import { DEVICE, THRESHOLD, WEIGHTS } from '../args.js';
 import { choice, custom, integer, required, withDefault, type CommandSpec } from '../options.js';
-import { PatchCore } from '../../model/patchcore.js';
+import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { invalid, UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
 import { runCommand } from './common.js';
@@ -45,8 +45,9 @@ export const serveCommand = runCommand(SERVE, async (v) => {
 
   const model = await PatchCore.open(dir, { device: v.device, weights: v.weights });
   const { config } = model;
-  if (v.threshold !== undefined) model.setThreshold(v.threshold, '--threshold');
-  const app = await buildServer({ model, token, logLevel, ...limits });
+  if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
+
+  const app = await buildServer({ model, modelDir: v.threshold === undefined ? dir : undefined, token, logLevel, ...limits });
   let draining = false;
   let url: string;
   try {
