@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { COMMANDS, SPECS } from '../src/cli/commands/index.js';
-import { nearest, parseCommand, updateReadme } from '../src/cli/options.js';
+import { inFlags, nearest, parseCommand, updateReadme } from '../src/cli/options.js';
+import { invalid, UserError } from '../src/util/errors.js';
 import { FIT } from '../src/cli/commands/fit.js';
 import { CLI } from './helpers.js';
 
@@ -43,4 +44,16 @@ test('did you mean: nearest flag by edit distance or unique prefix, none when fa
   assert.equal(nearest('sed', flags), 'seed');
   assert.equal(nearest('bg-f', flags), 'bg-filter');
   assert.equal(nearest('frobnicate', flags), null);
+});
+
+test("a library message about an option is told with the option's flag", () => {
+  const told = inFlags(invalid('ratio', 'a number in (0, 1]', 2), FIT.options) as Error;
+  assert.equal(told.message, 'Expected a number in (0, 1] for --coreset but received 2');
+  assert.ok(told instanceof UserError);
+  assert.equal((inFlags(invalid('background.size', 'an odd size', 4), FIT.options) as Error).message, 'Expected an odd size for --bg-size but received 4');
+  // names the table does not know, and other errors, pass unchanged
+  const other = invalid('model.json bank.file', 'a plain file name', '../x');
+  assert.equal(inFlags(other, FIT.options), other);
+  const internal = new Error('Expected x for ratio but received y');
+  assert.equal(inFlags(internal, FIT.options), internal);
 });
