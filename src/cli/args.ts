@@ -1,11 +1,12 @@
 // The option groups several commands share, and the configs built from their checked values.
 // Each flag is declared once here (or in its command); parsing, help and README come from these tables.
 import { PRECISIONS } from '../backbone/int8.js';
+import { backboneIds } from '../backbone/index.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
 import { DEFAULT_SCORING } from '../model/config.js';
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import { invalid } from '../util/errors.js';
-import { choice, custom, flag, integer, number, text, withDefault, type Values } from './options.js';
+import { choice, custom, flag, integer, number, oneOf, text, type Values } from './options.js';
 
 export const DEVICE = choice('cpu|cuda', 'ONNX Runtime execution provider', ['cpu', 'cuda'] as const, 'cpu');
 export const WEIGHTS = text('FILE', 'the torchvision weights file (.pth or .safetensors) the backbone was built from, if not in the cache');
@@ -26,7 +27,10 @@ export const BACKGROUND_OPTIONS = {
 
 /** The backbone options shared by fit, eval and sweep. */
 export const BACKBONE_OPTIONS = {
-  backbone: withDefault('ID', '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`', 'inception_v3'),
+  backbone: custom('ID', '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`', 'inception_v3', (s, f) => {
+    if (!/\.onnx$/i.test(s) && !backboneIds().includes(s)) throw invalid(f, `${oneOf(backboneIds())} or a FILE.onnx`, s);
+    return s;
+  }, { shown: 'inception_v3' }),
   layers: text('A,B', 'FILE.onnx backbone: the two tensors to tap, shallow (stride 8) then deep (stride 16)', { key: 'layers' }),
   mean: text('R,G,B', 'FILE.onnx backbone: normalisation mean of RGB/255', { shown: '0.485,0.456,0.406', key: 'mean' }),
   std: text('R,G,B', 'FILE.onnx backbone: normalisation std', { shown: '0.229,0.224,0.225', key: 'std' }),

@@ -1,6 +1,8 @@
 // Pieces several commands share: running a command from its option table, the backbone and the
 // extractor setup from checked flag values.
+import { existsSync } from 'node:fs';
 import { resolveBackbone } from '../../backbone/index.js';
+import { invalid, UserError } from '../../util/errors.js';
 import type { Backbone } from '../../backbone/backbone.js';
 import { type BACKBONE_OPTIONS, type MODEL_OPTIONS, backgroundFlags, preprocessFlags } from '../args.js';
 import { type COMMON, helpText, inFlags, parseCommand, type CommandSpec, type Options, type Values } from '../options.js';
@@ -32,6 +34,11 @@ export async function backboneFromFlags(v: Values<typeof BACKBONE_OPTIONS>): Pro
 
 /** The extractor setup of fit, eval and sweep (createExtractor adds the backbone's normalisation). */
 export function extractorFlags(v: Values<Omit<typeof MODEL_OPTIONS, 'score'>> & { quiet: boolean }) {
+  if (/\.onnx$/i.test(v.backbone)) {
+    // an .onnx backbone's own checks run when it loads, after the data: the cheap ones come first
+    if (!existsSync(v.backbone)) throw new UserError(`--backbone ${v.backbone}: no such file`);
+    if (v.layers === undefined) throw invalid('--layers', 'two tensor names of the .onnx backbone, shallow then deep', v.layers);
+  }
   return {
     preprocess: preprocessFlags(v),
     background: backgroundFlags(v),
