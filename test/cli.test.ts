@@ -59,11 +59,13 @@ test('corrupt, truncated and non-image files', async () => {
   const png = await fs.readFile(path.join(data, 'train', 'good', '000.png'));
   await fs.writeFile(path.join(dir, 'truncated.png'), png.subarray(0, png.length >> 1));
   await fs.writeFile(path.join(dir, 'text.png'), 'this is not an image');
-  // predict keeps going: a file it cannot read is an error row naming it, and the exit status is 3
+  // predict reports each unreadable image as a failed row (exit 3), never a stack or a NaN
   for (const f of ['truncated.png', 'text.png']) {
     const r = run('predict', '--model', model, path.join(dir, f));
     assert.equal(r.code, 3, r.err);
-    assert.match(r.out, new RegExp(`${f}\tERROR\tcannot read image .*${f}`));
+    assert.match(r.out, new RegExp(`${f}\tERROR\t.*${f}`));
+    assert.equal(r.err.trim(), 'patchcore predict: 0 scored (0 anomalous), 1 failed (exit 3)');
+    assert.doesNotMatch(r.err + r.out, /\n\s+at |NaN/);
   }
   // a training folder containing a broken image names that file
   const bad = tempDir();

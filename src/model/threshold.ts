@@ -47,32 +47,68 @@ const ROW_TILE = 16384;
 /** Candidates per query and tile: enough to get past the entry's own image's overlapping patches. */
 const SUB_K = 16;
 
-/** For each bank entry, the store row of the nearest patch of another image (projected space), or −1. */
-async function findSubstitutes(store: FeatureStore, imageOfRow: Int32Array, origin: Int32Array, scored: Uint8Array, knn: PairwiseKnn): Promise<Int32Array> {
+/**
+ * For each query row, the nearest candidate row from a different image on the 128-d projections:
+ * its position in `candidates` (−1 if none) and distance. Rows are store rows.
+ */
+async function nearestOtherImage(store: FeatureStore, imageOfRow: Int32Array, queries: Int32Array, queryImage: Int32Array, candidates: Int32Array, knn: PairwiseKnn) {
   const P = store.projectDim, z = store.projected;
-  const entries = Int32Array.from(origin.keys()).filter((e) => scored[imageOfRow[origin[e]]] === 1);
-  const M = entries.length;
-  const sub = new Int32Array(origin.length).fill(-1), best = new Float32Array(origin.length).fill(Infinity);
-  for (let q0 = 0; q0 < M; q0 += Q_TILE) {
-    const n = Math.min(Q_TILE, M - q0);
-    const q = new Float32Array(n * P);
-    for (let i = 0; i < n; i++) q.set(z.subarray(origin[entries[q0 + i]] * P, (origin[entries[q0 + i]] + 1) * P), i * P);
-    for (let r0 = 0; r0 < store.count; r0 += ROW_TILE) {
-      const m = Math.min(ROW_TILE, store.count - r0);
+  const gather = (rows: Int32Array) => {
+    const out = new Float32Array(rows.length * P);
+    for (const [i, r] of rows.entries()) out.set(z.subarray(r * P, (r + 1) * P), i * P);
+    return out;
+  };
+  const index = new Int32Array(queries.length).fill(-1), dist = new Float32Array(queries.length).fill(Infinity);
+  for (let q0 = 0; q0 < queries.length; q0 += Q_TILE) {
+    const n = Math.min(Q_TILE, queries.length - q0);
+    const q = gather(queries.subarray(q0, q0 + n));
+    for (let r0 = 0; r0 < candidates.length; r0 += ROW_TILE) {
+      const m = Math.min(ROW_TILE, candidates.length - r0);
       const k = Math.min(SUB_K, m);
-      const r = await knn.search(q, n, z.subarray(r0 * P, (r0 + m) * P), m, k);
-      for (let i = 0; i < n; i++) {
-        const e = entries[q0 + i], img = imageOfRow[origin[e]];
+      const r = await knn.search(q, n, gather(candidates.subarray(r0, r0 + m)), m, k);
+      for (let i = 0; i < n; i++)
         for (let j = 0; j < k; j++) {
-          const row = r0 + r.index[i * k + j];
-          if (imageOfRow[row] === img) continue;
-          if (r.dist[i * k + j] < best[e]) (best[e] = r.dist[i * k + j]), (sub[e] = row);
+          const c = r0 + r.index[i * k + j];
+          if (imageOfRow[candidates[c]] === queryImage[q0 + i]) continue;
+          if (r.dist[i * k + j] < dist[q0 + i]) (dist[q0 + i] = r.dist[i * k + j]), (index[q0 + i] = c);
           break;
         }
-      }
     }
   }
+  return { index, dist };
+}
+
+/**
+ * For each entry of a scored image, the store row of its substitute, or −1: the nearest patch of
+ * another image, kept only where a coreset drawn without the entry's image would have needed a
+ * center, i.e. where no remaining entry lies within the coreset's final radius R (the greedy
+ * selection value of the last entry). A substitute inside R would fill a hole that the redrawn
+ * coreset leaves to its neighbours, and the scores would lean low.
+ */
+async function findSubstitutes(store: FeatureStore, imageOfRow: Int32Array, origin: Int32Array, scored: Uint8Array, knn: PairwiseKnn): Promise<Int32Array> {
+  const M = origin.length;
+  const sub = new Int32Array(M).fill(-1);
+  if (M < 2) return sub;
+  const entries = Int32Array.from(origin.keys()).filter((e) => scored[imageOfRow[origin[e]]] === 1);
+  const imgOf = (rows: Int32Array) => Int32Array.from(rows, (r) => imageOfRow[r]);
+  const all = Int32Array.from({ length: store.count }, (_, i) => i);
+  const queries = Int32Array.from(entries, (e) => origin[e]);
+  const near = await nearestOtherImage(store, imageOfRow, queries, imgOf(queries), all, knn);
+  // R: the last entry's distance to the entries chosen before it
+  const last = (await knn.search(rowsOf(store, origin.subarray(M - 1)), 1, rowsOf(store, origin.subarray(0, M - 1)), M - 1, 1)).dist[0];
+  const found = Int32Array.from(near.index.filter((i) => i >= 0));
+  const cover = await nearestOtherImage(store, imageOfRow, found, imgOf(Int32Array.from(entries.filter((_, j) => near.index[j] >= 0), (e) => origin[e])), origin, knn);
+  for (let j = 0, t = 0; j < entries.length; j++) {
+    if (near.index[j] < 0) continue;
+    if (cover.dist[t++] > last) sub[entries[j]] = near.index[j];
+  }
   return sub;
+}
+
+function rowsOf(store: FeatureStore, rows: Int32Array): Float32Array {
+  const P = store.projectDim, out = new Float32Array(rows.length * P);
+  for (const [i, r] of rows.entries()) out.set(store.projected.subarray(r * P, (r + 1) * P), i * P);
+  return out;
 }
 
 /** The bank with substitutes for the entries of the `scored` images. */
@@ -111,10 +147,10 @@ function leaveOutView(fb: FittedBank, ext: ExtendedBank, knn: PairwiseKnn, img: 
   const tables = new Map<number, Int32Array>();
 
   // k nearest allowed rows: the real bank less this image's entries (k + own candidates suffice), merged with the substitutes
-  const searchAllowed = async (q: Float32Array, n: number, k: number): Promise<SearchResult> => {
+  const searchAllowed = async (q: Float32Array, n: number, k: number, withSubs = true): Promise<SearchResult> => {
     const K = Math.min(nn.maxK, k + ext.ownCount[img]);
     const a = await nn.search(q, n, K, false);
-    const ks = Math.min(k, subs.length);
+    const ks = withSubs ? Math.min(k, subs.length) : 0;
     const b = ks > 0 ? await knn.search(q, n, subRows, subs.length, ks) : null;
     const index = new Int32Array(n * k), dist = new Float32Array(n * k);
     const cand: { m: number; d: number }[] = [];
@@ -145,10 +181,11 @@ function leaveOutView(fb: FittedBank, ext: ExtendedBank, knn: PairwiseKnn, img: 
       if (usesNeighbourTable(cfg)) {
         // N_b of each nearest row among the allowed rows (the fit-time table may hold this image's entries)
         const ms = [...new Set(Array.from({ length: n }, (_, p) => r.index[p * k]))].filter((m) => !tables.has(m));
+        if (ms.length === 0) return r;
         const rows = new Float32Array(ms.length * D);
         for (const [i, m] of ms.entries()) rows.set(bank.data.subarray(m * D, (m + 1) * D), i * D);
         const b = Math.min(cfg.b, fb.bank.size);
-        const nb = await searchAllowed(rows, ms.length, b);
+        const nb = await searchAllowed(rows, ms.length, b, false);
         ms.forEach((m, i) => {
           const row = Array.from(nb.index.subarray(i * b, (i + 1) * b)).filter((x) => x !== m);
           tables.set(m, Int32Array.from([m, ...row.slice(0, b - 1)]));
@@ -175,18 +212,21 @@ export interface TrainingScoreOptions {
 /** Default sample: 64 images, or more when the false-alarm rate asked needs them (3/A). */
 export const calibrationImages = (targetFpr: number): number => Math.max(64, Math.ceil(3 / targetFpr));
 
-/** Patches scored exactly per image: the top ones by a 128-d proxy, then the cells around the best two
- * (the map's Gaussian, σ = half a cell, gives cells two away a weight of 3e-4: one is enough). */
+/** Patches scored exactly per round (the rest wait until they might matter). */
 const TOP = 16;
-const AROUND = 1;
+/** The map's Gaussian (σ = half a cell) and bilinear taps reach two cells: those must be exact around the map's peak. */
+const AROUND = 2;
+/** Cells whose scaled proxy is within this factor of the best exact score are scored exactly before the map's peak is sought. */
+const BAND = 0.9;
 
 /**
  * Score every training image against the bank as it would be without that image. The image score
- * is a maximum, so only the patches that can reach it are scored exactly (by the same code as
- * predict): the TOP highest by their nearest-neighbour distance on the coreset's 128-d projections,
- * and the cells around the best two, which decide the map's maximum. The other cells get the proxy,
- * scaled to the exact scores and capped below them, so they cannot move either maximum.
- * `leaveOneOutScoresPlain` scores every patch exactly and is the reference.
+ * is a maximum, so only patches that can reach it are scored exactly (by the same code as
+ * predict). A proxy ranks the patches: the nearest-neighbour distance on the coreset's 128-d
+ * projections, scaled by the largest exact/proxy ratio seen so far. Rounds of exact scoring run
+ * until no unscored patch's scaled proxy exceeds the best exact score; then the cells around the
+ * map's peak are made exact until the peak no longer moves. `leaveOneOutScoresPlain` scores every
+ * patch exactly and is the reference the tests compare with.
  */
 export async function leaveOneOutScores(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
   return scoreTraining(store, images, fb, cfg, o, true);
@@ -226,7 +266,9 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
   const knn = await PairwiseKnn.create(store.dim, device);
   try {
     const ext = await extendBank(store, fb, imageOfRow, images.length, scored, subKnn);
-    const extZ = pruned ? projectedRows(store, ext) : null;
+    // the nearest-distance proxy ranks nearest and knn-mean scores; the neighbourhood score and eq. 7
+    // grow where the proxy does not (an isolated m*), so they score every patch
+    const extZ = pruned && !usesNeighbourTable(cfg) ? projectedRows(store, ext) : null;
     const out: TrainingScores = { image: [], pixel: [] };
     for (const [i, g] of images.entries()) {
       if (!scored[i]) continue;
@@ -262,50 +304,72 @@ async function scorePruned(
   store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
   subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig,
 ): Promise<{ score: number; patches: PatchScores }> {
-  const P = store.projectDim, n = rows.length, W = g.gridW;
-  // proxy: nearest allowed row on the projections
+  const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH;
+  // proxy: the same score (nearest, or mean of k nearest) on the projections
   const allowed = [...Array(ext.bank.size).keys()].filter((e) => (e < fb.bank.size ? ext.imageOf[e] !== img : ext.ownerOf[e] === img));
   const bz = new Float32Array(allowed.length * P);
   for (const [j, e] of allowed.entries()) bz.set(extZ.subarray(e * P, (e + 1) * P), j * P);
   const qz = store.projected.subarray(rows[0] * P, (rows[0] + n) * P);
-  const proxy = (await subKnn.search(qz, n, bz, allowed.length, 1)).dist;
-  const exact = new Map<number, number>();
+  const k = cfg.kind === 'knn-mean' ? Math.min(cfg.k, allowed.length) : 1;
+  const d = (await subKnn.search(qz, n, bz, allowed.length, k)).dist;
+  const proxy = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += cfg.squared ? d[c * k + j] ** 2 : d[c * k + j];
+    proxy[c] = Math.max(sum / k, 1e-30);
+  }
+
+  const exact = new Float64Array(n).fill(NaN);
   const nearest = new Int32Array(n), nearestDist = new Float32Array(n);
+  let ratio = 0;
   const scoreExactly = async (cells: number[]) => {
-    const todo = cells.filter((c) => !exact.has(c));
-    if (!todo.length) return;
-    const data = store.rows(Int32Array.from(todo, (c) => rows[c]));
-    const ps = await scorePatches(data, 1, todo.length, view, cfg);
+    const todo = [...new Set(cells)].filter((c) => Number.isNaN(exact[c]));
+    if (!todo.length) return false;
+    const ps = await scorePatches(store.rows(Int32Array.from(todo, (c) => rows[c])), 1, todo.length, view, cfg);
     todo.forEach((c, j) => {
-      exact.set(c, ps.scores[j]);
+      exact[c] = ps.scores[j];
       nearest[c] = ps.nearest[j];
       nearestDist[c] = ps.nearestDist[j];
+      ratio = Math.max(ratio, ps.scores[j] / proxy[c]);
     });
+    return true;
   };
-  const byProxy = Int32Array.from(proxy.keys()).sort((a, b) => proxy[b] - proxy[a]);
-  await scoreExactly(Array.from(byProxy.subarray(0, Math.min(TOP, n))));
-  const best = [...exact].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([c]) => c);
-  const around: number[] = [];
-  for (const c of best)
-    for (let dy = -AROUND; dy <= AROUND; dy++)
-      for (let dx = -AROUND; dx <= AROUND; dx++) {
-        const y = Math.floor(c / W) + dy, x = (c % W) + dx;
-        if (y >= 0 && y < g.gridH && x >= 0 && x < W) around.push(y * W + x);
-      }
-  await scoreExactly(around);
-  // the rest: proxy in the scoring's units, scaled to the exact scores, capped below the least exact one
-  const pow = (d: number) => (cfg.squared ? d * d : d);
-  const ratios = [...exact].map(([c, s]) => s / Math.max(pow(proxy[c]), 1e-30)).sort((a, b) => a - b);
-  const ratio = ratios[ratios.length >> 1];
-  const floor = Math.min(...exact.values());
-  const scores = new Float32Array(n);
-  for (let c = 0; c < n; c++) scores[c] = exact.get(c) ?? Math.min(pow(proxy[c]) * ratio, floor);
-  // image score over the exactly scored cells (the max and eq. 7's p* are among them)
-  const cells = [...exact.keys()].sort((a, b) => a - b);
+  const estimate = () => Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? ratio * proxy[c] : v));
+  const byProxy = Array.from(proxy.keys()).sort((a, b) => proxy[b] - proxy[a]);
+
+  // the image score: until no unscored patch could beat the best exact one
+  for (let at = 0; at < n; ) {
+    await scoreExactly(byProxy.slice(at, (at += TOP)));
+    let best = -Infinity;
+    for (const v of exact) if (v > best) best = v;
+    const next = byProxy.slice(at).find((c) => Number.isNaN(exact[c]));
+    if (next === undefined || ratio * proxy[next] <= best) break;
+  }
+  // the map's peak can sit on a cluster of near-maximal cells: those within BAND of the best are made exact first
+  let best = -Infinity;
+  for (const v of exact) if (v > best) best = v;
+  await scoreExactly(byProxy.filter((c) => Number.isNaN(exact[c]) && ratio * proxy[c] >= BAND * best));
+  // then until the cells the peak depends on are all exact
+  for (;;) {
+    const map = anomalyMap({ gridH: H, gridW: W, scores: estimate(), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma);
+    let at = 0;
+    for (let i = 1; i < map.data.length; i++) if (map.data[i] > map.data[at]) at = i;
+    const cy = Math.floor(((Math.floor(at / map.width) + 0.5) * H) / map.height), cx = Math.floor((((at % map.width) + 0.5) * W) / map.width);
+    const around: number[] = [];
+    for (let y = Math.max(0, cy - AROUND); y <= Math.min(H - 1, cy + AROUND); y++)
+      for (let x = Math.max(0, cx - AROUND); x <= Math.min(W - 1, cx + AROUND); x++) around.push(y * W + x);
+    if (!(await scoreExactly(around))) break;
+  }
+  // unscored cells keep their scaled proxy, capped below every exact score, so they can move neither maximum
+  let floor = Infinity;
+  for (const v of exact) if (v < floor) floor = v;
+  const scores = Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? Math.min(ratio * proxy[c], floor) : v));
+  const cells = [...exact.keys()].filter((c) => !Number.isNaN(exact[c]));
   const sub: PatchScores = {
     gridH: 1, gridW: cells.length, scores: Float32Array.from(cells, (c) => scores[c]),
     nearest: Int32Array.from(cells, (c) => nearest[c]), nearestDist: Float32Array.from(cells, (c) => nearestDist[c]),
   };
+  // image score over the exactly scored cells (the max and eq. 7's p* are among them)
   const score = imageScore(sub, store.rows(Int32Array.from(cells, (c) => rows[c])), view, cfg);
-  return { score, patches: { gridH: g.gridH, gridW: W, scores, nearest, nearestDist } };
+  return { score, patches: { gridH: H, gridW: W, scores, nearest, nearestDist } };
 }

@@ -28,6 +28,7 @@ export class PairwiseKnn {
   /** k (≤ m) nearest of the m rows of `b` for each of the n rows of `q`, ascending. */
   async search(q: Float32Array, n: number, b: Float32Array, m: number, k: number): Promise<SearchResult> {
     const D = this.dim;
+    if (n === 0) return { index: new Int32Array(0), dist: new Float32Array(0) }; // ORT's Gemm divides by the row count
     const out = await this.session.run({
       Q: new ort.Tensor('float32', q.subarray(0, n * D), [n, D]),
       B: new ort.Tensor('float32', b.subarray(0, m * D), [m, D]),

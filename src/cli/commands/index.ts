@@ -10,6 +10,7 @@ import { SERVE, serveCommand } from './serve.js';
 import type { CommandSpec, Options } from '../options.js';
 import type { Command } from './common.js';
 import { TOOL } from '../../util/version.js';
+import { CALIBRATE, calibrateCommand } from './calibrate.js';
 
 export type { Command } from './common.js';
 
@@ -23,17 +24,19 @@ export const COMMANDS: Record<string, Command> = {
   sweep: sweepCommand,
   export: exportCommand,
   serve: serveCommand,
+  calibrate: calibrateCommand,
 };
 
 /** Every command's option table, in README order: `npm run docs:options` writes their tables. */
-export const SPECS = [FIT, PREDICT, EVAL, SWEEP, PREPROCESS, SERVE, EXPORT, DEMO, BACKBONE] as unknown as CommandSpec<Options>[];
+export const SPECS = [FIT, PREDICT, CALIBRATE, EVAL, SWEEP, PREPROCESS, SERVE, EXPORT, DEMO, BACKBONE] as unknown as CommandSpec<Options>[];
 
 export function usage(): string {
   return `patchcore — PatchCore anomaly detection (${TOOL.name} ${TOOL.version})
 
 Commands:
   fit --data DIR --out MODEL_DIR [options]   fit a model on good images
-  predict --model MODEL_DIR IMG... [--out DIR] [--json]
+  predict --model MODEL_DIR INPUT... [--csv F] [--out DIR] [--masks DIR]   files, folders, globs
+  calibrate --model MODEL_DIR --data DIR [--min-recall R]   threshold from labelled images
   eval --data DIR [--runs N] [--json] [--out DIR]
   demo [--out DIR]                           synthetic end-to-end demo (npm start)
   backbone list | fetch ARCH [--weights F]   backbones and their weights
