@@ -21,9 +21,10 @@ const thresholdInfo = obj('an object { method, n, date }', {
   date: text('a date string'),
   targetFpr: rate.optional(),
   promisedFpr: rate.optional(),
-  f1: rate.optional(),
-  recall: rate.optional(),
-  fpr: rate.optional(),
+  // null where calibrate had no image of a class (NaN is written as null)
+  f1: rate.nullable().optional().transform((x) => x ?? undefined),
+  recall: rate.nullable().optional().transform((x) => x ?? undefined),
+  fpr: rate.nullable().optional().transform((x) => x ?? undefined),
   source: text().optional(),
   warning: text().optional(),
 });
