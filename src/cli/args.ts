@@ -3,7 +3,7 @@
 import { PRECISIONS } from '../backbone/int8.js';
 import { backboneIds } from '../backbone/index.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
-import { DEFAULT_SCORING } from '../model/config.js';
+import { DEFAULT_SCORING, DEFAULT_TARGET_FPR } from '../model/config.js';
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import { invalid } from '../util/errors.js';
 import { choice, custom, flag, integer, number, oneOf, text, type Values } from './options.js';
@@ -61,6 +61,7 @@ export const MODEL_OPTIONS = {
   }, { shown: '224', key: 'crop' }),
   dim: integer('N', 'reduce patch features to N dims by adaptive average pooling, as the official code\'s 1024 (0 keeps all)', 0, 100000, 0),
   ...BACKGROUND_OPTIONS,
+  'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores (README: Deciding good or bad)', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
 } as const;
 
 type ModelValues = Values<typeof MODEL_OPTIONS>;

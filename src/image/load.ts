@@ -67,5 +67,5 @@ export async function resizeRgb(img: RgbImage, width: number, height: number): P
 export async function encodeMaskPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
   const px = Buffer.alloc(mask.length);
   for (let i = 0; i < mask.length; i++) px[i] = mask[i] ? 255 : 0;
-  return sharp(px, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(px, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 }

@@ -80,35 +80,27 @@ async function nearestOtherImage(store: FeatureStore, imageOfRow: Int32Array, qu
 
 /**
  * For each entry of a scored image, the store row of its substitute, or −1: the nearest patch of
- * another image, kept only where a coreset drawn without the entry's image would have needed a
- * center, i.e. where no remaining entry lies within the coreset's final radius R (the greedy
- * selection value of the last entry). A substitute inside R would fill a hole that the redrawn
- * coreset leaves to its neighbours, and the scores would lean low.
+ * another image, kept only where it lies in the removed entry's cell (closer to it than to every
+ * remaining entry). A coreset drawn without the image would have had to cover such a patch anew;
+ * one nearer to a remaining entry is covered from there already, and adding it as well would fill
+ * the hole twice (the scores then lean low). Measured on held-out synthetic parts and on tire, see
+ * docs/RESULTS.md: with no substitutes the threshold sat too high, with all of them too low.
  */
 async function findSubstitutes(store: FeatureStore, imageOfRow: Int32Array, origin: Int32Array, scored: Uint8Array, knn: PairwiseKnn): Promise<Int32Array> {
   const M = origin.length;
   const sub = new Int32Array(M).fill(-1);
-  if (M < 2) return sub;
   const entries = Int32Array.from(origin.keys()).filter((e) => scored[imageOfRow[origin[e]]] === 1);
   const imgOf = (rows: Int32Array) => Int32Array.from(rows, (r) => imageOfRow[r]);
   const all = Int32Array.from({ length: store.count }, (_, i) => i);
   const queries = Int32Array.from(entries, (e) => origin[e]);
   const near = await nearestOtherImage(store, imageOfRow, queries, imgOf(queries), all, knn);
-  // R: the last entry's distance to the entries chosen before it
-  const last = (await knn.search(rowsOf(store, origin.subarray(M - 1)), 1, rowsOf(store, origin.subarray(0, M - 1)), M - 1, 1)).dist[0];
   const found = Int32Array.from(near.index.filter((i) => i >= 0));
   const cover = await nearestOtherImage(store, imageOfRow, found, imgOf(Int32Array.from(entries.filter((_, j) => near.index[j] >= 0), (e) => origin[e])), origin, knn);
   for (let j = 0, t = 0; j < entries.length; j++) {
     if (near.index[j] < 0) continue;
-    if (cover.dist[t++] > last) sub[entries[j]] = near.index[j];
+    if (cover.dist[t++] > near.dist[j]) sub[entries[j]] = near.index[j];
   }
   return sub;
-}
-
-function rowsOf(store: FeatureStore, rows: Int32Array): Float32Array {
-  const P = store.projectDim, out = new Float32Array(rows.length * P);
-  for (const [i, r] of rows.entries()) out.set(store.projected.subarray(r * P, (r + 1) * P), i * P);
-  return out;
 }
 
 /** The bank with substitutes for the entries of the `scored` images. */

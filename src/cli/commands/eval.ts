@@ -20,14 +20,14 @@ const EVAL_OPTIONS = {
 export const EVAL: CommandSpec<typeof EVAL_OPTIONS> = {
   name: 'eval',
   usage: '--data DIR [--runs N] [--json] [--out DIR] [options]',
-  about: 'Fits on train/good and scores test/*, N runs; prints image/pixel AUROC, AUPRO and F1-max\nas mean ± std (Markdown), or one JSON object.',
+  about: 'Fits on train/good and scores test/*, N runs; prints image/pixel AUROC, AUPRO and F1-max\nas mean ± std (Markdown), or one JSON object. Each run also sets fit\'s threshold (--target-fpr)\nand reports the false alarms on good test images and the defects caught at it.',
   options: EVAL_OPTIONS,
   documentedAt: { command: 'fit', options: Object.keys(MODEL_OPTIONS) },
 };
 
 export const evalCommand = runCommand(EVAL, async (v) => {
   const scoring = scoringFlags(v);
-  const opts = { runs: v.runs, ratio: v.coreset, seed: v.seed, scoring, device: v.device, progress: makeProgress(v.quiet) };
+  const opts = { runs: v.runs, ratio: v.coreset, seed: v.seed, scoring, targetFpr: v['target-fpr'], device: v.device, progress: makeProgress(v.quiet) };
   const setup = extractorFlags(v);
   if (v.out !== undefined) await checkOutputDir('--out', v.out);
   const ds = await loadDataset(v.data);
@@ -44,7 +44,7 @@ export const evalCommand = runCommand(EVAL, async (v) => {
 });
 
 export function evalJson(r: EvalResult) {
-  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds };
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds };
 }
 
 export function markdownTable(r: EvalResult, title: string): string {

@@ -1,9 +1,8 @@
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { DEFAULT_TARGET_FPR } from '../../model/config.js';
 import { checkOutputDir } from '../../util/atomic.js';
 import { MODEL_OPTIONS, scoringFlags } from '../args.js';
-import { number, required, type CommandSpec } from '../options.js';
+import { required, type CommandSpec } from '../options.js';
 import { makeProgress } from '../progress.js';
 import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
 
@@ -11,7 +10,6 @@ const FIT_OPTIONS = {
   data: required('DIR', 'MVTec layout (train/good/*) or a folder of good images', 'a folder of good images'),
   out: required('DIR', 'model directory to write (model.json + bank)', 'a model directory to write'),
   ...MODEL_OPTIONS,
-  'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
 } as const;
 
 export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
