@@ -74,6 +74,8 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
 
   const csvOut = csv === undefined ? null : csv === '-' ? 1 : fs.openSync(csv, 'w');
   const human = stdoutFormats === 0;
+  // regions cost a full-size map per image (~5 ms): only when an output shows them
+  const regions = model.pixelThreshold !== null && (masks !== undefined || minArea !== undefined || v.json === true || v.ndjson === true);
   const rows: ResultRow[] = [];
   if (csvOut !== null) fs.writeSync(csvOut, csvHeader());
   let failed = 0;
@@ -88,7 +90,7 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
     const t0 = performance.now();
     const current = next!;
     next = i + 1 < inputs.length ? load(i + 1) : null;
-    const row = await inspect(model, current, input, { out, masks, minArea }).catch((e: unknown) => errorRow(input, e, model));
+    const row = await inspect(model, current, input, { out, masks, minArea, regions }).catch((e: unknown) => errorRow(input, e, model));
     row.ms = Math.round(performance.now() - t0);
     if (row.error !== null) failed++;
     rows.push(row);
@@ -108,12 +110,12 @@ async function inspect(
   model: Predictor,
   image: Promise<RgbImage>,
   input: InputFile,
-  o: { out?: string; masks?: string; minArea?: number },
+  o: { out?: string; masks?: string; minArea?: number; regions: boolean },
 ): Promise<ResultRow> {
   const img = await image;
   const r = await model.predict(img);
   const row: ResultRow = { file: input.file, score: r.score, normalized: r.normalized, anomalous: r.anomalous, threshold: r.threshold, model_id: r.modelId, ms: 0, error: null };
-  if (model.pixelThreshold !== null) {
+  if (o.regions && model.pixelThreshold !== null) {
     const { mask, regions } = regionsOf(r.mapOriginal, model.pixelThreshold, o.minArea);
     row.regions = regions;
     if (o.minArea !== undefined) row.anomalous = regions.length > 0;
