@@ -62,6 +62,7 @@ export const MODEL_OPTIONS = {
   dim: integer('N', 'reduce patch features to N dims by adaptive average pooling, as the official code\'s 1024 (0 keeps all)', 0, 100000, 0),
   ...BACKGROUND_OPTIONS,
   'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores (README: Deciding good or bad)', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
+  'calibration-images': integer('N', 'training images scored for that threshold (a seeded random sample; 0 = all): more is steadier and slower', 0, 1e6, undefined, { shown: '40, or 2/A if more', expected: 'a non-negative integer (0 = all)', key: 'calibrationImages' }),
 } as const;
 
 type ModelValues = Values<typeof MODEL_OPTIONS>;

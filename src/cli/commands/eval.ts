@@ -27,7 +27,7 @@ export const EVAL: CommandSpec<typeof EVAL_OPTIONS> = {
 
 export const evalCommand = runCommand(EVAL, async (v) => {
   const scoring = scoringFlags(v);
-  const opts = { runs: v.runs, ratio: v.coreset, seed: v.seed, scoring, targetFpr: v['target-fpr'], device: v.device, progress: makeProgress(v.quiet) };
+  const opts = { runs: v.runs, ratio: v.coreset, seed: v.seed, scoring, targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: makeProgress(v.quiet) };
   const setup = extractorFlags(v);
   if (v.out !== undefined) await checkOutputDir('--out', v.out);
   const ds = await loadDataset(v.data);

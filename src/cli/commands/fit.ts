@@ -20,7 +20,7 @@ export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
 };
 
 export const fitCommand = runCommand(FIT, async (v) => {
-  const opts = { ...extractorFlags(v), ratio: v.coreset, seed: v.seed, scoring: scoringFlags(v), targetFpr: v['target-fpr'], device: v.device, progress: makeProgress(v.quiet) };
+  const opts = { ...extractorFlags(v), ratio: v.coreset, seed: v.seed, scoring: scoringFlags(v), targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: makeProgress(v.quiet) };
   await checkOutputDir('--out', v.out);
   const files = await trainImages(v.data);
   const backbone = await backboneFromFlags(v);
