@@ -112,7 +112,7 @@ async function oursChild(argv: string[]): Promise<void> {
   const { loadImage } = await import('../src/image/load.js');
   const { anomalyMap } = await import('../src/scoring/anomaly-map.js');
 
-  let t = performance.now();
+  const t = performance.now();
   const backbone = await randomWrn50();
   const initMs = performance.now() - t;
 

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { convertKerasLayers, type KerasLayer } from '../src/backbone/keras/layers.js';
 import { convertTfjsGraph } from '../src/backbone/keras/graph.js';
+import type { KerasLayerConfig, KerasTopology, TfGraphTopology } from '../src/backbone/keras/topology.js';
 import { loadNsfwjsModel, type WeightTensor } from '../src/backbone/keras/weights.js';
 import '../src/backbone/nsfwjs.js';
 import { backboneEntry, loadBackbone } from '../src/backbone/registry.js';
@@ -55,10 +56,11 @@ function conv(x: Img, k: WeightTensor, s: number[], padding: string, depthwise: 
   return { h, w, c: oc, d };
 }
 
-function pool(x: Img, c: any, max: boolean): Img {
+function pool(x: Img, c: KerasLayerConfig, max: boolean): Img {
   const [kh, kw] = c.pool_size;
-  const d = new Float64Array(geom(x.h, kh, c.strides[0], c.padding).out * geom(x.w, kw, c.strides[1], c.padding).out * x.c);
-  const { h, w } = windows(x, kh, kw, c.strides, c.padding, (o, taps) => {
+  const padding = c.padding as string;
+  const d = new Float64Array(geom(x.h, kh, c.strides[0], padding).out * geom(x.w, kw, c.strides[1], padding).out * x.c);
+  const { h, w } = windows(x, kh, kw, c.strides, padding, (o, taps) => {
     for (let i = 0; i < x.c; i++) {
       const v = taps.map(([p]) => x.d[p + i]);
       d[o * x.c + i] = max ? Math.max(...v) : v.reduce((a, b) => a + b, 0) / v.length; // TF: padding not counted
@@ -81,7 +83,7 @@ function reference(layers: KerasLayer[], W: Map<string, WeightTensor>, input: Im
       case 'Conv2D':
       case 'DepthwiseConv2D': {
         const dw = l.class_name === 'DepthwiseConv2D';
-        y = conv(x, W.get(`${l.name}/${dw ? 'depthwise_kernel' : 'kernel'}`)!, c.strides, c.padding, dw);
+        y = conv(x, W.get(`${l.name}/${dw ? 'depthwise_kernel' : 'kernel'}`)!, c.strides, c.padding as string, dw);
         if (c.use_bias) { const b = W.get(`${l.name}/bias`)!.data; y = map(y, (v, ch) => v + b[ch]); }
         if (c.activation === 'relu') y = map(y, (v) => Math.max(v, 0));
         break;
@@ -96,7 +98,7 @@ function reference(layers: KerasLayer[], W: Map<string, WeightTensor>, input: Im
       case 'ReLU': y = map(x, (v) => Math.min(Math.max(v, 0), c.max_value ?? Infinity)); break;
       case 'MaxPooling2D': y = pool(x, c, true); break;
       case 'AveragePooling2D': y = pool(x, c, false); break;
-      case 'Add': y = map(x, (v) => v); ins.slice(1).forEach((z) => z.d.forEach((v, i) => (y.d[i] += v))); break;
+      case 'Add': y = map(x, (v) => v); for (const z of ins.slice(1)) for (const [i, v] of z.d.entries()) y.d[i] += v; break;
       case 'Concatenate': {
         const cc = ins.reduce((s, z) => s + z.c, 0);
         y = { h: x.h, w: x.w, c: cc, d: new Float64Array(x.h * x.w * cc) };
@@ -105,7 +107,7 @@ function reference(layers: KerasLayer[], W: Map<string, WeightTensor>, input: Im
         break;
       }
       case 'ZeroPadding2D': {
-        const [[t, b], [le, r]] = c.padding;
+        const [[t, b], [le, r]] = c.padding as [[number, number], [number, number]];
         y = { h: x.h + t + b, w: x.w + le + r, c: x.c, d: new Float64Array((x.h + t + b) * (x.w + le + r) * x.c) };
         for (let i = 0; i < x.h; i++) y.d.set(x.d.subarray(i * x.w * x.c, (i + 1) * x.w * x.c), ((i + t) * y.w + le) * x.c);
         break;
@@ -132,7 +134,7 @@ function referenceGraph(nodes: any[], W: Map<string, WeightTensor>, input: Img, 
     else if (n.op === 'Placeholder') y = input;
     else if (n.op === 'Mul') y = map(k as Img, (v) => v * W.get(x)!.data[0]);
     else if (n.op === 'Sub') y = map(x, (v) => v - W.get(k)!.data[0]);
-    else if (n.op === 'AddV2') { const z = k as Img; y = map(x, (v) => v); z.d.forEach((v, i) => ((y as Img).d[i] += v)); }
+    else if (n.op === 'AddV2') { const z = k as Img; y = map(x, (v) => v); for (const [i, v] of z.d.entries()) (y as Img).d[i] += v; }
     else {
       const a = n.attr, ops = a.fused_ops.list.s.map(str), bias = W.get(b)!.data;
       y = conv(x, W.get(k)!, a.strides.list.i.slice(1, 3).map(Number), str(a.padding.s).toLowerCase(), n.op.includes('Depthwise'));
@@ -145,18 +147,18 @@ function referenceGraph(nodes: any[], W: Map<string, WeightTensor>, input: Img, 
 }
 
 /** Convert to ONNX with `outputs`, run on a random 1×3×size×size input, compare each with the reference. */
-async function compare(topology: any, W: Map<string, WeightTensor>, outputs: string[], size: number, seed: number) {
+async function compare(topology: KerasTopology | TfGraphTopology, W: Map<string, WeightTensor>, outputs: string[], size: number, seed: number) {
   const rnd = uniform(seed);
   const nchw = Float32Array.from({ length: 3 * size * size }, () => rnd());
   const nhwc = new Float64Array(nchw.length);
   for (let ch = 0; ch < 3; ch++) for (let p = 0; p < size * size; p++) nhwc[p * 3 + ch] = nchw[ch * size * size + p];
-  const graph = !topology.model_config;
-  const { bytes } = (graph ? convertTfjsGraph : convertKerasLayers)(topology, W, { outputs });
+  const graph = 'node' in topology;
+  const { bytes } = graph ? convertTfjsGraph(topology, W, { outputs }) : convertKerasLayers(topology, W, { outputs });
   const session = await createSession(bytes, { threads: 2 });
   const out = await session.run({ image: new ort.Tensor('float32', nchw, [1, 3, size, size]) });
   for (const name of outputs) {
     const input = { h: size, w: size, c: 3, d: nhwc };
-    const ref = graph ? referenceGraph(topology.node, W, input, name) : reference(topology.model_config.config.layers, W, input, name);
+    const ref = graph ? referenceGraph(topology.node, W, input, name) : reference((topology as KerasTopology).model_config.config.layers, W, input, name);
     const got = out[name];
     assert.deepEqual(got.dims, [1, ref.c, ref.h, ref.w], name);
     const g = got.data as Float32Array;

@@ -9,13 +9,14 @@ import onnxProto from 'onnx-proto';
 import { userOnnxBackbone, loadUserOnnxBackbone } from '../src/backbone/user-onnx.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import { UserError } from '../src/util/errors.js';
+import { missing, SHARED } from './helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pc-useronnx-'));
 process.env.PATCHCORE_CACHE = dir;
 const MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 const STD: [number, number, number] = [0.229, 0.224, 0.225];
 // shared/ lies beside the repository; tests run from the repository root
-const mobilenet = path.resolve('..', 'shared', 'models', 'mobilenetv2-12-int8.onnx');
+const mobilenet = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
 
 /** A float model: four stride-2 convs (s2..s16) then a classifier-like head that must be pruned. */
 function tinyFloatModel(): string {
@@ -43,12 +44,12 @@ test('float model: named tensors become the only outputs and strides come from a
 
 test('unknown or repeated layer names are UserErrors that list valid names', async () => {
   const file = tinyFloatModel();
-  await assert.rejects(userOnnxBackbone(file, ['s8', 'nope'], MEAN, STD), (e: unknown) => e instanceof UserError && /no tensor 'nope'.*some valid names: s2, s4, s8, s16/.test(e.message));
+  await assert.rejects(userOnnxBackbone(file, ['s8', 'nope'], MEAN, STD), (e: unknown) => e instanceof UserError && /Expected tensors of .*, e\.g\. s2, s4, s8, s16.* for layers but received "nope"/.test(e.message));
   await assert.rejects(userOnnxBackbone(file, ['s8', 's8'], MEAN, STD), UserError);
   await assert.rejects(loadUserOnnxBackbone({ id: file, layers: 's8' }), /two tensor names/);
 });
 
-test('int8 MobileNetV2: block outputs 365_quantized (stride 8) and 426_quantized (stride 16), dequantized', { skip: !existsSync(mobilenet) && 'shared model absent' }, async () => {
+test('int8 MobileNetV2: block outputs 365_quantized (stride 8) and 426_quantized (stride 16), dequantized', { skip: missing(existsSync(mobilenet), `${mobilenet} not found (../shared)`) }, async () => {
   const u = await userOnnxBackbone(mobilenet, ['365_quantized', '426_quantized'], MEAN, STD, 224);
   assert.deepEqual(u.spec.strides, [8, 16]);
   assert.deepEqual(u.dims, [[1, 32, 28, 28], [1, 96, 14, 14]]);

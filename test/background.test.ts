@@ -5,7 +5,7 @@ import type { RgbImage } from '../src/types.js';
 import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { loadOpenCv } from '../src/image/opencv.js';
-import { rangeMask } from '../src/image/backgroundRange.js';
+import { rangeMask } from '../src/image/background-range.js';
 import {
   DEFAULT_BACKGROUND, backgroundFigure, parseBgRange, removeBackground, type BackgroundConfig,
 } from '../src/image/background.js';
@@ -150,7 +150,7 @@ test('parseBgRange', () => {
   assert.deepEqual(parseBgRange(' 0, 10,20:30,40 ,50 '), { lo: [0, 10, 20], hi: [30, 40, 50] });
   assert.equal(parseBgRange('AUTO'), 'auto');
   for (const bad of ['', '150:255', '1,2,3:4,5', '1,2,3:4,5,x', '300,0,0:255,255,255', '200,0,0:100,255,255', '1,2,3:4,5,6:7', '-1,0,0:1,1,1']) {
-    assert.throws(() => parseBgRange(bad), (e) => e instanceof UserError && /--bg-range/.test(e.message), bad);
+    assert.throws(() => parseBgRange(bad), (e) => e instanceof UserError && /for background.range but received/.test(e.message), bad);
   }
 });
 

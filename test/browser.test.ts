@@ -2,22 +2,22 @@
 // verdict, and move the threshold slider across the score. Screenshot: test-artifacts/browser.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { tempDir } from './helpers.js';
+import { findChromium, missing, tempDir } from './helpers.js';
 import { fitTestModel, samplePng, startServer } from './server-fixture.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = findChromium();
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+const skip = missing(CHROMIUM !== null, 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)');
 
 test('inspection page: upload, overlay, verdict, live threshold slider', { skip, timeout: 120_000 }, async () => {
   const { chromium } = await import('playwright-core');
   const { model } = await fitTestModel();
   const token = 'browser-token-1';
   const { app, url } = await startServer({ model, token });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const pageErrors: string[] = [];

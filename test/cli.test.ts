@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CLI, SHARED, tempDir } from './helpers.js';
+import { CLI, SHARED, missing, tempDir } from './helpers.js';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
@@ -116,9 +116,9 @@ test('a failed fit leaves the existing model intact', async () => {
   assert.equal(r.code, 0, r.err);
 });
 
-test('a model fitted on a user .onnx backbone reloads from another directory', async (t) => {
-  const onnx = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
-  if (!existsSync(onnx)) return t.skip(`${onnx} not found`);
+const userOnnx = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
+test('a model fitted on a user .onnx backbone reloads from another directory', { skip: missing(existsSync(userOnnx), `${userOnnx} not found (../shared)`) }, async () => {
+  const onnx = userOnnx;
   await ready;
   const m = path.join(root, 'm-onnx');
   const fit = run('fit', '--data', data, '--out', m, '--backbone', path.relative(process.cwd(), onnx), '--layers', '365_quantized,426_quantized', '--quiet');
@@ -150,4 +150,55 @@ test('a model fitted with --weights FILE predicts later without the file (graph 
   const r = run('predict', '--model', m, path.join(data, 'test', 'good', '000.png'));
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /000\.png\t\d+\.\d{4}\t\d\.\d{3}\t(good|ANOMALOUS)/);
+});
+
+test('tampered model.json: each names the field, exit 2, one line', async () => {
+  await ready;
+  const img = path.join(data, 'test', 'good', '000.png');
+  const cfg = JSON.parse(await fs.readFile(path.join(model, 'model.json'), 'utf8'));
+  assert.equal(cfg.tool.name, 'patchcore-ts');
+  assert.match(cfg.tool.version, /^\d+\.\d+\.\d+/);
+  assert.equal(cfg.trainingData.images, 8);
+  assert.match(cfg.trainingData.sha256, /^[0-9a-f]{64}$/);
+  const tampered = async (name: string, edit: (c: Record<string, unknown>) => void) => {
+    const d = path.join(root, name);
+    await fs.cp(model, d, { recursive: true });
+    const c = structuredClone(cfg);
+    edit(c);
+    await fs.writeFile(path.join(d, 'model.json'), JSON.stringify(c));
+    return run('predict', '--model', d, img);
+  };
+  const noBank = await tampered('t-nobank', (c) => delete c.bank);
+  assertUserError(noBank, /Expected an object .* for \S*model\.json bank but received undefined/);
+  assert.equal(noBank.code, 2);
+  const big = await tampered('t-big', (c) => ((c.preprocess as Record<string, unknown>).resize = 'big'));
+  assertUserError(big, /for \S*model\.json preprocess\.resize but received "big"/);
+  assert.equal(big.code, 2);
+  const outside = await tampered('t-escape', (c) => ((c.bank as Record<string, unknown>).file = '../../etc/passwd'));
+  assertUserError(outside, /Expected a plain file name in the model directory for \S*model\.json bank\.file but received "\.\.\/\.\.\/etc\/passwd"/);
+  assert.equal(outside.code, 2);
+  // a newer writer's extra field is kept, not refused
+  assert.equal((await tampered('t-extra', (c) => (c.addedByANewerVersion = { any: 'thing' }))).code, 0);
+});
+
+test('paths: --out under a file, a directory as an image, --onnx missing, --model with --onnx', async () => {
+  await ready;
+  const img = path.join(data, 'test', 'good', '000.png');
+  const under = run('predict', '--model', model, img, '--out', path.join(img, 'sub'));
+  assertUserError(under, /--out .*000\.png is a file/);
+  assert.equal(under.code, 2);
+  // predict reads folders as inputs; where one image is expected, a folder is named as such
+  const dir = run('preprocess', path.join(data, 'test'), '--out', path.join(root, 'fig.png'));
+  assertUserError(dir, /test: it is a directory, not an image file/);
+  assert.equal(dir.code, 2);
+  assertUserError(run('predict', '--model', model, tempDir()), /folder has no images/);
+  assertUserError(run('predict', '--onnx', path.join(root, 'nothere.onnx'), img), /nothere\.onnx: no such file/);
+  assertUserError(run('predict', '--model', model, '--onnx', path.join(root, 'x.onnx'), img), /give --model or --onnx, not both/);
+});
+
+test('flags are checked before any work: --runs 0 with a missing dataset, --seed -1, a typo', () => {
+  assertUserError(run('eval', '--data', path.join(root, 'nope'), '--runs', '0'), 'Expected an integer 1..100 for --runs but received 0');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm5'), '--seed', '-1'), 'Expected a non-negative integer for --seed but received -1');
+  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm5'), '--precision', 'int4'), 'Expected "fp32" or "int8" for --precision but received "int4"');
+  assertUserError(run('eval', '--data', data, '--corset', '0.1'), 'did you mean --coreset?');
 });

@@ -1,13 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { coresetMethodFlag } from '../src/cli/args.js';
+import { parseCommand } from '../src/cli/options.js';
+import { FIT } from '../src/cli/commands/fit.js';
 import { UserError } from '../src/util/errors.js';
 
+const method = (...flags: string[]) => coresetMethodFlag(parseCommand(FIT, ['--data', 'd', '--out', 'o', ...flags]).values);
+
 test('--coreset-method and --coreset-exact', () => {
-  assert.equal(coresetMethodFlag({}), 'auto');
-  assert.equal(coresetMethodFlag({ 'coreset-exact': true }), 'exact');
-  assert.equal(coresetMethodFlag({ 'coreset-method': 'composable' }), 'composable');
-  assert.throws(() => coresetMethodFlag({ 'coreset-method': 'fast' }), (e: unknown) =>
-    e instanceof UserError && e.message === 'Expected auto, exact or composable for --coreset-method but received "fast"');
-  assert.throws(() => coresetMethodFlag({ 'coreset-method': 'composable', 'coreset-exact': true }), UserError);
+  assert.equal(method(), 'auto');
+  assert.equal(method('--coreset-exact'), 'exact');
+  assert.equal(method('--coreset-method', 'composable'), 'composable');
+  assert.throws(() => method('--coreset-method', 'fast'), (e: unknown) =>
+    e instanceof UserError && /^Expected .*auto.*exact.*composable.* for --coreset-method but received "fast"$/.test(e.message));
+  assert.throws(() => method('--coreset-method', 'composable', '--coreset-exact'), UserError);
 });

@@ -50,7 +50,7 @@ test('bank rows are the original features of the selected patches, with progress
   const idx = selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } });
   assert.equal(seen.at(-1), 60);
   const bank = buildMemoryBank(store, { ratio: 0.05, seed: 1 });
-  idx.forEach((r, k) => assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D)));
+  for (const [k, r] of idx.entries()) assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D));
 });
 
 test('coverage: equals the plain run in projected space, near a full-dimension greedy run', async () => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from './helpers.js';
-import { resolveAutoRange } from '../src/model/extract.js';
+import { resolveAutoRange } from '../src/image/background.js';
 import { DEFAULT_BACKGROUND } from '../src/image/background.js';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
 import { trainImages } from '../src/data/dataset.js';

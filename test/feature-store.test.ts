@@ -30,7 +30,7 @@ for (const inMemory of [false, true]) {
     assert.equal(store.dim, dim);
     const idx = Int32Array.from([1550, 0, 51, 50, 50, 7, 1200, 1201, 1202, 3]);
     const got = store.rows(idx);
-    idx.forEach((r, k) => assert.deepEqual(got.subarray(k * dim, (k + 1) * dim), all.subarray(r * dim, (r + 1) * dim)));
+    for (const [k, r] of idx.entries()) assert.deepEqual(got.subarray(k * dim, (k + 1) * dim), all.subarray(r * dim, (r + 1) * dim));
     // contiguous range longer than one read run
     const range = Int32Array.from({ length: 1551 }, (_, i) => i);
     assert.deepEqual(store.rows(range), all);

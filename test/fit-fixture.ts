@@ -7,7 +7,7 @@ import { PatchCore } from '../src/model/patchcore.js';
 import { DEFAULT_SCORING } from '../src/model/config.js';
 import { encodePng } from '../src/image/load.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import type { Precision } from '../src/model/int8.js';
+import type { Precision } from '../src/backbone/int8.js';
 
 export const SIZE = 224; // no resize/crop loss: maps align with the synthetic masks pixel for pixel
 

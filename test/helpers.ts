@@ -1,7 +1,7 @@
 // Shared test setup: a per-run graph cache (never ~/.cache), synthetic data, a fitted model.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 
 // One cache per test run, shared by the test files so the default backbone is built once.
 process.env.PATCHCORE_CACHE ??= path.join(os.tmpdir(), `patchcore-ts-test-cache-${process.env.npm_lifecycle_event ?? 'x'}-${new Date().toISOString().slice(0, 10)}`);
@@ -15,3 +15,22 @@ export const SHARED = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd()
 
 export const REPO = process.cwd();
 export const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+
+/**
+ * A test's missing prerequisite (Chromium, a ../shared file): skip with a reason locally, but under
+ * CI=true fail, so a CI run never passes by skipping what it was meant to check.
+ */
+export function missing(ok: boolean, why: string): string | false {
+  if (ok) return false;
+  if (process.env.CI === 'true') throw new Error(`${why} (CI=true: a missing prerequisite fails instead of skipping)`);
+  return why;
+}
+
+/** Chromium for the browser tests: $CHROMIUM_PATH, else chromium, chromium-browser or google-chrome on PATH. */
+export function findChromium(): string | null {
+  if (process.env.CHROMIUM_PATH) return existsSync(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : null;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean))
+    for (const name of ['chromium', 'chromium-browser', 'google-chrome'])
+      if (existsSync(path.join(dir, name))) return path.join(dir, name);
+  return null;
+}

@@ -8,9 +8,9 @@ import {
 } from '../src/metrics/index.js';
 import type { ScoreMap } from '../src/types.js';
 import { UserError } from '../src/util/errors.js';
+import { missing, SHARED } from './helpers.js';
 
-const shared = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '../shared');
-const fixtureFile = path.join(shared, 'fixtures/metrics.json');
+const fixtureFile = path.join(SHARED, 'fixtures/metrics.json');
 
 interface Fixtures {
   auroc: { name: string; labels: number[]; scores: number[]; auroc: number; f1_max: number }[];
@@ -30,11 +30,7 @@ function toMap(rows: number[][]): ScoreMap {
   return { width: rows[0].length, height: rows.length, data: Float32Array.from(rows.flat()) };
 }
 
-test('matches the scikit-learn / MVTec fixtures', (t) => {
-  if (!existsSync(fixtureFile)) {
-    t.skip(`fixture ${fixtureFile} not found (set PATCHCORE_SHARED to the shared folder)`);
-    return;
-  }
+test('matches the scikit-learn / MVTec fixtures', { skip: missing(existsSync(fixtureFile), `fixture ${fixtureFile} not found (set PATCHCORE_SHARED to the shared folder)`) }, () => {
   const fx = JSON.parse(readFileSync(fixtureFile, 'utf8')) as Fixtures;
   assert.ok(fx.auroc.length > 0 && fx.aupro.length > 0);
   for (const c of fx.auroc) {
@@ -60,7 +56,7 @@ test('perfect, inverted and one-class AUROC', () => {
   assert.equal(formatMetric({ value: 0.123456 }), '0.1235');
   assert.equal(f1Max([0.1, 0.2], [0, 0]).value, null);
   assert.throws(() => auroc([1, 2], [0]), UserError);
-  assert.throws(() => auroc([1, 2], [0, 2]), /label 1 is 2/);
+  assert.throws(() => auroc([1, 2], [0, 2]), /Expected 0 or 1 for labels\[1\] but received 2/);
 });
 
 test('-0 and +0 tie', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -10,6 +10,7 @@ import type { EvalResult, MetricSummary, TestResult } from '../src/model/evaluat
 import type { ScoringConfig } from '../src/types.js';
 import { writeEvalReport } from '../src/report/eval-report.js';
 import { lineBandSvg, niceTicks, rocSvg } from '../src/report/svg-plot.js';
+import { findChromium, missing } from './helpers.js';
 
 const SCORING: ScoringConfig = { kind: 'nearest', k: 1, b: 9, squared: false, reweight: false, sigma: 4 };
 const META = { dataset: '/data/bottle', backbone: 'wide_resnet50_2', coreset: 0.1, scoring: SCORING, runs: 2 };
@@ -150,12 +151,12 @@ test('rocSvg: one path per curve, AUROC in the legend; niceTicks steps', () => {
   assert.deepEqual(niceTicks(0.83, 0.95), [0.84, 0.86, 0.88, 0.9, 0.92, 0.94]);
 });
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = findChromium();
 
-test('report renders in a browser: every image decodes, plots have a size', { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}` }, async () => {
+test('report renders in a browser: every image decodes, plots have a size', { skip: missing(CHROMIUM !== null, 'no Chromium on PATH or at $CHROMIUM_PATH') }, async () => {
   const { chromium } = await import('playwright-core');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'report-'));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ['--no-sandbox', '--disable-gpu'] });
   try {
     const tests = [await fakeTest(dir, 'a', 0, [0.2, 0.2]), await fakeTest(dir, 'b', 1, [0.9, 0.9])];
     const file = await writeEvalReport(dir, fakeResult(tests), META);

@@ -5,7 +5,7 @@ import './helpers.js';
 import { tempDir } from './helpers.js';
 import { writeSyntheticDataset, syntheticSample, type DefectKind } from '../src/data/synthetic.js';
 import { trainImages } from '../src/data/dataset.js';
-import { PatchCore } from '../src/model/patchcore.js';
+import type { PatchCore } from '../src/model/patchcore.js';
 import { encodePng } from '../src/image/load.js';
 import { buildServer, type ServerOptions } from '../src/server/app.js';
 

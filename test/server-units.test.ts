@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { InferenceQueue } from '../src/server/queue.js';
 import { HeatmapStore } from '../src/server/heatmaps.js';
 import { Metrics } from '../src/server/metrics.js';
-import { HttpError } from '../src/server/http-error.js';
+import type { HttpError } from '../src/server/http-error.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

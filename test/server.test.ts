@@ -202,10 +202,10 @@ test('metrics: Prometheus counts by route and status, latency histogram', async 
 
 test('patchcore serve: bad flags are one-line errors', () => {
   const cases: [string[], RegExp][] = [
-    [['--model', '/nonexistent/model'], /--model \/nonexistent\/model: no model.json/],
-    [['--model', '.', '--port', 'x'], /--port x: expected an integer/],
-    [['--model', '.', '--concurrency', '0'], /--concurrency 0: expected an integer 1\.\.64/],
-    [['--model', '.', '--token', 'short'], /--token: use at least 8 characters/],
+    [['--model', '/nonexistent/model'], /model \/nonexistent\/model: no model.json/],
+    [['--model', '.', '--port', 'x'], /Expected an integer 0\.\.65535 for --port but received "x"/],
+    [['--model', '.', '--concurrency', '0'], /Expected an integer 1\.\.64 for --concurrency but received 0/],
+    [['--model', '.', '--token', 'short'], /Expected at least 8 characters for --token but received "5 characters"/],
   ];
   for (const [args, message] of cases) {
     const r = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8' });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as nodePath from 'node:path';
+import nodePath from 'node:path';
 import sharp from 'sharp';
 import { zipSync } from 'fflate';
 import * as shimPath from '../src/web/shims/path.js';

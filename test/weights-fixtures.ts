@@ -38,7 +38,7 @@ class Pickler {
   }
   tuple(items: number[]): this {
     this.op(0x28);
-    items.forEach((v) => this.int(v));
+    for (const v of items) this.int(v);
     return this.op(0x74);
   }
   bytes(): Uint8Array {
@@ -117,7 +117,7 @@ export function writeTorchLegacy(tensors: Map<string, FixtureTensor>): Uint8Arra
   const proto = new Pickler().op(0x80, 2).int(1001).op(0x2e).bytes();
   const sys = new Pickler().op(0x80, 2, 0x7d).str('little_endian').op(0x88, 0x73, 0x2e).bytes();
   const keys = new Pickler().op(0x80, 2, 0x5d, 0x28);
-  storages.forEach((s) => keys.str(s.key));
+  for (const s of storages) keys.str(s.key);
   const parts = [magic, proto, sys, pkl, keys.op(0x65, 0x2e).bytes()];
   for (const s of storages) {
     const n = new Uint8Array(8);

@@ -4,6 +4,20 @@ import type { BackboneSpec, FeatureMaps, Tensor } from '../types.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
 
+/** What resolveBackbone (index.ts) needs: a registry id or an .onnx path, and its settings. */
+export interface BackboneRequest {
+  id: string;
+  device?: Device;
+  weights?: string;
+  /** For a user .onnx file: the two tensors to tap, and its normalisation. */
+  layers?: string | string[];
+  mean?: string | number[];
+  std?: string | number[];
+  inputSize?: string | number;
+  /** The graph hash a saved model was fitted with: a cached graph with this hash is used as is. */
+  hash?: string;
+}
+
 export interface Backbone {
   spec: BackboneSpec;
   /** sha256 of the ONNX graph, recorded in model.json. */

@@ -1,27 +1,13 @@
 // Backbone entry point: registers the built-in backbones and resolves a --backbone value.
 import './nsfwjs.js';
 import './torchvision.js';
-import type { Backbone } from './backbone.js';
-import type { Device } from '../onnx/session.js';
+import type { Backbone, BackboneRequest } from './backbone.js';
 import { loadBackbone, backboneEntry } from './registry.js';
 import { findCachedByHash } from './cache.js';
 import { onnxBackbone } from './backbone.js';
 
 export { loadBackbone, backboneIds, backboneEntry } from './registry.js';
-export type { Backbone } from './backbone.js';
-
-export interface BackboneRequest {
-  id: string;
-  device?: Device;
-  weights?: string;
-  /** For a user .onnx file: the two tensors to tap, and its normalisation. */
-  layers?: string | string[];
-  mean?: string | number[];
-  std?: string | number[];
-  inputSize?: string | number;
-  /** The graph hash a saved model was fitted with: a cached graph with this hash is used as is. */
-  hash?: string;
-}
+export type { Backbone, BackboneRequest } from './backbone.js';
 
 /** A registry id, or a path ending in .onnx (any ONNX model with two intermediate tensors named by --layers). */
 export async function resolveBackbone(r: BackboneRequest & Record<string, unknown>): Promise<Backbone> {

@@ -10,6 +10,7 @@ import { sha256 } from '../util/hash.js';
 import { loadNsfwjsModel } from './keras/weights.js';
 import { convertKerasLayers } from './keras/layers.js';
 import { convertTfjsGraph } from './keras/graph.js';
+import type { KerasTopology, TfGraphTopology } from './keras/topology.js';
 
 /** Bump when the converter's output changes, so cached graphs are rebuilt. */
 export const CONVERTER_VERSION = 'k1';
@@ -53,8 +54,9 @@ const BACKBONES: NsfwjsBackbone[] = [
 /** ONNX bytes of an nsfwjs model (Keras layers or tfjs graph), cut after `outputs`. */
 export async function buildNsfwjsGraph(module: string, exportKey: string, outputs: string[]): Promise<Uint8Array> {
   const { json, weights } = await loadNsfwjsModel(module, exportKey);
-  const convert = json.format === 'graph-model' ? convertTfjsGraph : convertKerasLayers;
-  return convert(json.modelTopology, weights, { outputs }).bytes;
+  const topology = json.modelTopology;
+  const r = json.format === 'graph-model' ? convertTfjsGraph(topology as TfGraphTopology, weights, { outputs }) : convertKerasLayers(topology as KerasTopology, weights, { outputs });
+  return r.bytes;
 }
 
 for (const b of BACKBONES) {

@@ -28,7 +28,7 @@ export function torchvisionSpec(arch: TorchvisionArch): BackboneSpec {
 /** The checkpoint a build would use: --weights, else the fetched file; throws the offline advice otherwise. */
 export function resolveWeights(arch: TorchvisionArch, opts: BackboneOptions): string {
   if (opts.weights) {
-    if (!existsSync(opts.weights)) throw new UserError(`--weights ${opts.weights}: no such file`);
+    if (!existsSync(opts.weights)) throw new UserError(`weights file ${opts.weights}: no such file`);
     return opts.weights;
   }
   const cached = weightsPath(arch);

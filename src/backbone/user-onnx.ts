@@ -4,11 +4,10 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type { BackboneSpec } from '../types.js';
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { createSession, ort } from '../onnx/session.js';
-import { onnxBackbone, type Backbone } from './backbone.js';
-import type { BackboneRequest } from './index.js';
+import { onnxBackbone, type Backbone, type BackboneRequest } from './backbone.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from './torchvision.js';
 
 const { onnx } = onnxProto;
@@ -30,7 +29,7 @@ export interface UserOnnx {
 }
 
 export async function userOnnxBackbone(file: string, layers: [string, string], mean: Triple, std: Triple, inputSize = 224): Promise<UserOnnx> {
-  if (layers[0] === layers[1]) throw new UserError(`--layers: name two different tensors (got '${layers[0]}' twice)`);
+  if (layers[0] === layers[1]) throw invalid('layers', 'two different tensor names', layers.join(','));
   const model = await readModel(file);
   const g = model.graph!;
   const producer = new Map<string, Node>();
@@ -39,7 +38,7 @@ export async function userOnnxBackbone(file: string, layers: [string, string], m
     // a saved model records the dequantized name ('X_float'); map it back to the graph tensor X
     const name = !producer.has(requested) && requested.endsWith('_float') && producer.has(requested.slice(0, -6)) ? requested.slice(0, -6) : requested;
     const node = producer.get(name);
-    if (!node) throw new UserError(`--layers: ${file} has no tensor '${name}'; some valid names: ${sampleNames(g.node ?? [])}`);
+    if (!node) throw invalid('layers', `tensors of ${file}, e.g. ${sampleNames(g.node ?? [])}`, name);
     const scaleAt = QUANT_SCALE_INPUT[node.opType ?? ''];
     if (scaleAt === undefined || scaleAt === 0) return name;
     // int8/uint8 tensor: dequantize with the producer's output scale and zero point
@@ -59,14 +58,14 @@ export async function userOnnxBackbone(file: string, layers: [string, string], m
 /** Entry point for `--backbone model.onnx --layers A,B [--mean r,g,b --std r,g,b --input-size N]`. */
 export async function loadUserOnnxBackbone(r: BackboneRequest): Promise<Backbone> {
   const layers = list(r.layers, (s) => s);
-  if (layers?.length !== 2) throw new UserError(`--layers: an .onnx backbone needs two tensor names, shallow then deep (e.g. --layers 365_quantized,426_quantized)`);
+  if (layers?.length !== 2) throw invalid('layers', 'two tensor names of the .onnx backbone, shallow then deep (e.g. 365_quantized,426_quantized)', layers?.join(','));
   const mean = (list(r.mean, Number) ?? IMAGENET_MEAN) as Triple;
   const std = (list(r.std, Number) ?? IMAGENET_STD) as Triple;
-  for (const [flag, v] of [['--mean', mean], ['--std', std]] as const) {
-    if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw new UserError(`${flag}: three numbers expected, got '${v}'`);
+  for (const [name, v] of [['mean', mean], ['std', std]] as const) {
+    if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw invalid(name, 'three numbers R,G,B', v.join(','));
   }
   const size = Number(r.inputSize ?? 224);
-  if (!Number.isInteger(size) || size < 16) throw new UserError(`--input-size: an integer >= 16 expected, got '${r.inputSize}'`);
+  if (!Number.isInteger(size) || size < 16) throw invalid('inputSize', 'an integer >= 16', r.inputSize);
   const u = await userOnnxBackbone(r.id, layers as [string, string], mean, std, size);
   return onnxBackbone(u.spec, u.bytes, sha256(u.bytes), r.device);
 }
@@ -112,7 +111,7 @@ async function probe(bytes: Uint8Array, file: string, outputs: string[], size: n
   try {
     const res = await session.run({ [input]: new ort.Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]) });
     const dims = outputs.map((o) => res[o].dims.map(Number));
-    if (dims.some((d) => d.length !== 4)) throw new UserError(`--layers: both tensors must be 4-D feature maps [N,C,h,w]; got [${dims[0]}] and [${dims[1]}]`);
+    if (dims.some((d) => d.length !== 4)) throw invalid('layers', 'two 4-D feature maps [N,C,h,w]', `shapes [${dims[0]}] and [${dims[1]}]`);
     return dims as [number[], number[]];
   } catch (e) {
     if (e instanceof UserError) throw e;

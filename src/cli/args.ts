@@ -1,158 +1,110 @@
-// Flag parsing shared by the commands: every bad value becomes a one-line UserError naming the flag.
-import { parsePrecision, type Precision } from '../model/int8.js';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { PreprocessConfig, ScoreKind, ScoringConfig } from '../types.js';
+// The option groups several commands share, and the configs built from their checked values.
+// Each flag is declared once here (or in its command); parsing, help and README come from these tables.
+import { PRECISIONS } from '../backbone/int8.js';
+import { backboneIds } from '../backbone/index.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
 import { DEFAULT_SCORING, DEFAULT_TARGET_FPR } from '../model/config.js';
-import type { Device } from '../onnx/session.js';
-import { UserError, invalid } from '../util/errors.js';
+import type { PreprocessConfig, ScoringConfig } from '../types.js';
+import { invalid } from '../util/errors.js';
 import type { CoresetMethod } from '../memory/index.js';
+import { choice, custom, flag, integer, number, oneOf, text, type Values } from './options.js';
 
-export type Values = Record<string, string | boolean | string[] | undefined>;
-
-export function parse(argv: string[], options: ParseArgsConfig['options'], allowPositionals = false): { values: Values; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: argv, options: { ...options, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
-    return { values: r.values as Values, positionals: r.positionals };
-  } catch (e) {
-    throw new UserError((e as Error).message.split('\n')[0]);
-  }
-}
-
-export function str(v: Values, name: string, fallback?: string): string {
-  const x = v[name];
-  if (typeof x === 'string') return x;
-  if (fallback !== undefined) return fallback;
-  throw new UserError(`--${name} is required`);
-}
-
-/** A string flag that may be absent. */
-export function optStr(v: Values, name: string): string | undefined {
-  const x = v[name];
-  return typeof x === 'string' ? x : undefined;
-}
-
-export function num(v: Values, name: string, fallback: number, check: (x: number) => boolean = () => true, range = ''): number {
-  const x = v[name];
-  if (x === undefined) return fallback;
-  const n = Number(x);
-  if (typeof x !== 'string' || x.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UserError(`--${name} ${String(x)}: expected ${range || 'a number'}`);
-  return n;
-}
-
-export const isInt = (lo: number, hi = Infinity) => (x: number) => Number.isInteger(x) && x >= lo && x <= hi;
+export const DEVICE = choice('cpu|cuda', 'ONNX Runtime execution provider', ['cpu', 'cuda'] as const, 'cpu');
+export const WEIGHTS = text('FILE', 'the torchvision weights file (.pth or .safetensors) the backbone was built from, if not in the cache');
+export const THRESHOLD = number('T', 'verdict threshold on the image score, instead of the stored one', 'a number', undefined, () => true);
 
 /** --background and its settings (fit, eval, sweep, preprocess); any of them turns removal on. */
-export const BACKGROUND_FLAGS = {
-  background: { type: 'boolean' },
-  'bg-range': { type: 'string' },
-  'bg-morph': { type: 'string' },
-  'bg-filter': { type: 'string' },
-  'bg-size': { type: 'string' },
-  'bg-connected': { type: 'boolean' },
+export const BACKGROUND_OPTIONS = {
+  background: flag("background-anomaly removal before PatchCore (the report's masked filter); any --bg-* flag turns it on"),
+  'bg-range': custom('R,G,B:R,G,B|auto', 'background colours, low:high per channel, or `auto` (estimated from the training images\' borders)', undefined, (s, f) => parseBgRange(s, f), { shown: '150,150,150:255,255,255', key: 'background.range' }),
+  'bg-morph': integer('K', 'open-then-close size that cleans the background mask; <= 1 turns it off', 0, 255, undefined, { shown: String(DEFAULT_BACKGROUND.morph), key: 'background.morph' }),
+  'bg-filter': custom('average|median', 'filter applied to the background pixels only', undefined, (s, f) => {
+    if (s !== 'average' && s !== 'median') throw invalid(f, '"average" or "median"', s);
+    return s;
+  }, { shown: DEFAULT_BACKGROUND.filter, key: 'background.filter' }),
+  'bg-size': integer('K', 'filter window (the median filter needs an odd size)', 1, 255, undefined, { shown: String(DEFAULT_BACKGROUND.size), key: 'background.size' }),
+  'bg-connected': flag('a mask that follows the object by connectivity instead of open/close'),
 } as const;
 
-/** Options shared by fit, eval and sweep. */
-export const MODEL_FLAGS = {
-  backbone: { type: 'string' },
-  layers: { type: 'string' },
-  mean: { type: 'string' },
-  std: { type: 'string' },
-  'input-size': { type: 'string' },
-  weights: { type: 'string' },
-  device: { type: 'string' },
-  resize: { type: 'string' },
-  crop: { type: 'string' },
-  dim: { type: 'string' },
-  coreset: { type: 'string' },
-  'coreset-method': { type: 'string' },
-  'coreset-exact': { type: 'boolean' },
-  seed: { type: 'string' },
-  score: { type: 'string' },
-  k: { type: 'string' },
-  b: { type: 'string' },
-  squared: { type: 'boolean' },
-  reweight: { type: 'boolean' },
-  sigma: { type: 'string' },
-  ...BACKGROUND_FLAGS,
-  batch: { type: 'string' },
-  precision: { type: 'string' },
-  'target-fpr': { type: 'string' },
-  'calibration-images': { type: 'string' },
+/** The backbone options shared by fit, eval and sweep. */
+export const BACKBONE_OPTIONS = {
+  backbone: custom('ID', '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`', 'inception_v3', (s, f) => {
+    if (!/\.onnx$/i.test(s) && !backboneIds().includes(s)) throw invalid(f, `${oneOf(backboneIds())} or a FILE.onnx`, s);
+    return s;
+  }, { shown: 'inception_v3' }),
+  layers: text('A,B', 'FILE.onnx backbone: the two tensors to tap, shallow (stride 8) then deep (stride 16)', { key: 'layers' }),
+  mean: text('R,G,B', 'FILE.onnx backbone: normalisation mean of RGB/255', { shown: '0.485,0.456,0.406', key: 'mean' }),
+  std: text('R,G,B', 'FILE.onnx backbone: normalisation std', { shown: '0.229,0.224,0.225', key: 'std' }),
+  'input-size': integer('N', 'FILE.onnx backbone: the side of the probe run that learns the strides', 16, 4096, undefined, { shown: '224', key: 'inputSize' }),
+  weights: WEIGHTS,
+  precision: choice('fp32|int8', '`int8`: the backbone is quantized (int8 weights per channel, uint8 activations calibrated on 8 training images) and run by integer kernels; the bank and the NN search stay float32 and exact. Saved models keep the calibration, so predict, serve and export use the same int8 graph', PRECISIONS, 'fp32'),
+  device: DEVICE,
+  batch: integer('N', 'images per backbone batch (default: 8 at 224 px, fewer for larger inputs)', 1, 256, undefined, { shown: '8 at 224 px' }),
 } as const;
 
-export function device(v: Values): Device {
-  const d = str(v, 'device', 'cpu');
-  if (d !== 'cpu' && d !== 'cuda') throw new UserError(`--device ${d}: expected cpu or cuda`);
-  return d;
+/** Everything fit, eval and sweep share: backbone, preprocessing, coreset, scoring, background. */
+export const MODEL_OPTIONS = {
+  ...BACKBONE_OPTIONS,
+  coreset: number('R', "coreset ratio in (0, 1]; the paper's 1 % is 0.01", 'a ratio in (0, 1]', 0.1, (x) => x > 0 && x <= 1, { key: 'ratio' }),
+  'coreset-method': choice('auto|exact|composable', '`exact`: PatchCore\'s greedy; `composable`: greedy on blocks, then on their union (a cost fixed by the size); `auto`: exact unless its work heads past the composable one\'s', ['auto', 'exact', 'composable'] as const, 'auto'),
+  'coreset-exact': flag('short for --coreset-method exact: the PatchCore-exact bank'),
+  seed: integer('N', 'coreset seed; the same seed gives the same bank', 0, 2 ** 31 - 1, 0, { expected: 'a non-negative integer' }),
+  score: choice('', 'image score: `nearest` (PatchCore), `knn-mean` (mean of --k), `neighbourhood` (the report\'s eq. 3-4, --b)', ['nearest', 'knn-mean', 'neighbourhood'] as const, DEFAULT_SCORING.kind),
+  k: integer('K', 'neighbours of the knn-mean score', 1, 1000, DEFAULT_SCORING.k, { key: 'k' }),
+  b: integer('B', 'neighbourhood size of the neighbourhood score and of --reweight', 1, 1000, DEFAULT_SCORING.b, { key: 'b' }),
+  squared: flag('report squared distances d², as the official faiss code does (default: true distances)'),
+  reweight: flag('PatchCore eq. 7 image-score reweighting with b = --b'),
+  sigma: number('S', 'Gaussian sigma of the anomaly map, in pixels', 'a number 0..64', DEFAULT_SCORING.sigma, (x) => x >= 0 && x <= 64),
+  resize: integer('N', 'shorter side after resizing', 16, 4096, 256, { key: 'resize' }),
+  crop: custom('N|none', 'center crop; `none` keeps the borders of non-square images', 224 as number | 'none', (s, f) => {
+    if (s === 'none') return 'none' as const;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 16 || n > 4096) throw invalid(f, 'an integer 16..4096 or "none"', Number.isFinite(n) ? n : s);
+    return n;
+  }, { shown: '224', key: 'crop' }),
+  dim: integer('N', 'reduce patch features to N dims by adaptive average pooling, as the official code\'s 1024 (0 keeps all)', 0, 100000, 0),
+  ...BACKGROUND_OPTIONS,
+  'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores (README: Deciding good or bad)', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
+  'calibration-images': integer('N', 'training images scored for that threshold (a seeded random sample; 0 = all): more is steadier and slower', 0, 1e6, undefined, { shown: '40, or 2/A if more', expected: 'a non-negative integer (0 = all)', key: 'calibrationImages' }),
+} as const;
+
+type ModelValues = Values<typeof MODEL_OPTIONS>;
+type BackgroundValues = Values<typeof BACKGROUND_OPTIONS>;
+
+/** --coreset-method, or exact for --coreset-exact (the two must not disagree). */
+export function coresetMethodFlag(v: Pick<ModelValues, 'coreset-method' | 'coreset-exact'>): CoresetMethod {
+  const m = v['coreset-method'];
+  if (!v['coreset-exact']) return m;
+  if (m === 'composable') throw invalid('--coreset-method', 'exact or auto with --coreset-exact', m);
+  return 'exact';
 }
 
-export function preprocessFlags(v: Values, defaults: { resize: number; crop: number | 'none' } = { resize: 256, crop: 224 }): Omit<PreprocessConfig, 'mean' | 'std'> {
-  const resize = num(v, 'resize', defaults.resize, isInt(16, 4096), 'an integer 16..4096');
-  const c = v.crop;
-  const crop = c === 'none' ? 'none' : num(v, 'crop', typeof defaults.crop === 'number' ? defaults.crop : 224, isInt(16, 4096), "an integer 16..4096 or 'none'");
-  if (typeof crop === 'number' && crop > resize) throw new UserError(`--crop ${crop} is larger than --resize ${resize}`);
-  return { resize, crop: c === undefined && defaults.crop === 'none' ? 'none' : crop };
+export function preprocessFlags(v: Pick<ModelValues, 'resize' | 'crop'>): Omit<PreprocessConfig, 'mean' | 'std'> {
+  if (typeof v.crop === 'number' && v.crop > v.resize) throw invalid('--crop', `a size no larger than --resize ${v.resize}`, v.crop);
+  return { resize: v.resize, crop: v.crop };
 }
 
-export function scoringFlags(v: Values): ScoringConfig {
-  const kind = str(v, 'score', DEFAULT_SCORING.kind) as ScoreKind;
-  if (!['nearest', 'knn-mean', 'neighbourhood'].includes(kind)) throw new UserError(`--score ${kind}: expected nearest, knn-mean or neighbourhood`);
-  return {
-    kind,
-    k: num(v, 'k', DEFAULT_SCORING.k, isInt(1, 1000), 'an integer 1..1000'),
-    b: num(v, 'b', DEFAULT_SCORING.b, isInt(1, 1000), 'an integer 1..1000'),
-    squared: v.squared === true,
-    reweight: v.reweight === true,
-    sigma: num(v, 'sigma', DEFAULT_SCORING.sigma, (x) => x >= 0 && x <= 64, 'a number 0..64'),
-  };
+export function scoringFlags(v: Pick<ModelValues, 'score' | 'k' | 'b' | 'squared' | 'reweight' | 'sigma'>): ScoringConfig {
+  return { kind: v.score, k: v.k, b: v.b, squared: v.squared, reweight: v.reweight, sigma: v.sigma };
 }
 
-/** --background turns removal on; any --bg-* flag implies it. */
-export function backgroundFlags(v: Values): BackgroundConfig | null {
-  if (!Object.keys(BACKGROUND_FLAGS).some((k) => v[k] !== undefined)) return null;
+/** --background turns removal on; any --bg-* flag implies it. Null when off. */
+export function backgroundFlags(v: BackgroundValues): BackgroundConfig | null {
+  if (!v.background && v['bg-range'] === undefined && v['bg-morph'] === undefined && v['bg-filter'] === undefined && v['bg-size'] === undefined && !v['bg-connected']) return null;
   const cfg: BackgroundConfig = {
-    range: v['bg-range'] !== undefined ? parseBgRange(str(v, 'bg-range')) : DEFAULT_BACKGROUND.range,
-    morph: num(v, 'bg-morph', DEFAULT_BACKGROUND.morph),
-    filter: str(v, 'bg-filter', DEFAULT_BACKGROUND.filter) as BackgroundConfig['filter'],
-    size: num(v, 'bg-size', DEFAULT_BACKGROUND.size),
-    ...(v['bg-connected'] === true ? { connected: true } : {}),
+    range: v['bg-range'] ?? DEFAULT_BACKGROUND.range,
+    morph: v['bg-morph'] ?? DEFAULT_BACKGROUND.morph,
+    filter: v['bg-filter'] ?? DEFAULT_BACKGROUND.filter,
+    size: v['bg-size'] ?? DEFAULT_BACKGROUND.size,
+    ...(v['bg-connected'] ? { connected: true } : {}),
   };
   validateBackgroundConfig(cfg);
   return cfg;
 }
 
-export function coresetFlag(v: Values): number {
-  return num(v, 'coreset', 0.1, (x) => x > 0 && x <= 1, 'a ratio in (0, 1]');
-}
-
-/** --coreset-method auto|exact|composable; --coreset-exact is short for --coreset-method exact. */
-export function coresetMethodFlag(v: Values): CoresetMethod {
-  const m = str(v, 'coreset-method', v['coreset-exact'] === true ? 'exact' : 'auto');
-  if (m !== 'auto' && m !== 'exact' && m !== 'composable') throw invalid('--coreset-method', 'auto, exact or composable', m);
-  if (v['coreset-exact'] === true && m !== 'exact') throw new UserError(`--coreset-exact contradicts --coreset-method ${m}`);
-  return m;
-}
-
-/** --target-fpr A: the false-alarm rate fit's threshold aims at. */
-export function targetFprFlag(v: Values): number {
-  return num(v, 'target-fpr', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, 'a false-alarm rate in (0, 1)');
-}
-
-/** --calibration-images N: training images scored for the threshold (0 = all; default: the library's). */
-export function calibrationImagesFlag(v: Values): number | undefined {
-  return v['calibration-images'] === undefined ? undefined : num(v, 'calibration-images', 0, isInt(0, 1e6), 'a non-negative integer (0 = all)');
-}
-
-export function seedFlag(v: Values): number {
-  return num(v, 'seed', 0, isInt(0, 2 ** 31 - 1), 'a non-negative integer');
-}
-
-export function listFlag(v: Values, name: string, fallback: string): string[] {
-  return str(v, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-/** --precision fp32|int8 (default fp32). */
-export function precisionFlag(v: Values): Precision {
-  return parsePrecision(str(v, 'precision', 'fp32'));
+/** A comma-separated flag value as its items; none at all is refused as `expected`. */
+export function split(s: string, flag = 'the list', expected = 'a comma-separated list'): string[] {
+  const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) throw invalid(flag, expected, s);
+  return items;
 }

@@ -2,6 +2,7 @@
 // patchcore CLI entry: dispatch to a command; user errors print one line and exit 2.
 import { UserError, errorMessage } from '../util/errors.js';
 import { COMMANDS, usage } from './commands/index.js';
+import { TOOL } from '../util/version.js';
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -10,7 +11,7 @@ async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 1;
   }
   if (cmd === '--version') {
-    process.stdout.write('patchcore-ts 0.1.0\n');
+    process.stdout.write(`${TOOL.name} ${TOOL.version}\n`);
     return 0;
   }
   const run = COMMANDS[cmd];

@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
 
-export const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?|webp)$/i;
+/** What sharp's prebuilt libvips decodes (no BMP: it has no ImageMagick loader). */
+export const IMAGE_EXT = /\.(png|jpe?g|tiff?|webp)$/i;
 
 export interface TestItem {
   file: string;

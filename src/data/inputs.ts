@@ -33,7 +33,7 @@ export async function expandInputs(args: string[]): Promise<InputFile[]> {
     const stat = await fs.stat(a).catch(() => null);
     if (stat?.isDirectory()) {
       const found = await walk(a);
-      if (found.length === 0) throw new UserError(`${a}: folder has no images (.png, .jpg, .jpeg, .tif, .tiff, .webp, .bmp)`);
+      if (found.length === 0) throw new UserError(`${a}: folder has no images (.png, .jpg, .jpeg, .tif, .tiff, .webp)`);
       files.push(...found);
     } else if (!stat && isDynamicPattern(a)) {
       const found = (await glob(a, { onlyFiles: true, expandDirectories: false })).filter((f) => IMAGE_EXT.test(f)).sort();
@@ -48,7 +48,8 @@ export async function expandInputs(args: string[]): Promise<InputFile[]> {
   return unique.map((file) => ({ file, rel: path.relative(base, path.resolve(file)) }));
 }
 
-function commonFolder(dirs: string[]): string {
+/** The deepest folder containing all of `dirs` (absolute paths). */
+export function commonFolder(dirs: string[]): string {
   if (dirs.length === 0) return process.cwd();
   let parts = dirs[0].split(path.sep);
   for (const d of dirs.slice(1)) {

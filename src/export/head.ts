@@ -3,7 +3,7 @@
 // anomaly-map post-processing (scoring/anomaly-map.ts).
 import { poolWindow } from '../features/aggregate.js';
 import type { PreprocessConfig } from '../types.js';
-import { GraphBuilder } from '../onnx/builder.js';
+import type { GraphBuilder } from '../onnx/builder.js';
 import { gaussianKernel, reflectIndex } from '../scoring/anomaly-map.js';
 
 /** uint8 [N,H,W,3] RGB -> float [N,3,H,W], (x/255 − mean)/std as normalise() does. */

@@ -51,7 +51,7 @@ export function inlineBackbone(graph: Graph, bytes: Uint8Array, layers: [string,
 export function topoSort(graph: Graph): void {
   const nodes = graph.node ?? [];
   const producer = new Map<string, number>();
-  nodes.forEach((n, i) => (n.output ?? []).forEach((o) => producer.set(o, i)));
+  for (const [i, n] of nodes.entries()) for (const o of n.output ?? []) producer.set(o, i);
   const state = new Uint8Array(nodes.length); // 0 new, 1 visiting, 2 done
   const order: Node[] = [];
   for (let root = 0; root < nodes.length; root++) {

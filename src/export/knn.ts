@@ -1,7 +1,7 @@
 // Nearest-neighbour nodes for the exported graph: ranking by the Gemm expansion (the tiled
 // construction of src/scoring/knn-graph.ts, shared with the runtime search), distances exact.
 // The bank is one initializer, tiles are Slices of it, and ‖b‖² is computed in the graph.
-import { GraphBuilder } from '../onnx/builder.js';
+import type { GraphBuilder } from '../onnx/builder.js';
 import { rankNodes, type BankTile } from '../scoring/knn-graph.js';
 
 export interface KnnNodes {

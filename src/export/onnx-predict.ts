@@ -46,13 +46,14 @@ export class OnnxPredictor {
 
   /** `file` plus its `file.json` sidecar. */
   static async load(file: string, opts: SessionOptions = {}): Promise<OnnxPredictor> {
-    const sidecar = await readSidecar(`${file}.json`);
     let bytes: Uint8Array;
     try {
       bytes = await fs.readFile(file);
-    } catch {
-      throw new UserError(`--onnx ${file}: no such file`);
+    } catch (e) {
+      throw new UserError(`ONNX model ${file}: ${(e as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory, not an .onnx file' : 'no such file'}`);
     }
+    // the graph first: a missing .onnx is named as such, not as its missing sidecar
+    const sidecar = await readSidecar(`${file}.json`);
     return OnnxPredictor.fromBytes(bytes, sidecar, opts);
   }
 
@@ -107,6 +108,6 @@ export class OnnxPredictor {
 }
 
 function concat<T extends Float32Array | Uint8Array>(parts: (Float32Array | Uint8Array)[], out: T): T {
-  parts.forEach((p, i) => out.set(p, i * p.length));
+  for (const [i, p] of parts.entries()) out.set(p, i * p.length);
   return out;
 }

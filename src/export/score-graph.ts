@@ -2,10 +2,10 @@
 // nearest, knn-mean (TopK + ReduceMean), neighbourhood (Gather of the N_b table), --squared,
 // and eq. 7 reweighting (softmax over the distances to N_b(m*)).
 import type { MemoryBank, ScoringConfig } from '../types.js';
-import { GraphBuilder } from '../onnx/builder.js';
-import { UserError } from '../util/errors.js';
+import type { GraphBuilder } from '../onnx/builder.js';
+import { invalid } from '../util/errors.js';
 import { directDistances, knnNodes } from './knn.js';
-import { usesNeighbourTable } from '../scoring/scores.js';
+import { checkNeighbourTable, usesNeighbourTable } from '../scoring/scores.js';
 
 export interface ScoreNodes {
   /** [N·P] patch scores. */
@@ -16,8 +16,7 @@ export interface ScoreNodes {
 
 /** N_b table cut to the first b columns, as an int32 initializer [M,b]. */
 function neighbourTable(g: GraphBuilder, bank: MemoryBank, b: number): string {
-  if (!bank.neighbours || !bank.b) throw new UserError('the memory bank has no neighbour table: refit the model to export the neighbourhood score or reweighting');
-  if (!Number.isInteger(b) || b < 1 || b > bank.b) throw new UserError(`neighbourhood size b = ${b}, but the model's neighbour table holds b <= ${bank.b}`);
+  checkNeighbourTable(bank, b);
   const t = new Int32Array(bank.size * b);
   for (let m = 0; m < bank.size; m++) t.set(bank.neighbours.subarray(m * bank.b, m * bank.b + b), m * b);
   return g.init('neighbours', [bank.size, b], t);
@@ -30,7 +29,7 @@ function neighbourTable(g: GraphBuilder, bank: MemoryBank, b: number): string {
 export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, P: number, cfg: ScoringConfig, tileRows?: number): ScoreNodes {
   const B = g.init('bank', [bank.size, bank.dim], bank.data);
   const k = cfg.kind === 'knn-mean' ? cfg.k : 1;
-  if (!Number.isInteger(k) || k < 1 || k > bank.size) throw new UserError(`k = ${k} nearest neighbours requested, but the bank allows 1..${bank.size}`);
+  if (!Number.isInteger(k) || k < 1 || k > bank.size) throw invalid('k', `an integer 1..${bank.size} (the bank size)`, k);
   const { index } = knnNodes(g, Q, B, bank.size, k, tileRows);
   const pow = (d: string) => (cfg.squared ? g.op('Mul', [d, d]) : d);
   const mean = (x: string) => g.op('ReduceMean', [x], { axes: [1], keepdims: 0 });

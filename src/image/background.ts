@@ -6,12 +6,13 @@
 // to a background pixel's value.
 import sharp from 'sharp';
 import type { RgbImage } from '../types.js';
-import { UserError } from '../util/errors.js';
+import { invalid } from '../util/errors.js';
 import { loadOpenCv } from './opencv.js';
-import { estimateBgRange, rangeMask, type BgRange } from './backgroundRange.js';
-import { luma, maskedAverage, maskedMedian, openClose } from './backgroundFilter.js';
+import { loadImage } from './load.js';
+import { estimateBgRange, rangeMask, type BgRange } from './background-range.js';
+import { luma, maskedAverage, maskedMedian, openClose } from './background-filter.js';
 
-export { parseBgRange, estimateBgRange, type BgRange } from './backgroundRange.js';
+export { parseBgRange, estimateBgRange, type BgRange } from './background-range.js';
 
 export interface BackgroundConfig {
   range: BgRange | 'auto';
@@ -46,18 +47,10 @@ export const DEFAULT_BACKGROUND: BackgroundConfig = {
 };
 
 export function validateBackgroundConfig(cfg: BackgroundConfig): void {
-  if (cfg.filter !== 'average' && cfg.filter !== 'median') {
-    throw new UserError(`--bg-filter must be "average" or "median", got "${String(cfg.filter)}"`);
-  }
-  if (!Number.isInteger(cfg.size) || cfg.size < 1 || cfg.size > 255) {
-    throw new UserError(`--bg-size must be an integer 1..255, got ${cfg.size}`);
-  }
-  if (cfg.filter === 'median' && cfg.size % 2 === 0) {
-    throw new UserError(`--bg-size ${cfg.size}: the median filter needs an odd size (average accepts even)`);
-  }
-  if (!Number.isInteger(cfg.morph) || cfg.morph < 0 || cfg.morph > 255) {
-    throw new UserError(`--bg-morph must be an integer 0..255, got ${cfg.morph}`);
-  }
+  if (cfg.filter !== 'average' && cfg.filter !== 'median') throw invalid('background.filter', '"average" or "median"', cfg.filter);
+  if (!Number.isInteger(cfg.size) || cfg.size < 1 || cfg.size > 255) throw invalid('background.size', 'an integer 1..255', cfg.size);
+  if (cfg.filter === 'median' && cfg.size % 2 === 0) throw invalid('background.size', 'an odd size with the median filter (average accepts even)', cfg.size);
+  if (!Number.isInteger(cfg.morph) || cfg.morph < 0 || cfg.morph > 255) throw invalid('background.morph', 'an integer 0..255', cfg.morph);
 }
 
 export async function removeBackground(img: RgbImage, cfg: BackgroundConfig): Promise<BackgroundResult> {
@@ -158,4 +151,22 @@ export async function backgroundFigure(img: RgbImage, cfg: BackgroundConfig): Pr
   });
   const png = await sharp(canvas, { raw: { width: W, height: ph, channels: 3 } }).png().toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.length);
+}
+
+/** Training images sampled to resolve `--bg-range auto`. */
+const AUTO_RANGE_SAMPLES = 16;
+
+/**
+ * `range: 'auto'` (`--bg-range auto`) resolved once, from the training images: the per-channel median of each
+ * image's border estimate. The fixed range is what model.json stores and what fit, predict,
+ * eval and serve then apply identically to every image.
+ */
+export async function resolveAutoRange(files: string[], cfg: BackgroundConfig | null): Promise<BackgroundConfig | null> {
+  if (cfg?.range !== 'auto') return cfg;
+  const step = Math.max(1, files.length / AUTO_RANGE_SAMPLES);
+  const ranges: BgRange[] = [];
+  for (let i = 0; i < files.length; i += step) ranges.push(estimateBgRange(await loadImage(files[Math.floor(i)])));
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const pick = (k: 'lo' | 'hi') => [0, 1, 2].map((c) => median(ranges.map((r) => r[k][c]))) as [number, number, number];
+  return { ...cfg, range: { lo: pick('lo'), hi: pick('hi') }, estimated: `auto: per-channel median of the border estimates of ${ranges.length} training images` };
 }

@@ -1,4 +1,5 @@
-// Decoding and encoding images with sharp (libvips): PNG, JPEG, BMP-free formats libvips knows.
+// Decoding and encoding images with sharp (libvips): PNG, JPEG, TIFF, WebP (and GIF, HEIF, SVG).
+// The prebuilt sharp has no BMP decoder (no ImageMagick), so BMP is not a dataset format.
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import type { RgbImage } from '../types.js';
@@ -27,8 +28,9 @@ export async function loadImage(file: string): Promise<RgbImage> {
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(file);
-  } catch {
-    throw new UserError(`cannot read image ${file}: file not found or unreadable`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`cannot read image ${file}: ${code === 'EISDIR' ? 'it is a directory, not an image file' : code === 'ENOENT' ? 'no such file' : 'unreadable'}`);
   }
   return decodeImage(bytes, file);
 }

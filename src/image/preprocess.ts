@@ -61,6 +61,6 @@ export function normalise(img: RgbImage, cfg: Pick<PreprocessConfig, 'mean' | 's
 export function stack(tensors: Tensor[]): Tensor {
   const per = tensors[0].data.length;
   const data = new Float32Array(per * tensors.length);
-  tensors.forEach((t, i) => data.set(t.data, i * per));
+  for (const [i, t] of tensors.entries()) data.set(t.data, i * per);
   return { dims: [tensors.length, ...tensors[0].dims.slice(1)], data };
 }

@@ -1,6 +1,6 @@
 // Image-level metrics: AUROC (sklearn roc_auc_score), ROC curve points and F1-max
 // (sklearn precision_recall_curve). Labels: 1 = anomalous (positive), 0 = good.
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 import { F1Best, RocArea } from './curve.js';
 import { argsortDesc, walkGroups } from './sort.js';
 import { defined, undefinedMetric, type MetricValue } from './value.js';
@@ -25,8 +25,8 @@ function sortScores(scores: ArrayLike<number>, labels: ArrayLike<number>): Sorte
   }
   let positives = 0;
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== 0 && labels[i] !== 1) throw new UserError(`metrics: label ${i} is ${labels[i]}, expected 0 or 1`);
-    if (Number.isNaN(scores[i])) throw new UserError(`metrics: score ${i} is NaN`);
+    if (labels[i] !== 0 && labels[i] !== 1) throw invalid(`labels[${i}]`, '0 or 1', labels[i]);
+    if (Number.isNaN(scores[i])) throw invalid(`scores[${i}]`, 'a number', scores[i]);
     positives += labels[i];
   }
   const order = argsortDesc(scores);

@@ -1,7 +1,7 @@
 // Pixel-level metrics over many anomaly maps, all from one radix sort of every pixel:
 // pooled AUROC ("full"), AUROC over defect images only, AUPRO (MVTec AD) and F1-max.
 import type { ScoreMap } from '../types.js';
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 import { F1Best, ProArea, RocArea } from './curve.js';
 import { labelRegions } from './regions.js';
 import { descKey, keyToScore, radixSort, walkGroups } from './sort.js';
@@ -25,7 +25,7 @@ const POSITIVE = 1, IN_DEFECT_IMAGE = 2;
  * Throws UserError when counts or sizes disagree or a map holds NaN.
  */
 export function pixelMetrics(maps: ScoreMap[], masks: ArrayLike<number>[], limit = 0.3): PixelMetrics {
-  if (!(limit > 0 && limit <= 1)) throw new UserError(`metrics: AUPRO limit must be in (0, 1], got ${limit}`);
+  if (!(limit > 0 && limit <= 1)) throw invalid('limit', 'a number in (0, 1]', limit);
   if (maps.length !== masks.length) throw new UserError(`metrics: ${maps.length} maps but ${masks.length} masks`);
   let total = 0;
   maps.forEach((m, i) => {

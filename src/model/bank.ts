@@ -1,7 +1,7 @@
 // One coreset draw made ready to score: the bank, its search index and (when the scoring uses it)
 // the N_b table. Shared by fit, eval, sweep and the leave-one-image-out threshold.
 import type { MemoryBank, PatchFeatures, PatchScores, ScoringConfig } from '../types.js';
-import { FeatureStore, selectBank, type CoresetMethod } from '../memory/index.js';
+import { type FeatureStore, selectBank, type CoresetMethod } from '../memory/index.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
 import { bankView, imageScore, scorePatches, usesNeighbourTable, type BankView } from '../scoring/scores.js';
 import type { Device } from '../onnx/session.js';

@@ -2,7 +2,7 @@
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
-import { UserError } from '../util/errors.js';
+import type { TrainingFingerprint } from '../data/fingerprint.js';
 
 export const MODEL_FORMAT = 'patchcore-ts/model@1';
 
@@ -17,6 +17,10 @@ export interface BackboneRef {
 export interface ModelConfig {
   format: typeof MODEL_FORMAT;
   createdAt: string;
+  /** The tool that wrote the file (package.json name and version); absent in files from before 0.1.0. */
+  tool?: { name: string; version: string };
+  /** Which images the bank was fitted on (data/fingerprint.ts); absent in older files. */
+  trainingData?: TrainingFingerprint;
   backbone: BackboneRef;
   preprocess: PreprocessConfig;
   /** Background-anomaly removal, with the RGB range actually used (auto resolved per image). */
@@ -63,21 +67,8 @@ export const DEFAULT_TARGET_FPR = 0.05;
 
 export const DEFAULT_SCORING: ScoringConfig = { kind: 'nearest', k: 3, b: 9, squared: false, reweight: false, sigma: 4 };
 
-/** Parse and check model.json; wrong versions get a clear message. */
-export function parseModelConfig(text: string, file: string): ModelConfig {
-  let c: ModelConfig;
-  try {
-    c = JSON.parse(text) as ModelConfig;
-  } catch {
-    throw new UserError(`${file}: not valid JSON`);
-  }
-  if (c?.format !== MODEL_FORMAT)
-    throw new UserError(`${file}: model format '${String(c?.format)}' is not supported by this version (expects '${MODEL_FORMAT}'); refit the model`);
-  return upgradeThreshold(c);
-}
-
 /** Models fitted before calibrated thresholds: keep their threshold, say where it came from, derive a scale. */
-function upgradeThreshold(c: ModelConfig): ModelConfig {
+export function upgradeThreshold(c: ModelConfig): ModelConfig {
   const legacy = c as ModelConfig & { thresholdSource?: string };
   if (!legacy.thresholdInfo) {
     legacy.thresholdInfo = { method: 'manual', n: 0, date: legacy.createdAt, source: legacy.thresholdSource ?? 'unknown' };

@@ -4,7 +4,7 @@ import type { PatchFeatures, ScoreMap, ScoringConfig } from '../types.js';
 import type { Extractor } from './extract.js';
 import type { Dataset, TestItem } from '../data/dataset.js';
 import type { Geometry } from '../image/preprocess.js';
-import { loadMask } from '../image/load.js';
+import { alignedMask } from '../image/mask.js';
 import { FeatureStore, type CoresetMethod } from '../memory/index.js';
 import { anomalyMap } from '../scoring/anomaly-map.js';
 import { bankFromStore, scoreFeatures, type Progress } from './bank.js';
@@ -14,7 +14,7 @@ import { conformalThreshold, normalizationScale, normalizeScore } from '../scori
 import { DEFAULT_TARGET_FPR } from './config.js';
 import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
 import type { Device } from '../onnx/session.js';
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 
 export type MetricSummary = { mean: number; std: number; runs: number[] } | { mean: null; std: null; runs: (number | null)[]; reason: string };
 
@@ -91,7 +91,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
     for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => progress?.('test features', d, t))) {
       const item = ds.test[tests.length];
       if (ds.hasMasks && item.label === 1 && !item.mask) throw new UserError(`${item.file}: defect image without a ground-truth mask`);
-      const mask = ds.hasMasks ? await alignedMask(item, e.geometry) : undefined;
+      const mask = ds.hasMasks ? await alignedMask(item.mask, e.geometry) : undefined;
       tests.push({ item, features: e.features, geometry: e.geometry, mask });
     }
     return { store, images, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, close: () => store.close() };
@@ -103,7 +103,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
 
 /** N runs (seeds seed..seed+N-1) of coreset + scoring over precomputed features. */
 export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promise<EvalResult> {
-  if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw new UserError(`--runs must be a positive integer, got ${o.runs}`);
+  if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw invalid('runs', 'a positive integer', o.runs);
   const perRun: number[] = [];
   const methods: string[] = [];
   const runScores: number[][] = [];
@@ -202,25 +202,4 @@ function rateAbove(scores: number[], labels: number[], label: number, threshold:
   const of = scores.filter((_, i) => labels[i] === label);
   if (of.length === 0) return { value: null, reason: `no ${label ? 'defective' : 'good'} test images` };
   return { value: of.filter((s) => s > threshold).length / of.length };
-}
-
-/**
- * Ground truth aligned with the map: the mask is resized (nearest neighbour) to the resized image
- * and cropped exactly like the image, so mask and map cover the same pixels. Good images get an
- * all-zero mask.
- */
-async function alignedMask(item: TestItem, g: Geometry): Promise<Uint8Array> {
-  const out = new Uint8Array(g.cropW * g.cropH);
-  if (!item.mask) return out;
-  const m = await loadMask(item.mask);
-  if (m.width !== g.origW || m.height !== g.origH)
-    throw new UserError(`${item.mask}: mask is ${m.width}x${m.height} but its image is ${g.origW}x${g.origH}`);
-  for (let y = 0; y < g.cropH; y++) {
-    const sy = Math.min(m.height - 1, Math.floor(((y + g.cropY + 0.5) * m.height) / g.resizedH));
-    for (let x = 0; x < g.cropW; x++) {
-      const sx = Math.min(m.width - 1, Math.floor(((x + g.cropX + 0.5) * m.width) / g.resizedW));
-      out[y * g.cropW + x] = m.data[sy * m.width + sx];
-    }
-  }
-  return out;
 }

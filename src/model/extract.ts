@@ -2,12 +2,12 @@
 // The one path used by fit, predict, eval, sweep and serve, so they cannot drift apart.
 import type { PatchFeatures, PreprocessConfig, RgbImage } from '../types.js';
 import type { Backbone } from '../backbone/backbone.js';
-import { removeBackground, estimateBgRange, type BackgroundConfig, type BgRange } from '../image/background.js';
+import { removeBackground, resolveAutoRange, type BackgroundConfig } from '../image/background.js';
 import { cropWarning, preprocess, stack, type Geometry } from '../image/preprocess.js';
 import { loadImage } from '../image/load.js';
 import { aggregate } from '../features/aggregate.js';
 import type { FeatureStore } from '../memory/index.js';
-import { backboneFor, type Precision } from './int8.js';
+import { backboneFor, type Precision } from '../backbone/int8.js';
 
 export interface Extracted {
   features: PatchFeatures;
@@ -102,24 +102,6 @@ export function defaultBatch(p: Pick<PreprocessConfig, 'resize' | 'crop'>): numb
   return Math.max(1, Math.min(8, Math.floor((8 * 224 * 224) / (side * side))));
 }
 
-/** Training images sampled to resolve `--bg-range auto`. */
-const AUTO_RANGE_SAMPLES = 16;
-
-/**
- * `--bg-range auto` resolved once, from the training images: the per-channel median of each
- * image's border estimate. The fixed range is what model.json stores and what fit, predict,
- * eval and serve then apply identically to every image.
- */
-export async function resolveAutoRange(files: string[], cfg: BackgroundConfig | null): Promise<BackgroundConfig | null> {
-  if (!cfg || cfg.range !== 'auto') return cfg;
-  const step = Math.max(1, files.length / AUTO_RANGE_SAMPLES);
-  const ranges: BgRange[] = [];
-  for (let i = 0; i < files.length; i += step) ranges.push(estimateBgRange(await loadImage(files[Math.floor(i)])));
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const pick = (k: 'lo' | 'hi') => [0, 1, 2].map((c) => median(ranges.map((r) => r[k][c]))) as [number, number, number];
-  return { ...cfg, range: { lo: pick('lo'), hi: pick('hi') }, estimated: `auto: per-channel median of the border estimates of ${ranges.length} training images` };
-}
-
 /** What fit, eval and sweep choose; the backbone supplies the normalisation. */
 export interface ExtractorSetup extends Omit<ExtractorOptions, 'preprocess'> {
   preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
@@ -141,5 +123,5 @@ export async function createExtractor(files: string[], backbone: Backbone, o: Ex
   };
   // calibration prepares with a float extractor that stays silent: the crop warning comes once, from extraction
   const float = new Extractor(backbone, { ...opts, warn: undefined });
-  return new Extractor(await backboneFor(o.precision ?? 'fp32', backbone, files, (img) => float.prepare(img)), opts);
+  return new Extractor(await backboneFor(o.precision ?? 'fp32', backbone, files, async (f) => (await float.prepare(await loadImage(f))).tensor), opts);
 }

@@ -16,6 +16,8 @@ import type { Device } from '../onnx/session.js';
 import { UserError, invalid } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { quantizeBackbone } from '../backbone/int8.js';
+import { trainingFingerprint } from '../data/fingerprint.js';
+import { TOOL } from '../util/version.js';
 
 export type { Progress } from './bank.js';
 export type { PredictResult } from '../types.js';
@@ -43,6 +45,7 @@ export class PatchCore {
   ) {}
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
+    if (!(o.ratio > 0 && o.ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', o.ratio);
     const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
     if (!(targetFpr > 0 && targetFpr < 1)) throw invalid('targetFpr', 'a number in (0, 1)', targetFpr);
     const extractor = await createExtractor(files, backbone, o);
@@ -62,6 +65,8 @@ export class PatchCore {
       const config: ModelConfig = {
         format: MODEL_FORMAT,
         createdAt: date,
+        tool: TOOL,
+        trainingData: await trainingFingerprint(files),
         backbone: { id: backbone.spec.id, hash: backbone.hash, layers: backbone.spec.layers, ...(backbone.int8 ? { int8: backbone.int8 } : {}) },
         preprocess,
         background,
@@ -96,7 +101,7 @@ export class PatchCore {
 
   private static async fromStored(dir: string, { config, bank }: StoredModel, backbone: Backbone, device?: Device): Promise<PatchCore> {
     if (backbone.hash !== config.backbone.hash)
-      throw new UserError(`--model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
+      throw new UserError(`model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
     if (config.backbone.int8) backbone = await quantizeBackbone(backbone, config.backbone.int8);
     const nn = await NearestNeighbours.create(bank, { device });
     const extractor = new Extractor(backbone, { preprocess: config.preprocess, background: config.background, featureDim: config.featureDim });

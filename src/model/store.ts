@@ -8,7 +8,8 @@ import { unzipSync } from 'fflate';
 import { writeFileAtomic } from '../util/atomic.js';
 import { sha256 } from '../util/hash.js';
 import { UserError } from '../util/errors.js';
-import { parseModelConfig, type ModelConfig } from './config.js';
+import type { ModelConfig } from './config.js';
+import { parseModelConfig } from './config-schema.js';
 
 export interface StoredModel {
   config: ModelConfig;
@@ -65,7 +66,7 @@ async function modelFiles(dir: string): Promise<(name: string) => Promise<Uint8A
   try {
     entries = unzipSync(await fs.readFile(dir));
   } catch (e) {
-    throw new UserError(`--model ${dir}: cannot read the zip file (${e instanceof Error ? e.message : String(e)})`);
+    throw new UserError(`model ${dir}: cannot read the zip file (${e instanceof Error ? e.message : String(e)})`);
   }
   return async (name) => entries[name] ?? null;
 }
@@ -74,13 +75,13 @@ export async function loadModel(dir: string): Promise<StoredModel> {
   const read = await modelFiles(dir);
   const jsonFile = path.join(dir, 'model.json');
   const json = await read('model.json');
-  if (!json) throw new UserError(`--model ${dir}: no model.json (not a model directory; create one with 'patchcore fit')`);
+  if (!json) throw new UserError(`model ${dir}: no model.json (not a model directory; create one with 'patchcore fit')`);
   const config = parseModelConfig(new TextDecoder().decode(json), jsonFile);
   const bytes = await read(config.bank.file);
-  if (!bytes) throw new UserError(`--model ${dir}: bank file ${config.bank.file} is missing`);
-  if (sha256(bytes) !== config.bank.sha256) throw new UserError(`--model ${dir}: checksum mismatch in ${config.bank.file} (file corrupted or modified); refit the model`);
+  if (!bytes) throw new UserError(`model ${dir}: bank file ${config.bank.file} is missing`);
+  if (sha256(bytes) !== config.bank.sha256) throw new UserError(`model ${dir}: checksum mismatch in ${config.bank.file} (file corrupted or modified); refit the model`);
   const { size, dim, b } = config.bank;
-  if (bytes.byteLength !== size * dim * 4 + size * b * 4) throw new UserError(`--model ${dir}: bank file has the wrong size`);
+  if (bytes.byteLength !== size * dim * 4 + size * b * 4) throw new UserError(`model ${dir}: bank file has the wrong size`);
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const data = new Float32Array(ab, 0, size * dim);
   const neighbours = b > 0 ? new Int32Array(ab, size * dim * 4, size * b) : undefined;

@@ -141,7 +141,7 @@ function valueInfo(name: string, dims: Dim[], dtype: DType): onnxProto.onnx.IVal
 /** Float32 values of a float initializer, whichever field holds them: a view of aligned raw data, else a copy. */
 export function initializerFloats(t: onnxProto.onnx.ITensorProto): Float32Array {
   if (t.dataType !== onnx.TensorProto.DataType.FLOAT) throw new Error(`initializer ${t.name} is not float32`);
-  if (t.rawData && t.rawData.length) {
+  if (t.rawData?.length) {
     const raw = t.rawData;
     // decoded raw data is a view into the model's buffer and may start at any byte
     if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);

@@ -118,8 +118,8 @@ export function rocSvg(curves: RocSeries[], title: string): string {
 
 /** Data range padded by 8 % (or a small absolute amount for a flat range). */
 function paddedRange(values: number[]): [number, number] {
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
   const pad = hi > lo ? 0.08 * (hi - lo) : Math.max(Math.abs(hi) * 0.05, 0.01);
   return [lo - pad, hi + pad];

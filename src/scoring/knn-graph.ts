@@ -4,7 +4,7 @@
 // candidates. Each tile's n×tile matrix is consumed by its TopK, so n×M is never formed.
 // Callers supply the tiles (initializers or slices, norms precomputed or in-graph) so each keeps
 // its own numerics.
-import { GraphBuilder, f } from '../onnx/builder.js';
+import { type GraphBuilder, f } from '../onnx/builder.js';
 
 export interface BankTile {
   /** [rows, D] bank rows of this tile. */

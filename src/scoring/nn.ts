@@ -15,7 +15,7 @@ import type { MemoryBank } from '../types.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { rankNodes, type BankTile } from './knn-graph.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 
 export interface NearestOptions {
   device?: Device;
@@ -56,7 +56,7 @@ export class NearestNeighbours {
     const D = this.bank.dim;
     if (queries.length !== n * D) throw new Error(`search: ${queries.length} values for ${n}×${D} queries`);
     if (!Number.isInteger(k) || k < 1 || k > this.maxK) {
-      throw new UserError(`k = ${k} nearest neighbours requested, but the bank allows 1..${this.maxK}`);
+      throw invalid('k', `an integer 1..${this.maxK} (the bank size)`, k);
     }
     if (n === 0) return { index: new Int32Array(0), dist: new Float32Array(0) }; // ORT's Gemm divides by the row count
     const out = await this.session.run({
@@ -146,7 +146,7 @@ function buildGraph(bank: MemoryBank, tileSize: number): { bytes: Uint8Array; mi
  */
 export async function buildNeighbourTable(bank: MemoryBank, b: number, nn: NearestNeighbours, chunk = 784): Promise<Int32Array> {
   const { size, dim } = bank;
-  if (b > size) throw new UserError(`neighbourhood size b = ${b} exceeds the memory bank size ${size}`);
+  if (b > size) throw invalid('b', `at most the memory bank size ${size}`, b);
   const table = new Int32Array(size * b);
   for (let start = 0; start < size; start += chunk) {
     const n = Math.min(chunk, size - start);

@@ -1,6 +1,6 @@
 // Patch scores and the image score (formulas: ../shared/patchcore-formulas.md beside the repo).
 import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
-import { UserError } from '../util/errors.js';
+import { invalid, UserError } from '../util/errors.js';
 import { distance, type NearestNeighbours, type SearchResult } from './nn.js';
 
 /**
@@ -22,14 +22,15 @@ export function bankView(bank: MemoryBank, nn: NearestNeighbours): BankView {
 /** The neighbourhood score and eq. 7 reweighting read the bank's N_b table. */
 export const usesNeighbourTable = (cfg: ScoringConfig): boolean => cfg.kind === 'neighbourhood' || cfg.reweight;
 
+/** The bank holds an N_b table with at least `b` columns (the neighbourhood score, eq. 7, their export). */
+export function checkNeighbourTable(bank: MemoryBank, b: number): asserts bank is MemoryBank & { neighbours: Int32Array; b: number } {
+  if (!bank.neighbours || !bank.b) throw new UserError('the memory bank has no neighbour table: refit the model to use the neighbourhood score or reweighting');
+  if (!Number.isInteger(b) || b < 1 || b > bank.b) throw invalid('b', `an integer 1..${bank.b} (the model's neighbour table)`, b);
+}
+
 /** N_b(m): the first b entries of m's row in the fit-time table (m itself first). */
 export function neighbourhood(bank: MemoryBank, m: number, b: number): Int32Array {
-  if (!bank.neighbours || !bank.b) {
-    throw new UserError('the memory bank has no neighbour table: refit the model to use the neighbourhood score or reweighting');
-  }
-  if (!Number.isInteger(b) || b < 1 || b > bank.b) {
-    throw new UserError(`neighbourhood size b = ${b}, but the model's neighbour table holds b <= ${bank.b}`);
-  }
+  checkNeighbourTable(bank, b);
   return bank.neighbours.subarray(m * bank.b, m * bank.b + b);
 }
 

@@ -83,7 +83,10 @@ export class InferenceQueue {
     this.avgMs = 0.8 * this.avgMs + 0.2 * ms;
     // A long synchronous job can delay the waiters' timers: expired ones must not get the slot.
     for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
-      if (Date.now() < next.deadline) return next.start(); // hand the slot over: `running` stays the same
+      if (Date.now() < next.deadline) {
+        next.start(); // hand the slot over: `running` stays the same
+        return;
+      }
       next.expire();
     }
     this.running--;

@@ -6,18 +6,12 @@ import { GraphBuilder, type Attr } from '../../onnx/builder.js';
 import { onnxKernel } from './kernel.js';
 import type { ConvertResult } from './layers.js';
 import type { WeightTensor } from './weights.js';
+import type { TfAttr, TfGraphTopology, TfNode } from './topology.js';
 
-interface TfNode {
-  name: string;
-  op: string;
-  input?: string[];
-  attr?: Record<string, any>;
-}
+const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString();
+const ints = (a: TfAttr | undefined): number[] => (a?.list?.i ?? []).map(Number);
 
-const b64 = (s: string) => Buffer.from(s, 'base64').toString();
-const ints = (a: any): number[] => (a?.list?.i ?? []).map(Number);
-
-export function convertTfjsGraph(topology: { node: TfNode[] }, weights: Map<string, WeightTensor>, opts: { outputs: string[]; input?: string }): ConvertResult {
+export function convertTfjsGraph(topology: TfGraphTopology, weights: Map<string, WeightTensor>, opts: { outputs: string[]; input?: string }): ConvertResult {
   const byName = new Map(topology.node.map((n) => [n.name, n]));
   const inputsOf = (n: TfNode) => (n.input ?? []).filter((i) => !i.startsWith('^')).map((i) => i.replace(/:0$/, ''));
   const resolve = (suffix: string): TfNode => {

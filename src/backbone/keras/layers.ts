@@ -6,12 +6,9 @@ import { GraphBuilder, f, type Attr } from '../../onnx/builder.js';
 import type { WeightTensor } from './weights.js';
 import { onnxKernel } from './kernel.js';
 
-export interface KerasLayer {
-  name: string;
-  class_name: string;
-  config: any;
-  inbound_nodes: [string, number, number, object][][];
-}
+import type { KerasLayer, KerasTopology } from './topology.js';
+
+export type { KerasLayer } from './topology.js';
 
 export interface KerasConvertOptions {
   /** Keras layer names to expose as graph outputs, e.g. ['mixed2', 'mixed5']. */
@@ -30,7 +27,7 @@ export interface ConvertResult {
 
 const CONVS = new Set(['Conv2D', 'DepthwiseConv2D']);
 
-export function convertKerasLayers(topology: any, weights: Map<string, WeightTensor>, opts: KerasConvertOptions): ConvertResult {
+export function convertKerasLayers(topology: KerasTopology, weights: Map<string, WeightTensor>, opts: KerasConvertOptions): ConvertResult {
   const layers: KerasLayer[] = topology.model_config.config.layers;
   const byName = new Map(layers.map((l) => [l.name, l]));
   const inputsOf = (l: KerasLayer): string[] => {

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import type { KerasTopology, TfGraphTopology } from './topology.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,7 +22,7 @@ interface ManifestEntry {
 
 export interface TfjsModel {
   /** The model JSON: modelTopology (Keras layers or TF graph), format, weightsManifest. */
-  json: { modelTopology: any; format?: string; weightsManifest: { paths: string[]; weights: ManifestEntry[] }[] };
+  json: { modelTopology: KerasTopology | TfGraphTopology; format?: string; weightsManifest: { paths: string[]; weights: ManifestEntry[] }[] };
   weights: Map<string, WeightTensor>;
 }
 
@@ -34,8 +35,8 @@ interface NsfwjsModelDef {
 export async function loadNsfwjsModel(module: string, key: string): Promise<TfjsModel> {
   const def = (require(module) as Record<string, NsfwjsModelDef>)[key];
   if (!def) throw new Error(`${module} has no export ${key}`);
-  const jsonMod = (await def.modelJson()) as any;
-  const json = jsonMod.default ?? jsonMod;
+  const jsonMod = (await def.modelJson()) as { default?: TfjsModel['json'] };
+  const json = (jsonMod.default ?? jsonMod) as TfjsModel['json'];
   // Shard files: dist/models/<name>/<path>.min.js next to dist/cjs/models/<name>.js.
   const dir = path.resolve(path.dirname(require.resolve(module)), '../../models', path.basename(module));
   const paths: string[] = json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths);
@@ -64,8 +65,8 @@ async function readShardLiteral(file: string): Promise<string | null> {
 }
 
 async function evaluateShard(load: () => Promise<{ default?: unknown }>): Promise<string> {
-  const m = (await load()) as any;
-  const b64 = typeof m === 'string' ? m : m.default;
+  const m: unknown = await load();
+  const b64 = typeof m === 'string' ? m : (m as { default?: unknown }).default;
   if (typeof b64 !== 'string') throw new Error('weight bundle is not a base64 string');
   return b64;
 }

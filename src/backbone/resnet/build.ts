@@ -38,7 +38,7 @@ export function buildResNetOnnx(arch: TorchvisionArch | ResNetConfig, weights: W
   blocks.forEach((blk, i) => {
     const lastOfStage = i === blocks.length - 1 || blocks[i + 1].stage !== blk.stage;
     let y = x;
-    blk.convs.forEach((c, j) => (y = convBn(y, c, j < blk.convs.length - 1)));
+    for (const [j, c] of blk.convs.entries()) y = convBn(y, c, j < blk.convs.length - 1);
     const identity = blk.downsample ? convBn(x, blk.downsample, false) : x;
     x = g.op('Relu', [g.op('Add', [y, identity])], {}, lastOfStage ? `layer${blk.stage}` : undefined);
   });

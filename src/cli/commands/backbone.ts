@@ -1,24 +1,30 @@
-import { optStr, parse } from '../args.js';
+import { helpText, oneOf, text, type CommandSpec } from '../options.js';
+import { runCommand } from './common.js';
 import { backboneEntry, backboneIds } from '../../backbone/index.js';
 import { listTorchvisionBackbones, fetchWeights, type TorchvisionArch } from '../../backbone/torchvision.js';
 import { cached, cacheDir, verify } from '../../backbone/cache.js';
 import * as path from 'node:path';
-import { UserError } from '../../util/errors.js';
+import { invalid, UserError } from '../../util/errors.js';
 
-const HELP = `patchcore backbone list
-patchcore backbone fetch wide_resnet50_2|resnet18 [--weights FILE]
-  list: each backbone's layers, input size, normalisation, download size and cache state.
-  fetch: download (resumable, sha256-verified) and build the ONNX graph; --weights uses a file you have.
-`;
+const BACKBONE_CMD_OPTIONS = {
+  weights: text('FILE', 'fetch: use a weights file you have (.pth or .safetensors) instead of downloading'),
+} as const;
+
+export const BACKBONE: CommandSpec<typeof BACKBONE_CMD_OPTIONS> = {
+  name: 'backbone',
+  usage: 'list | fetch wide_resnet50_2|resnet18 [--weights FILE]',
+  about: "list: each backbone's layers, input size, normalisation, download size and cache state.\nfetch: download (resumable, sha256-verified) and build the ONNX graph; --weights uses a file you have.",
+  options: BACKBONE_CMD_OPTIONS,
+  positionals: true,
+};
 
 const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
 
-export async function backboneCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse(argv, { weights: { type: 'string' } }, true);
+export const backboneCommand = runCommand(BACKBONE, async (v, positionals) => {
   const [sub, arch] = positionals;
-  if (v.help || !sub) {
-    process.stdout.write(HELP);
-    return v.help ? 0 : 1;
+  if (!sub) {
+    process.stdout.write(helpText(BACKBONE));
+    return 1;
   }
   if (sub === 'list') {
     const tv = new Map(listTorchvisionBackbones().map((b) => [b.name as string, b]));
@@ -36,8 +42,8 @@ export async function backboneCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'fetch') {
     const known = listTorchvisionBackbones().map((b) => b.name as string);
-    if (!arch || !known.includes(arch)) throw new UserError(`backbone fetch: expected one of ${known.join(', ')}, got '${arch ?? ''}'`);
-    const opts = { weights: optStr(v, 'weights') };
+    if (!arch || !known.includes(arch)) throw invalid('backbone fetch ARCH', oneOf(known), arch);
+    const opts = { weights: v.weights };
     const weights = opts.weights ?? (await fetchWeights(arch as TorchvisionArch));
     const e = backboneEntry(arch);
     const file = await cached(e.cacheName(opts), () => e.build(opts));
@@ -45,4 +51,4 @@ export async function backboneCommand(argv: string[]): Promise<number> {
     return 0;
   }
   throw new UserError(`backbone: unknown subcommand '${sub}' (list or fetch)`);
-}
+});

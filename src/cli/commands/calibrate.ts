@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { device, num, optStr, parse, str } from '../args.js';
+import { DEVICE, WEIGHTS } from '../args.js';
+import { flag, number, required, type CommandSpec } from '../options.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { labelledImages } from '../../data/dataset.js';
 import { loadMask } from '../../image/load.js';
@@ -8,30 +9,35 @@ import type { ThresholdInfo } from '../../model/config.js';
 import type { ScoreMap } from '../../types.js';
 import { UserError } from '../../util/errors.js';
 import { makeProgress } from '../progress.js';
-import { helpRequested } from './common.js';
+import { runCommand } from './common.js';
 
-const HELP = `patchcore calibrate --model MODEL_DIR --data DIR [--min-recall R] [--dry-run]
-  Sets the model's threshold from labelled images and saves it into MODEL_DIR/model.json.
-  --data DIR          MVTec layout (test/good, test/<defect>, ground_truth/<defect>) or a folder
-                      with good/ and one folder per defect type
-  (default)           the F1-max threshold: the best balance of missed defects and false alarms
-  --min-recall R      the threshold with the fewest false alarms that still catches R (0..1) of
-                      the defective images
-  With masks (ground_truth/<defect>/<name>_mask.png) the pixel threshold for --masks and regions
-  is set too, by pixel F1-max. Prints the confusion matrix first.
-  --dry-run           print, do not save      --device cpu|cuda   --weights FILE   --quiet
-`;
+const CALIBRATE_OPTIONS = {
+  model: required('MODEL_DIR', 'the model directory whose threshold is set (model.json is rewritten)', 'a model directory'),
+  data: required('DIR', 'labelled images: MVTec layout (test/good, test/<defect>, ground_truth/<defect>) or a folder with good/ and one folder per defect type', 'a folder of labelled images'),
+  'min-recall': number('R', 'instead of F1-max: the threshold with the fewest false alarms that still catches R (0..1] of the defective images', 'a share in (0, 1]', undefined, (x) => x > 0 && x <= 1),
+  'dry-run': flag('print, do not save'),
+  device: DEVICE,
+  weights: WEIGHTS,
+} as const;
 
-export async function calibrateCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { model: { type: 'string' }, data: { type: 'string' }, 'min-recall': { type: 'string' }, 'dry-run': { type: 'boolean' }, device: { type: 'string' }, weights: { type: 'string' } });
-  if (helpRequested(v, HELP)) return 0;
-  const dir = str(v, 'model');
-  const data = str(v, 'data');
-  const minRecall = v['min-recall'] === undefined ? undefined : num(v, 'min-recall', 1, (x) => x > 0 && x <= 1, 'a share in (0, 1]');
-  const dev = device(v);
+export const CALIBRATE: CommandSpec<typeof CALIBRATE_OPTIONS> = {
+  name: 'calibrate',
+  usage: '--model MODEL_DIR --data DIR [--min-recall R] [--dry-run]',
+  about: `Sets the model's threshold from labelled images and saves it into MODEL_DIR/model.json: by
+default the F1-max threshold (the best balance of missed defects and false alarms). With masks
+(ground_truth/<defect>/<name>_mask.png) the pixel threshold for --masks and regions is set too, by
+pixel F1-max. Prints the confusion matrix first.`,
+  options: CALIBRATE_OPTIONS,
+};
+
+export const calibrateCommand = runCommand(CALIBRATE, async (v) => {
+  const dir = v.model;
+  const data = v.data;
+  const minRecall = v['min-recall'];
+  const dev = v.device;
   const { test, hasMasks } = await labelledImages(data);
-  const model = await PatchCore.open(dir, { device: dev, weights: optStr(v, 'weights') });
-  const progress = makeProgress(v.quiet === true);
+  const model = await PatchCore.open(dir, { device: dev, weights: v.weights });
+  const progress = makeProgress(v.quiet);
 
   const scores: number[] = [];
   const maps: ScoreMap[] = [];
@@ -75,7 +81,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   await model.saveConfig(dir);
   process.stdout.write(`saved into ${path.join(dir, 'model.json')} [model ${model.modelId}]\n`);
   return 0;
-}
+});
 
 async function maskOf(file: string, map: ScoreMap): Promise<Uint8Array> {
   const m = await loadMask(file);

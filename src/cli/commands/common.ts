@@ -1,30 +1,51 @@
-// Pieces several commands share: loading the backbone and the extractor setup from flags, printing help.
-import type { Values } from '../args.js';
-import { backgroundFlags, device, isInt, num, optStr, precisionFlag, preprocessFlags, str } from '../args.js';
+// Pieces several commands share: running a command from its option table, the backbone and the
+// extractor setup from checked flag values.
+import { existsSync } from 'node:fs';
 import { resolveBackbone } from '../../backbone/index.js';
+import { invalid, UserError } from '../../util/errors.js';
 import type { Backbone } from '../../backbone/backbone.js';
+import { type BACKBONE_OPTIONS, type MODEL_OPTIONS, backgroundFlags, preprocessFlags } from '../args.js';
+import { type COMMON, helpText, inFlags, parseCommand, type CommandSpec, type Options, type Values } from '../options.js';
 
-export async function backboneFromFlags(v: Values, fallback = 'inception_v3'): Promise<Backbone> {
-  return resolveBackbone({
-    id: str(v, 'backbone', fallback),
-    device: device(v),
-    weights: optStr(v, 'weights'),
-    layers: optStr(v, 'layers'),
-    mean: optStr(v, 'mean'),
-    std: optStr(v, 'std'),
-    inputSize: optStr(v, 'input-size'),
-  });
+export type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * A command from its table and body: `--help` prints the table's help; every flag is parsed and
+ * checked before `body` runs; a library message about an option is told with its flag.
+ */
+export function runCommand<O extends Options>(spec: CommandSpec<O>, body: (v: Values<O & typeof COMMON>, positionals: string[]) => Promise<number>): Command {
+  return async (argv) => {
+    const { values, positionals } = parseCommand(spec, argv);
+    if (values.help) {
+      process.stdout.write(helpText(spec));
+      return 0;
+    }
+    try {
+      return await body(values, positionals);
+    } catch (e) {
+      throw inFlags(e, spec.options);
+    }
+  };
 }
 
-/** The extractor flags of fit, eval and sweep (createExtractor adds the backbone's normalisation). */
-export function extractorFlags(v: Values) {
+export async function backboneFromFlags(v: Values<typeof BACKBONE_OPTIONS>): Promise<Backbone> {
+  return resolveBackbone({ id: v.backbone, device: v.device, weights: v.weights, layers: v.layers, mean: v.mean, std: v.std, inputSize: v['input-size'] });
+}
+
+/** The extractor setup of fit, eval and sweep (createExtractor adds the backbone's normalisation). */
+export function extractorFlags(v: Values<Omit<typeof MODEL_OPTIONS, 'score'>> & { quiet: boolean }) {
+  if (/\.onnx$/i.test(v.backbone)) {
+    // an .onnx backbone's own checks run when it loads, after the data: the cheap ones come first
+    if (!existsSync(v.backbone)) throw new UserError(`--backbone ${v.backbone}: no such file`);
+    if (v.layers === undefined) throw invalid('--layers', 'two tensor names of the .onnx backbone, shallow then deep', v.layers);
+  }
   return {
     preprocess: preprocessFlags(v),
     background: backgroundFlags(v),
-    featureDim: num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer'),
-    precision: precisionFlag(v),
-    batchSize: v.batch === undefined ? undefined : num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
-    warn: warn(v.quiet === true),
+    featureDim: v.dim,
+    precision: v.precision,
+    batchSize: v.batch,
+    warn: warn(v.quiet),
   };
 }
 
@@ -32,9 +53,4 @@ export function warn(quiet: boolean): (msg: string) => void {
   return (msg) => {
     if (!quiet) process.stderr.write(`${msg}\n`);
   };
-}
-
-export function helpRequested(v: Values, text: string): boolean {
-  if (v.help) process.stdout.write(text);
-  return v.help === true;
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { parse, str } from '../args.js';
+import { withDefault, type CommandSpec } from '../options.js';
 import { writeSyntheticDataset } from '../../data/synthetic.js';
 import { loadDataset } from '../../data/dataset.js';
 import { loadBackbone } from '../../backbone/index.js';
@@ -8,21 +8,26 @@ import { DEFAULT_SCORING } from '../../model/config.js';
 import { loadImage } from '../../image/load.js';
 import { overlayPng } from '../../report/overlay.js';
 import { auroc, f1Max, formatMetric } from '../../metrics/index.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
 import { makeProgress } from '../progress.js';
-import { helpRequested } from './common.js';
+import { runCommand } from './common.js';
 
-const HELP = `patchcore demo [--out DIR]
-  Generates a synthetic inspection set (washers with scratches, cracks, missing pieces), fits
-  PatchCore with the offline inception_v3 backbone, scores the test set, writes heatmaps.
-`;
+const DEMO_OPTIONS = {
+  out: withDefault('DIR', 'where the synthetic set, heatmaps, model and summary go', 'demo-out'),
+} as const;
 
-export async function demoCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { out: { type: 'string' } });
-  if (helpRequested(v, HELP)) return 0;
-  const out = str(v, 'out', 'demo-out');
+export const DEMO: CommandSpec<typeof DEMO_OPTIONS> = {
+  name: 'demo',
+  usage: '[--out DIR]',
+  about: 'Generates a synthetic inspection set (washers with scratches, cracks, missing pieces), fits\nPatchCore with the offline inception_v3 backbone, scores the test set, writes heatmaps.',
+  options: DEMO_OPTIONS,
+};
+
+export const demoCommand = runCommand(DEMO, async (v) => {
+  const out = v.out;
+  await checkOutputDir('--out', out);
   const t0 = Date.now();
-  const progress = makeProgress(v.quiet === true);
+  const progress = makeProgress(v.quiet);
   const say = (s: string) => void (v.quiet ? undefined : process.stdout.write(s + '\n'));
   const dataDir = await writeSyntheticDataset(path.join(out, 'data'));
   say(`synthetic dataset: ${dataDir} (MVTec layout)`);
@@ -69,7 +74,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   say(verdictLine(scores, labels, model.config.threshold));
   say(`heatmaps: ${path.join(out, 'heatmaps')}  model: ${path.join(out, 'model')}  summary: ${path.join(out, 'summary.md')}`);
   return 0;
-}
+});
 
 /** What the saved threshold (fit's, from good images only) decides on the labelled test set. */
 function verdictLine(scores: number[], labels: number[], threshold: number): string {

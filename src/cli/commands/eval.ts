@@ -1,49 +1,47 @@
-import { MODEL_FLAGS, coresetFlag, coresetMethodFlag, device, isInt, num, parse, scoringFlags, seedFlag, str, targetFprFlag, calibrationImagesFlag } from '../args.js';
+import { MODEL_OPTIONS, coresetMethodFlag, scoringFlags } from '../args.js';
+import { flag, integer, required, text, type CommandSpec } from '../options.js';
+import { checkOutputDir } from '../../util/atomic.js';
 import { loadDataset } from '../../data/dataset.js';
 import { createExtractor } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
 import { makeProgress } from '../progress.js';
-import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
+import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
 import { writeEvalReport } from '../../report/eval-report.js';
 import { summaryText } from '../../report/html-tables.js';
 
-const HELP = `patchcore eval --data DIR [--runs N] [--seed S] [--coreset R] [--json] [--out DIR] [fit options]
-  Fits on train/good and scores test/*, runs N times with seeds S..S+N-1 (features computed once).
-  Prints a Markdown table (mean ± std); --json prints one JSON object; --out DIR writes report.html.
-  --coreset-method auto|exact|composable (--coreset-exact): see patchcore fit --help. The composable
-  method's block stage is shared by the runs; each run redraws the final stage.
-  Each run also sets fit's threshold (--target-fpr A, default 0.05, from leave-one-image-out training
-  scores) and reports the false alarms on good test images and the defects caught at it.
-`;
+const EVAL_OPTIONS = {
+  data: required('DIR', 'MVTec layout: train/good, test/<type>, ground_truth/<type>', 'a dataset folder'),
+  runs: integer('N', 'coreset runs, seeds S..S+N-1 (the paper reports 7); features are computed once', 1, 100, 1, { key: 'runs' }),
+  json: flag('print one JSON object instead of the Markdown table'),
+  out: text('DIR', 'write DIR/report.html (ROC curves, per-defect table, heatmap gallery)'),
+  ...MODEL_OPTIONS,
+} as const;
 
-export async function evalCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { ...MODEL_FLAGS, data: { type: 'string' }, runs: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' } });
-  if (helpRequested(v, HELP)) return 0;
-  const ds = await loadDataset(str(v, 'data'));
+export const EVAL: CommandSpec<typeof EVAL_OPTIONS> = {
+  name: 'eval',
+  usage: '--data DIR [--runs N] [--json] [--out DIR] [options]',
+  about: 'Fits on train/good and scores test/*, N runs; prints image/pixel AUROC, AUPRO and F1-max\nas mean ± std (Markdown), or one JSON object. Each run also sets fit\'s threshold (--target-fpr)\nand reports the false alarms on good test images and the defects caught at it. The composable\ncoreset\'s block stage is shared by the runs; each run redraws the final stage.',
+  options: EVAL_OPTIONS,
+  documentedAt: { command: 'fit', options: Object.keys(MODEL_OPTIONS) },
+};
+
+export const evalCommand = runCommand(EVAL, async (v) => {
   const scoring = scoringFlags(v);
-  const opts = {
-    runs: num(v, 'runs', 1, isInt(1, 100), 'an integer 1..100'),
-    ratio: coresetFlag(v),
-    coresetMethod: coresetMethodFlag(v),
-    seed: seedFlag(v),
-    scoring,
-    targetFpr: targetFprFlag(v),
-    calibrationImages: calibrationImagesFlag(v),
-    device: device(v),
-    progress: makeProgress(v.quiet === true),
-  };
-  const setup = extractorFlags(v); // flag errors before the backbone loads
+  const opts = { runs: v.runs, ratio: v.coreset, coresetMethod: coresetMethodFlag(v), seed: v.seed, scoring, targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: makeProgress(v.quiet) };
+  const setup = extractorFlags(v);
+  if (v.out !== undefined) await checkOutputDir('--out', v.out);
+  const ds = await loadDataset(v.data);
   const extractor = await createExtractor(ds.train, await backboneFromFlags(v), setup);
   const { backbone } = extractor;
   const r = await evaluate(ds, extractor, opts);
-  if (typeof v.out === 'string') {
+  if (v.out !== undefined) {
     const file = await writeEvalReport(v.out, r, { dataset: ds.root, backbone: backbone.spec.id, coreset: opts.ratio, scoring, runs: opts.runs });
     if (!v.json) process.stdout.write(`report: ${file}\n`);
   }
-  if (v.json) process.stdout.write(JSON.stringify(evalJson(r), null, 2) + '\n');
+  if (v.json) process.stdout.write(`${JSON.stringify(evalJson(r), null, 2)}\n`);
   else process.stdout.write(markdownTable(r, `${ds.root} · ${backbone.spec.id}${backbone.int8 ? ' int8' : ''} · coreset ${opts.ratio} · ${scoring.kind}${scoring.squared ? ' (d²)' : ''} · ${opts.runs} run(s)`));
   return 0;
-}
+});
 
 export function evalJson(r: EvalResult) {
   return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetMethods };

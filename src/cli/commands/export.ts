@@ -1,4 +1,7 @@
-import { device, isInt, num, optStr, parse, str } from '../args.js';
+import * as path from 'node:path';
+import { checkOutputDir } from '../../util/atomic.js';
+import { DEVICE, WEIGHTS } from '../args.js';
+import { flag, integer, required, type CommandSpec } from '../options.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { loadImage } from '../../image/load.js';
 import { syntheticSample } from '../../data/synthetic.js';
@@ -6,35 +9,38 @@ import { exportModel } from '../../export/export.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
 import { graphVsGraph, graphVsModel } from '../../export/validate.js';
 import { writeExport } from '../../export/sidecar.js';
-import { helpRequested, warn } from './common.js';
+import { runCommand, warn } from './common.js';
 
-const HELP = `patchcore export --model MODEL_DIR --out model.onnx [--fp16] [--with-preprocess] [--max-batch N] [IMG...]
-  One ONNX graph: image [N,3,H,W] (resized, cropped, normalised as model.onnx.json says) ->
-  score [N] and anomaly_map [N,1,H,W]. Also writes model.onnx.json (preprocessing, threshold,
-  score semantics) and a Triton config.pbtxt beside it. See docs/SERVING.md.
-  --fp16              store weights and bank as float16 (about half the size); the deviation is measured
-  --with-preprocess   input uint8 [N,H,W,3] RGB, resized and cropped; the graph normalises
-  --max-batch N       Triton max_batch_size (default 8)
-  IMG...              images to validate the graph on (default: one synthetic image)
-`;
+const EXPORT_OPTIONS = {
+  model: required('MODEL_DIR', 'a model directory from `patchcore fit`', 'a model directory'),
+  out: required('FILE.onnx', 'the graph to write (with FILE.onnx.json and a Triton config.pbtxt beside it)', 'an .onnx file to write'),
+  fp16: flag('store weights and bank as float16 (about half the size); the deviation is measured'),
+  'with-preprocess': flag('input uint8 [N,H,W,3] RGB, resized and cropped; the graph normalises'),
+  'max-batch': integer('N', 'Triton max_batch_size', 1, 4096, 8),
+  weights: WEIGHTS,
+  device: DEVICE,
+} as const;
+
+export const EXPORT: CommandSpec<typeof EXPORT_OPTIONS> = {
+  name: 'export',
+  usage: '--model MODEL_DIR --out model.onnx [--fp16] [--with-preprocess] [--max-batch N] [IMG...]',
+  about: 'One ONNX graph: image [N,3,H,W] (resized, cropped, normalised as model.onnx.json says) ->\nscore [N] and anomaly_map [N,1,H,W]. IMG...: images to validate the graph on (default: one\nsynthetic image). See docs/SERVING.md.',
+  options: EXPORT_OPTIONS,
+  positionals: true,
+};
 
 const fmt = (x: number) => x.toExponential(1);
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-export async function exportCommand(argv: string[]): Promise<number> {
-  const flags = {
-    model: { type: 'string' }, out: { type: 'string' }, fp16: { type: 'boolean' }, 'with-preprocess': { type: 'boolean' },
-    'max-batch': { type: 'string' }, weights: { type: 'string' }, device: { type: 'string' },
-  } as const;
-  const { values: v, positionals } = parse(argv, flags, true);
-  if (helpRequested(v, HELP)) return 0;
-  const dir = str(v, 'model');
-  const out = str(v, 'out');
-  const maxBatch = num(v, 'max-batch', 8, isInt(1, 4096), 'an integer 1..4096');
-  const weights = optStr(v, 'weights');
-  const log = warn(v.quiet === true);
+export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
+  const dir = v.model;
+  const out = v.out;
+  const maxBatch = v['max-batch'];
+  const weights = v.weights;
+  const log = warn(v.quiet);
+  await checkOutputDir('--out', path.dirname(out), out);
 
-  const model = await PatchCore.open(dir, { device: device(v), weights });
+  const model = await PatchCore.open(dir, { device: v.device, weights });
   const { config } = model;
   const r = await exportModel(model, { fp16: v.fp16 === true, withPreprocess: v['with-preprocess'] === true });
   if (config.background)
@@ -63,4 +69,4 @@ export async function exportCommand(argv: string[]): Promise<number> {
       `wrote ${files.join(', ')}\n`,
   );
   return 0;
-}
+});

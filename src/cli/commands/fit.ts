@@ -1,64 +1,40 @@
-import { MODEL_FLAGS, coresetFlag, coresetMethodFlag, parse, scoringFlags, seedFlag, str, device, targetFprFlag, calibrationImagesFlag } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { DEFAULT_TARGET_FPR } from '../../model/config.js';
+import { checkOutputDir } from '../../util/atomic.js';
+import { MODEL_OPTIONS, coresetMethodFlag, scoringFlags } from '../args.js';
+import { required, type CommandSpec } from '../options.js';
 import { makeProgress, timeStages } from '../progress.js';
-import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
+import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
 
-export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
-  --data DIR          MVTec layout (train/good/*) or a folder of good images
-  --out DIR           model directory to write (model.json + bank)
-  --backbone ID       inception_v3 (default, offline), mobilenet_v2, wide_resnet50_2, resnet18, or FILE.onnx
-  --coreset R         coreset ratio in (0,1] (default 0.1; the paper's 1% is 0.01)
-  --coreset-method auto|exact|composable   exact: PatchCore's greedy (also --coreset-exact);
-                      composable: greedy on blocks then on their union, a cost fixed by the size;
-                      auto (default): exact unless its work heads past the composable one's
-  --seed N            coreset seed (default 0)
-  --score KIND        nearest | knn-mean (--k) | neighbourhood (--b, default 9)
-  --squared           report squared distances (official faiss parity)
-  --reweight          PatchCore eq. 7 image-score reweighting (b = --b)
-  --resize N --crop N|none   preprocessing (default 256 / 224)
-  --dim N             reduce patch features to N dims by adaptive average pooling (default: keep all)
-  --background [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K]
-  --precision fp32|int8   int8: backbone quantized after calibration on 8 training images
-                      (faster on CPUs with VNNI; see docs/RESULTS.md for its accuracy)
-  --target-fpr A      false-alarm rate the saved threshold aims at on good parts (default ${DEFAULT_TARGET_FPR}):
-                      the conformal quantile of leave-one-image-out training scores; see README
-  --calibration-images N   training images scored for it (default 40, or 2/A if more; 0 = all):
-                      more gives a steadier threshold and a slower fit
-  --device cpu|cuda   --quiet
-`;
+const FIT_OPTIONS = {
+  data: required('DIR', 'MVTec layout (train/good/*) or a folder of good images', 'a folder of good images'),
+  out: required('DIR', 'model directory to write (model.json + bank)', 'a model directory to write'),
+  ...MODEL_OPTIONS,
+} as const;
 
-export async function fitCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { ...MODEL_FLAGS, data: { type: 'string' }, out: { type: 'string' } });
-  if (helpRequested(v, FIT_HELP)) return 0;
-  const data = str(v, 'data');
-  const out = str(v, 'out');
-  const opts = {
-    ...extractorFlags(v),
-    ratio: coresetFlag(v),
-    coresetMethod: coresetMethodFlag(v),
-    seed: seedFlag(v),
-    scoring: scoringFlags(v),
-    targetFpr: targetFprFlag(v),
-    calibrationImages: calibrationImagesFlag(v),
-    device: device(v),
-    progress: makeProgress(v.quiet === true),
-  };
-  const stages = timeStages(opts.progress);
-  opts.progress = stages.progress;
-  const files = await trainImages(data);
+export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
+  name: 'fit',
+  usage: '--data DIR --out MODEL_DIR [options]',
+  about: 'Fits PatchCore on good images: features, coreset memory bank, and a verdict threshold from\nleave-one-image-out training scores.',
+  options: FIT_OPTIONS,
+};
+
+export const fitCommand = runCommand(FIT, async (v) => {
+  const stages = timeStages(makeProgress(v.quiet));
+  const opts = { ...extractorFlags(v), ratio: v.coreset, coresetMethod: coresetMethodFlag(v), seed: v.seed, scoring: scoringFlags(v), targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: stages.progress };
+  await checkOutputDir('--out', v.out);
+  const files = await trainImages(v.data);
   const backbone = await backboneFromFlags(v);
   const t0 = Date.now();
   const model = await PatchCore.fit(files, backbone, opts);
-  await model.save(out);
+  await model.save(v.out);
   const c = model.config;
   const t = c.thresholdInfo;
   process.stdout.write(
     `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
       `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}, ${c.coreset.method}), threshold ${c.threshold.toFixed(4)} ` +
-      `(false alarms on good parts about ${t.promisedFpr}, from ${t.n} training images left out one at a time) -> ${out} [model ${model.modelId}]\n` +
+      `(false alarms on good parts about ${t.promisedFpr}, from ${t.n} training images left out one at a time) -> ${v.out} [model ${model.modelId}]\n` +
       `stages: ${stages.summary()}\n`,
   );
   return 0;
-}
+});

@@ -1,16 +1,19 @@
-import { fitCommand } from './fit.js';
-import { predictCommand } from './predict.js';
-import { evalCommand } from './eval.js';
-import { demoCommand } from './demo.js';
-import { backboneCommand } from './backbone.js';
-import { preprocessCommand } from './preprocess.js';
-import { sweepCommand } from './sweep.js';
-import { exportCommand } from './export.js';
-import { serveCommand } from './serve.js';
-import { webCommand } from './web.js';
-import { calibrateCommand } from './calibrate.js';
+import { FIT, fitCommand } from './fit.js';
+import { PREDICT, predictCommand } from './predict.js';
+import { EVAL, evalCommand } from './eval.js';
+import { DEMO, demoCommand } from './demo.js';
+import { BACKBONE, backboneCommand } from './backbone.js';
+import { PREPROCESS, preprocessCommand } from './preprocess.js';
+import { SWEEP, sweepCommand } from './sweep.js';
+import { EXPORT, exportCommand } from './export.js';
+import { SERVE, serveCommand } from './serve.js';
+import type { CommandSpec, Options } from '../options.js';
+import type { Command } from './common.js';
+import { TOOL } from '../../util/version.js';
+import { CALIBRATE, calibrateCommand } from './calibrate.js';
+import { WEB, webCommand } from './web.js';
 
-export type Command = (argv: string[]) => Promise<number>;
+export type { Command } from './common.js';
 
 export const COMMANDS: Record<string, Command> = {
   fit: fitCommand,
@@ -26,8 +29,11 @@ export const COMMANDS: Record<string, Command> = {
   calibrate: calibrateCommand,
 };
 
+/** Every command's option table, in README order: `npm run docs:options` writes their tables. */
+export const SPECS = [FIT, PREDICT, CALIBRATE, EVAL, SWEEP, PREPROCESS, SERVE, EXPORT, WEB, DEMO, BACKBONE] as unknown as CommandSpec<Options>[];
+
 export function usage(): string {
-  return `patchcore — PatchCore anomaly detection (patchcore-ts 0.1.0)
+  return `patchcore — PatchCore anomaly detection (${TOOL.name} ${TOOL.version})
 
 Commands:
   fit --data DIR --out MODEL_DIR [options]   fit a model on good images

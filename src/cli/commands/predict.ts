@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
-import { device, isInt, num, optStr, parse, str } from '../args.js';
+import * as path from 'node:path';
+import { DEVICE, THRESHOLD, WEIGHTS } from '../args.js';
+import { flag, integer, text, type CommandSpec } from '../options.js';
 import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { loadImage, encodeMaskPng } from '../../image/load.js';
 import type { PredictResult, RgbImage } from '../../types.js';
@@ -7,31 +9,38 @@ import { overlayPng } from '../../report/overlay.js';
 import { csvHeader, csvLine, type ResultRow } from '../../report/rows.js';
 import { regionsOf } from '../../model/regions.js';
 import { expandInputs, mirrorPath, type InputFile } from '../../data/inputs.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
 import { UserError, errorMessage } from '../../util/errors.js';
-import { helpRequested } from './common.js';
+import { runCommand } from './common.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
 
 /** Exit status when some images could not be scored (their rows carry the error). */
 export const EXIT_SOME_FAILED = 3;
 
-const HELP = `patchcore predict --model MODEL_DIR | --onnx model.onnx  INPUT... [options]
-  INPUT: image files, folders (searched recursively, sorted) or quoted globs ('parts/**/*.png').
-  Prints one line per image (file, score, normalized, verdict, ms) and a summary on stderr.
-  --out DIR           heatmap overlays, mirroring the inputs' relative paths (DIR/good/000_heatmap.png)
-  --masks DIR         binary defect masks at the original size (DIR/good/000_mask.png), from the
-                      model's pixel threshold
-  --min-area PX       ignore defect regions smaller than PX pixels; the verdict then follows the
-                      regions: anomalous when at least one region remains
-  --csv FILE          stream a CSV row per image as it finishes ('-' = stdout); columns
-                      file,score,normalized,anomalous,threshold,model_id,ms,error
-  --ndjson            stream one JSON object per image to stdout
-  --json              one JSON array at the end
-  --threshold T       use T instead of the model's saved threshold
-  --device cpu|cuda   --weights FILE   --quiet
-  Exit status: 0 all images scored; ${EXIT_SOME_FAILED} some could not be read or scored (their rows
-  have 'error' set); 2 bad invocation (unknown model, bad flag, no inputs).
-`;
+const PREDICT_OPTIONS = {
+  model: text('MODEL_DIR', 'a model directory from `patchcore fit`'),
+  onnx: text('FILE.onnx', 'an exported graph (`patchcore export`) instead of --model'),
+  out: text('DIR', "heatmap overlays, mirroring the inputs' relative paths (DIR/good/000_heatmap.png)"),
+  masks: text('DIR', "binary defect masks at the original size (DIR/good/000_mask.png), from the model's pixel threshold"),
+  'min-area': integer('PX', 'ignore defect regions smaller than PX pixels; the verdict then follows the regions: anomalous when at least one region remains', 1, 2 ** 31, undefined),
+  csv: text('FILE', "stream a CSV row per image as it finishes ('-' = stdout); columns file,score,normalized,anomalous,threshold,model_id,ms,error"),
+  ndjson: flag('stream one JSON object per image to stdout'),
+  json: flag('one JSON array at the end'),
+  threshold: THRESHOLD,
+  device: DEVICE,
+  weights: WEIGHTS,
+} as const;
+
+export const PREDICT: CommandSpec<typeof PREDICT_OPTIONS> = {
+  name: 'predict',
+  usage: '--model MODEL_DIR | --onnx FILE.onnx  INPUT... [options]',
+  about: `INPUT: image files, folders (searched recursively, sorted) or quoted globs ('parts/**/*.png').
+Prints one line per image (file, score, normalized, verdict, ms) and a summary on stderr.
+Exit status: 0 all images scored; ${EXIT_SOME_FAILED} some could not be read or scored (their rows
+have 'error' set); 2 bad invocation (unknown model, bad flag, no inputs).`,
+  options: PREDICT_OPTIONS,
+  positionals: true,
+};
 
 /** What PatchCore and the exported graph's OnnxPredictor both offer. */
 interface Predictor {
@@ -42,29 +51,23 @@ interface Predictor {
   readonly modelId: string;
 }
 
-export async function predictCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse(argv, {
-    model: { type: 'string' }, onnx: { type: 'string' }, out: { type: 'string' }, masks: { type: 'string' }, 'min-area': { type: 'string' },
-    csv: { type: 'string' }, ndjson: { type: 'boolean' }, json: { type: 'boolean' }, threshold: { type: 'string' },
-    device: { type: 'string' }, weights: { type: 'string' },
-  }, true);
-  if (helpRequested(v, HELP)) return 0;
-  // every flag is checked before the model loads
+export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
+  // every flag is checked before the model loads (the table checks each value)
   if (positionals.length === 0) throw new UserError('predict: no images given');
   if (v.model !== undefined && v.onnx !== undefined) throw new UserError('give --model or --onnx, not both');
-  const threshold = v.threshold === undefined ? undefined : num(v, 'threshold', 0);
-  const minArea = v['min-area'] === undefined ? undefined : num(v, 'min-area', 1, isInt(1, 2 ** 31), 'a positive integer');
-  const csv = optStr(v, 'csv');
-  const stdoutFormats = [v.json === true, v.ndjson === true, csv === '-'].filter(Boolean).length;
+  if (v.model === undefined && v.onnx === undefined) throw new UserError('predict: give --model MODEL_DIR or --onnx FILE.onnx');
+  const { threshold, csv, out, masks } = v;
+  const minArea = v['min-area'];
+  const stdoutFormats = [v.json, v.ndjson, csv === '-'].filter(Boolean).length;
   if (stdoutFormats > 1) throw new UserError('choose one of --json, --ndjson and --csv - for stdout');
-  const out = optStr(v, 'out');
-  const masks = optStr(v, 'masks');
-  const dev = device(v);
+  if (out !== undefined) await checkOutputDir('--out', out);
+  if (masks !== undefined) await checkOutputDir('--masks', masks);
+  if (csv !== undefined && csv !== '-') await checkOutputDir('--csv', path.dirname(csv), csv);
   const inputs = await expandInputs(positionals);
 
-  const model: Predictor = typeof v.onnx === 'string'
-    ? await OnnxPredictor.load(v.onnx, { device: dev })
-    : await PatchCore.open(str(v, 'model'), { device: dev, weights: optStr(v, 'weights') });
+  const model: Predictor = v.onnx !== undefined
+    ? await OnnxPredictor.load(v.onnx, { device: v.device })
+    : await PatchCore.open(v.model as string, { device: v.device, weights: v.weights });
   if (threshold !== undefined) model.setThreshold(threshold, manualThreshold('--threshold'));
   if ((masks !== undefined || minArea !== undefined) && model.pixelThreshold === null)
     throw new UserError('this model has no pixel threshold (fitted before masks existed): refit it, or run calibrate with masks');
@@ -92,16 +95,16 @@ export async function predictCommand(argv: string[]): Promise<number> {
     if (row.error !== null) failed++;
     rows.push(row);
     if (csvOut !== null) fs.writeSync(csvOut, csvLine(row));
-    if (v.ndjson) process.stdout.write(JSON.stringify(row) + '\n');
+    if (v.ndjson) process.stdout.write(`${JSON.stringify(row)}\n`);
     if (human) process.stdout.write(humanLine(row));
   }
   if (csvOut !== null && csvOut !== 1) fs.closeSync(csvOut);
-  if (v.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  if (v.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   const flagged = rows.filter((r) => r.anomalous === true).length;
-  if (v.quiet !== true || failed > 0)
+  if (!v.quiet || failed > 0)
     process.stderr.write(`patchcore predict: ${rows.length - failed} scored (${flagged} anomalous), ${failed} failed${failed ? ` (exit ${EXIT_SOME_FAILED})` : ''}\n`);
   return failed > 0 ? EXIT_SOME_FAILED : 0;
-}
+});
 
 async function inspect(
   model: Predictor,

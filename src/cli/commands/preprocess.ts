@@ -1,22 +1,31 @@
-import { BACKGROUND_FLAGS, parse, str, backgroundFlags } from '../args.js';
 import { loadImage } from '../../image/load.js';
 import { backgroundFigure, DEFAULT_BACKGROUND } from '../../image/background.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import * as path from 'node:path';
+import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
 import { UserError } from '../../util/errors.js';
-import { helpRequested } from './common.js';
+import { BACKGROUND_OPTIONS, backgroundFlags } from '../args.js';
+import { required, type CommandSpec } from '../options.js';
+import { runCommand } from './common.js';
 
-const HELP = `patchcore preprocess IMG --out FIG.png [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K --bg-connected]
-  Writes the 4-panel figure of the report's Fig. 10/11: original, background mask, filtered background, composite.
-`;
+const PREPROCESS_OPTIONS = {
+  out: required('FIG.png', 'the figure to write', 'a .png file to write'),
+  ...BACKGROUND_OPTIONS,
+} as const;
 
-export async function preprocessCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse(argv, { out: { type: 'string' }, ...BACKGROUND_FLAGS }, true);
-  if (helpRequested(v, HELP)) return 0;
+export const PREPROCESS: CommandSpec<typeof PREPROCESS_OPTIONS> = {
+  name: 'preprocess',
+  usage: 'IMG --out FIG.png [--bg-* options]',
+  about: "Writes the 4-panel figure of the report's Fig. 10/11: original, background mask, filtered\nbackground, composite.",
+  options: PREPROCESS_OPTIONS,
+  positionals: true,
+};
+
+export const preprocessCommand = runCommand(PREPROCESS, async (v, positionals) => {
   if (positionals.length !== 1) throw new UserError('preprocess: give exactly one image');
-  const out = str(v, 'out');
   const cfg = backgroundFlags(v) ?? DEFAULT_BACKGROUND;
+  await checkOutputDir('--out', path.dirname(v.out), v.out);
   const img = await loadImage(positionals[0]);
-  await writeFileAtomic(out, await backgroundFigure(img, cfg));
-  process.stdout.write(`${out}\n`);
+  await writeFileAtomic(v.out, await backgroundFigure(img, cfg));
+  process.stdout.write(`${v.out}\n`);
   return 0;
-}
+});

@@ -1,59 +1,55 @@
-import { device, isInt, num, optStr, parse, str } from '../args.js';
-import { PatchCore, manualThreshold } from '../../model/patchcore.js';
-import { UserError } from '../../util/errors.js';
+import { DEVICE, THRESHOLD, WEIGHTS } from '../args.js';
+import { choice, custom, integer, required, text, withDefault, type CommandSpec } from '../options.js';
 import { isModelZip } from '../../model/store.js';
+import { PatchCore, manualThreshold } from '../../model/patchcore.js';
+import { invalid, UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
-import { helpRequested } from './common.js';
+import { runCommand } from './common.js';
 
 const d = DEFAULT_LIMITS;
-const HELP = `patchcore serve --model MODEL_DIR [options]
-  HTTP inspection station: web page at /, API under /v1 (POST /v1/predict, GET /v1/model,
-  GET /v1/heatmap/ID.png), GET /healthz, GET /metrics (Prometheus).
-  --host H            bind address (default 127.0.0.1; use 0.0.0.0 only behind a firewall, with --token)
-  --port N            (default 8080; 0 = any free port)
-  --token T           require 'Authorization: Bearer T' on /v1 (or set PATCHCORE_TOKEN)
-  --max-bytes N       request body limit (default ${d.maxBytes})
-  --max-pixels N      image width*height limit, checked before decoding (default ${d.maxPixels})
-  --max-files N       files per multipart request (default ${d.maxFiles})
-  --concurrency N     inferences at once (default ${d.concurrency})
-  --queue N           requests waiting for a slot before 503 + Retry-After (default ${d.queue})
-  --timeout-ms N      per-request budget, queueing included (default ${d.timeoutMs})
-  --studio DIR        also serve the browser studio built by 'patchcore web --out DIR' at /studio/
-  --device cpu|cuda   --weights FILE   --threshold T   --log LEVEL (fatal..trace, default warn)
-`;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const FLAGS = {
-  model: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
-  'max-bytes': { type: 'string' }, 'max-pixels': { type: 'string' }, 'max-files': { type: 'string' },
-  concurrency: { type: 'string' }, queue: { type: 'string' }, 'timeout-ms': { type: 'string' },
-  device: { type: 'string' }, weights: { type: 'string' }, threshold: { type: 'string' }, log: { type: 'string' }, studio: { type: 'string' },
+const SERVE_OPTIONS = {
+  model: required('MODEL_DIR', 'a model directory from `patchcore fit`', 'a model directory'),
+  host: withDefault('H', 'bind address; use 0.0.0.0 only behind a firewall, with --token', '127.0.0.1'),
+  port: integer('N', 'port (0 = any free port)', 0, 65535, 8080),
+  token: custom('T', "require 'Authorization: Bearer T' on /v1 (or set PATCHCORE_TOKEN)", undefined, (s, f) => {
+    if (s.length < 8) throw invalid(f, 'at least 8 characters', `${s.length} characters`);
+    return s;
+  }),
+  'max-bytes': integer('N', 'request body limit', 1024, 2 ** 31, d.maxBytes),
+  'max-pixels': integer('N', 'image width*height limit, checked before decoding', 1, 2 ** 31, d.maxPixels),
+  'max-files': integer('N', 'files per multipart request', 1, 1000, d.maxFiles),
+  concurrency: integer('N', 'inferences at once', 1, 64, d.concurrency),
+  queue: integer('N', 'requests waiting for a slot before 503 + Retry-After', 0, 100000, d.queue),
+  'timeout-ms': integer('N', 'per-request budget, queueing included', 1, 2 ** 31, d.timeoutMs),
+  device: DEVICE,
+  weights: WEIGHTS,
+  threshold: THRESHOLD,
+  log: choice('LEVEL', 'server log level', LOG_LEVELS, 'warn'),
+  studio: text('DIR', "also serve the browser studio built by 'patchcore web --out DIR' at /studio/"),
 } as const;
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, FLAGS);
-  if (helpRequested(v, HELP)) return 0;
-  const dir = str(v, 'model');
-  const int = (name: string, fallback: number, lo: number, hi = 2 ** 31) => num(v, name, fallback, isInt(lo, hi), `an integer ${lo}..${hi}`);
-  const limits = {
-    maxBytes: int('max-bytes', d.maxBytes, 1024),
-    maxPixels: int('max-pixels', d.maxPixels, 1),
-    maxFiles: int('max-files', d.maxFiles, 1, 1000),
-    concurrency: int('concurrency', d.concurrency, 1, 64),
-    queue: int('queue', d.queue, 0, 100000),
-    timeoutMs: int('timeout-ms', d.timeoutMs, 1),
-  };
-  const port = int('port', 8080, 0, 65535);
-  const host = str(v, 'host', '127.0.0.1');
-  const token = typeof v.token === 'string' ? v.token : process.env.PATCHCORE_TOKEN || undefined;
-  if (token !== undefined && token.length < 8) throw new UserError('--token: use at least 8 characters');
-  const logLevel = str(v, 'log', 'warn');
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UserError(`--log ${logLevel}: expected fatal, error, warn, info, debug, trace or silent`);
+export const SERVE: CommandSpec<typeof SERVE_OPTIONS> = {
+  name: 'serve',
+  usage: '--model MODEL_DIR [options]',
+  about: 'HTTP inspection station: web page at /, API under /v1 (POST /v1/predict, GET /v1/model,\nGET /v1/heatmap/ID.png), GET /healthz, GET /metrics (Prometheus).',
+  options: SERVE_OPTIONS,
+};
 
-  const model = await PatchCore.open(dir, { device: device(v), weights: optStr(v, 'weights') });
+export const serveCommand = runCommand(SERVE, async (v) => {
+  const dir = v.model;
+  const limits = { maxBytes: v['max-bytes'], maxPixels: v['max-pixels'], maxFiles: v['max-files'], concurrency: v.concurrency, queue: v.queue, timeoutMs: v['timeout-ms'] };
+  const { host, port } = v;
+  const token = v.token ?? (process.env.PATCHCORE_TOKEN || undefined);
+  if (token !== undefined && token.length < 8) throw invalid('PATCHCORE_TOKEN', 'at least 8 characters', `${token.length} characters`);
+  const logLevel = v.log;
+
+  const model = await PatchCore.open(dir, { device: v.device, weights: v.weights });
   const { config } = model;
-  if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), manualThreshold('--threshold'));
+  if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
 
-  const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: optStr(v, 'studio'), ...limits });
+  const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits });
   let draining = false;
   let url: string;
   try {
@@ -84,4 +80,4 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await app.close();
   process.stdout.write('patchcore serve: stopped\n');
   return 0;
-}
+});

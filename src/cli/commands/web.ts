@@ -1,22 +1,28 @@
-import { parse, str } from '../args.js';
+import { BACKBONE_OPTIONS, WEIGHTS } from '../args.js';
+import { required, type CommandSpec } from '../options.js';
+import { resolveBackbone } from '../../backbone/index.js';
+import { checkOutputDir } from '../../util/atomic.js';
 import { buildSite } from '../../web/build.js';
-import { backboneFromFlags, helpRequested } from './common.js';
+import { runCommand } from './common.js';
 
-const HELP = `patchcore web --out DIR [--backbone ID]
-  Writes the browser studio, a self-contained static site: fit on good images, inspect test
-  images, download the model (.zip that predict/serve read) or open a CLI-fitted one, all in
-  the browser tab (ONNX Runtime WASM). Host DIR on any static server, or 'serve --studio DIR'.
-  DIR/index.html?selftest fits and scores the built-in synthetic set.
-  --backbone ID   the page's backbone (default inception_v3, as fit); models must use the same one
-`;
+const WEB_OPTIONS = {
+  out: required('DIR', 'the folder to write the static site into', 'a folder to write'),
+  backbone: BACKBONE_OPTIONS.backbone,
+  weights: WEIGHTS,
+} as const;
 
-export async function webCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { out: { type: 'string' }, backbone: { type: 'string' }, weights: { type: 'string' } });
-  if (helpRequested(v, HELP)) return 0;
-  const out = str(v, 'out');
-  const backbone = await backboneFromFlags(v);
-  const files = await buildSite({ out, backbone });
+export const WEB: CommandSpec<typeof WEB_OPTIONS> = {
+  name: 'web',
+  usage: '--out DIR [--backbone ID]',
+  about: "Writes the browser studio, a self-contained static site: fit on good images, inspect test\nimages, download the model (.zip that predict/serve read) or open a CLI-fitted one, all in\nthe browser tab (ONNX Runtime WASM). Host DIR on any static server, or 'serve --studio DIR'.\nDIR/index.html?selftest fits and scores the built-in synthetic set. The page's backbone must be\nthe one its models use.",
+  options: WEB_OPTIONS,
+};
+
+export const webCommand = runCommand(WEB, async (v) => {
+  await checkOutputDir('--out', v.out);
+  const backbone = await resolveBackbone({ id: v.backbone, weights: v.weights });
+  const files = await buildSite({ out: v.out, backbone });
   const mb = files.reduce((s, f) => s + f.bytes, 0) / 1e6;
-  process.stdout.write(`wrote ${files.length} files (${mb.toFixed(1)} MB, backbone ${backbone.spec.id}) to ${out}; open index.html over http(s), or run 'patchcore serve --model M --studio ${out}'\n`);
+  process.stdout.write(`wrote ${files.length} files (${mb.toFixed(1)} MB, backbone ${backbone.spec.id}) to ${v.out}; open index.html over http(s), or run 'patchcore serve --model M --studio ${v.out}'\n`);
   return 0;
-}
+});

@@ -145,7 +145,9 @@ async function upload(files) {
   setStatus(`inspecting ${files.length} image${files.length > 1 ? 's' : ''}…`);
   try {
     const { results } = await (await api('/v1/predict', { method: 'POST', body: form })).json();
-    results.forEach((r, i) => addCard(files[i], r));
+    results.forEach((r, i) => {
+      addCard(files[i], r);
+    });
     updateSliderRange();
     repaint();
     setStatus(`inspected ${results.length} image${results.length > 1 ? 's' : ''}`);

@@ -1,6 +1,6 @@
 // The RGB range that defines "background": parsing, automatic estimation, and the raw mask.
 import type { RgbImage } from '../types.js';
-import { UserError } from '../util/errors.js';
+import { invalid } from '../util/errors.js';
 
 export type Rgb = [number, number, number];
 export interface BgRange {
@@ -9,23 +9,24 @@ export interface BgRange {
 }
 
 /** Parse `--bg-range`: "auto" or "R,G,B:R,G,B" (inclusive, integers 0..255, lo <= hi). */
-export function parseBgRange(s: string): BgRange | 'auto' {
+/** `auto` or `R,G,B:R,G,B` (low:high per channel, 0..255); `name` is how the caller knows the value. */
+export function parseBgRange(s: string, name = 'background.range'): BgRange | 'auto' {
   const text = s.trim();
   if (text.toLowerCase() === 'auto') return 'auto';
-  const bad = (why: string): never => {
-    throw new UserError(`--bg-range must be "auto" or "R,G,B:R,G,B" (e.g. 150,150,150:255,255,255): ${why} in "${s}"`);
+  const bad = (): never => {
+    throw invalid(name, '"auto" or low:high colours "R,G,B:R,G,B" with each low <= high in 0..255 (e.g. 150,150,150:255,255,255)', s);
   };
   const sides = text.split(':');
-  if (sides.length !== 2) bad('expected one ":"');
+  if (sides.length !== 2) bad();
   const [lo, hi] = sides.map((side) => {
     const parts = side.split(',').map((p) => p.trim());
-    if (parts.length !== 3) bad('expected 3 comma-separated values per side');
+    if (parts.length !== 3) bad();
     return parts.map((p) => {
-      if (!/^\d{1,3}$/.test(p) || Number(p) > 255) bad(`"${p}" is not an integer 0..255`);
+      if (!/^\d{1,3}$/.test(p) || Number(p) > 255) bad();
       return Number(p);
     }) as Rgb;
   });
-  for (let c = 0; c < 3; c++) if (lo[c] > hi[c]) bad(`low ${lo[c]} > high ${hi[c]}`);
+  for (let c = 0; c < 3; c++) if (lo[c] > hi[c]) bad();
   return { lo, hi };
 }
 

@@ -1,0 +1,120 @@
+// model.json checked field by field on load (zod), so a hand-edited or damaged file fails with one
+// line naming the field: `Expected a positive integer for model.json bank.size but received -3`.
+// Objects are loose: fields a newer writer adds pass through untouched. Adding a field is one line.
+import { z } from 'zod';
+import { invalid, UserError } from '../util/errors.js';
+import { MODEL_FORMAT, upgradeThreshold, type ModelConfig } from './config.js';
+
+const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) => z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
+const finite = (what = 'a finite number') => z.number({ error: what }).refine(Number.isFinite, { error: what });
+const text = (what = 'a string') => z.string({ error: what });
+const flag = z.boolean({ error: 'true or false' });
+const sha256 = z.string({ error: 'a sha256 (64 hex digits)' }).regex(/^[0-9a-f]{64}$/, { error: 'a sha256 (64 hex digits)' });
+const rgb = (lo: number, hi: number) => z.tuple([finite(), finite(), finite()], { error: `three numbers in [${lo}, ${hi}]` }).refine((t) => t.every((x) => x >= lo && x <= hi), { error: `three numbers in [${lo}, ${hi}]` });
+const obj = <T extends z.ZodRawShape>(what: string, shape: T) => z.object(shape, { error: what }).loose();
+
+const METHODS = ['conformal', 'f1-max', 'min-recall', 'manual'] as const;
+const rate = z.number({ error: 'a rate in [0, 1]' }).min(0, { error: 'a rate in [0, 1]' }).max(1, { error: 'a rate in [0, 1]' });
+const thresholdInfo = obj('an object { method, n, date }', {
+  method: z.enum(METHODS, { error: METHODS.map((m) => `"${m}"`).join(', ') }),
+  n: int(0, 2 ** 31),
+  date: text('a date string'),
+  targetFpr: rate.optional(),
+  promisedFpr: rate.optional(),
+  // null where calibrate had no image of a class (NaN is written as null)
+  f1: rate.nullable().optional().transform((x) => x ?? undefined),
+  recall: rate.nullable().optional().transform((x) => x ?? undefined),
+  fpr: rate.nullable().optional().transform((x) => x ?? undefined),
+  source: text().optional(),
+  warning: text().optional(),
+});
+
+/** A bank file must sit in the model directory: a plain name, no path separator, no `..`. */
+export const PLAIN_FILE = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
+
+const schema = obj('an object', {
+  format: z.literal(MODEL_FORMAT, { error: `"${MODEL_FORMAT}"` }),
+  createdAt: text('a date string'),
+  tool: obj('{ name, version }', { name: text(), version: text() }).optional(),
+  trainingData: obj('{ images, sha256, method }', { images: int(1, 2 ** 31), sha256, method: text() }).optional(),
+  backbone: obj('an object { id, hash, layers }', {
+    id: text('a backbone id or .onnx path').min(1, { error: 'a backbone id or .onnx path' }),
+    hash: sha256,
+    layers: z.tuple([text(), text()], { error: 'two tensor names' }),
+    int8: obj('{ images, ranges }', {
+      images: int(1, 1e6),
+      ranges: z.record(z.string(), z.tuple([finite(), finite()]), { error: 'tensor name -> [min, max]' }),
+    }).optional(),
+  }),
+  preprocess: obj('an object { resize, crop, mean, std }', {
+    resize: int(16, 4096),
+    crop: z.union([int(16, 4096), z.literal('none')], { error: 'an integer 16..4096 or "none"' }),
+    mean: rgb(-10, 10),
+    std: rgb(1e-6, 1e6),
+  }),
+  background: obj('null or an object { range, morph, filter, size }', {
+    range: obj('{ lo, hi } RGB bounds', { lo: rgb(0, 255), hi: rgb(0, 255) }),
+    morph: int(0, 255),
+    filter: z.enum(['average', 'median'], { error: '"average" or "median"' }),
+    size: int(1, 255),
+    estimated: text().optional(),
+    connected: flag.optional(),
+  }).nullable(),
+  featureDim: int(0, 100000),
+  coreset: obj('an object { ratio, seed, trainPatches }', {
+    ratio: z.number({ error: 'a ratio in (0, 1]' }).gt(0, { error: 'a ratio in (0, 1]' }).max(1, { error: 'a ratio in (0, 1]' }),
+    seed: int(0, 2 ** 31 - 1),
+    trainPatches: int(1, 2 ** 53),
+  }),
+  scoring: obj('an object { kind, k, b, squared, reweight, sigma }', {
+    kind: z.enum(['nearest', 'knn-mean', 'neighbourhood'], { error: '"nearest", "knn-mean" or "neighbourhood"' }),
+    k: int(1, 1000),
+    b: int(1, 1000),
+    squared: flag,
+    reweight: flag,
+    sigma: z.number({ error: 'a number 0..64' }).min(0, { error: 'a number 0..64' }).max(64, { error: 'a number 0..64' }),
+  }),
+  bank: obj('an object { file, sha256, size, dim, b }', {
+    file: z.string({ error: 'a plain file name in the model directory' }).regex(PLAIN_FILE, { error: 'a plain file name in the model directory' }),
+    sha256,
+    size: int(1, 2 ** 31),
+    dim: int(1, 100000),
+    b: int(0, 1000),
+  }),
+  // n: 0 in files from before calibrated thresholds
+  trainScores: obj('an object { mean, std, max, n }', { mean: finite(), std: finite(), max: finite(), n: int(0, 2 ** 31).default(0) }),
+  threshold: finite(),
+  thresholdInfo,
+  pixelThreshold: finite().nullable(),
+  pixelThresholdInfo: thresholdInfo.optional(),
+  normalization: obj('an object { scale }', { scale: z.number({ error: 'a positive number' }).gt(0, { error: 'a positive number' }) }),
+});
+
+// The schema must describe every field ModelConfig has: adding one there without a line here fails to compile.
+const _covers = (c: z.infer<typeof schema>): ModelConfig => c;
+void _covers;
+
+/** The checked config, or a UserError naming the first bad field (`model.json bank.file`). */
+export function validateModelConfig(json: unknown, label = 'model.json'): ModelConfig {
+  const r = schema.safeParse(json);
+  if (r.success) return r.data as ModelConfig;
+  const issue = r.error.issues[0];
+  const at = issue.path.map(String).join('.');
+  let actual: unknown = json;
+  for (const k of issue.path) actual = actual && typeof actual === 'object' ? (actual as Record<PropertyKey, unknown>)[k] : undefined;
+  throw invalid(`${label}${at ? ` ${at}` : ''}`, issue.message, actual);
+}
+
+/** Parse and check model.json (every field, config-schema.ts); wrong versions get a clear message. */
+export function parseModelConfig(text: string, file: string): ModelConfig {
+  let c: { format?: unknown };
+  try {
+    c = JSON.parse(text);
+  } catch {
+    throw new UserError(`${file}: not valid JSON`);
+  }
+  if (c?.format !== MODEL_FORMAT)
+    throw new UserError(`${file}: model format '${String(c?.format)}' is not supported by this version (expects '${MODEL_FORMAT}'); refit the model`);
+  // older files get their threshold fields derived first (config.ts), then everything is checked
+  return validateModelConfig(c && typeof c === 'object' ? upgradeThreshold(c as ModelConfig) : c, file);
+}
