@@ -67,8 +67,13 @@ export function selectCoreset(store: FeatureStore, opts: CoresetOptions): Int32A
   return chooseCoreset(store, opts).indices;
 }
 
+/** The coreset ratio's one check: fit calls it before extracting features, the stage again before selecting. */
+export function checkRatio(ratio: number): void {
+  if (!(ratio > 0 && ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', ratio);
+}
+
 export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): CoresetChoice {
-  if (!(opts.ratio > 0 && opts.ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', opts.ratio);
+  checkRatio(opts.ratio);
   const method = opts.method ?? 'auto';
   if (!['auto', 'exact', 'composable'].includes(method)) throw invalid('method', "'auto', 'exact' or 'composable'", method);
   const n = store.count, dim = store.projectDim, z = store.projected;

@@ -2,7 +2,7 @@
 import type { Geometry, PatchFeatures, PredictResult, RgbImage, ScoreMap } from '../types.js';
 import type { Backbone } from '../backbone/backbone.js';
 import { Extractor, createExtractor, type ExtractorSetup } from './extract.js';
-import { FeatureStore, type CoresetMethod } from '../memory/index.js';
+import { FeatureStore, checkRatio, type CoresetMethod } from '../memory/index.js';
 import { calibrationImages, leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours } from '../scoring/nn.js';
 import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
@@ -45,7 +45,7 @@ export class PatchCore {
   ) {}
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
-    if (!(o.ratio > 0 && o.ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', o.ratio);
+    checkRatio(o.ratio);
     const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
     if (!(targetFpr > 0 && targetFpr < 1)) throw invalid('targetFpr', 'a number in (0, 1)', targetFpr);
     const extractor = await createExtractor(files, backbone, o);

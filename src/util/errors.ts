@@ -22,10 +22,6 @@ function describe(x: unknown): string {
   return typeof x === 'object' ? 'an object' : String(x);
 }
 
-export function fail(message: string): never {
-  throw new UserError(message);
-}
-
 /** Message of any thrown value, for one-line reporting. */
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
