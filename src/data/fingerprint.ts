@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { sha256 } from '../util/hash.js';
-import { commonFolder } from './inputs.js';
+import { commonFolder } from './common-folder.js';
 
 export interface TrainingFingerprint {
   images: number;
@@ -15,6 +15,7 @@ export interface TrainingFingerprint {
 export async function trainingFingerprint(files: string[]): Promise<TrainingFingerprint> {
   const abs = files.map((f) => path.resolve(f));
   const root = commonFolder(abs.map((f) => path.dirname(f)));
-  const lines = await Promise.all(abs.map(async (f) => `${path.relative(root, f).split(path.sep).join('/')}\t${(await fs.stat(f)).size}`));
+  // size -1 where there is no file to stat: the browser page's images live in memory, not on a disk
+  const lines = await Promise.all(abs.map(async (f) => `${path.relative(root, f).split(path.sep).join('/')}\t${(await fs.stat(f).catch(() => null))?.size ?? -1}`));
   return { images: files.length, sha256: sha256(new TextEncoder().encode(lines.sort().join('\n'))), method: 'sha256 of sorted "relative/name<TAB>bytes" lines' };
 }

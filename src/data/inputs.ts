@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { IMAGE_EXT } from './dataset.js';
+import { commonFolder } from './common-folder.js';
 import { UserError } from '../util/errors.js';
 
 export interface InputFile {
@@ -46,19 +47,6 @@ export async function expandInputs(args: string[]): Promise<InputFile[]> {
   const unique = [...new Set(files)];
   const base = commonFolder(unique.map((f) => path.dirname(path.resolve(f))));
   return unique.map((file) => ({ file, rel: path.relative(base, path.resolve(file)) }));
-}
-
-/** The deepest folder containing all of `dirs` (absolute paths). */
-export function commonFolder(dirs: string[]): string {
-  if (dirs.length === 0) return process.cwd();
-  let parts = dirs[0].split(path.sep);
-  for (const d of dirs.slice(1)) {
-    const q = d.split(path.sep);
-    let i = 0;
-    while (i < parts.length && i < q.length && parts[i] === q[i]) i++;
-    parts = parts.slice(0, i);
-  }
-  return parts.join(path.sep) || path.sep;
 }
 
 /** `good/000.png` -> `OUT/good/000<suffix>`. */

@@ -76,7 +76,8 @@ export class FeatureStore {
   }
 
   private grow(length: number): void {
-    const grown = new Float32Array(new SharedArrayBuffer(length * 4));
+    // shared so a coreset worker reads it without a copy; a page without cross-origin isolation has none
+    const grown = new Float32Array(typeof SharedArrayBuffer === 'undefined' ? new ArrayBuffer(length * 4) : new SharedArrayBuffer(length * 4));
     grown.set(this.proj.subarray(0, this.count * this.projectDim));
     this.proj = grown;
   }

@@ -61,5 +61,5 @@ export function pairwiseKnnPlain(q: Float32Array, n: number, b: Float32Array, m:
  * store's projections live in one (the coreset's second thread reads them without a copy).
  */
 function unshared(a: Float32Array): Float32Array {
-  return a.buffer instanceof SharedArrayBuffer ? a.slice() : a;
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer ? a.slice() : a;
 }

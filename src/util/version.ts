@@ -1,6 +1,3 @@
-// The tool's name and version, from package.json (dist/src/util/ -> the package root).
-import { createRequire } from 'node:module';
-
-const pkg = createRequire(import.meta.url)('../../../package.json') as { name: string; version: string };
-
-export const TOOL = { name: pkg.name, version: pkg.version };
+// The tool's name and version, recorded in model.json and shown by --version. A constant rather than
+// a read of package.json, so the browser bundle has it too; test/version.test.ts keeps them equal.
+export const TOOL = { name: 'patchcore-ts', version: '0.1.0' } as const;
