@@ -3,9 +3,9 @@ import { parsePrecision, type Precision } from '../model/int8.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { PreprocessConfig, ScoreKind, ScoringConfig } from '../types.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
-import { DEFAULT_SCORING } from '../model/config.js';
+import { DEFAULT_PRESET, DEFAULT_SCORING, PRESETS, type Preset } from '../model/config.js';
 import type { Device } from '../onnx/session.js';
-import { UserError } from '../util/errors.js';
+import { UserError, invalid } from '../util/errors.js';
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -74,6 +74,7 @@ export const MODEL_FLAGS = {
   ...BACKGROUND_FLAGS,
   batch: { type: 'string' },
   precision: { type: 'string' },
+  preset: { type: 'string' },
 } as const;
 
 export function device(v: Values): Device {
@@ -129,7 +130,15 @@ export function listFlag(v: Values, name: string, fallback: string): string[] {
   return str(v, name, fallback).split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** --precision fp32|int8 (default fp32). */
-export function precisionFlag(v: Values): Precision {
-  return parsePrecision(str(v, 'precision', 'fp32'));
+/** --precision fp32|int8 (default: the preset's). */
+export function precisionFlag(v: Values, fallback: Precision = 'fp32'): Precision {
+  return parsePrecision(str(v, 'precision', fallback));
+}
+
+/** --preset NAME: the defaults the other extraction flags override (src/model/config.ts). */
+export function presetFlag(v: Values): Preset {
+  const name = str(v, 'preset', DEFAULT_PRESET);
+  const p = PRESETS[name];
+  if (!p) throw invalid('--preset', `one of ${Object.keys(PRESETS).join(', ')}`, name);
+  return p;
 }

@@ -1,5 +1,6 @@
 // model.json: everything needed to reproduce a fitted model's predictions.
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
+import type { Precision } from './int8.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
 import { UserError } from '../util/errors.js';
@@ -22,6 +23,8 @@ export interface ModelConfig {
   /** Background-anomaly removal, with the RGB range actually used (auto resolved per image). */
   background: BackgroundConfig | null;
   featureDim: number;    // 0 = full concatenation
+  /** The backbone input size shared by all training images (absent when they differ); export fixes its graph to it. */
+  inputSize?: { width: number; height: number };
   coreset: { ratio: number; seed: number; trainPatches: number };
   scoring: ScoringConfig;
   bank: { file: string; sha256: string; size: number; dim: number; b: number };
@@ -33,6 +36,35 @@ export interface ModelConfig {
 }
 
 export const DEFAULT_SCORING: ScoringConfig = { kind: 'nearest', k: 3, b: 9, squared: false, reweight: false, sigma: 4 };
+
+/** The extraction defaults of fit, eval and sweep, by name; explicit flags override them. */
+export interface Preset {
+  backbone: string;
+  preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
+  featureDim: number;
+  precision: Precision;
+  description: string;
+}
+
+export const PRESETS: Record<string, Preset> = {
+  v1: {
+    backbone: 'inception_v3',
+    preprocess: { resize: 256, crop: 224 },
+    featureDim: 0,
+    precision: 'fp32',
+    description: 'the first default: inception_v3, resize 256, center crop 224 (drops the sides of non-square images)',
+  },
+  v2: {
+    backbone: 'inception_v3',
+    preprocess: { resize: 256, crop: 'none' },
+    featureDim: 0,
+    precision: 'fp32',
+    description: 'inception_v3, resize 256, whole image (no crop)',
+  },
+};
+
+/** The preset used when --preset is not given (docs/RESULTS.md, accuracy study). */
+export const DEFAULT_PRESET = 'v2';
 
 /** Parse and check model.json; wrong versions get a clear message. */
 export function parseModelConfig(text: string, file: string): ModelConfig {

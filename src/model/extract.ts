@@ -16,6 +16,14 @@ export interface Extracted {
   image: RgbImage;
 }
 
+/** One stored image: its patch grid and the backbone input (crop) size it came from. */
+export interface StoredGrid {
+  gridH: number;
+  gridW: number;
+  width: number;
+  height: number;
+}
+
 export interface ExtractorOptions {
   preprocess: PreprocessConfig;
   background: BackgroundConfig | null;
@@ -55,12 +63,12 @@ export class Extractor {
     return prepared.map((p, i) => ({ features: aggregate(maps[i], { dim: this.opts.featureDim }), geometry: p.geometry, image: p.image }));
   }
 
-  /** Stream the features of `files` into a feature store; returns each image's patch grid. */
-  async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<{ gridH: number; gridW: number }[]> {
-    const grids: { gridH: number; gridW: number }[] = [];
+  /** Stream the features of `files` into a feature store; returns each image's patch grid and backbone input size. */
+  async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<StoredGrid[]> {
+    const grids: StoredGrid[] = [];
     for await (const e of this.extractFiles(files, onProgress)) {
       await store.append(e.features);
-      grids.push({ gridH: e.features.gridH, gridW: e.features.gridW });
+      grids.push({ gridH: e.features.gridH, gridW: e.features.gridW, width: e.geometry.cropW, height: e.geometry.cropH });
     }
     return grids;
   }

@@ -2,7 +2,7 @@
 import type { MemoryBank, PatchFeatures, PatchScores, RgbImage, ScoreMap, ScoringConfig } from '../types.js';
 import type { Backbone } from '../backbone/backbone.js';
 import type { Geometry } from '../image/preprocess.js';
-import { Extractor, createExtractor, type ExtractorSetup } from './extract.js';
+import { Extractor, createExtractor, type ExtractorSetup, type StoredGrid } from './extract.js';
 import { FeatureStore, selectBank } from '../memory/index.js';
 import { leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
@@ -106,6 +106,7 @@ export class PatchCore {
         preprocess,
         background,
         featureDim: o.featureDim,
+        ...sharedInputSize(grids),
         coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count },
         scoring: o.scoring,
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
@@ -173,6 +174,12 @@ export class PatchCore {
       patches,
     };
   }
+}
+
+/** `{ inputSize }` when every training image gave the backbone the same input size. */
+function sharedInputSize(grids: StoredGrid[]): Pick<ModelConfig, 'inputSize'> {
+  const [g] = grids;
+  return g && grids.every((x) => x.width === g.width && x.height === g.height) ? { inputSize: { width: g.width, height: g.height } } : {};
 }
 
 /** Place the crop-size map back onto the original image (undo crop, then resize). */

@@ -1,10 +1,10 @@
 // Pieces several commands share: loading the backbone and the extractor setup from flags, printing help.
 import type { Values } from '../args.js';
-import { backgroundFlags, device, isInt, num, optStr, precisionFlag, preprocessFlags, str } from '../args.js';
+import { backgroundFlags, device, isInt, num, optStr, precisionFlag, preprocessFlags, presetFlag, str } from '../args.js';
 import { resolveBackbone } from '../../backbone/index.js';
 import type { Backbone } from '../../backbone/backbone.js';
 
-export async function backboneFromFlags(v: Values, fallback = 'inception_v3'): Promise<Backbone> {
+export async function backboneFromFlags(v: Values, fallback = presetFlag(v).backbone): Promise<Backbone> {
   return resolveBackbone({
     id: str(v, 'backbone', fallback),
     device: device(v),
@@ -16,13 +16,14 @@ export async function backboneFromFlags(v: Values, fallback = 'inception_v3'): P
   });
 }
 
-/** The extractor flags of fit, eval and sweep (createExtractor adds the backbone's normalisation). */
+/** The extractor flags of fit, eval and sweep over the --preset defaults (createExtractor adds the backbone's normalisation). */
 export function extractorFlags(v: Values) {
+  const preset = presetFlag(v);
   return {
-    preprocess: preprocessFlags(v),
+    preprocess: preprocessFlags(v, preset.preprocess),
     background: backgroundFlags(v),
-    featureDim: num(v, 'dim', 0, isInt(0, 100000), 'a non-negative integer'),
-    precision: precisionFlag(v),
+    featureDim: num(v, 'dim', preset.featureDim, isInt(0, 100000), 'a non-negative integer'),
+    precision: precisionFlag(v, preset.precision),
     batchSize: num(v, 'batch', 8, isInt(1, 256), 'an integer 1..256'),
     warn: warn(v.quiet === true),
   };

@@ -1,6 +1,8 @@
 import { device, isInt, num, optStr, parse, str } from '../args.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { loadImage } from '../../image/load.js';
+import { loadImage, resizeRgb } from '../../image/load.js';
+import type { ModelConfig } from '../../model/config.js';
+import type { RgbImage } from '../../types.js';
 import { syntheticSample } from '../../data/synthetic.js';
 import { exportModel } from '../../export/export.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
@@ -40,7 +42,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   if (config.background)
     log('note: background removal cannot be expressed in the graph; model.onnx.json records its settings, and the caller (e.g. patchcore predict --onnx) must apply it before the graph');
 
-  const images = positionals.length ? await Promise.all(positionals.map((f) => loadImage(f))) : [syntheticSample(1, 'good', config.preprocess.resize).image];
+  const images = positionals.length ? await Promise.all(positionals.map((f) => loadImage(f))) : [await validationImage(config)];
   const graph = await OnnxPredictor.fromBytes(r.bytes, r.sidecar);
   const validation: NonNullable<typeof r.sidecar.validation> = { images: positionals.length ? positionals : ['synthetic good sample'] };
   if (r.fp32Bytes) {
@@ -63,4 +65,10 @@ export async function exportCommand(argv: string[]): Promise<number> {
       `wrote ${files.join(', ')}\n`,
   );
   return 0;
+}
+
+/** A synthetic good part the graph accepts: square, or with --crop none at the training images' size. */
+async function validationImage(c: ModelConfig): Promise<RgbImage> {
+  const img = syntheticSample(1, 'good', c.preprocess.resize).image;
+  return c.preprocess.crop === 'none' && c.inputSize ? resizeRgb(img, c.inputSize.width, c.inputSize.height) : img;
 }
