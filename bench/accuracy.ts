@@ -112,14 +112,27 @@ function readStore(file: string): Store {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Store) : {};
 }
 
+/** One line per stage and per quarter of it, with the time since the cell started. */
+function makeProgress(): (stage: string, done: number, total: number) => void {
+  const t0 = Date.now();
+  let last = '';
+  return (stage, done, total) => {
+    const q = `${stage} ${Math.floor((4 * done) / total)}`;
+    if (q === last) return;
+    last = q;
+    console.log(`    ${stage} ${done}/${total}  ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${os.loadavg()[0].toFixed(1)}`);
+  };
+}
+
 async function runCell(c: Cell): Promise<Record<string, unknown>> {
   const ds = await loadDataset(path.join(SHARED, 'datasets', DATASETS[c.dataset]));
   const load0 = os.loadavg()[0];
+  const progress = makeProgress();
   const t0 = Date.now();
   const ex = await extractorFor(ds.train, c.setting);
-  const ef: EvalFeatures = await extractEvalFeatures(ds, ex);
+  const ef: EvalFeatures = await extractEvalFeatures(ds, ex, progress);
   try {
-    const r = await evaluateFeatures(ef, { runs: c.runs, ratio: c.setting.ratio, seed: 0, scoring: DEFAULT_SCORING });
+    const r = await evaluateFeatures(ef, { runs: c.runs, ratio: c.setting.ratio, seed: 0, scoring: DEFAULT_SCORING, progress });
     const m = (k: keyof typeof r.metrics) => ({ mean: r.metrics[k].mean, std: r.metrics[k].std, runs: r.metrics[k].runs });
     const g = ef.tests[0].geometry;
     return {

@@ -56,10 +56,10 @@ export const PRESETS: Record<string, Preset> = {
   },
   v2: {
     backbone: 'inception_v3',
-    preprocess: { resize: 256, crop: 'none' },
+    preprocess: { resize: 320, crop: 'none' },
     featureDim: 0,
-    precision: 'fp32',
-    description: 'inception_v3, resize 256, whole image (no crop)',
+    precision: 'int8',
+    description: 'inception_v3 int8, resize 320, whole image (no crop); the accuracy study\'s choice (docs/RESULTS.md)',
   },
 };
 

@@ -173,6 +173,14 @@ function axisOperator(inSize: number, outSize: number, sigma: number, stride?: n
   return op;
 }
 
+/** One axis of the map as a dense out × in matrix (for the exported graph, where it is a MatMul). */
+export function axisMatrix(inSize: number, outSize: number, sigma: number, stride?: number): Float32Array {
+  const op = axisOperator(inSize, outSize, sigma, stride);
+  const m = new Float32Array(outSize * inSize);
+  for (let o = 0; o < outSize; o++) for (let j = 0; j < op.band; j++) m[o * inSize + op.lo[o] + j] = op.w[o * op.band + j];
+  return m;
+}
+
 /**
  * Pixel anomaly map of one image: bilinear upsampling of the patch grid, then Gaussian σ.
  * Both steps are linear and separable, so each axis is one precomputed banded matrix (gaussianBlur
