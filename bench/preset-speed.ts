@@ -1,12 +1,13 @@
 // Fit and predict time of presets side by side (the accuracy study's time budget: a new default
 // may cost at most 2x the old one). Same images, same process, presets alternated.
 //   node dist/bench/preset-speed.js [--data DIR] [--train 60] [--predict 20] [--presets v1,v2] [--ratio 0.1]
+// A preset may also be written out as backbone/resize/crop/precision, e.g. inception_v3/256/none/int8.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
-import { DEFAULT_SCORING, PRESETS } from '../src/model/config.js';
+import { DEFAULT_SCORING, PRESETS, type Preset } from '../src/model/config.js';
 import { loadImage } from '../src/image/load.js';
 
 function arg(name: string, fallback: string): string {
@@ -23,7 +24,8 @@ async function main(): Promise<void> {
   console.log(`${ds.root}: fit ${train.length} images, predict ${tests.length}, coreset ${ratio}, load ${os.loadavg()[0].toFixed(1)}`);
   console.log('| preset | fit s | predict ms/image (p50) | bank | load |\n|---|---|---|---|---|');
   for (const name of arg('presets', 'v1,v2').split(',')) {
-    const p = PRESETS[name];
+    const [bb, resize, crop, precision] = name.split('/');
+    const p: Preset = PRESETS[name] ?? { backbone: bb, preprocess: { resize: Number(resize), crop: crop === 'none' ? 'none' : Number(crop) }, featureDim: 0, precision: precision as Preset['precision'], description: name };
     const backbone = await loadBackbone(p.backbone);
     const t0 = performance.now();
     const model = await PatchCore.fit(train, backbone, { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision, ratio, seed: 0, scoring: DEFAULT_SCORING });
