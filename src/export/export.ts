@@ -76,7 +76,7 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const Q = aggregateNodes(g, shallow, deep, grid, bank.dim);
   const scores = scoreNodes(g, Q, bank, grid.h * grid.w, config.scoring, opts.tileRows);
   g.op('Identity', [scores.image], {}, 'score');
-  mapNodes(g, scores.patch, grid.h, grid.w, H, W, config.scoring.sigma, 'anomaly_map');
+  mapNodes(g, scores.patch, grid.h, grid.w, H, W, config.scoring.sigma, 'anomaly_map', config.mapStride);
   g.output('score', ['N']);
   g.output('anomaly_map', ['N', 1, H, W]);
 

@@ -25,6 +25,11 @@ export interface ModelConfig {
   featureDim: number;    // 0 = full concatenation
   /** The backbone input size shared by all training images (absent when they differ); export fixes its graph to it. */
   inputSize?: { width: number; height: number };
+  /**
+   * The patch grid's stride in input pixels: the map places the cells at that spacing, centred
+   * (scoring/anomaly-map.ts). Absent in models fitted before it: their grid is stretched over the input.
+   */
+  mapStride?: number;
   coreset: { ratio: number; seed: number; trainPatches: number };
   scoring: ScoringConfig;
   bank: { file: string; sha256: string; size: number; dim: number; b: number };

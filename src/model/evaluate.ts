@@ -62,6 +62,8 @@ export interface EvalFeatures {
   tests: PreparedTest[];
   hasMasks: boolean;
   seconds: number;
+  /** The backbone's shallow stride: maps place the patch cells at it (as fit records for predict). */
+  mapStride: number;
   close(): void;
 }
 
@@ -77,7 +79,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
       const mask = ds.hasMasks ? await alignedMask(item, e.geometry) : undefined;
       tests.push({ item, features: e.features, geometry: e.geometry, mask });
     }
-    return { store, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, close: () => store.close() };
+    return { store, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close: () => store.close() };
   } catch (e) {
     store.close();
     throw e;
@@ -98,7 +100,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     for (const t of ef.tests) {
       const { score, patches } = await scoreFeatures(t.features, fb, o.scoring);
       scores.push(score);
-      maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma));
+      maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma, ef.mapStride));
     }
     await fb.nn.release();
     runScores.push(scores);

@@ -107,6 +107,7 @@ export class PatchCore {
         background,
         featureDim: o.featureDim,
         ...sharedInputSize(grids),
+        mapStride: backbone.spec.strides[0],
         coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count },
         scoring: o.scoring,
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
@@ -159,7 +160,7 @@ export class PatchCore {
 
   async predictFeatures(f: PatchFeatures, g: Geometry): Promise<PredictResult> {
     const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring);
-    const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma);
+    const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma, this.config.mapStride);
     let original: ScoreMap | undefined;
     return {
       score,
