@@ -135,9 +135,13 @@ export function precisionFlag(v: Values, fallback: Precision = 'fp32'): Precisio
   return parsePrecision(str(v, 'precision', fallback));
 }
 
-/** --preset NAME: the defaults the other extraction flags override (src/model/config.ts). */
+/**
+ * --preset NAME: the defaults the other extraction flags override (src/model/config.ts). A preset
+ * was measured with its own backbone: with another --backbone and no --preset, the first default
+ * (v1: 256 / center crop 224, fp32) applies, as fixed-size user models and the official code expect.
+ */
 export function presetFlag(v: Values): Preset {
-  const name = str(v, 'preset', DEFAULT_PRESET);
+  const name = str(v, 'preset', typeof v.backbone === 'string' && v.backbone !== PRESETS[DEFAULT_PRESET].backbone ? 'v1' : DEFAULT_PRESET);
   const p = PRESETS[name];
   if (!p) throw invalid('--preset', `one of ${Object.keys(PRESETS).join(', ')}`, name);
   return p;

@@ -7,17 +7,18 @@ import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
 export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
   --data DIR          MVTec layout (train/good/*) or a folder of good images
   --out DIR           model directory to write (model.json + bank)
-  --preset NAME       the defaults below: v2 (default) or v1 (the first default: 256 / crop 224)
+  --preset NAME       the defaults below: v2 (default: inception_v3 int8, 320, no crop) or v1 (the first
+                      default: 256 / crop 224, fp32; also the default with another --backbone)
   --backbone ID       inception_v3 (default, offline), mobilenet_v2, wide_resnet50_2, resnet18, or FILE.onnx
   --coreset R         coreset ratio in (0,1] (default 0.1; the paper's 1% is 0.01)
   --seed N            coreset seed (default 0)
   --score KIND        nearest | knn-mean (--k) | neighbourhood (--b, default 9)
   --squared           report squared distances (official faiss parity)
   --reweight          PatchCore eq. 7 image-score reweighting (b = --b)
-  --resize N --crop N|none   preprocessing (default 256 / none: the whole image)
+  --resize N --crop N|none   preprocessing (default 320 / none: the whole image)
   --dim N             reduce patch features to N dims by adaptive average pooling (default: keep all)
   --background [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K]
-  --precision fp32|int8   int8: backbone quantized after calibration on 8 training images
+  --precision fp32|int8   int8 (preset v2): backbone quantized after calibration on 8 training images
                       (faster on CPUs with VNNI; see docs/RESULTS.md for its accuracy)
   --device cpu|cuda   --quiet
 `;
