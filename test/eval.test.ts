@@ -33,7 +33,7 @@ test('eval --runs 2 --json: every metric as {mean, std, runs}, per defect type, 
   // the Markdown table, too
   const md = run('eval', '--data', data, '--coreset', '0.2', '--quiet');
   assert.equal(md.code, 0, md.err);
-  assert.match(md.out, /\| image_auroc \| 0\.\d{4} \|/);
+  assert.match(md.out, /\| image_auroc \| [01]\.\d{4} \|/); // a perfect 1.0000 on this easy set is fine
 });
 
 test('one-class test sets are reported undefined with a reason; a defect without its mask is an error', async () => {
