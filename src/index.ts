@@ -4,7 +4,7 @@ export { PatchCore, scoreFeatures, bankFromStore, toOriginal, type FitOptions, t
 export { evaluate, type EvalResult, type EvalOptions, type MetricSummary } from './model/evaluate.js';
 export { Extractor } from './model/extract.js';
 export { saveModel, loadModel } from './model/store.js';
-export { DEFAULT_SCORING, type ModelConfig } from './model/config.js';
+export { DEFAULT_SCORING, DEFAULT_PRESET, PRESETS, type ModelConfig, type Preset } from './model/config.js';
 export { loadBackbone, resolveBackbone, backboneIds, type Backbone } from './backbone/index.js';
 export { loadImage, decodeImage, encodePng } from './image/load.js';
 export { preprocess, geometry, type Geometry } from './image/preprocess.js';
