@@ -110,7 +110,7 @@ export function withAugment(ex: Extractor, a: Augment): Extractor {
       const img = await loadImage(f);
       for (const e of await ex.extractBatch(views.map((v) => v(img)))) {
         await store.append(e.features);
-        grids.push({ gridH: e.features.gridH, gridW: e.features.gridW, width: e.geometry.cropW, height: e.geometry.cropH });
+        grids.push({ gridH: e.features.gridH, gridW: e.features.gridW, geometry: e.geometry });
       }
     }
     return grids;

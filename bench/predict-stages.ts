@@ -5,7 +5,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { loadBackbone } from '../src/backbone/index.js';
-import { PatchCore, scoreFeatures, toOriginal } from '../src/model/patchcore.js';
+import { PatchCore } from '../src/model/patchcore.js';
+import { scoreFeatures } from '../src/model/bank.js';
+import { toOriginal } from '../src/scoring/anomaly-map.js';
 import { DEFAULT_SCORING } from '../src/model/config.js';
 import { loadImage } from '../src/image/load.js';
 import { preprocess } from '../src/image/preprocess.js';

@@ -105,7 +105,8 @@ async function oursChild(argv: string[]): Promise<void> {
   const warmup = 1;
 
   const { randomWrn50 } = await import('./random-wrn50.js');
-  const { PatchCore, scoreFeatures } = await import('../src/model/patchcore.js');
+  const { PatchCore } = await import('../src/model/patchcore.js');
+  const { scoreFeatures } = await import('../src/model/bank.js');
   const { usesNeighbourTable } = await import('../src/scoring/scores.js');
   const { DEFAULT_SCORING } = await import('../src/model/config.js');
   const { loadImage } = await import('../src/image/load.js');

@@ -1,20 +1,22 @@
 // Public library API of patchcore-ts.
 export type * from './types.js';
-export { PatchCore, scoreFeatures, bankFromStore, toOriginal, type FitOptions, type PredictResult } from './model/patchcore.js';
+export { PatchCore, modelId, manualThreshold, type FitOptions } from './model/patchcore.js';
+export { scoreFeatures, bankFromStore } from './model/bank.js';
 export { evaluate, type EvalResult, type EvalOptions, type MetricSummary } from './model/evaluate.js';
 export { Extractor } from './model/extract.js';
 export { saveModel, loadModel } from './model/store.js';
-export { DEFAULT_SCORING, DEFAULT_PRESET, PRESETS, type ModelConfig, type Preset } from './model/config.js';
+export { DEFAULT_SCORING, DEFAULT_TARGET_FPR, DEFAULT_PRESET, PRESETS, type ModelConfig, type ThresholdInfo, type Preset } from './model/config.js';
 export { loadBackbone, resolveBackbone, backboneIds, type Backbone } from './backbone/index.js';
 export { loadImage, decodeImage, encodePng } from './image/load.js';
-export { preprocess, geometry, type Geometry } from './image/preprocess.js';
+export { preprocess, geometry } from './image/preprocess.js';
 export { removeBackground, backgroundFigure, DEFAULT_BACKGROUND, type BackgroundConfig } from './image/background.js';
 export { aggregate } from './features/aggregate.js';
 export { NearestNeighbours } from './scoring/nn.js';
-export { scorePatches, imageScore } from './scoring/scores.js';
-export { anomalyMap } from './scoring/anomaly-map.js';
+export { scorePatches, imageScore, bankView, type BankView } from './scoring/scores.js';
+export { anomalyMap, toOriginal } from './scoring/anomaly-map.js';
+export { conformalThreshold, normalizeScore, normalizationScale } from './scoring/decision.js';
 export * from './metrics/index.js';
 export { loadDataset, trainImages, type Dataset } from './data/dataset.js';
 export { writeSyntheticDataset, syntheticSample } from './data/synthetic.js';
 export { overlayPng } from './report/overlay.js';
-export { UserError } from './util/errors.js';
+export { UserError, invalid } from './util/errors.js';

@@ -83,9 +83,43 @@ export interface ScoreMap {
   data: Float32Array;
 }
 
-export interface Prediction {
+/** Where the backbone input sits on the original image: resize, then crop (in resized pixels). */
+export interface Geometry {
+  origW: number;
+  origH: number;
+  resizedW: number;
+  resizedH: number;
+  cropX: number;
+  cropY: number;
+  cropW: number;
+  cropH: number;
+}
+
+/** A connected blob of the defect mask, on the original image. */
+export interface Region {
+  area: number; // pixels
+  box: { x: number; y: number; width: number; height: number };
+}
+
+/** What predict returns for one image (PatchCore, the exported graph, the server). */
+export interface PredictResult {
+  /** Raw image score (distance units of the model's scoring). */
   score: number;
-  map: ScoreMap;          // at the backbone input (crop) size
-  threshold?: number;
-  anomalous?: boolean;
+  /** Monotone map of the score to [0, 1] with the threshold at exactly 0.5 (see scoring/decision.ts). */
+  normalized: number;
+  /** normalized > 0.5, i.e. score > threshold (or the region rule, when the model sets one). */
+  anomalous: boolean;
+  threshold: number;
+  /** Short hash of model.json and the bank: which model made this verdict. */
+  modelId: string;
+  /** Map at the backbone input (crop) size. */
+  map: ScoreMap;
+  /**
+   * Map on the original image; outside the crop it holds the map minimum (nothing was seen there).
+   * Computed lazily, on first read (an enumerable getter).
+   */
+  readonly mapOriginal: ScoreMap;
+  geometry: Geometry;
+  /** The patch grid (absent from an exported graph's results). */
+  patches?: PatchScores;
 }

@@ -40,7 +40,7 @@ test('inspection page: upload, overlay, verdict, live threshold slider', { skip,
     assert.ok(((await card.locator('.score').textContent()) ?? '').length > 0, 'score shown');
     const heatmapWidth = await card.locator('img.heatmap').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
     assert.equal(heatmapWidth, 224);
-    const expected = score >= model.config.threshold ? 'ANOMALOUS' : 'GOOD';
+    const expected = score > model.config.threshold ? 'ANOMALOUS' : 'GOOD';
     assert.equal(await card.locator('.verdict').textContent(), expected);
     assert.equal(await page.locator('#history tbody tr').count(), 1);
 

@@ -59,7 +59,14 @@ test('corrupt, truncated and non-image files', async () => {
   const png = await fs.readFile(path.join(data, 'train', 'good', '000.png'));
   await fs.writeFile(path.join(dir, 'truncated.png'), png.subarray(0, png.length >> 1));
   await fs.writeFile(path.join(dir, 'text.png'), 'this is not an image');
-  for (const f of ['truncated.png', 'text.png']) assertUserError(run('predict', '--model', model, path.join(dir, f)), f);
+  // predict reports each unreadable image as a failed row (exit 3), never a stack or a NaN
+  for (const f of ['truncated.png', 'text.png']) {
+    const r = run('predict', '--model', model, path.join(dir, f));
+    assert.equal(r.code, 3, r.err);
+    assert.match(r.out, new RegExp(`${f}\tERROR\t.*${f}`));
+    assert.equal(r.err.trim(), 'patchcore predict: 0 scored (0 anomalous), 1 failed (exit 3)');
+    assert.doesNotMatch(r.err + r.out, /\n\s+at |NaN/);
+  }
   // a training folder containing a broken image names that file
   const bad = tempDir();
   await fs.copyFile(path.join(data, 'train', 'good', '000.png'), path.join(bad, 'a.png'));
@@ -142,5 +149,5 @@ test('a model fitted with --weights FILE predicts later without the file (graph 
   await fs.rm(weights);
   const r = run('predict', '--model', m, path.join(data, 'test', 'good', '000.png'));
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /000\.png\t\d+\.\d{4}\t(good|ANOMALOUS)/);
+  assert.match(r.out, /000\.png\t\d+\.\d{4}\t\d\.\d{3}\t(good|ANOMALOUS)/);
 });

@@ -129,6 +129,35 @@ test('export command writes model.onnx, its sidecar and a Triton config; predict
   assert.deepEqual([r.mapOriginal.width, r.mapOriginal.height], [224, 224]);
 });
 
+test('normalized score: predict, serve and the exported graph agree to 1e-6; sidecar names the model', async () => {
+  const { model, images } = await ready;
+  const { buildServer } = await import('../src/server/app.js');
+  const { encodePng } = await import('../src/image/load.js');
+  const r = await exportModel(model);
+  assert.equal(r.sidecar.model_id, model.modelId);
+  assert.deepEqual(r.sidecar.normalization, model.config.normalization);
+  const graph = await OnnxPredictor.fromBytes(r.bytes, r.sidecar);
+  const app = await buildServer({ model });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    for (const [i, img] of images.entries()) {
+      const lib = await model.predict(img);
+      const res = await fetch(`${url}/v1/predict`, { method: 'POST', body: new Uint8Array(await encodePng(img)), headers: { 'content-type': 'image/png' } });
+      assert.equal(res.headers.get('x-model-id'), model.modelId);
+      const served = (await res.json()) as { normalized: number; model_id: string };
+      const g = await graph.predict(img);
+      assert.equal(served.model_id, lib.modelId);
+      assert.equal(g.modelId, lib.modelId);
+      for (const [name, v] of [['serve', served.normalized], ['graph', g.normalized]] as const)
+        assert.ok(Math.abs(v - lib.normalized) <= 1e-6, `image ${i}: ${name} normalized ${v} vs predict ${lib.normalized}`);
+      assert.equal(lib.normalized > 0.5, lib.anomalous);
+    }
+  } finally {
+    await app.close();
+    await graph.release();
+  }
+});
+
 test('--crop none on non-square images: the graph is fixed to the training images\' resized size and matches predict', async () => {
   // 240x176 parts (a stretched synthetic set): resize 176 keeps them whole at 240x176
   const dir = tempDir('pc-export-none-');

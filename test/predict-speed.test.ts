@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PatchScores, ScoreMap } from '../src/types.js';
 import { anomalyMap, gaussianBlur, resizeBilinear } from '../src/scoring/anomaly-map.js';
-import { toOriginal } from '../src/model/patchcore.js';
+import { toOriginal } from '../src/scoring/anomaly-map.js';
 import { geometry } from '../src/image/preprocess.js';
 
 function random(n: number, seed: number): Float32Array {

@@ -34,6 +34,7 @@ async function fakeTest(dir: string, name: string, label: 0 | 1, scores: number[
     item: { file, defect: label ? 'scratch' : 'good', label },
     geometry,
     scores,
+    normalized: 0.5,
     map: { width: crop, height: crop, data: map },
     mask: withMask ? mask : undefined,
   };
@@ -50,7 +51,10 @@ function fakeResult(tests: TestResult[]): EvalResult {
       pixel_auroc_anomalous: defined([0.9, 0.92], 0.91, 0.0141),
       aupro: undef('too few regions'),
       image_f1_max: defined([0.8, 0.8], 0.8, 0),
+      threshold_fpr: defined([0.05, 0.1], 0.075, 0.0354),
+      threshold_recall: defined([0.6, 0.7], 0.65, 0.0707),
     },
+    fitThresholds: [0.45, 0.55],
     thresholds: [0.4, 0.5],
     per_defect: { scratch: { image_auroc: defined([0.75, 0.77], 0.76, 0.0141), pixel_auroc: defined([0.9, 0.9], 0.9, 0), aupro: undef('too few regions') } },
     tests,

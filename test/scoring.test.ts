@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MemoryBank, ScoringConfig } from '../src/types.js';
 import { NearestNeighbours, buildNeighbourTable } from '../src/scoring/nn.js';
-import { scorePatches, imageScore } from '../src/scoring/scores.js';
+import { scorePatches, imageScore, bankView } from '../src/scoring/scores.js';
 import { UserError } from '../src/util/errors.js';
 
 const base: ScoringConfig = { kind: 'nearest', k: 1, b: 9, squared: false, reweight: false, sigma: 4 };
@@ -26,8 +26,8 @@ test('report Fig. 4: a patch next to an isolated bank point scores high only und
   for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) cluster.push([i * 0.1, j * 0.1]);
   const { bank, nn } = await fitted([...cluster, [10, 0]], 9);
   const patches = feats([[10.2, 0], [0.25, 0.25]]); // next to B; inside the cluster
-  const near = await scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'nearest' }));
-  const nb = await scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'neighbourhood', b: 9 }));
+  const near = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'nearest' }));
+  const nb = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'neighbourhood', b: 9 }));
 
   assert.equal(near.nearest[0], 25); // m* = B
   close(near.scores[0], 0.2);
@@ -52,48 +52,48 @@ test('neighbour table of the line bank', async () => {
 test('knn-mean and neighbourhood scores against hand computation, d and d²', async () => {
   const { bank, nn } = await fitted(line, 3);
   // Patch x=1.2: the 3 nearest are at 0.2, 1.2, 1.8.
-  const knn = await scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'knn-mean', k: 3 }));
+  const knn = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'knn-mean', k: 3 }));
   close(knn.scores[0], (0.2 + 1.2 + 1.8) / 3);
-  const knn2 = await scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'knn-mean', k: 3, squared: true }));
+  const knn2 = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'knn-mean', k: 3, squared: true }));
   close(knn2.scores[0], (0.04 + 1.44 + 3.24) / 3);
   close(knn2.nearestDist[0], 0.2); // true distance, never squared
   close(knn2.nearestDist[1], 0.5);
 
   // Patch x=6.5: m* = x7, N_2(x7) = {x7, x3} -> distances 0.5, 3.5.
-  const nb = await scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'neighbourhood', b: 2 }));
+  const nb = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'neighbourhood', b: 2 }));
   close(nb.scores[1], 2.0);
-  const nb2 = await scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'neighbourhood', b: 2, squared: true }));
+  const nb2 = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'neighbourhood', b: 2, squared: true }));
   close(nb2.scores[1], (0.25 + 12.25) / 2);
-  const near2 = await scorePatches(patches, 1, 2, bank, nn, cfg({ squared: true }));
+  const near2 = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ squared: true }));
   close(near2.scores[1], 0.25);
 });
 
 test('image score: max patch score, and PatchCore eq. 7 against hand computation', async () => {
   const { bank, nn } = await fitted(line, 3);
-  const ps = await scorePatches(patches, 1, 2, bank, nn, base);
-  close(imageScore(ps, patches, bank, base), 0.5);
+  const ps = await scorePatches(patches, 1, 2, bankView(bank, nn), base);
+  close(imageScore(ps, patches, bankView(bank, nn), base), 0.5);
   // p* = x6.5, s* = 0.5, N_3(x7) = {x7, x3, x1}: d = 0.5, 3.5, 5.5.
   // w = 1 − e^0.5 / (e^0.5 + e^3.5 + e^5.5) = 0.99410025
-  close(imageScore(ps, patches, bank, cfg({ reweight: true, b: 3 })), 0.4970501247990486);
+  close(imageScore(ps, patches, bankView(bank, nn), cfg({ reweight: true, b: 3 })), 0.4970501247990486);
   // Squared: s* becomes 0.25, the weight still uses true distances.
-  const ps2 = await scorePatches(patches, 1, 2, bank, nn, cfg({ squared: true }));
-  close(imageScore(ps2, patches, bank, cfg({ squared: true, reweight: true, b: 3 })), 0.2485250623995243);
+  const ps2 = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ squared: true }));
+  close(imageScore(ps2, patches, bankView(bank, nn), cfg({ squared: true, reweight: true, b: 3 })), 0.2485250623995243);
 });
 
 test('eq. 7 stays finite for distances of 1e4 (exp of raw distances would overflow)', async () => {
   const { bank, nn } = await fitted(line.map(([x]) => [x * 1e4, 0] as [number, number]), 3);
   const far = feats([[1.2e4, 0], [6.5e4, 0]]);
-  const ps = await scorePatches(far, 1, 2, bank, nn, base);
-  const s = imageScore(ps, far, bank, cfg({ reweight: true, b: 3 }));
+  const ps = await scorePatches(far, 1, 2, bankView(bank, nn), base);
+  const s = imageScore(ps, far, bankView(bank, nn), cfg({ reweight: true, b: 3 }));
   assert.ok(Number.isFinite(s), `score ${s}`);
   close(s, 5000, 1e-2); // w = 1 − e^(−50000)/… ≈ 1
 });
 
 test('neighbourhood scoring without a table, or with b beyond it, is a UserError', async () => {
   const { bank, nn } = await fitted(line, 2);
-  await assert.rejects(scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'neighbourhood', b: 3 })), UserError);
-  const ps = await scorePatches(patches, 1, 2, bank, nn, base);
+  await assert.rejects(scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'neighbourhood', b: 3 })), UserError);
+  const ps = await scorePatches(patches, 1, 2, bankView(bank, nn), base);
   const bare: MemoryBank = { dim: 2, size: 4, data: bank.data };
-  assert.throws(() => imageScore(ps, patches, bare, cfg({ reweight: true, b: 2 })), UserError);
-  await assert.rejects(scorePatches(patches, 1, 2, bank, nn, cfg({ kind: 'knn-mean', k: 5 })), UserError);
+  assert.throws(() => imageScore(ps, patches, bankView(bare, nn), cfg({ reweight: true, b: 2 })), UserError);
+  await assert.rejects(scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'knn-mean', k: 5 })), UserError);
 });

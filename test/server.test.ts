@@ -66,7 +66,9 @@ test('good and defect images: JSON result, defect scores higher, heatmap PNG', a
   for (const r of [good, bad]) {
     assert.equal(typeof r.score, 'number');
     assert.equal(r.threshold, model.config.threshold);
-    assert.equal(r.anomalous, r.score >= r.threshold);
+    assert.equal(r.anomalous, r.score > r.threshold);
+    assert.equal(r.anomalous, r.normalized > 0.5);
+    assert.equal(r.model_id, model.modelId);
     assert.deepEqual([r.map.width, r.map.height], [224, 224]);
     assert.ok(r.map.max >= r.map.min);
     assert.match(r.heatmap_url, /^\/v1\/heatmap\/[0-9a-f-]{36}\.png$/);
@@ -246,4 +248,28 @@ test('patchcore serve: SIGTERM lets the in-flight request finish, then exits 0',
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('PUT /v1/threshold: refused without a token or model directory; with both it saves into model.json', async () => {
+  const body = JSON.stringify({ threshold: 1.25 });
+  const put = (url: string, headers: Record<string, string> = AUTH, b = body) => fetch(`${url}/v1/threshold`, { method: 'PUT', body: b, headers: { 'content-type': 'application/json', ...headers } });
+  await errorOf(await put(main.url), 403, 'read_only'); // a token, but no model directory
+  const { model: m2, dir } = await fitTestModel();
+  const dir2 = path.join(dir, 'model');
+  await m2.save(dir2);
+  await errorOf(await put(await server({ model: m2, modelDir: dir2 }), {}), 403, 'read_only'); // no token
+  const url = await server({ model: m2, modelDir: dir2, token: TOKEN });
+  await errorOf(await put(url, {}), 401, 'unauthorized');
+  await errorOf(await put(url, AUTH, JSON.stringify({ threshold: 'high' })), 400, 'bad_input');
+  const before = m2.modelId;
+  const ok = (await (await put(url)).json()) as Record<string, any>;
+  assert.equal(ok.threshold, 1.25);
+  assert.notEqual(ok.model_id, before, 'a new threshold is a new model id');
+  const saved = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(dir2, 'model.json'), 'utf8'));
+  assert.equal(saved.threshold, 1.25);
+  assert.deepEqual([saved.thresholdInfo.method, saved.thresholdInfo.source], ['manual', 'web page']);
+  const r = (await (await postImage(url, await samplePng('good', 9010))).json()) as Record<string, any>;
+  assert.equal(r.threshold, 1.25);
+  assert.equal(r.model_id, ok.model_id);
+  assert.equal(r.anomalous, r.score > 1.25);
 });

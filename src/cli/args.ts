@@ -3,7 +3,7 @@ import { parsePrecision, type Precision } from '../model/int8.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { PreprocessConfig, ScoreKind, ScoringConfig } from '../types.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
-import { DEFAULT_PRESET, DEFAULT_SCORING, PRESETS, type Preset } from '../model/config.js';
+import { DEFAULT_PRESET, DEFAULT_SCORING, DEFAULT_TARGET_FPR, PRESETS, type Preset } from '../model/config.js';
 import type { Device } from '../onnx/session.js';
 import { UserError, invalid } from '../util/errors.js';
 
@@ -75,6 +75,7 @@ export const MODEL_FLAGS = {
   batch: { type: 'string' },
   precision: { type: 'string' },
   preset: { type: 'string' },
+  'target-fpr': { type: 'string' },
 } as const;
 
 export function device(v: Values): Device {
@@ -120,6 +121,11 @@ export function backgroundFlags(v: Values): BackgroundConfig | null {
 
 export function coresetFlag(v: Values): number {
   return num(v, 'coreset', 0.1, (x) => x > 0 && x <= 1, 'a ratio in (0, 1]');
+}
+
+/** --target-fpr A: the false-alarm rate fit's threshold aims at. */
+export function targetFprFlag(v: Values): number {
+  return num(v, 'target-fpr', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, 'a false-alarm rate in (0, 1)');
 }
 
 export function seedFlag(v: Values): number {

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
 
-const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?|webp)$/i;
+export const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?|webp)$/i;
 
 export interface TestItem {
   file: string;
@@ -46,7 +46,25 @@ export async function loadDataset(dir: string): Promise<Dataset> {
   const train = await trainImages(dir);
   const testDir = path.join(dir, 'test');
   if (!(await isDir(testDir))) throw new UserError(`--data ${dir}: no test/ folder (MVTec layout: train/good, test/<type>, ground_truth/<type>)`);
-  const types = (await fs.readdir(testDir)).sort();
+  const { test, hasMasks } = await labelledFolders(testDir, dir);
+  return { root: dir, train, test, hasMasks };
+}
+
+/**
+ * Labelled images for calibration: an MVTec-layout dataset's test/ (with its ground_truth/), or a
+ * folder holding good/ and one folder per defect type (masks in ground_truth/<type>/ beside them).
+ */
+export async function labelledImages(dir: string): Promise<{ test: TestItem[]; hasMasks: boolean }> {
+  if (!(await isDir(dir))) throw new UserError(`--data ${dir}: folder not found`);
+  const mvtec = await isDir(path.join(dir, 'test'));
+  const r = await labelledFolders(mvtec ? path.join(dir, 'test') : dir, dir);
+  if (!r.test.some((t) => t.label === 0) || !r.test.some((t) => t.label === 1))
+    throw new UserError(`--data ${dir}: needs good/ and at least one defect folder with images${mvtec ? ' under test/' : ''}`);
+  return r;
+}
+
+async function labelledFolders(testDir: string, dir: string): Promise<{ test: TestItem[]; hasMasks: boolean }> {
+  const types = (await fs.readdir(testDir)).filter((t) => t !== 'ground_truth').sort();
   const test: TestItem[] = [];
   let hasMasks = false;
   for (const t of types) {
@@ -64,6 +82,6 @@ export async function loadDataset(dir: string): Promise<Dataset> {
       test.push(item);
     }
   }
-  if (test.length === 0) throw new UserError(`--data ${dir}: test/ holds no images`);
-  return { root: dir, train, test, hasMasks };
+  if (test.length === 0) throw new UserError(`--data ${dir}: ${path.relative(dir, testDir) || '.'} holds no images`);
+  return { test, hasMasks };
 }

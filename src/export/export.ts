@@ -2,7 +2,8 @@
 // -> anomaly map. Outputs `score` [N] and `anomaly_map` [N,1,H,W] at the crop size.
 import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../onnx/builder.js';
-import { ensureNeighbourTable, type PatchCore } from '../model/patchcore.js';
+import type { PatchCore } from '../model/patchcore.js';
+import { ensureNeighbourTable } from '../model/bank.js';
 import { usesNeighbourTable } from '../scoring/scores.js';
 import { UserError } from '../util/errors.js';
 import { BACKBONE_PREFIX, inlineBackbone, topoSort } from './inline.js';
@@ -76,8 +77,12 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const Q = aggregateNodes(g, shallow, deep, grid, bank.dim);
   const scores = scoreNodes(g, Q, bank, grid.h * grid.w, config.scoring, opts.tileRows);
   g.op('Identity', [scores.image], {}, 'score');
+  // normalized = sigmoid((score − threshold) / scale), as scoring/decision.ts
+  const centred = g.op('Sub', [scores.image, g.scalar(g.fresh('threshold'), config.threshold)]);
+  g.op('Sigmoid', [g.op('Div', [centred, g.scalar(g.fresh('scale'), config.normalization.scale)])], {}, 'normalized');
   mapNodes(g, scores.patch, grid.h, grid.w, H, W, config.scoring.sigma, 'anomaly_map', config.mapStride);
   g.output('score', ['N']);
+  g.output('normalized', ['N']);
   g.output('anomaly_map', ['N', 1, H, W]);
 
   const proto = onnx.ModelProto.decode(g.toBytes());
@@ -104,11 +109,14 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
         ? `RGB bytes after background removal (if configured), resize and ${crop}; the graph normalises`
         : `RGB after background removal (if configured), resize, ${crop}, then (x/255 - mean)/std`,
     },
-    outputs: { score: { dims: ['N'] }, anomaly_map: { dims: ['N', 1, H, W] } },
+    outputs: { score: { dims: ['N'] }, normalized: { dims: ['N'] }, anomaly_map: { dims: ['N', 1, H, W] } },
+    model_id: model.modelId,
     preprocess: config.preprocess,
     background: config.background,
     threshold: config.threshold,
-    thresholdSource: config.thresholdSource,
+    thresholdInfo: config.thresholdInfo,
+    pixelThreshold: config.pixelThreshold,
+    normalization: config.normalization,
     scoring: config.scoring,
     semantics: scoreSemantics(config.scoring),
     backbone: config.backbone,

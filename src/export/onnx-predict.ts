@@ -5,7 +5,9 @@ import { promises as fs } from 'node:fs';
 import type { RgbImage, ScoreMap } from '../types.js';
 import { removeBackground } from '../image/background.js';
 import { normalise, preprocess, type Geometry } from '../image/preprocess.js';
-import { toOriginal, type PredictResult } from '../model/patchcore.js';
+import { toOriginal } from '../scoring/anomaly-map.js';
+import type { PredictResult } from '../types.js';
+import { normalizeScore } from '../scoring/decision.js';
 import { createSession, ort, type SessionOptions } from '../onnx/session.js';
 import { UserError } from '../util/errors.js';
 import { readSidecar, type OnnxSidecar } from './sidecar.js';
@@ -15,6 +17,7 @@ export type OnnxPrediction = Omit<PredictResult, 'patches'>;
 
 export interface GraphOutputs {
   score: Float32Array; // [N]
+  normalized: Float32Array; // [N]
   map: Float32Array; // [N·H·W]
 }
 
@@ -28,8 +31,16 @@ export class OnnxPredictor {
     this.threshold = sidecar.threshold;
   }
 
-  /** Same call as PatchCore.setThreshold; the graph has no config to record the source in. */
-  setThreshold(value: number, _source?: string): void {
+  get modelId(): string {
+    return this.sidecar.model_id;
+  }
+
+  get pixelThreshold(): number | null {
+    return this.sidecar.pixelThreshold;
+  }
+
+  /** Same call as PatchCore.setThreshold; the graph has no config to record the provenance in. */
+  setThreshold(value: number, _info?: unknown): void {
     this.threshold = value;
   }
 
@@ -70,7 +81,7 @@ export class OnnxPredictor {
         ? new ort.Tensor('uint8', concat(inputs, new Uint8Array(per * inputs.length)), dims)
         : new ort.Tensor('float32', concat(inputs, new Float32Array(per * inputs.length)), dims);
     const out = await this.session.run({ image: tensor });
-    return { score: out.score.data as Float32Array, map: out.anomaly_map.data as Float32Array };
+    return { score: out.score.data as Float32Array, normalized: out.normalized.data as Float32Array, map: out.anomaly_map.data as Float32Array };
   }
 
   async predict(img: RgbImage): Promise<OnnxPrediction> {
@@ -78,7 +89,16 @@ export class OnnxPredictor {
     const out = await this.run([data]);
     const map: ScoreMap = { width: geometry.cropW, height: geometry.cropH, data: out.map };
     const score = out.score[0];
-    return { score, anomalous: score >= this.threshold, threshold: this.threshold, map, mapOriginal: toOriginal(map, geometry), geometry };
+    const s = this.sidecar;
+    // the graph's own output, unless --threshold moved the threshold it was exported with
+    const normalized = this.threshold === s.threshold ? out.normalized[0] : normalizeScore(score, this.threshold, s.normalization.scale);
+    let original: ScoreMap | undefined;
+    return {
+      score, normalized, anomalous: score > this.threshold, threshold: this.threshold, modelId: s.model_id, map, geometry,
+      get mapOriginal() {
+        return (original ??= toOriginal(map, geometry));
+      },
+    };
   }
 
   async release(): Promise<void> {

@@ -4,11 +4,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import type { BackgroundConfig } from '../image/background.js';
-import type { BackboneRef } from '../model/config.js';
+import type { BackboneRef, ThresholdInfo } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
-export const ONNX_SIDECAR_FORMAT = 'patchcore-ts/onnx@1';
+export const ONNX_SIDECAR_FORMAT = 'patchcore-ts/onnx@2';
 
 export interface Deviation {
   /** max over images of |a−b| / |b| for the image score */
@@ -21,12 +21,17 @@ export interface OnnxSidecar {
   format: typeof ONNX_SIDECAR_FORMAT;
   createdAt: string;
   input: { name: 'image'; dtype: 'float32' | 'uint8'; layout: 'NCHW' | 'NHWC'; dims: (string | number)[]; description: string };
-  outputs: { score: { dims: (string | number)[] }; anomaly_map: { dims: (string | number)[] } };
+  outputs: { score: { dims: (string | number)[] }; normalized: { dims: (string | number)[] }; anomaly_map: { dims: (string | number)[] } };
+  /** The model.json this graph was exported from (PatchCore.modelId). */
+  model_id: string;
   /** Done by the caller, in this order: background removal (if set), resize, center crop, then (float input only) normalise. */
   preprocess: PreprocessConfig;
   background: BackgroundConfig | null;
   threshold: number;
-  thresholdSource: string;
+  thresholdInfo: ThresholdInfo;
+  pixelThreshold: number | null;
+  /** normalized = 1 / (1 + exp(−(score − threshold) / scale)); the graph's `normalized` output. */
+  normalization: { scale: number };
   scoring: ScoringConfig;
   semantics: string;
   backbone: BackboneRef;
@@ -43,7 +48,8 @@ export function scoreSemantics(s: ScoringConfig): string {
     : s.kind === 'knn-mean' ? `the mean ${d} to the patch's ${s.k} nearest memory-bank features`
     : `the mean ${d} to the ${s.b} memory-bank features around the patch's nearest one (N_b(m*))`;
   const image = s.reweight ? `the maximum patch score times the PatchCore eq. 7 weight (b = ${s.b})` : 'the maximum patch score';
-  return `Patch score: ${patch}. score = ${image}; anomalous when score >= threshold. ` +
+  return `Patch score: ${patch}. score = ${image}; anomalous when score > threshold. ` +
+    `normalized = 1 / (1 + exp(-(score - threshold) / scale)): 0.5 at the threshold, monotone in the score. ` +
     `anomaly_map = patch scores bilinearly upsampled (align_corners=false) to the crop size, then Gaussian-blurred (sigma ${s.sigma}, scipy 'reflect' border).`;
 }
 
@@ -84,6 +90,12 @@ input [
 output [
   {
     name: "score"
+    data_type: TYPE_FP32
+    dims: [ 1 ]
+    reshape: { shape: [ ] }
+  },
+  {
+    name: "normalized"
     data_type: TYPE_FP32
     dims: [ 1 ]
     reshape: { shape: [ ] }

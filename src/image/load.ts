@@ -60,3 +60,10 @@ export async function resizeRgb(img: RgbImage, width: number, height: number): P
     .toBuffer();
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
+
+/** Encode a 0/1 mask as a black-and-white 8-bit PNG (255 = defect). */
+export async function encodeMaskPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
+  const px = Buffer.alloc(mask.length);
+  for (let i = 0; i < mask.length; i++) px[i] = mask[i] ? 255 : 0;
+  return sharp(px, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+}

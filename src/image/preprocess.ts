@@ -1,19 +1,9 @@
 // Resize (shorter side), center crop, normalise: the image -> backbone boundary.
-import type { PreprocessConfig, RgbImage, Tensor } from '../types.js';
+import type { Geometry, PreprocessConfig, RgbImage, Tensor } from '../types.js';
+export type { Geometry };
 import { resizeRgb } from './load.js';
 
 /** Where the backbone input sits inside the original image, to map results back. */
-export interface Geometry {
-  origW: number;
-  origH: number;
-  resizedW: number;
-  resizedH: number;
-  cropX: number; // in resized pixels
-  cropY: number;
-  cropW: number;
-  cropH: number;
-}
-
 export function geometry(w: number, h: number, cfg: PreprocessConfig): Geometry {
   const s = cfg.resize / Math.min(w, h);
   const resizedW = Math.max(1, Math.round(w * s));

@@ -33,12 +33,40 @@ export interface ModelConfig {
   coreset: { ratio: number; seed: number; trainPatches: number };
   scoring: ScoringConfig;
   bank: { file: string; sha256: string; size: number; dim: number; b: number };
-  /** Image-score statistics of the training images, scored against the final bank. */
-  trainScores: { mean: number; std: number; max: number };
-  /** Verdict threshold on the image score; from eval's F1-max when available. */
+  /** Leave-one-image-out image scores of the training images (n of them). */
+  trainScores: { mean: number; std: number; max: number; n: number };
+  /** Verdict threshold on the image score: anomalous when score > threshold. */
   threshold: number;
-  thresholdSource: string;
+  /** Where the threshold came from, for the record (fit's conformal quantile, calibrate, the page, a flag). */
+  thresholdInfo: ThresholdInfo;
+  /** Threshold on anomaly-map values for defect masks and regions; null for models fitted before it existed. */
+  pixelThreshold: number | null;
+  pixelThresholdInfo?: ThresholdInfo;
+  /** normalized = 1 / (1 + exp(−(score − threshold) / scale)); see scoring/decision.ts. */
+  normalization: { scale: number };
 }
+
+export type ThresholdMethod = 'conformal' | 'f1-max' | 'min-recall' | 'manual';
+
+export interface ThresholdInfo {
+  method: ThresholdMethod;
+  /** Images the value was chosen on (training images for conformal, labelled ones for calibrate). */
+  n: number;
+  date: string;
+  /** conformal: the false-alarm rate asked for, and the one n images can promise. */
+  targetFpr?: number;
+  promisedFpr?: number;
+  /** calibrate: what the threshold achieved on the labelled images. */
+  f1?: number;
+  recall?: number;
+  fpr?: number;
+  /** manual: who set it (`--threshold`, the web page). */
+  source?: string;
+  warning?: string;
+}
+
+/** A default of `fit --target-fpr`: one good part in 20 flagged, reachable with 19+ training images. */
+export const DEFAULT_TARGET_FPR = 0.05;
 
 export const DEFAULT_SCORING: ScoringConfig = { kind: 'nearest', k: 3, b: 9, squared: false, reweight: false, sigma: 4 };
 
@@ -81,5 +109,18 @@ export function parseModelConfig(text: string, file: string): ModelConfig {
   }
   if (c?.format !== MODEL_FORMAT)
     throw new UserError(`${file}: model format '${String(c?.format)}' is not supported by this version (expects '${MODEL_FORMAT}'); refit the model`);
-  return c;
+  return upgradeThreshold(c);
+}
+
+/** Models fitted before calibrated thresholds: keep their threshold, say where it came from, derive a scale. */
+function upgradeThreshold(c: ModelConfig): ModelConfig {
+  const legacy = c as ModelConfig & { thresholdSource?: string };
+  if (!legacy.thresholdInfo) {
+    legacy.thresholdInfo = { method: 'manual', n: 0, date: legacy.createdAt, source: legacy.thresholdSource ?? 'unknown' };
+    delete legacy.thresholdSource;
+  }
+  legacy.pixelThreshold ??= null;
+  const std = legacy.trainScores?.std;
+  legacy.normalization ??= { scale: std > 0 ? std : Math.max(Math.abs(legacy.threshold) * 0.1, 1e-12) };
+  return legacy;
 }

@@ -7,7 +7,11 @@ import type { Geometry } from '../image/preprocess.js';
 import { loadMask } from '../image/load.js';
 import { FeatureStore } from '../memory/index.js';
 import { anomalyMap } from '../scoring/anomaly-map.js';
-import { bankFromStore, scoreFeatures, type Progress } from './patchcore.js';
+import { bankFromStore, scoreFeatures, type Progress } from './bank.js';
+import type { StoredImage } from './extract.js';
+import { calibrationImages, leaveOneOutScores } from './threshold.js';
+import { conformalThreshold, normalizationScale, normalizeScore } from '../scoring/decision.js';
+import { DEFAULT_TARGET_FPR } from './config.js';
 import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
 import type { Device } from '../onnx/session.js';
 import { UserError } from '../util/errors.js';
@@ -19,6 +23,8 @@ export interface EvalOptions {
   ratio: number;
   seed: number; // first seed; run i uses seed + i
   scoring: ScoringConfig;
+  /** The false-alarm rate fit's threshold aims at (each run's own leave-one-image-out threshold is checked on the test set). */
+  targetFpr?: number;
   device?: Device;
   progress?: Progress;
 }
@@ -28,13 +34,17 @@ export interface TestResult {
   geometry: Geometry;
   /** Image score of every run. */
   scores: number[];
+  /** Normalised score of the last run, at that run's fit-time threshold (0.5 at the threshold). */
+  normalized: number;
   /** Anomaly map of the last run, at crop size (for the report). */
   map: ScoreMap;
   mask?: Uint8Array; // aligned with the map
 }
 
 export interface EvalResult {
-  metrics: Record<'image_auroc' | 'pixel_auroc' | 'pixel_auroc_anomalous' | 'aupro' | 'image_f1_max', MetricSummary>;
+  metrics: Record<'image_auroc' | 'pixel_auroc' | 'pixel_auroc_anomalous' | 'aupro' | 'image_f1_max' | 'threshold_fpr' | 'threshold_recall', MetricSummary>;
+  /** Each run's fit-time threshold (the conformal quantile at targetFpr), as `fit` would save it. */
+  fitThresholds: number[];
   /** Image-level F1-optimal threshold of each run. */
   thresholds: number[];
   per_defect: Record<string, Record<'image_auroc' | 'pixel_auroc' | 'aupro', MetricSummary>>;
@@ -59,6 +69,7 @@ export function summarizeMetric(values: MetricValue[]): MetricSummary {
 /** Backbone features of a dataset, computed once and reused by every run and scoring variant. */
 export interface EvalFeatures {
   store: FeatureStore;
+  images: StoredImage[];
   tests: PreparedTest[];
   hasMasks: boolean;
   seconds: number;
@@ -71,7 +82,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
   const t0 = Date.now();
   const store = new FeatureStore();
   try {
-    await extractor.storeFiles(ds.train, store, (d, t) => progress?.('train features', d, t));
+    const images = await extractor.storeFiles(ds.train, store, (d, t) => progress?.('train features', d, t));
     const tests: PreparedTest[] = [];
     for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => progress?.('test features', d, t))) {
       const item = ds.test[tests.length];
@@ -79,7 +90,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
       const mask = ds.hasMasks ? await alignedMask(item, e.geometry) : undefined;
       tests.push({ item, features: e.features, geometry: e.geometry, mask });
     }
-    return { store, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close: () => store.close() };
+    return { store, images, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close: () => store.close() };
   } catch (e) {
     store.close();
     throw e;
@@ -92,9 +103,13 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
   const perRun: number[] = [];
   const runScores: number[][] = [];
   const runMaps: ScoreMap[][] = [];
+  const fit: { threshold: number; scale: number }[] = [];
+  const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
   for (let r = 0; r < o.runs; r++) {
     const tr = Date.now();
     const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t));
+    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: calibrationImages(targetFpr) });
+    fit.push({ threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) });
     const scores: number[] = [];
     const maps: ScoreMap[] = [];
     for (const t of ef.tests) {
@@ -108,7 +123,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     perRun.push((Date.now() - tr) / 1000);
     o.progress?.('runs', r + 1, o.runs);
   }
-  return summariseRuns(ef.tests, runScores, runMaps, ef.hasMasks, { features: ef.seconds, perRun });
+  return summariseRuns(ef.tests, runScores, runMaps, fit, ef.hasMasks, { features: ef.seconds, perRun });
 }
 
 export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions): Promise<EvalResult> {
@@ -120,7 +135,7 @@ export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions
   }
 }
 
-function summariseRuns(tests: PreparedTest[], runScores: number[][], runMaps: ScoreMap[][], hasMasks: boolean, seconds: EvalResult['seconds']): EvalResult {
+function summariseRuns(tests: PreparedTest[], runScores: number[][], runMaps: ScoreMap[][], fit: { threshold: number; scale: number }[], hasMasks: boolean, seconds: EvalResult['seconds']): EvalResult {
   const labels = tests.map((t) => t.item.label);
   const noMasks: MetricValue = { value: null, reason: 'dataset has no ground-truth masks' };
   const img: MetricValue[] = [];
@@ -158,14 +173,27 @@ function summariseRuns(tests: PreparedTest[], runScores: number[][], runMaps: Sc
       pixel_auroc_anomalous: summarizeMetric(pixA),
       aupro: summarizeMetric(pro),
       image_f1_max: summarizeMetric(f1),
+      threshold_fpr: summarizeMetric(runScores.map((s, r) => rateAbove(s, labels, 0, fit[r].threshold))),
+      threshold_recall: summarizeMetric(runScores.map((s, r) => rateAbove(s, labels, 1, fit[r].threshold))),
     },
+    fitThresholds: fit.map((f) => f.threshold),
     thresholds,
     per_defect: Object.fromEntries(
       [...perDefect].map(([d, m]) => [d, { image_auroc: summarizeMetric(m.image_auroc), pixel_auroc: summarizeMetric(m.pixel_auroc), aupro: summarizeMetric(m.aupro) }]),
     ),
-    tests: tests.map((t, i) => ({ item: t.item, geometry: t.geometry, scores: runScores.map((s) => s[i]), map: runMaps[last][i], mask: t.mask })),
+    tests: tests.map((t, i) => ({
+      item: t.item, geometry: t.geometry, scores: runScores.map((s) => s[i]),
+      normalized: normalizeScore(runScores[last][i], fit[last].threshold, fit[last].scale), map: runMaps[last][i], mask: t.mask,
+    })),
     seconds,
   };
+}
+
+/** Share of the images with `label` whose score is above `threshold` (false alarms for 0, recall for 1). */
+function rateAbove(scores: number[], labels: number[], label: number, threshold: number): MetricValue {
+  const of = scores.filter((_, i) => labels[i] === label);
+  if (of.length === 0) return { value: null, reason: `no ${label ? 'defective' : 'good'} test images` };
+  return { value: of.filter((s) => s > threshold).length / of.length };
 }
 
 /**

@@ -16,12 +16,11 @@ export interface Extracted {
   image: RgbImage;
 }
 
-/** One stored image: its patch grid and the backbone input (crop) size it came from. */
-export interface StoredGrid {
+/** Where one image's rows sit in a feature store (rows are appended image by image). */
+export interface StoredImage {
   gridH: number;
   gridW: number;
-  width: number;
-  height: number;
+  geometry: Geometry;
 }
 
 export interface ExtractorOptions {
@@ -63,14 +62,14 @@ export class Extractor {
     return prepared.map((p, i) => ({ features: aggregate(maps[i], { dim: this.opts.featureDim }), geometry: p.geometry, image: p.image }));
   }
 
-  /** Stream the features of `files` into a feature store; returns each image's patch grid and backbone input size. */
-  async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<StoredGrid[]> {
-    const grids: StoredGrid[] = [];
+  /** Stream the features of `files` into a feature store; returns each image's patch grid and geometry. */
+  async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<StoredImage[]> {
+    const images: StoredImage[] = [];
     for await (const e of this.extractFiles(files, onProgress)) {
       await store.append(e.features);
-      grids.push({ gridH: e.features.gridH, gridW: e.features.gridW, width: e.geometry.cropW, height: e.geometry.cropH });
+      images.push({ gridH: e.features.gridH, gridW: e.features.gridW, geometry: e.geometry });
     }
-    return grids;
+    return images;
   }
 
   /**

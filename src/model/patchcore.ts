@@ -1,83 +1,36 @@
 // PatchCore as one object: fit from good images, score new ones, save and load.
-import type { MemoryBank, PatchFeatures, PatchScores, RgbImage, ScoreMap, ScoringConfig } from '../types.js';
+import type { Geometry, PatchFeatures, PredictResult, RgbImage, ScoreMap } from '../types.js';
 import type { Backbone } from '../backbone/backbone.js';
-import type { Geometry } from '../image/preprocess.js';
-import { Extractor, createExtractor, type ExtractorSetup, type StoredGrid } from './extract.js';
-import { FeatureStore, selectBank } from '../memory/index.js';
-import { leaveOneOutScores } from './threshold.js';
-import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
-import { scorePatches, imageScore, usesNeighbourTable } from '../scoring/scores.js';
-import { anomalyMap, resizeBilinear } from '../scoring/anomaly-map.js';
-import { MODEL_FORMAT, type ModelConfig } from './config.js';
-import { saveModel, loadModel, type StoredModel } from './store.js';
+import { Extractor, createExtractor, type ExtractorSetup, type StoredImage } from './extract.js';
+import { FeatureStore } from '../memory/index.js';
+import { calibrationImages, leaveOneOutScores } from './threshold.js';
+import { NearestNeighbours } from '../scoring/nn.js';
+import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
+import { conformalThreshold, normalizationScale, normalizeScore } from '../scoring/decision.js';
+import { bankFromStore, scoreFeatures, type FittedBank, type Progress } from './bank.js';
+import { DEFAULT_TARGET_FPR, MODEL_FORMAT, type ModelConfig, type ThresholdInfo } from './config.js';
+import { saveModel, saveConfig, loadModel, type StoredModel } from './store.js';
 import { resolveBackbone } from '../backbone/index.js';
 import { summarize } from '../metrics/summary.js';
 import type { Device } from '../onnx/session.js';
-import { UserError } from '../util/errors.js';
+import { UserError, invalid } from '../util/errors.js';
+import { sha256 } from '../util/hash.js';
 import { quantizeBackbone } from '../backbone/int8.js';
 
-export type Progress = (stage: string, done: number, total: number) => void;
+export type { Progress } from './bank.js';
+export type { PredictResult } from '../types.js';
 
 /** The extractor's setup (preprocessing, background, --dim, --precision int8, batch, warn) and the bank's. */
 export interface FitOptions extends ExtractorSetup {
   ratio: number;
   seed: number;
-  scoring: ScoringConfig;
+  scoring: ModelConfig['scoring'];
+  /** False-alarm rate the threshold promises on good parts (conformal, leave-one-image-out). Default 0.05. */
+  targetFpr?: number;
+  /** Training images scored for the threshold (a seeded random sample; 0 = all). Default: 64, or 3/targetFpr if more. */
+  calibrationImages?: number;
   device?: Device;
   progress?: Progress;
-}
-
-export interface PredictResult {
-  score: number;
-  anomalous: boolean;
-  threshold: number;
-  /** Map at the backbone input (crop) size. */
-  map: ScoreMap;
-  /**
-   * Map on the original image; outside the crop it holds the map minimum (nothing was seen there).
-   * PatchCore.predict computes it lazily, on first read (an enumerable getter).
-   */
-  readonly mapOriginal: ScoreMap;
-  geometry: Geometry;
-  patches: PatchScores;
-}
-
-/** Bank + neighbour table + search index for one coreset draw. */
-export interface FittedBank {
-  bank: MemoryBank;
-  nn: NearestNeighbours;
-  /** Store row of each bank entry (known at fit time only). */
-  origin?: Int32Array;
-}
-
-/**
- * Coreset bank for one seed. The N_b table (a bank-vs-bank search) is built only when the scoring
- * uses it (neighbourhood score, eq. 7 reweighting): for nearest and knn-mean it was ~5 % of fit.
- */
-export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, scoring: ScoringConfig, device?: Device, progress?: Progress): Promise<FittedBank> {
-  const { bank, origin } = selectBank(store, { ratio, seed, onProgress: (d, t) => progress?.('coreset', d, t) });
-  const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device }), origin };
-  await ensureNeighbourTable(fb, scoring);
-  return fb;
-}
-
-/**
- * Build the N_b table if `cfg` uses it and the bank lacks it (or holds a smaller b): at fit, or
- * later when a model's scoring is changed to one that needs it. Deterministic (exact search).
- */
-export async function ensureNeighbourTable(fb: FittedBank, cfg: ScoringConfig): Promise<void> {
-  if (!usesNeighbourTable(cfg)) return;
-  const b = Math.min(cfg.b, fb.bank.size);
-  if (fb.bank.neighbours && (fb.bank.b ?? 0) >= b) return;
-  fb.bank.b = b;
-  fb.bank.neighbours = await buildNeighbourTable(fb.bank, b, fb.nn);
-}
-
-/** Image score and patch scores of one image's features against a fitted bank. */
-export async function scoreFeatures(f: PatchFeatures, fb: FittedBank, cfg: ScoringConfig): Promise<{ score: number; patches: PatchScores }> {
-  await ensureNeighbourTable(fb, cfg);
-  const patches = await scorePatches(f.data, f.gridH, f.gridW, fb.bank, fb.nn, cfg);
-  return { score: imageScore(patches, f.data, fb.bank, cfg), patches };
 }
 
 export class PatchCore {
@@ -88,33 +41,40 @@ export class PatchCore {
   ) {}
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
-    if (!(o.ratio > 0 && o.ratio <= 1)) throw new UserError(`--coreset must be in (0, 1], got ${o.ratio}`);
+    const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
+    if (!(targetFpr > 0 && targetFpr < 1)) throw invalid('targetFpr', 'a number in (0, 1)', targetFpr);
     const extractor = await createExtractor(files, backbone, o);
     const { preprocess, background } = extractor.opts;
     backbone = extractor.backbone;
     const store = new FeatureStore({ seed: o.seed });
     try {
-      const grids = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
+      const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress);
-      const train = await leaveOneOutScores(store, grids, fitted, o.scoring.squared);
-      const stats = summarize(train);
-      const max = Math.max(...train);
+      const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr) });
+      const date = new Date().toISOString();
+      const image = conformalThreshold(train.image, targetFpr);
+      const pixel = conformalThreshold(train.pixel, targetFpr);
+      const info = (t: typeof image): ThresholdInfo => ({ method: 'conformal', n: t.n, date, targetFpr, promisedFpr: t.promisedFpr, ...(t.warning ? { warning: t.warning } : {}) });
+      if (image.warning) o.warn?.(`warning: ${image.warning}`);
+      const stats = summarize(train.image);
       const config: ModelConfig = {
         format: MODEL_FORMAT,
-        createdAt: new Date().toISOString(),
+        createdAt: date,
         backbone: { id: backbone.spec.id, hash: backbone.hash, layers: backbone.spec.layers, ...(backbone.int8 ? { int8: backbone.int8 } : {}) },
         preprocess,
         background,
         featureDim: o.featureDim,
-        ...sharedInputSize(grids),
+        ...sharedInputSize(images),
         mapStride: backbone.spec.strides[0],
         coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count },
         scoring: o.scoring,
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
-        trainScores: { mean: stats.mean, std: stats.std, max },
-        // a stand-in until eval's F1-optimal threshold or --threshold replaces it
-        threshold: stats.mean + 3 * stats.std,
-        thresholdSource: 'mean + 3 std of leave-one-image-out training scores',
+        trainScores: { mean: stats.mean, std: stats.std, max: Math.max(...train.image), n: train.image.length },
+        threshold: image.value,
+        thresholdInfo: info(image),
+        pixelThreshold: pixel.value,
+        pixelThresholdInfo: info(pixel),
+        normalization: { scale: normalizationScale(train.image) },
       };
       return new PatchCore(config, fitted, extractor);
     } finally {
@@ -143,14 +103,43 @@ export class PatchCore {
     return new PatchCore(config, { bank, nn }, extractor);
   }
 
+  get threshold(): number {
+    return this.config.threshold;
+  }
+
+  get pixelThreshold(): number | null {
+    return this.config.pixelThreshold;
+  }
+
+  /** Short hash of model.json (which holds the bank's sha256 once saved): names the model in every result. */
+  get modelId(): string {
+    return modelId(this.config);
+  }
+
   async save(dir: string): Promise<void> {
     const saved = await saveModel(dir, this.config, this.fitted.bank);
     Object.assign(this.config, saved);
   }
 
-  setThreshold(value: number, source: string): void {
+  /** Save model.json only (after a threshold change); the bank in `dir` must be this model's. */
+  async saveConfig(dir: string): Promise<void> {
+    await saveConfig(dir, this.config);
+  }
+
+  setThreshold(value: number, info: ThresholdInfo): void {
+    if (!Number.isFinite(value)) throw invalid('threshold', 'a finite number', value);
     this.config.threshold = value;
-    this.config.thresholdSource = source;
+    this.config.thresholdInfo = info;
+  }
+
+  setPixelThreshold(value: number, info: ThresholdInfo): void {
+    if (!Number.isFinite(value)) throw invalid('pixelThreshold', 'a finite number', value);
+    this.config.pixelThreshold = value;
+    this.config.pixelThresholdInfo = info;
+  }
+
+  normalize(score: number): number {
+    return normalizeScore(score, this.config.threshold, this.config.normalization.scale);
   }
 
   async predict(img: RgbImage): Promise<PredictResult> {
@@ -164,10 +153,12 @@ export class PatchCore {
     let original: ScoreMap | undefined;
     return {
       score,
-      anomalous: score >= this.config.threshold,
+      normalized: this.normalize(score),
+      anomalous: score > this.config.threshold,
       threshold: this.config.threshold,
+      modelId: this.modelId,
       map,
-      // built on first read (heatmaps, the server), not for a score-only predict
+      // built on first read (heatmaps, masks, the server), not for a score-only predict
       get mapOriginal() {
         return (original ??= toOriginal(map, g));
       },
@@ -178,17 +169,16 @@ export class PatchCore {
 }
 
 /** `{ inputSize }` when every training image gave the backbone the same input size. */
-function sharedInputSize(grids: StoredGrid[]): Pick<ModelConfig, 'inputSize'> {
-  const [g] = grids;
-  return g && grids.every((x) => x.width === g.width && x.height === g.height) ? { inputSize: { width: g.width, height: g.height } } : {};
+function sharedInputSize(images: StoredImage[]): Pick<ModelConfig, 'inputSize'> {
+  const [g] = images.map((i) => i.geometry);
+  return g && images.every((i) => i.geometry.cropW === g.cropW && i.geometry.cropH === g.cropH) ? { inputSize: { width: g.cropW, height: g.cropH } } : {};
 }
 
-/** Place the crop-size map back onto the original image (undo crop, then resize). */
-export function toOriginal(map: ScoreMap, g: Geometry): ScoreMap {
-  const full = new Float32Array(g.resizedW * g.resizedH);
-  let min = Infinity;
-  for (let i = 0; i < map.data.length; i++) min = Math.min(min, map.data[i]);
-  full.fill(min); // outside the crop nothing was seen: show the map's floor, not a false 0
-  for (let y = 0; y < g.cropH; y++) full.set(map.data.subarray(y * g.cropW, (y + 1) * g.cropW), (y + g.cropY) * g.resizedW + g.cropX);
-  return resizeBilinear({ width: g.resizedW, height: g.resizedH, data: full }, g.origW, g.origH);
+export function modelId(config: ModelConfig): string {
+  return sha256(new TextEncoder().encode(JSON.stringify(config))).slice(0, 12);
+}
+
+/** A threshold someone typed or chose by eye. */
+export function manualThreshold(source: string): ThresholdInfo {
+  return { method: 'manual', n: 0, date: new Date().toISOString(), source };
 }

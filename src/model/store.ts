@@ -40,6 +40,16 @@ export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, 
   return full;
 }
 
+/**
+ * Rewrite model.json only (a new threshold from calibrate or the web page): the bank it points
+ * to must be the one already in `dir`, so a stale or foreign model object cannot swap it.
+ */
+export async function saveConfig(dir: string, config: ModelConfig): Promise<void> {
+  const current = parseModelConfig(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), dir);
+  if (current.bank.sha256 !== config.bank.sha256) throw new UserError(`${dir}: holds a different model (bank ${current.bank.sha256.slice(0, 12)}…); not overwriting it`);
+  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(config, null, 2) + '\n');
+}
+
 export async function loadModel(dir: string): Promise<StoredModel> {
   const jsonFile = path.join(dir, 'model.json');
   let text: string;

@@ -1,47 +1,113 @@
-// A verdict threshold from good images alone. Scoring a training image against a bank that holds
-// its own patches gives near-zero distances, so each image is scored leave-one-image-out: a patch's
-// distance is to its nearest bank entry that came from another image.
+// Training scores for a verdict threshold from good images alone. Scoring a training image against
+// a bank that holds its own patches gives near-zero distances, so every training image is scored
+// leave-one-image-out, by the same scoring code predict uses (nearest, knn-mean, neighbourhood,
+// eq. 7, squared), against the bank as it would be without that image (leave-out-bank.ts): its own
+// entries skipped, and substitutes where a coreset drawn without it would have had a center.
+// What stays approximate: the substitutes stand in for a coreset actually redrawn without the image.
 import type { FeatureStore } from '../memory/index.js';
-import type { FittedBank } from './patchcore.js';
+import type { ScoringConfig } from '../types.js';
+import { PairwiseKnn } from '../scoring/pairwise-knn.js';
+import { anomalyMap } from '../scoring/anomaly-map.js';
+import { usesNeighbourTable } from '../scoring/scores.js';
+import { scoreFeatures, type FittedBank, type Progress } from './bank.js';
+import type { StoredImage } from './extract.js';
+import { extendBank, leaveOutView, projectedRows } from './leave-out-bank.js';
+import { scorePruned } from './leave-out-pruned.js';
+import type { Device } from '../onnx/session.js';
+import { Rng } from '../util/rng.js';
 
-/** At most this many training images are scored (evenly spaced): the threshold needs a sample, not all;
- * each costs one k = 32 search of its 784 patches (16 images: ~0.5 s of a 60-image fit). */
-const MAX_IMAGES = 16;
-/** Neighbours searched per patch to find one from another image. */
-const K = 32;
-
-export async function leaveOneOutScores(store: FeatureStore, grids: { gridH: number; gridW: number }[], fb: FittedBank, squared: boolean): Promise<number[]> {
-  // start row and image of each store row (rows are appended image by image)
-  const offsets: number[] = [];
-  const imageOf = new Int32Array(store.count);
-  let acc = 0;
-  for (const [i, g] of grids.entries()) {
-    const n = g.gridH * g.gridW;
-    offsets.push(acc);
-    imageOf.fill(i, acc, acc + n);
-    acc += n;
-  }
-  const origin = fb.origin!;
-  const k = Math.min(K, fb.nn.maxK, fb.bank.size);
-  const step = Math.max(1, grids.length / MAX_IMAGES);
-  const scores: number[] = [];
-  for (let t = 0; t < grids.length; t += step) {
-    const img = Math.floor(t);
-    const count = grids[img].gridH * grids[img].gridW;
-    const rows = store.rows(Int32Array.from({ length: count }, (_, i) => offsets[img] + i));
-    // graph distances (no float64 re-computation of all k): ample precision for a threshold
-    const { index, dist } = await fb.nn.search(rows, count, k, false);
-    let max = 0;
-    for (let p = 0; p < count; p++) {
-      let d = dist[p * k + k - 1]; // all k from this image: the k-th distance bounds it from below
-      for (let j = 0; j < k; j++)
-        if (imageOf[origin[index[p * k + j]]] !== img) {
-          d = dist[p * k + j];
-          break;
-        }
-      max = Math.max(max, d);
-    }
-    scores.push(squared ? max * max : max);
-  }
-  return scores;
+export interface TrainingScores {
+  /** Image score of each training image, leave-one-image-out. */
+  image: number[];
+  /** Largest anomaly-map value of each (where a defect mask of a good image would start). */
+  pixel: number[];
 }
+
+export interface TrainingScoreOptions {
+  device?: Device;
+  progress?: Progress;
+  /**
+   * Images scored: a seeded random sample of this many (0 = all). A random sample keeps the
+   * conformal promise (it is exchangeable with new parts); scoring all 200–300 images of the
+   * shared sets cost 30–45 % of fit, the default sample about a third of that.
+   */
+  images?: number;
+  seed?: number;
+}
+
+/** Default sample: 64 images, or more when the false-alarm rate asked needs them (3/A). */
+export const calibrationImages = (targetFpr: number): number => Math.max(64, Math.ceil(3 / targetFpr));
+
+/**
+ * Score every training image against the bank as it would be without that image. The image score
+ * is a maximum, so only patches that can reach it are scored exactly (by the same code as
+ * predict). A proxy ranks the patches: the nearest-neighbour distance on the coreset's 128-d
+ * projections, scaled by the largest exact/proxy ratio seen so far. Rounds of exact scoring run
+ * until no unscored patch's scaled proxy exceeds the best exact score; then the cells around the
+ * map's peak are made exact until the peak no longer moves. `leaveOneOutScoresPlain` scores every
+ * patch exactly and is the reference the tests compare with.
+ */
+export async function leaveOneOutScores(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+  return scoreTraining(store, images, fb, cfg, o, true);
+}
+
+export async function leaveOneOutScoresPlain(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+  return scoreTraining(store, images, fb, cfg, o, false);
+}
+
+/** Which images to score: all, or a seeded random sample of `count`, in file order. */
+function sample(n: number, count: number, seed: number): Uint8Array {
+  const pick = new Uint8Array(n);
+  if (count <= 0 || count >= n) return pick.fill(1);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (const i of order.subarray(0, count)) pick[i] = 1;
+  return pick;
+}
+
+async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions, pruned: boolean): Promise<TrainingScores> {
+  const { device, progress } = o;
+  const scored = sample(images.length, o.images ?? 0, o.seed ?? 0);
+  const total = scored.reduce((a, b) => a + b, 0);
+  const offsets: number[] = [];
+  const imageOfRow = new Int32Array(store.count);
+  let acc = 0;
+  for (const [i, g] of images.entries()) {
+    offsets.push(acc);
+    imageOfRow.fill(i, acc, acc + g.gridH * g.gridW);
+    acc += g.gridH * g.gridW;
+  }
+  const subKnn = await PairwiseKnn.create(store.projectDim, device);
+  const knn = await PairwiseKnn.create(store.dim, device);
+  try {
+    const ext = await extendBank(store, fb, imageOfRow, images.length, scored, subKnn);
+    // the nearest-distance proxy ranks nearest and knn-mean scores; the neighbourhood score and eq. 7
+    // grow where the proxy does not (an isolated m*), so they score every patch
+    const extZ = pruned && !usesNeighbourTable(cfg) ? projectedRows(store, ext) : null;
+    const out: TrainingScores = { image: [], pixel: [] };
+    for (const [i, g] of images.entries()) {
+      if (!scored[i]) continue;
+      const count = g.gridH * g.gridW;
+      const rows = Int32Array.from({ length: count }, (_, j) => offsets[i] + j);
+      const view = leaveOutView(fb, ext, knn, i, cfg);
+      const { score, patches } = extZ
+        ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg)
+        : await scoreFeatures({ gridH: g.gridH, gridW: g.gridW, dim: store.dim, count, data: store.rows(rows) }, fb, cfg, view);
+      const map = anomalyMap(patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma);
+      let max = -Infinity;
+      for (const v of map.data) max = Math.max(max, v);
+      out.image.push(score);
+      out.pixel.push(max);
+      progress?.('threshold', out.image.length, total);
+    }
+    return out;
+  } finally {
+    await subKnn.release();
+    await knn.release();
+  }
+}
+

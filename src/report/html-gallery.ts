@@ -118,7 +118,7 @@ async function entryHtml(it: GalleryItem, rank: number, c: EntryContext): Promis
   const [vmin, vmax] = c.scale;
   const name = escapeXml(path.basename(t.item.file));
   const label = t.item.label === 1 ? `defect: ${escapeXml(t.item.defect)}` : 'good';
-  const caption = `<figcaption><b>#${rank}</b> <span title="${escapeXml(t.item.file)}">${name}</span> · ${label} · score ${fmtScore(it.score)} · <span class="v-${it.verdict.replace('/', '')}">${VERDICT_TEXT[it.verdict]}</span></figcaption>`;
+  const caption = `<figcaption><b>#${rank}</b> <span title="${escapeXml(t.item.file)}">${name}</span> · ${label} · score ${fmtScore(it.score)} (normalized ${t.normalized.toFixed(3)}) · <span class="v-${it.verdict.replace('/', '')}">${VERDICT_TEXT[it.verdict]}</span></figcaption>`;
   let panels: string;
   try {
     const { img, map, mask } = await alignedThumb(t);

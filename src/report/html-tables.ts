@@ -9,6 +9,8 @@ const METRIC_NAMES: Record<keyof EvalResult['metrics'], string> = {
   pixel_auroc: 'Pixel AUROC',
   pixel_auroc_anomalous: 'Pixel AUROC (anomalous images only)',
   aupro: 'AUPRO (FPR ≤ 0.3)',
+  threshold_fpr: "False alarms on good test images at fit's threshold",
+  threshold_recall: "Defects caught at fit's threshold",
 };
 
 /** A metric value with fixed decimals, or "undefined" for a missing / non-finite one. */

@@ -1,7 +1,7 @@
 // Patch-grid scores -> pixel anomaly map, as the official code does it:
 // F.interpolate(bilinear, align_corners=False) then scipy.ndimage.gaussian_filter(sigma=4)
 // (mode 'reflect' = d c b a | a b c d, truncate 4.0 -> radius int(4σ+0.5)).
-import type { PatchScores, ScoreMap } from '../types.js';
+import type { Geometry, PatchScores, ScoreMap } from '../types.js';
 
 /**
  * Source coordinates of PyTorch's align_corners=false resize along one axis: the grid stretched
@@ -221,4 +221,14 @@ export function anomalyMap(ps: PatchScores, width: number, height: number, sigma
     data.set(acc, y * width);
   }
   return { width, height, data };
+}
+
+/** Place the crop-size map back onto the original image (undo crop, then resize). */
+export function toOriginal(map: ScoreMap, g: Geometry): ScoreMap {
+  const full = new Float32Array(g.resizedW * g.resizedH);
+  let min = Infinity;
+  for (let i = 0; i < map.data.length; i++) min = Math.min(min, map.data[i]);
+  full.fill(min); // outside the crop nothing was seen: show the map's floor, not a false 0
+  for (let y = 0; y < g.cropH; y++) full.set(map.data.subarray(y * g.cropW, (y + 1) * g.cropW), (y + g.cropY) * g.resizedW + g.cropX);
+  return resizeBilinear({ width: g.resizedW, height: g.resizedH, data: full }, g.origW, g.origH);
 }

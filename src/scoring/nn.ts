@@ -58,6 +58,7 @@ export class NearestNeighbours {
     if (!Number.isInteger(k) || k < 1 || k > this.maxK) {
       throw new UserError(`k = ${k} nearest neighbours requested, but the bank allows 1..${this.maxK}`);
     }
+    if (n === 0) return { index: new Int32Array(0), dist: new Float32Array(0) }; // ORT's Gemm divides by the row count
     const out = await this.session.run({
       Q: new ort.Tensor('float32', queries, [n, D]),
       K: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),

@@ -1,7 +1,23 @@
 // Patch scores and the image score (formulas: ../shared/patchcore-formulas.md beside the repo).
 import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
 import { UserError } from '../util/errors.js';
-import { distance, type NearestNeighbours } from './nn.js';
+import { distance, type NearestNeighbours, type SearchResult } from './nn.js';
+
+/**
+ * The bank as the scores see it: its rows, a k-NN search and the N_b table. Predict uses the
+ * bank itself (`bankView`); the leave-one-image-out threshold uses the bank less one image's
+ * entries, so the training scores come from exactly the code that scores new images.
+ */
+export interface BankView {
+  bank: MemoryBank;
+  search(queries: Float32Array, n: number, k: number): Promise<SearchResult>;
+  /** N_b(m): m first, then its b − 1 nearest bank points. */
+  neighbourhood(m: number, b: number): Int32Array;
+}
+
+export function bankView(bank: MemoryBank, nn: NearestNeighbours): BankView {
+  return { bank, search: (q, n, k) => nn.search(q, n, k), neighbourhood: (m, b) => neighbourhood(bank, m, b) };
+}
 
 /** The neighbourhood score and eq. 7 reweighting read the bank's N_b table. */
 export const usesNeighbourTable = (cfg: ScoringConfig): boolean => cfg.kind === 'neighbourhood' || cfg.reweight;
@@ -22,16 +38,16 @@ export async function scorePatches(
   features: Float32Array,
   gridH: number,
   gridW: number,
-  bank: MemoryBank,
-  nn: NearestNeighbours,
+  view: BankView,
   cfg: ScoringConfig,
 ): Promise<PatchScores> {
+  const { bank } = view;
   const n = gridH * gridW;
   if (features.length !== n * bank.dim) {
     throw new Error(`scorePatches: ${features.length} values for ${gridH}×${gridW} patches of dim ${bank.dim}`);
   }
   const k = cfg.kind === 'knn-mean' ? cfg.k : 1;
-  const { index, dist } = await nn.search(features, n, k);
+  const { index, dist } = await view.search(features, n, k);
   const pow = (d: number) => (cfg.squared ? d * d : d);
   const scores = new Float32Array(n);
   const nearest = new Int32Array(n);
@@ -42,7 +58,7 @@ export async function scorePatches(
     let s = 0;
     if (cfg.kind === 'neighbourhood') {
       // Report eq. 3–4: mean distance from p to the bank points around its nearest one.
-      const nb = neighbourhood(bank, nearest[p], cfg.b);
+      const nb = view.neighbourhood(nearest[p], cfg.b);
       for (const m of nb) s += pow(distance(features, p, bank, m));
       s /= nb.length;
     } else {
@@ -58,13 +74,13 @@ export async function scorePatches(
  * Image score: the max patch score s*; with cfg.reweight, PatchCore eq. 7:
  * w = 1 − exp(d(p*, m*)) / Σ_{m∈N_b(m*)} exp(d(p*, m)) on true distances, score w·s*.
  */
-export function imageScore(ps: PatchScores, features: Float32Array, bank: MemoryBank, cfg: ScoringConfig): number {
+export function imageScore(ps: PatchScores, features: Float32Array, view: BankView, cfg: ScoringConfig): number {
   let pStar = 0;
   for (let p = 1; p < ps.scores.length; p++) if (ps.scores[p] > ps.scores[pStar]) pStar = p;
   const sStar = ps.scores[pStar];
   if (!cfg.reweight) return sStar;
-  const nb = neighbourhood(bank, ps.nearest[pStar], cfg.b);
-  const d = Array.from(nb, (m) => distance(features, pStar, bank, m));
+  const nb = view.neighbourhood(ps.nearest[pStar], cfg.b);
+  const d = Array.from(nb, (m) => distance(features, pStar, view.bank, m));
   // Max-subtracted softmax: exp of raw distances overflows for d ≳ 89 in float64.
   const top = Math.max(...d);
   let sum = 0;

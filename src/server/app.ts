@@ -10,6 +10,7 @@ import { HEATMAP_ID, HeatmapStore } from './heatmaps.js';
 import { Metrics } from './metrics.js';
 import { RAW_TYPES, registerPredict } from './predict.js';
 import { loadUi, UI_HEADERS } from './static.js';
+import { registerThreshold } from './threshold.js';
 
 export interface ServerLimits {
   maxBytes: number;
@@ -35,6 +36,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
 
 export interface ServerOptions extends Partial<ServerLimits> {
   model: PatchCore;
+  /** The model's directory: with a token, PUT /v1/threshold saves the page's threshold into its model.json. */
+  modelDir?: string;
   /** When set, every /v1 request needs `Authorization: Bearer <token>`. */
   token?: string;
   logLevel?: string;
@@ -121,8 +124,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     }
     v1.get('/v1/model', async () => {
       const c = o.model.config;
-      return { backbone: c.backbone, preprocessing: c.preprocess, threshold: c.threshold, thresholdSource: c.thresholdSource, limits, config: c };
+      return {
+        model_id: o.model.modelId, backbone: c.backbone, preprocessing: c.preprocess, threshold: c.threshold, thresholdInfo: c.thresholdInfo,
+        normalization: c.normalization, canSaveThreshold: !!(o.token && o.modelDir), limits, config: c,
+      };
     });
+    registerThreshold(v1, o);
     v1.get<{ Params: { name: string } }>('/v1/heatmap/:name', async (req, reply) => {
       const id = /^(.*)\.png$/.exec(req.params.name)?.[1];
       const png = id && HEATMAP_ID.test(id) ? await heatmaps.get(id) : null;

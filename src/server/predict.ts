@@ -91,8 +91,10 @@ async function predictOne(u: Upload, ctx: PredictContext) {
   ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold);
   return {
     score: r.score,
+    normalized: r.normalized,
     threshold: r.threshold,
     anomalous: r.anomalous,
+    model_id: r.modelId,
     image: { width: img.width, height: img.height },
     map: mapSummary(r.mapOriginal),
     heatmap_url: `/v1/heatmap/${id}.png`,
@@ -101,7 +103,7 @@ async function predictOne(u: Upload, ctx: PredictContext) {
 }
 
 export function registerPredict(app: FastifyInstance, ctx: PredictContext): void {
-  app.post('/v1/predict', async (req) => {
+  app.post('/v1/predict', async (req, reply) => {
     const uploads = await readUploads(req, ctx);
     for (const u of uploads) await checkImage(u, ctx.maxPixels, ctx.model.config.preprocess);
     // One queue slot per request: a batch runs its images back to back.
@@ -110,6 +112,7 @@ export function registerPredict(app: FastifyInstance, ctx: PredictContext): void
       for (const u of uploads) out.push(await predictOne(u, ctx));
       return out;
     });
+    void reply.header('x-model-id', ctx.model.modelId);
     if (!req.isMultipart()) return results[0];
     return { results: results.map((r, i) => ({ filename: uploads[i].name, ...r })) };
   });

@@ -49,13 +49,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const labels = ds.test.map((t) => t.label);
   const a = auroc(scores, labels);
   const f = f1Max(scores, labels);
-  if (f.value !== null) model.setThreshold(f.threshold, 'demo test set F1-max');
   await model.save(path.join(out, 'model'));
   const summary = [
     '# patchcore-ts demo',
     '',
     `train images: ${ds.train.length}; test images: ${ds.test.length}; bank ${model.config.bank.size} x ${model.config.bank.dim}`,
     `image AUROC: ${formatMetric(a)}; F1-max: ${f.value === null ? 'undefined' : f.value.toFixed(4)}`,
+    verdictLine(scores, labels, model.config.threshold),
     '',
     '| type | image | score | verdict (train-based threshold) |',
     '|---|---|---|---|',
@@ -63,10 +63,19 @@ export async function demoCommand(argv: string[]): Promise<number> {
     '',
   ].join('\n');
   say(`image AUROC: ${formatMetric(a)}  (${ds.test.length} test images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  say(verdictLine(scores, labels, model.config.threshold));
   // the report's two changes on the same set (demo-compare.ts)
   const compared = comparisonTable(ds, [{ name: 'baseline (PatchCore, nearest)', scores, anomalous: verdicts }, ...(await reportVariants(ds, backbone, fitOpts))]);
   await writeFileAtomic(path.join(out, 'summary.md'), summary + '\n' + compared.join('\n') + '\n');
   say(['', ...compared, `(${((Date.now() - t0) / 1000).toFixed(1)} s in all)`].join('\n'));
   say(`heatmaps: ${path.join(out, 'heatmaps')}  model: ${path.join(out, 'model')}  summary: ${path.join(out, 'summary.md')}`);
   return 0;
+}
+
+/** What the saved threshold (fit's, from good images only) decides on the labelled test set. */
+function verdictLine(scores: number[], labels: number[], threshold: number): string {
+  const bad = labels.filter((l) => l === 1).length;
+  const caught = scores.filter((s, i) => labels[i] === 1 && s > threshold).length;
+  const alarms = scores.filter((s, i) => labels[i] === 0 && s > threshold).length;
+  return `saved threshold ${threshold.toFixed(3)}: ${caught} of ${bad} defective parts caught, ${alarms} of ${labels.length - bad} good parts flagged`;
 }

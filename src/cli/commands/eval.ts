@@ -1,4 +1,4 @@
-import { MODEL_FLAGS, coresetFlag, device, isInt, num, parse, scoringFlags, seedFlag, str } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, device, isInt, num, parse, scoringFlags, seedFlag, str, targetFprFlag } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
 import { createExtractor } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
@@ -10,6 +10,8 @@ import { summaryText } from '../../report/html-tables.js';
 const HELP = `patchcore eval --data DIR [--runs N] [--seed S] [--coreset R] [--json] [--out DIR] [fit options]
   Fits on train/good and scores test/*, runs N times with seeds S..S+N-1 (features computed once).
   Prints a Markdown table (mean ± std); --json prints one JSON object; --out DIR writes report.html.
+  Each run also sets fit's threshold (--target-fpr A, default 0.05, from leave-one-image-out training
+  scores) and reports the false alarms on good test images and the defects caught at it.
 `;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -22,6 +24,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     ratio: coresetFlag(v),
     seed: seedFlag(v),
     scoring,
+    targetFpr: targetFprFlag(v),
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };
@@ -39,7 +42,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
 }
 
 export function evalJson(r: EvalResult) {
-  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, seconds: r.seconds };
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds };
 }
 
 export function markdownTable(r: EvalResult, title: string): string {

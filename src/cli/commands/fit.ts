@@ -1,6 +1,7 @@
-import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device, targetFprFlag } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
+import { DEFAULT_TARGET_FPR } from '../../model/config.js';
 import { makeProgress } from '../progress.js';
 import { backboneFromFlags, extractorFlags, helpRequested } from './common.js';
 
@@ -20,6 +21,8 @@ export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
   --background [--bg-range LO:HI|auto --bg-morph K --bg-filter average|median --bg-size K]
   --precision fp32|int8   int8 (preset v2): backbone quantized after calibration on 8 training images
                       (faster on CPUs with VNNI; see docs/RESULTS.md for its accuracy)
+  --target-fpr A      false-alarm rate the saved threshold aims at on good parts (default ${DEFAULT_TARGET_FPR}):
+                      the conformal quantile of leave-one-image-out training scores; see README
   --device cpu|cuda   --quiet
 `;
 
@@ -33,6 +36,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
     ratio: coresetFlag(v),
     seed: seedFlag(v),
     scoring: scoringFlags(v),
+    targetFpr: targetFprFlag(v),
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };
@@ -42,9 +46,11 @@ export async function fitCommand(argv: string[]): Promise<number> {
   const model = await PatchCore.fit(files, backbone, opts);
   await model.save(out);
   const c = model.config;
+  const t = c.thresholdInfo;
   process.stdout.write(
     `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
-      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} (${c.thresholdSource}) -> ${out}\n`,
+      `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}), threshold ${c.threshold.toFixed(4)} ` +
+      `(false alarms on good parts about ${t.promisedFpr}, from ${t.n} training images left out one at a time) -> ${out} [model ${model.modelId}]\n`,
   );
   return 0;
 }

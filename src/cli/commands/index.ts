@@ -7,6 +7,7 @@ import { preprocessCommand } from './preprocess.js';
 import { sweepCommand } from './sweep.js';
 import { exportCommand } from './export.js';
 import { serveCommand } from './serve.js';
+import { calibrateCommand } from './calibrate.js';
 
 export type Command = (argv: string[]) => Promise<number>;
 
@@ -20,6 +21,7 @@ export const COMMANDS: Record<string, Command> = {
   sweep: sweepCommand,
   export: exportCommand,
   serve: serveCommand,
+  calibrate: calibrateCommand,
 };
 
 export function usage(): string {
@@ -27,7 +29,8 @@ export function usage(): string {
 
 Commands:
   fit --data DIR --out MODEL_DIR [options]   fit a model on good images
-  predict --model MODEL_DIR IMG... [--out DIR] [--json]
+  predict --model MODEL_DIR INPUT... [--csv F] [--out DIR] [--masks DIR]   files, folders, globs
+  calibrate --model MODEL_DIR --data DIR [--min-recall R]   threshold from labelled images
   eval --data DIR [--runs N] [--json] [--out DIR]
   demo [--out DIR]                           synthetic end-to-end demo (npm start)
   backbone list | fetch ARCH [--weights F]   backbones and their weights

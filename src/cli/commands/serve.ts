@@ -1,5 +1,5 @@
 import { device, isInt, num, optStr, parse, str } from '../args.js';
-import { PatchCore } from '../../model/patchcore.js';
+import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
 import { helpRequested } from './common.js';
@@ -49,9 +49,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   const model = await PatchCore.open(dir, { device: device(v), weights: optStr(v, 'weights') });
   const { config } = model;
-  if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), '--threshold');
+  if (v.threshold !== undefined) model.setThreshold(num(v, 'threshold', 0), manualThreshold('--threshold'));
 
-  const app = await buildServer({ model, token, logLevel, ...limits });
+  const app = await buildServer({ model, modelDir: v.threshold === undefined ? dir : undefined, token, logLevel, ...limits });
   let draining = false;
   let url: string;
   try {

@@ -1,7 +1,7 @@
 // Inspection page: upload images to /v1/predict, show original + heatmap, re-judge verdicts
 // against a client-side threshold. No dependencies; user text only ever goes into textContent.
 const $ = (sel) => document.querySelector(sel);
-const state = { modelThreshold: null, threshold: null, results: [], history: loadHistory() };
+const state = { modelThreshold: null, threshold: null, scale: 1, results: [], history: loadHistory() };
 const HISTORY_MAX = 20;
 
 function loadHistory() {
@@ -21,7 +21,7 @@ function setStatus(text, isError = false) {
 }
 function verdictOf(score) {
   if (state.threshold === null) return 'pending';
-  return score >= state.threshold ? 'anomalous' : 'good';
+  return score > state.threshold ? 'anomalous' : 'good';
 }
 function paintBadge(el, score) {
   const v = verdictOf(score);
@@ -44,8 +44,13 @@ async function api(path, init = {}) {
 async function loadModel() {
   try {
     const m = await (await api('/v1/model')).json();
-    $('#model-info').textContent = `backbone ${m.backbone.id}${m.backbone.int8 ? ' (int8)' : ''} · input ${m.preprocessing.resize}/${m.preprocessing.crop} · model threshold ${fmt(m.threshold)} (${m.thresholdSource})`;
+    const t = m.thresholdInfo;
+    const why = t.method === 'conformal' ? `about ${t.promisedFpr} false alarms, from ${t.n} good images`
+      : t.method === 'manual' ? `set by ${t.source}` : `${t.method} on ${t.n} labelled images`;
+    $('#model-info').textContent = `model ${m.model_id} · backbone ${m.backbone.id}${m.backbone.int8 ? ' (int8)' : ''} · input ${m.preprocessing.resize}/${m.preprocessing.crop} · model threshold ${fmt(m.threshold)} (${why})`;
+    $('#save-threshold').hidden = !m.canSaveThreshold;
     state.modelThreshold = m.threshold;
+    state.scale = m.normalization.scale;
     setThreshold(m.threshold);
     $('#threshold').disabled = false;
     $('#reset-threshold').disabled = false;
@@ -75,6 +80,8 @@ function repaint() {
   for (const r of state.results) {
     paintBadge(r.card.querySelector('.verdict'), r.score);
     r.card.querySelector('.thr').textContent = fmt(state.threshold);
+    // as the server's `normalized`: 0.5 at the threshold the slider shows
+    r.card.querySelector('.norm').textContent = (1 / (1 + Math.exp(-(r.score - state.threshold) / state.scale))).toFixed(3);
     const t = (state.threshold - r.lo) / (r.hi - r.lo);
     r.card.querySelector('.mark').style.left = `${100 * Math.max(0, Math.min(1, t))}%`;
   }
@@ -147,6 +154,18 @@ async function upload(files) {
   }
 }
 
+/** Only a server started with --token offers this; the PUT carries the token like every /v1 call. */
+async function saveThreshold() {
+  try {
+    const body = JSON.stringify({ threshold: state.threshold });
+    const r = await (await api('/v1/threshold', { method: 'PUT', body, headers: { 'content-type': 'application/json' } })).json();
+    setStatus(`threshold ${fmt(r.threshold)} saved into the model (now ${r.model_id})`);
+    await loadModel();
+  } catch (e) {
+    setStatus(`could not save the threshold: ${e.message}`, true);
+  }
+}
+
 function wire() {
   $('#token').value = sessionStorage.getItem('patchcore-token') || '';
   $('#token').addEventListener('change', () => {
@@ -167,6 +186,7 @@ function wire() {
   });
   $('#threshold').addEventListener('input', (e) => setThreshold(Number(e.target.value)));
   $('#reset-threshold').addEventListener('click', () => setThreshold(state.modelThreshold));
+  $('#save-threshold').addEventListener('click', saveThreshold);
   renderHistory();
   loadModel();
 }
