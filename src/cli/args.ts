@@ -76,6 +76,7 @@ export const MODEL_FLAGS = {
   precision: { type: 'string' },
   preset: { type: 'string' },
   'target-fpr': { type: 'string' },
+  'calibration-images': { type: 'string' },
 } as const;
 
 export function device(v: Values): Device {
@@ -126,6 +127,11 @@ export function coresetFlag(v: Values): number {
 /** --target-fpr A: the false-alarm rate fit's threshold aims at. */
 export function targetFprFlag(v: Values): number {
   return num(v, 'target-fpr', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, 'a false-alarm rate in (0, 1)');
+}
+
+/** --calibration-images N: training images scored for the threshold (0 = all; default: the library's). */
+export function calibrationImagesFlag(v: Values): number | undefined {
+  return v['calibration-images'] === undefined ? undefined : num(v, 'calibration-images', 0, isInt(0, 1e6), 'a non-negative integer (0 = all)');
 }
 
 export function seedFlag(v: Values): number {

@@ -25,6 +25,8 @@ export interface EvalOptions {
   scoring: ScoringConfig;
   /** The false-alarm rate fit's threshold aims at (each run's own leave-one-image-out threshold is checked on the test set). */
   targetFpr?: number;
+  /** Training images scored for that threshold (default as fit's). */
+  calibrationImages?: number;
   device?: Device;
   progress?: Progress;
 }
@@ -108,7 +110,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
   for (let r = 0; r < o.runs; r++) {
     const tr = Date.now();
     const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t));
-    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: calibrationImages(targetFpr) });
+    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr) });
     fit.push({ threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) });
     const scores: number[] = [];
     const maps: ScoreMap[] = [];

@@ -27,7 +27,7 @@ export interface FitOptions extends ExtractorSetup {
   scoring: ModelConfig['scoring'];
   /** False-alarm rate the threshold promises on good parts (conformal, leave-one-image-out). Default 0.05. */
   targetFpr?: number;
-  /** Training images scored for the threshold (a seeded random sample; 0 = all). Default: 64, or 3/targetFpr if more. */
+  /** Training images scored for the threshold (a seeded random sample; 0 = all). Default: 40, or 2/targetFpr if more. */
   calibrationImages?: number;
   device?: Device;
   progress?: Progress;

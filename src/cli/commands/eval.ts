@@ -1,4 +1,4 @@
-import { MODEL_FLAGS, coresetFlag, device, isInt, num, parse, scoringFlags, seedFlag, str, targetFprFlag } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, device, isInt, num, parse, scoringFlags, seedFlag, str, targetFprFlag, calibrationImagesFlag } from '../args.js';
 import { loadDataset } from '../../data/dataset.js';
 import { createExtractor } from '../../model/extract.js';
 import { evaluate, type EvalResult } from '../../model/evaluate.js';
@@ -25,6 +25,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     seed: seedFlag(v),
     scoring,
     targetFpr: targetFprFlag(v),
+    calibrationImages: calibrationImagesFlag(v),
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };

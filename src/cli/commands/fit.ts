@@ -1,4 +1,4 @@
-import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device, targetFprFlag } from '../args.js';
+import { MODEL_FLAGS, coresetFlag, parse, scoringFlags, seedFlag, str, device, targetFprFlag, calibrationImagesFlag } from '../args.js';
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { DEFAULT_TARGET_FPR } from '../../model/config.js';
@@ -23,6 +23,8 @@ export const FIT_HELP = `patchcore fit --data DIR --out MODEL_DIR [options]
                       (faster on CPUs with VNNI; see docs/RESULTS.md for its accuracy)
   --target-fpr A      false-alarm rate the saved threshold aims at on good parts (default ${DEFAULT_TARGET_FPR}):
                       the conformal quantile of leave-one-image-out training scores; see README
+  --calibration-images N   training images scored for it (default 40, or 2/A if more; 0 = all):
+                      more gives a steadier threshold and a slower fit
   --device cpu|cuda   --quiet
 `;
 
@@ -37,6 +39,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
     seed: seedFlag(v),
     scoring: scoringFlags(v),
     targetFpr: targetFprFlag(v),
+    calibrationImages: calibrationImagesFlag(v),
     device: device(v),
     progress: makeProgress(v.quiet === true),
   };
