@@ -5,7 +5,7 @@ export { scoreFeatures, bankFromStore } from './model/bank.js';
 export { evaluate, type EvalResult, type EvalOptions, type MetricSummary } from './model/evaluate.js';
 export { Extractor } from './model/extract.js';
 export { saveModel, loadModel } from './model/store.js';
-export { DEFAULT_SCORING, DEFAULT_TARGET_FPR, type ModelConfig, type ThresholdInfo } from './model/config.js';
+export { DEFAULT_SCORING, DEFAULT_TARGET_FPR, DEFAULT_PRESET, PRESETS, type ModelConfig, type ThresholdInfo, type Preset } from './model/config.js';
 export { loadBackbone, resolveBackbone, backboneIds, type Backbone } from './backbone/index.js';
 export { loadImage, decodeImage, encodePng } from './image/load.js';
 export { preprocess, geometry } from './image/preprocess.js';

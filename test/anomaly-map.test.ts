@@ -73,3 +73,20 @@ test('the map of a single hot patch peaks inside that patch footprint', () => {
   assert.ok(y >= 80 && y <= 87 && x >= 136 && x <= 143, `argmax at (${y}, ${x})`);
   assert.ok(map.data[best] > 0 && map.data[best] < 1, 'blurred peak is lower than the patch score');
 });
+
+test('stride-aligned map: cells at their true spacing, centred; the same as stretching when out = cells × stride', () => {
+  const grid = (w: number, h: number, hot: number): PatchScores => {
+    const scores = new Float32Array(w * h);
+    scores[hot] = 1;
+    return { gridW: w, gridH: h, scores, nearest: new Int32Array(w * h), nearestDist: scores };
+  };
+  // 28 cells × 8 px = 224: identical to the stretched map
+  const g = grid(28, 28, 5 * 28 + 9);
+  close(anomalyMap(g, 224, 224, 4, 8).data, anomalyMap(g, 224, 224, 4).data, 1e-6);
+  // InceptionV3-like: 25 cells for 224 px (unpadded convolutions). Cell 20 of a 25-cell row sits at
+  // off + 20·8 = 16 + 160 = 176 (pixel 175.5 centre), off = (224 − 8·24)/2; stretched it sits at 20.5·8.96 = 183.7
+  const row = grid(25, 1, 20);
+  const peak = (m: ScoreMap) => m.data.indexOf(Math.max(...m.data));
+  assert.equal(peak(anomalyMap(row, 224, 1, 0, 8)), 175);
+  assert.equal(peak(anomalyMap(row, 224, 1, 0)), 183);
+});

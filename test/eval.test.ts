@@ -29,11 +29,11 @@ test('eval --runs 2 --json: every metric as {mean, std, runs}, per defect type, 
   assert.deepEqual(Object.keys(j.per_defect).sort(), ['crack', 'missing', 'scratch']);
   const html = await fs.readFile(path.join(out, 'report.html'), 'utf8');
   assert.match(html, /<svg/);
-  assert.doesNotMatch(html, /NaN/);
+  assert.doesNotMatch(html.replace(/data:[^"')\s]+/g, ''), /NaN/); // not inside base64 images, where 'NaN' can occur by chance
   // the Markdown table, too
   const md = run('eval', '--data', data, '--coreset', '0.2', '--quiet');
   assert.equal(md.code, 0, md.err);
-  assert.match(md.out, /\| image_auroc \| 0\.\d{4} \|/);
+  assert.match(md.out, /\| image_auroc \| [01]\.\d{4} \|/); // a perfect 1.0000 on this easy set is fine
 });
 
 test('one-class test sets are reported undefined with a reason; a defect without its mask is an error', async () => {

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { tempDir } from './helpers.js';
-import { writeSyntheticDataset } from '../src/data/synthetic.js';
+import { syntheticSample, writeSyntheticDataset } from '../src/data/synthetic.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
 import { DEFAULT_SCORING } from '../src/model/config.js';
-import { loadImage } from '../src/image/load.js';
+import { encodePng, loadImage, resizeRgb } from '../src/image/load.js';
 import { DEFAULT_BACKGROUND } from '../src/image/background.js';
 import { exportModel } from '../src/export/export.js';
 import { OnnxPredictor } from '../src/export/onnx-predict.js';
@@ -156,4 +156,34 @@ test('normalized score: predict, serve and the exported graph agree to 1e-6; sid
     await app.close();
     await graph.release();
   }
+});
+
+test('--crop none on non-square images: the graph is fixed to the training images\' resized size and matches predict', async () => {
+  // 240x176 parts (a stretched synthetic set): resize 176 keeps them whole at 240x176
+  const dir = tempDir('pc-export-none-');
+  const wide = async (seed: number, kind: 'good' | 'scratch') => resizeRgb(syntheticSample(seed, kind, 176).image, 240, 176);
+  const train: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const f = path.join(dir, `train-${i}.png`);
+    await fs.writeFile(f, await encodePng(await wide(100 + i, 'good')));
+    train.push(f);
+  }
+  const model = await PatchCore.fit(train, await loadBackbone('inception_v3'), {
+    preprocess: { resize: 176, crop: 'none' }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: { ...DEFAULT_SCORING },
+  });
+  assert.deepEqual(model.config.inputSize, { width: 240, height: 176 });
+  const images = [await wide(1, 'good'), await wide(2, 'scratch')];
+  for (const withPreprocess of [false, true]) {
+    const r = await exportModel(model, { withPreprocess });
+    assert.deepEqual(r.sidecar.outputs.anomaly_map.dims, ['N', 1, 176, 240]);
+    const graph = await OnnxPredictor.fromBytes(r.bytes, r.sidecar);
+    await assertMatches(graph, model, images, `crop none${withPreprocess ? ', uint8' : ''}`);
+    // an image of another aspect ratio cannot enter the fixed graph: one clear error
+    await assert.rejects(graph.predict(syntheticSample(3, 'good', 176).image), /resizes to 176x176, but the graph takes 240x176/);
+    await graph.release();
+  }
+  // the CLI validates on a synthetic part at the graph's size
+  const mdir = path.join(dir, 'model');
+  await model.save(mdir);
+  assert.equal(await exportCommand(['--model', mdir, '--out', path.join(dir, 'm.onnx'), '--quiet']), 0);
 });

@@ -11,6 +11,7 @@ import { loadNsfwjsModel } from './keras/weights.js';
 import { convertKerasLayers } from './keras/layers.js';
 import { convertTfjsGraph } from './keras/graph.js';
 import type { KerasTopology, TfGraphTopology } from './keras/topology.js';
+import { cached } from './cache.js';
 
 /** Bump when the converter's output changes, so cached graphs are rebuilt. */
 export const CONVERTER_VERSION = 'k1';
@@ -67,4 +68,12 @@ for (const b of BACKBONES) {
     build: () => buildNsfwjsGraph(b.module, b.exportKey, b.layers),
     cacheName: () => `nsfwjs-${b.id}-${CONVERTER_VERSION}-${sha256(b.layers.join('|')).slice(0, 8)}.onnx`,
   });
+}
+
+/** An nsfwjs backbone tapped at other layers (for layer studies, e.g. bench/accuracy); cached like the registered ones. */
+export async function nsfwjsWithLayers(id: string, layers: [string, string]): Promise<{ spec: BackboneSpec; path: string; hash: string }> {
+  const b = BACKBONES.find((x) => x.id === id);
+  if (!b) throw new Error(`not an nsfwjs backbone: ${id}`);
+  const file = await cached(`nsfwjs-${b.id}-${CONVERTER_VERSION}-${sha256(layers.join('|')).slice(0, 8)}.onnx`, () => buildNsfwjsGraph(b.module, b.exportKey, layers));
+  return { spec: { id: b.id, layers, mean: [0, 0, 0], std: [1, 1, 1], strides: [8, 16] }, path: file.path, hash: file.hash };
 }

@@ -3,7 +3,8 @@
 import { PRECISIONS } from '../backbone/int8.js';
 import { backboneIds } from '../backbone/index.js';
 import { DEFAULT_BACKGROUND, parseBgRange, validateBackgroundConfig, type BackgroundConfig } from '../image/background.js';
-import { DEFAULT_SCORING, DEFAULT_TARGET_FPR } from '../model/config.js';
+import { DEFAULT_PRESET, DEFAULT_SCORING, DEFAULT_TARGET_FPR, PRESETS, type Preset } from '../model/config.js';
+import type { Precision } from '../backbone/int8.js';
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import { invalid } from '../util/errors.js';
 import type { CoresetMethod } from '../memory/index.js';
@@ -28,7 +29,11 @@ export const BACKGROUND_OPTIONS = {
 
 /** The backbone options shared by fit, eval and sweep. */
 export const BACKBONE_OPTIONS = {
-  backbone: custom('ID', '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`', 'inception_v3', (s, f) => {
+  preset: custom('v1|v2', "the defaults the other flags override: `v1` inception_v3, 256 / crop 224, fp32; `v2` inception_v3 int8, 320, whole image (docs/RESULTS.md, accuracy study). With another --backbone and no --preset, v1", undefined, (s, f) => {
+    if (!(s in PRESETS)) throw invalid(f, oneOf(Object.keys(PRESETS)), s);
+    return s;
+  }, { shown: DEFAULT_PRESET }),
+  backbone: custom('ID', '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`', undefined, (s, f) => {
     if (!/\.onnx$/i.test(s) && !backboneIds().includes(s)) throw invalid(f, `${oneOf(backboneIds())} or a FILE.onnx`, s);
     return s;
   }, { shown: 'inception_v3' }),
@@ -37,7 +42,10 @@ export const BACKBONE_OPTIONS = {
   std: text('R,G,B', 'FILE.onnx backbone: normalisation std', { shown: '0.229,0.224,0.225', key: 'std' }),
   'input-size': integer('N', 'FILE.onnx backbone: the side of the probe run that learns the strides', 16, 4096, undefined, { shown: '224', key: 'inputSize' }),
   weights: WEIGHTS,
-  precision: choice('fp32|int8', '`int8`: the backbone is quantized (int8 weights per channel, uint8 activations calibrated on 8 training images) and run by integer kernels; the bank and the NN search stay float32 and exact. Saved models keep the calibration, so predict, serve and export use the same int8 graph', PRECISIONS, 'fp32'),
+  precision: custom('fp32|int8', '`int8`: the backbone is quantized (int8 weights per channel, uint8 activations calibrated on 8 training images) and run by integer kernels; the bank and the NN search stay float32 and exact. Saved models keep the calibration, so predict, serve and export use the same int8 graph', undefined, (s, f) => {
+    if (!(PRECISIONS as readonly string[]).includes(s)) throw invalid(f, oneOf(PRECISIONS), s);
+    return s as Precision;
+  }, { shown: 'the preset\'s (fp32)' }),
   device: DEVICE,
   batch: integer('N', 'images per backbone batch (default: 8 at 224 px, fewer for larger inputs)', 1, 256, undefined, { shown: '8 at 224 px' }),
 } as const;
@@ -55,14 +63,14 @@ export const MODEL_OPTIONS = {
   squared: flag('report squared distances d², as the official faiss code does (default: true distances)'),
   reweight: flag('PatchCore eq. 7 image-score reweighting with b = --b'),
   sigma: number('S', 'Gaussian sigma of the anomaly map, in pixels', 'a number 0..64', DEFAULT_SCORING.sigma, (x) => x >= 0 && x <= 64),
-  resize: integer('N', 'shorter side after resizing', 16, 4096, 256, { key: 'resize' }),
-  crop: custom('N|none', 'center crop; `none` keeps the borders of non-square images', 224 as number | 'none', (s, f) => {
+  resize: integer('N', 'shorter side after resizing', 16, 4096, undefined, { key: 'resize', shown: 'the preset\'s (256)' }),
+  crop: custom('N|none', 'center crop; `none` keeps the borders of non-square images', undefined as number | 'none' | undefined, (s, f) => {
     if (s === 'none') return 'none' as const;
     const n = Number(s);
     if (!Number.isInteger(n) || n < 16 || n > 4096) throw invalid(f, 'an integer 16..4096 or "none"', Number.isFinite(n) ? n : s);
     return n;
-  }, { shown: '224', key: 'crop' }),
-  dim: integer('N', 'reduce patch features to N dims by adaptive average pooling, as the official code\'s 1024 (0 keeps all)', 0, 100000, 0),
+  }, { shown: 'the preset\'s (224)', key: 'crop' }),
+  dim: integer('N', 'reduce patch features to N dims by adaptive average pooling, as the official code\'s 1024 (0 keeps all)', 0, 100000, undefined, { shown: '0' }),
   ...BACKGROUND_OPTIONS,
   'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores (README: Deciding good or bad)', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
   'calibration-images': integer('N', 'training images scored for that threshold (a seeded random sample; 0 = all): more is steadier and slower', 0, 1e6, undefined, { shown: '40, or 2/A if more', expected: 'a non-negative integer (0 = all)', key: 'calibrationImages' }),
@@ -79,9 +87,20 @@ export function coresetMethodFlag(v: Pick<ModelValues, 'coreset-method' | 'cores
   return 'exact';
 }
 
-export function preprocessFlags(v: Pick<ModelValues, 'resize' | 'crop'>): Omit<PreprocessConfig, 'mean' | 'std'> {
-  if (typeof v.crop === 'number' && v.crop > v.resize) throw invalid('--crop', `a size no larger than --resize ${v.resize}`, v.crop);
-  return { resize: v.resize, crop: v.crop };
+/**
+ * --preset NAME: the defaults the other extraction flags override (src/model/config.ts). A preset
+ * was measured with its own backbone: with another --backbone and no --preset, v1 applies.
+ */
+export function presetOf(v: { preset?: string; backbone?: string }): Preset {
+  const name = v.preset ?? (v.backbone !== undefined && v.backbone !== PRESETS[DEFAULT_PRESET].backbone ? 'v1' : DEFAULT_PRESET);
+  return PRESETS[name];
+}
+
+export function preprocessFlags(v: Pick<ModelValues, 'resize' | 'crop'>, preset: Preset): Omit<PreprocessConfig, 'mean' | 'std'> {
+  const resize = v.resize ?? preset.preprocess.resize;
+  const crop = v.crop ?? preset.preprocess.crop;
+  if (typeof crop === 'number' && crop > resize) throw invalid('--crop', `a size no larger than --resize ${resize}`, crop);
+  return { resize, crop };
 }
 
 export function scoringFlags(v: Pick<ModelValues, 'score' | 'k' | 'b' | 'squared' | 'reweight' | 'sigma'>): ScoringConfig {

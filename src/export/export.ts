@@ -33,17 +33,24 @@ export interface ExportResult {
   fp16Values: number;
 }
 
-/** The crop side: the graph has fixed spatial dims. */
-export function cropSize(model: PatchCore): number {
+/**
+ * The graph's fixed input size: the crop, or with `--crop none` the training images' resized size
+ * (recorded at fit); the predictor then takes images that resize to exactly that size.
+ */
+export function inputSize(model: PatchCore): { H: number; W: number } {
   const { resize, crop } = model.config.preprocess;
-  if (crop === 'none') throw new UserError(`export needs a fixed input size, but the model was fitted with --crop none (its input follows each image's aspect ratio); refit with --crop N`);
+  if (crop === 'none') {
+    const s = model.config.inputSize;
+    if (!s) throw new UserError(`export needs a fixed input size, but this model's training images had different sizes with --crop none (or it was fitted by an older version); refit with --crop N, or on images of one size`);
+    return { H: s.height, W: s.width };
+  }
   if (crop > resize) throw new UserError(`export needs a square input, but crop ${crop} > resize ${resize} gives non-square crops of non-square images; refit with --crop <= --resize`);
-  return crop;
+  return { H: crop, W: crop };
 }
 
-/** Feature-map shapes at the crop size, from one probe run of the backbone. */
-async function probeGrid(model: PatchCore, size: number): Promise<FeatureGrid> {
-  const [maps] = await model.extractor.backbone.run({ dims: [1, 3, size, size], data: new Float32Array(3 * size * size) });
+/** Feature-map shapes at the input size, from one probe run of the backbone. */
+async function probeGrid(model: PatchCore, H: number, W: number): Promise<FeatureGrid> {
+  const [maps] = await model.extractor.backbone.run({ dims: [1, 3, H, W], data: new Float32Array(3 * H * W) });
   const [, c1, h, w] = maps.shallow.dims;
   const [, c2, dh, dw] = maps.deep.dims;
   return { c1, c2, h, w, dh, dw };
@@ -52,8 +59,8 @@ async function probeGrid(model: PatchCore, size: number): Promise<FeatureGrid> {
 export async function exportModel(model: PatchCore, opts: ExportOptions = {}): Promise<ExportResult> {
   const { config } = model;
   const { bank } = model.fitted;
-  const S = cropSize(model);
-  const grid = await probeGrid(model, S);
+  const { H, W } = inputSize(model);
+  const grid = await probeGrid(model, H, W);
   if (grid.c1 + grid.c2 < bank.dim) throw new Error(`bank dim ${bank.dim} exceeds the backbone's ${grid.c1 + grid.c2} channels`);
   await ensureNeighbourTable(model.fitted, config.scoring);
   // The loaded backbone is the graph the model was fitted with (its hash was checked at fit/load),
@@ -63,7 +70,7 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
 
   const g = new GraphBuilder('patchcore');
   const uint8 = opts.withPreprocess === true;
-  const inputDims = uint8 ? ['N', S, S, 3] : ['N', 3, S, S];
+  const inputDims = uint8 ? ['N', H, W, 3] : ['N', 3, H, W];
   g.input('image', inputDims); // element type set below: the builder has no uint8
   const image = uint8 ? normaliseNodes(g, 'image', config.preprocess, 'normalised') : 'image';
   const [shallow, deep] = config.backbone.layers.map((l) => BACKBONE_PREFIX + l);
@@ -73,10 +80,10 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   // normalized = sigmoid((score − threshold) / scale), as scoring/decision.ts
   const centred = g.op('Sub', [scores.image, g.scalar(g.fresh('threshold'), config.threshold)]);
   g.op('Sigmoid', [g.op('Div', [centred, g.scalar(g.fresh('scale'), config.normalization.scale)])], {}, 'normalized');
-  mapNodes(g, scores.patch, grid.h, grid.w, S, S, config.scoring.sigma, 'anomaly_map');
+  mapNodes(g, scores.patch, grid.h, grid.w, H, W, config.scoring.sigma, 'anomaly_map', config.mapStride);
   g.output('score', ['N']);
   g.output('normalized', ['N']);
-  g.output('anomaly_map', ['N', 1, S, S]);
+  g.output('anomaly_map', ['N', 1, H, W]);
 
   const proto = onnx.ModelProto.decode(g.toBytes());
   const graph = proto.graph!;
@@ -86,6 +93,7 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   proto.opsetImport = [...(proto.opsetImport ?? []), ...inlined.extraOpsets];
   topoSort(graph);
   const fp32Bytes = onnx.ModelProto.encode(proto).finish();
+  const crop = config.preprocess.crop === 'none' ? `no crop (images must resize to ${W}x${H}, the training images' size)` : 'center crop';
   const fp16Values = opts.fp16 ? convertToFp16(graph) : 0;
   const bytes = opts.fp16 ? onnx.ModelProto.encode(proto).finish() : fp32Bytes;
 
@@ -98,10 +106,10 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
       layout: uint8 ? 'NHWC' : 'NCHW',
       dims: inputDims,
       description: uint8
-        ? 'RGB bytes after background removal (if configured), resize and center crop; the graph normalises'
-        : 'RGB after background removal (if configured), resize, center crop, then (x/255 - mean)/std',
+        ? `RGB bytes after background removal (if configured), resize and ${crop}; the graph normalises`
+        : `RGB after background removal (if configured), resize, ${crop}, then (x/255 - mean)/std`,
     },
-    outputs: { score: { dims: ['N'] }, normalized: { dims: ['N'] }, anomaly_map: { dims: ['N', 1, S, S] } },
+    outputs: { score: { dims: ['N'] }, normalized: { dims: ['N'] }, anomaly_map: { dims: ['N', 1, H, W] } },
     model_id: model.modelId,
     preprocess: config.preprocess,
     background: config.background,

@@ -4,7 +4,7 @@
 import { poolWindow } from '../features/aggregate.js';
 import type { PreprocessConfig } from '../types.js';
 import type { GraphBuilder } from '../onnx/builder.js';
-import { gaussianKernel, reflectIndex } from '../scoring/anomaly-map.js';
+import { axisMatrix } from '../scoring/anomaly-map.js';
 
 /** uint8 [N,H,W,3] RGB -> float [N,3,H,W], (x/255 − mean)/std as normalise() does. */
 export function normaliseNodes(g: GraphBuilder, input: string, pre: PreprocessConfig, out: string): string {
@@ -68,23 +68,15 @@ export function aggregateNodes(g: GraphBuilder, shallow: string, deep: string, g
 }
 
 /**
- * Patch scores [N·h·w] -> [N,1,H,W] map: bilinear upsampling, then the separable Gaussian with
- * scipy's 'reflect' border (d c b a | a b c d). ONNX Pad 'reflect' leaves the edge sample out
- * (c b | a b c), so the padding is a Gather with a precomputed index.
+ * Patch scores [N·h·w] -> [N,1,H,W] map as anomalyMap computes it: each axis is one linear map
+ * (upsampling, stretched or at the grid's stride, then the Gaussian with scipy's 'reflect'
+ * border), so the map is Y · grid · Xᵀ: two MatMuls with small constant matrices.
  */
-export function mapNodes(g: GraphBuilder, patch: string, h: number, w: number, H: number, W: number, sigma: number, out: string): string {
+export function mapNodes(g: GraphBuilder, patch: string, h: number, w: number, H: number, W: number, sigma: number, out: string, stride?: number): string {
   const grid = g.op('Reshape', [patch, g.ints(g.fresh('shape'), [-1, 1, h, w])]);
-  let x = resizeNodes(g, grid, H, W);
-  if (sigma > 0) {
-    const k = Float32Array.from(gaussianKernel(sigma));
-    const r = (k.length - 1) / 2;
-    const pass = (x: string, axis: 2 | 3, n: number) => {
-      const idx = BigInt64Array.from({ length: n + 2 * r }, (_, j) => BigInt(reflectIndex(j - r, n)));
-      const padded = g.op('Gather', [x, g.init(g.fresh('reflect'), [idx.length], idx)], { axis });
-      const kernel = g.init(g.fresh('gauss'), axis === 3 ? [1, 1, 1, k.length] : [1, 1, k.length, 1], k);
-      return g.op('Conv', [padded, kernel]);
-    };
-    x = pass(pass(x, 3, W), 2, H); // rows, then columns, as gaussianBlur
-  }
-  return g.op('Identity', [x], {}, out);
+  const X = axisMatrix(w, W, sigma, stride); // W × w
+  const Xt = new Float32Array(w * W);
+  for (let o = 0; o < W; o++) for (let j = 0; j < w; j++) Xt[j * W + o] = X[o * w + j];
+  const across = g.op('MatMul', [grid, g.init(g.fresh('map_x'), [w, W], Xt)]); // [N,1,h,W]
+  return g.op('MatMul', [g.init(g.fresh('map_y'), [H, h], axisMatrix(h, H, sigma, stride)), across], {}, out); // [N,1,H,W]
 }

@@ -66,9 +66,9 @@ export class OnnxPredictor {
     const s = this.sidecar;
     const image = s.background ? (await removeBackground(img, s.background)).image : img;
     const { cropped, geometry } = await preprocess(image, s.preprocess);
-    const size = Number(s.input.dims[2]);
-    if (cropped.width !== size || cropped.height !== size)
-      throw new UserError(`image ${img.width}x${img.height} crops to ${cropped.width}x${cropped.height}, but the graph takes ${size}x${size}`);
+    const [h, w] = (s.input.layout === 'NHWC' ? s.input.dims.slice(1, 3) : s.input.dims.slice(2, 4)).map(Number);
+    if (cropped.width !== w || cropped.height !== h)
+      throw new UserError(`image ${img.width}x${img.height} ${s.preprocess.crop === 'none' ? 'resizes' : 'crops'} to ${cropped.width}x${cropped.height}, but the graph takes ${w}x${h}`);
     // uint8 input is HWC RGB bytes, exactly RgbImage's layout
     return { data: s.input.dtype === 'uint8' ? cropped.data : normalise(cropped, s.preprocess).data, geometry };
   }

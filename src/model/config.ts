@@ -1,5 +1,6 @@
 // model.json: everything needed to reproduce a fitted model's predictions.
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
+import type { Precision } from '../backbone/int8.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { TrainingFingerprint } from '../data/fingerprint.js';
@@ -26,6 +27,13 @@ export interface ModelConfig {
   /** Background-anomaly removal, with the RGB range actually used (auto resolved per image). */
   background: BackgroundConfig | null;
   featureDim: number;    // 0 = full concatenation
+  /** The backbone input size shared by all training images (absent when they differ); export fixes its graph to it. */
+  inputSize?: { width: number; height: number };
+  /**
+   * The patch grid's stride in input pixels: the map places the cells at that spacing, centred
+   * (scoring/anomaly-map.ts). Absent in models fitted before it: their grid is stretched over the input.
+   */
+  mapStride?: number;
   /** method: how the coreset was selected (memory/select.ts), e.g. 'exact greedy'. */
   coreset: { ratio: number; seed: number; trainPatches: number; method?: string };
   scoring: ScoringConfig;
@@ -66,6 +74,35 @@ export interface ThresholdInfo {
 export const DEFAULT_TARGET_FPR = 0.05;
 
 export const DEFAULT_SCORING: ScoringConfig = { kind: 'nearest', k: 3, b: 9, squared: false, reweight: false, sigma: 4 };
+
+/** The extraction defaults of fit, eval and sweep, by name; explicit flags override them. */
+export interface Preset {
+  backbone: string;
+  preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
+  featureDim: number;
+  precision: Precision;
+  description: string;
+}
+
+export const PRESETS: Record<string, Preset> = {
+  v1: {
+    backbone: 'inception_v3',
+    preprocess: { resize: 256, crop: 224 },
+    featureDim: 0,
+    precision: 'fp32',
+    description: 'the first default: inception_v3, resize 256, center crop 224 (drops the sides of non-square images)',
+  },
+  v2: {
+    backbone: 'inception_v3',
+    preprocess: { resize: 320, crop: 'none' },
+    featureDim: 0,
+    precision: 'int8',
+    description: 'inception_v3 int8, resize 320, whole image (no crop); the accuracy study\'s choice (docs/RESULTS.md)',
+  },
+};
+
+/** The preset used when --preset is not given (docs/RESULTS.md, accuracy study). */
+export const DEFAULT_PRESET = 'v1';
 
 /** Models fitted before calibrated thresholds: keep their threshold, say where it came from, derive a scale. */
 export function upgradeThreshold(c: ModelConfig): ModelConfig {

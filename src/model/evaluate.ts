@@ -79,6 +79,8 @@ export interface EvalFeatures {
   tests: PreparedTest[];
   hasMasks: boolean;
   seconds: number;
+  /** The backbone's shallow stride: maps place the patch cells at it (as fit records for predict). */
+  mapStride: number;
   close(): void;
 }
 
@@ -94,7 +96,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
       const mask = ds.hasMasks ? await alignedMask(item.mask, e.geometry) : undefined;
       tests.push({ item, features: e.features, geometry: e.geometry, mask });
     }
-    return { store, images, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, close: () => store.close() };
+    return { store, images, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close: () => store.close() };
   } catch (e) {
     store.close();
     throw e;
@@ -114,7 +116,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     const tr = Date.now();
     const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t), o.coresetMethod);
     if (fb.method) methods.push(fb.method);
-    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr) });
+    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride });
     fit.push({ threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) });
     const scores: number[] = [];
     const maps: ScoreMap[] = [];
@@ -122,7 +124,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
       o.progress?.(`run ${r + 1}/${o.runs} scoring`, i, ef.tests.length);
       const { score, patches } = await scoreFeatures(t.features, fb, o.scoring);
       scores.push(score);
-      maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma));
+      maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma, ef.mapStride));
     }
     o.progress?.(`run ${r + 1}/${o.runs} scoring`, ef.tests.length, ef.tests.length);
     await fb.nn.release();

@@ -18,7 +18,7 @@ const BAND = 0.9;
 
 export async function scorePruned(
   store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
-  subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig,
+  subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig, mapStride?: number,
 ): Promise<{ score: number; patches: PatchScores }> {
   const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH;
   // proxy: the same score (nearest, or mean of k nearest) on the projections
@@ -67,7 +67,7 @@ export async function scorePruned(
   await scoreExactly(byProxy.filter((c) => Number.isNaN(exact[c]) && ratio * proxy[c] >= BAND * best));
   // then until the cells the peak depends on are all exact
   for (;;) {
-    const map = anomalyMap({ gridH: H, gridW: W, scores: estimate(), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma);
+    const map = anomalyMap({ gridH: H, gridW: W, scores: estimate(), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
     let at = 0;
     for (let i = 1; i < map.data.length; i++) if (map.data[i] > map.data[at]) at = i;
     const cy = Math.floor(((Math.floor(at / map.width) + 0.5) * H) / map.height), cx = Math.floor((((at % map.width) + 0.5) * W) / map.width);

@@ -1,7 +1,7 @@
 // PatchCore as one object: fit from good images, score new ones, save and load.
 import type { Geometry, PatchFeatures, PredictResult, RgbImage, ScoreMap } from '../types.js';
 import type { Backbone } from '../backbone/backbone.js';
-import { Extractor, createExtractor, type ExtractorSetup } from './extract.js';
+import { Extractor, createExtractor, type ExtractorSetup, type StoredImage } from './extract.js';
 import { FeatureStore, checkRatio, type CoresetMethod } from '../memory/index.js';
 import { calibrationImages, leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours } from '../scoring/nn.js';
@@ -55,7 +55,7 @@ export class PatchCore {
     try {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
-      const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr) });
+      const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0] });
       const date = new Date().toISOString();
       const image = conformalThreshold(train.image, targetFpr);
       const pixel = conformalThreshold(train.pixel, targetFpr);
@@ -71,6 +71,8 @@ export class PatchCore {
         preprocess,
         background,
         featureDim: o.featureDim,
+        ...sharedInputSize(images),
+        mapStride: backbone.spec.strides[0],
         coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method },
         scoring: o.scoring,
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
@@ -154,7 +156,7 @@ export class PatchCore {
 
   async predictFeatures(f: PatchFeatures, g: Geometry): Promise<PredictResult> {
     const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring);
-    const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma);
+    const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma, this.config.mapStride);
     let original: ScoreMap | undefined;
     return {
       score,
@@ -171,6 +173,12 @@ export class PatchCore {
       patches,
     };
   }
+}
+
+/** `{ inputSize }` when every training image gave the backbone the same input size. */
+function sharedInputSize(images: StoredImage[]): Pick<ModelConfig, 'inputSize'> {
+  const [g] = images.map((i) => i.geometry);
+  return g && images.every((i) => i.geometry.cropW === g.cropW && i.geometry.cropH === g.cropH) ? { inputSize: { width: g.cropW, height: g.cropH } } : {};
 }
 
 export function modelId(config: ModelConfig): string {

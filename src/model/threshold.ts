@@ -33,6 +33,8 @@ export interface TrainingScoreOptions {
    */
   images?: number;
   seed?: number;
+  /** The model's map geometry (ModelConfig.mapStride), so the pixel threshold sees predict's maps. */
+  mapStride?: number;
 }
 
 /** Default sample: 40 images (the conformal rank is then the 2nd largest at A = 0.05), or 2/A when A needs more. */
@@ -95,9 +97,9 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
       const rows = Int32Array.from({ length: count }, (_, j) => offsets[i] + j);
       const view = leaveOutView(fb, ext, knn, i, cfg);
       const { score, patches } = extZ
-        ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg)
+        ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg, o.mapStride)
         : await scoreFeatures({ gridH: g.gridH, gridW: g.gridW, dim: store.dim, count, data: store.rows(rows) }, fb, cfg, view);
-      const map = anomalyMap(patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma);
+      const map = anomalyMap(patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma, o.mapStride);
       let max = -Infinity;
       for (const v of map.data) max = Math.max(max, v);
       out.image.push(score);

@@ -3,14 +3,23 @@
 // (mode 'reflect' = d c b a | a b c d, truncate 4.0 -> radius int(4σ+0.5)).
 import type { Geometry, PatchScores, ScoreMap } from '../types.js';
 
-/** Source coordinates of PyTorch's align_corners=false resize along one axis. */
-function axisTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; t: Float32Array } {
+/**
+ * Source coordinates of PyTorch's align_corners=false resize along one axis: the grid stretched
+ * over the output, cell i centred at (i + ½)·out/in. With `stride`, the cells sit at their true
+ * spacing instead, centred in the output: cell i at off + i·stride, off = (out − stride·(in − 1))/2
+ * (the same when out = in·stride; different for backbones with unpadded convolutions, e.g.
+ * InceptionV3 gives 25 cells for 224 px, which stretching spreads 8.96 px apart instead of 8).
+ */
+function axisTaps(inSize: number, outSize: number, stride?: number): { i0: Int32Array; i1: Int32Array; t: Float32Array } {
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
   const t = new Float32Array(outSize);
   const scale = inSize / outSize;
+  const off = stride ? (outSize - stride * (inSize - 1)) / 2 : 0;
   for (let o = 0; o < outSize; o++) {
-    const src = Math.max(0, (o + 0.5) * scale - 0.5); // PyTorch clamps negatives to 0
+    const src = stride
+      ? Math.min(inSize - 1, Math.max(0, (o + 0.5 - off) / stride))
+      : Math.max(0, (o + 0.5) * scale - 0.5); // PyTorch clamps negatives to 0
     const a = Math.min(Math.floor(src), inSize - 1);
     i0[o] = a;
     i1[o] = Math.min(a + 1, inSize - 1);
@@ -124,11 +133,11 @@ interface AxisOperator {
 
 const operators = new Map<string, AxisOperator>();
 
-function axisOperator(inSize: number, outSize: number, sigma: number): AxisOperator {
-  const key = `${inSize}|${outSize}|${sigma}`;
+function axisOperator(inSize: number, outSize: number, sigma: number, stride?: number): AxisOperator {
+  const key = `${inSize}|${outSize}|${sigma}|${stride ?? ''}`;
   let op = operators.get(key);
   if (op) return op;
-  const taps = axisTaps(inSize, outSize);
+  const taps = axisTaps(inSize, outSize, stride);
   const k = sigma > 0 ? gaussianKernel(sigma) : Float64Array.of(1);
   const r = (k.length - 1) >> 1;
   const dense = new Float64Array(outSize * inSize);
@@ -164,16 +173,24 @@ function axisOperator(inSize: number, outSize: number, sigma: number): AxisOpera
   return op;
 }
 
+/** One axis of the map as a dense out × in matrix (for the exported graph, where it is a MatMul). */
+export function axisMatrix(inSize: number, outSize: number, sigma: number, stride?: number): Float32Array {
+  const op = axisOperator(inSize, outSize, sigma, stride);
+  const m = new Float32Array(outSize * inSize);
+  for (let o = 0; o < outSize; o++) for (let j = 0; j < op.band; j++) m[o * inSize + op.lo[o] + j] = op.w[o * op.band + j];
+  return m;
+}
+
 /**
  * Pixel anomaly map of one image: bilinear upsampling of the patch grid, then Gaussian σ.
  * Both steps are linear and separable, so each axis is one precomputed banded matrix (gaussianBlur
  * ∘ resizeBilinear, the same result up to float rounding): gridH×W across, then H×W down, a few
  * grid samples per output instead of 2·(8σ+1) taps per pixel.
  */
-export function anomalyMap(ps: PatchScores, width: number, height: number, sigma = 4): ScoreMap {
+export function anomalyMap(ps: PatchScores, width: number, height: number, sigma = 4, stride?: number): ScoreMap {
   const { gridW: gw, gridH: gh, scores } = ps;
-  const ox = axisOperator(gw, width, sigma);
-  const oy = axisOperator(gh, height, sigma);
+  const ox = axisOperator(gw, width, sigma, stride);
+  const oy = axisOperator(gh, height, sigma, stride);
   // across: tmp[j][x] = Σ_i ox.w[x][i] · scores[j][ox.lo[x] + i]
   const tmp = new Float64Array(gh * width);
   const bx = ox.band;

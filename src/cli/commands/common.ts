@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolveBackbone } from '../../backbone/index.js';
 import { invalid, UserError } from '../../util/errors.js';
 import type { Backbone } from '../../backbone/backbone.js';
-import { type BACKBONE_OPTIONS, type MODEL_OPTIONS, backgroundFlags, preprocessFlags } from '../args.js';
+import { type BACKBONE_OPTIONS, type MODEL_OPTIONS, backgroundFlags, preprocessFlags, presetOf } from '../args.js';
 import { type COMMON, helpText, inFlags, parseCommand, type CommandSpec, type Options, type Values } from '../options.js';
 
 export type Command = (argv: string[]) => Promise<number>;
@@ -29,21 +29,22 @@ export function runCommand<O extends Options>(spec: CommandSpec<O>, body: (v: Va
 }
 
 export async function backboneFromFlags(v: Values<typeof BACKBONE_OPTIONS>): Promise<Backbone> {
-  return resolveBackbone({ id: v.backbone, device: v.device, weights: v.weights, layers: v.layers, mean: v.mean, std: v.std, inputSize: v['input-size'] });
+  return resolveBackbone({ id: v.backbone ?? presetOf(v).backbone, device: v.device, weights: v.weights, layers: v.layers, mean: v.mean, std: v.std, inputSize: v['input-size'] });
 }
 
 /** The extractor setup of fit, eval and sweep (createExtractor adds the backbone's normalisation). */
 export function extractorFlags(v: Values<Omit<typeof MODEL_OPTIONS, 'score'>> & { quiet: boolean }) {
-  if (/\.onnx$/i.test(v.backbone)) {
+  const preset = presetOf(v);
+  if (v.backbone !== undefined && /\.onnx$/i.test(v.backbone)) {
     // an .onnx backbone's own checks run when it loads, after the data: the cheap ones come first
     if (!existsSync(v.backbone)) throw new UserError(`--backbone ${v.backbone}: no such file`);
     if (v.layers === undefined) throw invalid('--layers', 'two tensor names of the .onnx backbone, shallow then deep', v.layers);
   }
   return {
-    preprocess: preprocessFlags(v),
+    preprocess: preprocessFlags(v, preset),
     background: backgroundFlags(v),
-    featureDim: v.dim,
-    precision: v.precision,
+    featureDim: v.dim ?? preset.featureDim,
+    precision: v.precision ?? preset.precision,
     batchSize: v.batch,
     warn: warn(v.quiet),
   };

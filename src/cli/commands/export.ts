@@ -3,7 +3,9 @@ import { checkOutputDir } from '../../util/atomic.js';
 import { DEVICE, WEIGHTS } from '../args.js';
 import { flag, integer, required, type CommandSpec } from '../options.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { loadImage } from '../../image/load.js';
+import { loadImage, resizeRgb } from '../../image/load.js';
+import type { ModelConfig } from '../../model/config.js';
+import type { RgbImage } from '../../types.js';
 import { syntheticSample } from '../../data/synthetic.js';
 import { exportModel } from '../../export/export.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
@@ -46,7 +48,7 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   if (config.background)
     log('note: background removal cannot be expressed in the graph; model.onnx.json records its settings, and the caller (e.g. patchcore predict --onnx) must apply it before the graph');
 
-  const images = positionals.length ? await Promise.all(positionals.map((f) => loadImage(f))) : [syntheticSample(1, 'good', config.preprocess.resize).image];
+  const images = positionals.length ? await Promise.all(positionals.map((f) => loadImage(f))) : [await validationImage(config)];
   const graph = await OnnxPredictor.fromBytes(r.bytes, r.sidecar);
   const validation: NonNullable<typeof r.sidecar.validation> = { images: positionals.length ? positionals : ['synthetic good sample'] };
   if (r.fp32Bytes) {
@@ -70,3 +72,9 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   );
   return 0;
 });
+
+/** A synthetic good part the graph accepts: square, or with --crop none at the training images' size. */
+async function validationImage(c: ModelConfig): Promise<RgbImage> {
+  const img = syntheticSample(1, 'good', c.preprocess.resize).image;
+  return c.preprocess.crop === 'none' && c.inputSize ? resizeRgb(img, c.inputSize.width, c.inputSize.height) : img;
+}

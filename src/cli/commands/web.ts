@@ -20,7 +20,7 @@ export const WEB: CommandSpec<typeof WEB_OPTIONS> = {
 
 export const webCommand = runCommand(WEB, async (v) => {
   await checkOutputDir('--out', v.out);
-  const backbone = await resolveBackbone({ id: v.backbone, weights: v.weights });
+  const backbone = await resolveBackbone({ id: v.backbone ?? 'inception_v3', weights: v.weights });
   const files = await buildSite({ out: v.out, backbone });
   const mb = files.reduce((s, f) => s + f.bytes, 0) / 1e6;
   process.stdout.write(`wrote ${files.length} files (${mb.toFixed(1)} MB, backbone ${backbone.spec.id}) to ${v.out}; open index.html over http(s), or run 'patchcore serve --model M --studio ${v.out}'\n`);
