@@ -1,5 +1,7 @@
 // One option table per command drives parsing, --help and README.md: they cannot drift apart.
 import { test } from 'node:test';
+import { PRESETS } from '../src/model/config.js';
+import { preprocessFlags, presetOf } from '../src/cli/args.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -29,7 +31,10 @@ test('flags are parsed and checked from the table', () => {
   assert.equal(v.seed, 7);
   assert.equal(v['bg-range'], 'auto');
   assert.equal(v.crop, 'none');
-  assert.equal(v.resize, 256, 'default');
+  assert.equal(v.resize, undefined, 'no flag: the preset decides');
+  assert.deepEqual(preprocessFlags(v, presetOf(v)), { resize: 256, crop: 'none' }, 'v1 resize, the explicit crop');
+  assert.deepEqual(preprocessFlags(parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v2']).values, PRESETS.v2), { resize: 320, crop: 'none' });
+  assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v9']), /for --preset but received "v9"/);
   assert.equal(v.background, false);
   // a negative number after a flag is its value, and gets the flag's own explanation
   assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--seed', '-1']), { message: 'Expected a non-negative integer for --seed but received -1' });
