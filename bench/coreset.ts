@@ -24,9 +24,10 @@ function arg(name: string, def: string): string {
 }
 
 /** Row generator: a mixture of 64 uneven blobs on a 12-d latent space mapped linearly to `dim`, plus noise. */
-export function featureSource(dim: number, kind: string, seed = 1): (rows: number) => Float32Array {
+export function featureSource(dim: number, kind: string, seed = 1, jitter = (rng: Rng) => 0.05 * rng.normal()): (rows: number) => Float32Array {
   const rng = new Rng(seed);
   if (kind === 'gaussian') return (rows) => Float32Array.from({ length: rows * dim }, () => rng.normal());
+  if (kind === 'uniform') return (rows) => Float32Array.from({ length: rows * dim }, () => rng.next() - 0.5);
   const L = 12, K = 64;
   const A = Float64Array.from({ length: dim * L }, () => rng.normal());
   const mu = Array.from({ length: K }, () => Array.from({ length: L }, () => rng.normal() * 3));
@@ -38,7 +39,7 @@ export function featureSource(dim: number, kind: string, seed = 1): (rows: numbe
       const k = Math.floor(rng.next() ** 2 * K); // uneven cluster sizes, like background vs. detail
       for (let l = 0; l < L; l++) u[l] = mu[k][l] + sd[k] * rng.normal();
       for (let d = 0; d < dim; d++) {
-        let s = 0.05 * rng.normal();
+        let s = jitter(rng);
         for (let l = 0; l < L; l++) s += A[d * L + l] * u[l];
         z[i * dim + d] = s;
       }

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../src/util/rng.js';
+import { featureSource } from './coreset.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { chooseCoreset, type CoresetMethod } from '../src/memory/select.js';
 
@@ -22,28 +22,9 @@ const PER_IMAGE = 3721;
 /** The official greedy's cost per 128-d distance update, torch on these 2 cores (docs/RESULTS.md §3: 38.26 s for 171,696 × 17,169). */
 const OFFICIAL_NS = 38.26e9 / (171_696 * 17_169);
 
-function source(kind: string, dim: number, seed = 1): (rows: number) => Float32Array {
-  const rng = new Rng(seed);
-  if (kind === 'hard') return (rows) => Float32Array.from({ length: rows * dim }, () => rng.next() - 0.5);
-  const L = 12, K = 64;
-  const A = Float64Array.from({ length: dim * L }, () => rng.normal());
-  const mu = Array.from({ length: K }, () => Array.from({ length: L }, () => rng.normal() * 3));
-  const sd = Array.from({ length: K }, () => 0.1 + rng.next() ** 2 * 1.5);
-  const u = new Float64Array(L);
-  return (rows) => {
-    const z = new Float32Array(rows * dim);
-    for (let i = 0; i < rows; i++) {
-      const k = Math.floor(rng.next() ** 2 * K);
-      for (let l = 0; l < L; l++) u[l] = mu[k][l] + sd[k] * rng.normal();
-      for (let d = 0; d < dim; d++) {
-        let s = 0.1 * (rng.next() - 0.5);
-        for (let l = 0; l < L; l++) s += A[d * L + l] * u[l];
-        z[i * dim + d] = s;
-      }
-    }
-    return z;
-  };
-}
+/** easy: clustered low-rank features (as bench/coreset.ts); hard: i.i.d. uniform noise. */
+const source = (kind: string, dim: number) =>
+  featureSource(dim, kind === 'hard' ? 'uniform' : 'clustered', 1, (rng) => 0.1 * (rng.next() - 0.5));
 
 async function one(): Promise<void> {
   const kind = arg('data', 'easy'), n = Number(arg('n', '150000')), dim = Number(arg('dim', '256'));

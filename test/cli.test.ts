@@ -4,15 +4,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CLI, SHARED, missing, tempDir } from './helpers.js';
+import { CLI, SHARED, missing, runCli, tempDir } from './helpers.js';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, PATCHCORE_DEBUG: '' } });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const run = runCli;
 
 /** A failing run: non-zero exit, one line on stderr that mentions `needle`, no stack trace. */
 function assertUserError(r: ReturnType<typeof run>, needle: string | RegExp) {

@@ -1,5 +1,6 @@
 // Shared test setup: a per-run graph cache (never ~/.cache), synthetic data, a fitted model.
 import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { existsSync, mkdtempSync } from 'node:fs';
 
@@ -33,4 +34,10 @@ export function findChromium(): string | null {
     for (const name of ['chromium', 'chromium-browser', 'google-chrome'])
       if (existsSync(path.join(dir, name))) return path.join(dir, name);
   return null;
+}
+
+/** The CLI as a user runs it: exit code, stdout, stderr (no debug stacks). */
+export function runCli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, PATCHCORE_DEBUG: '' } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }

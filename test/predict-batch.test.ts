@@ -2,18 +2,14 @@
 // recorded as rows, outputs mirroring the inputs; and calibrate against eval's F1-max.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { CLI, tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
 import { CSV_COLUMNS } from '../src/report/rows.js';
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, PATCHCORE_DEBUG: '' } });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
+const run = runCli;
 
 /** Minimal CSV reader for the fixed columns (quoted fields allowed). */
 function readCsv(text: string): Record<string, string>[] {
