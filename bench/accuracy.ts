@@ -49,7 +49,7 @@ const BASE: Setting = { backbone: 'inception_v3', layers: '', resize: 256, crop:
 /** The preset as a study setting. */
 function presetSetting(name: string): Setting {
   const p = PRESETS[name];
-  return { ...BASE, backbone: p.backbone, resize: p.preprocess.resize, crop: p.preprocess.crop, dim: p.featureDim, precision: p.precision };
+  return { ...BASE, backbone: p.backbone, resize: p.preprocess.resize, crop: p.preprocess.crop, dim: p.featureDim, precision: p.precision, ratio: p.ratio };
 }
 
 /** Exploration order: the most promising cells first (see docs/RESULTS.md for why). */
@@ -87,9 +87,15 @@ function parseCell(spec: string): [string, Partial<Setting>] {
   return [dataset, s];
 }
 
+/**
+ * The resize the cells ran with. Cells recorded before 2026-11-30 03:40 UTC resized with libvips
+ * (sharp, 'linear'); since then both hosts use image/resize.ts (Pillow's bilinear). Part of the key.
+ */
+const RESAMPLE = 'pillow-bilinear';
+
 export function fingerprint(c: Cell): string {
   const s = c.setting;
-  return [c.dataset, s.backbone, s.layers || '-', `${s.resize}/${s.crop}`, `dim${s.dim}`, s.precision, s.augment, `r${s.ratio}`, `x${c.runs}`].join(' ');
+  return [c.dataset, s.backbone, s.layers || '-', `${s.resize}/${s.crop}`, `dim${s.dim}`, s.precision, s.augment, `r${s.ratio}`, `x${c.runs}`, RESAMPLE].join(' ');
 }
 
 async function backboneOf(id: string, layers: string): Promise<Backbone> {
@@ -138,6 +144,7 @@ async function runCell(c: Cell): Promise<Record<string, unknown>> {
     return {
       dataset: c.dataset,
       setting: c.setting,
+      resample: RESAMPLE,
       runs: c.runs,
       image_auroc: m('image_auroc'),
       pixel_auroc: m('pixel_auroc'),
@@ -156,7 +163,7 @@ async function runCell(c: Cell): Promise<Record<string, unknown>> {
 const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : '—');
 
 export function table(store: Store): string {
-  const lines = ['| dataset | backbone | layers | resize/crop | dim | precision | augment | coreset | runs | image AUROC | pixel AUROC | AUPRO | features s | s/run | load |', '|' + '---|'.repeat(15)];
+  const lines = ['| dataset | backbone | layers | resize/crop | dim | precision | augment | coreset | resize kernel | runs | image AUROC | pixel AUROC | AUPRO | features s | s/run | load |', '|' + '---|'.repeat(16)];
   for (const v of Object.values(store)) {
     const s = v.setting as Setting;
     const mm = (k: string) => v[k] as { mean: number | null; std: number | null };
@@ -164,7 +171,7 @@ export function table(store: Store): string {
     const sec = v.seconds as { features: number; perRun: number[] };
     const per = sec.perRun.reduce((a, b) => a + b, 0) / sec.perRun.length;
     const load = (v.load as number[]).map((x) => x.toFixed(1)).join('–');
-    lines.push(`| ${v.dataset} | ${s.backbone} | ${s.layers || 'default'} | ${s.resize}/${s.crop} | ${s.dim || 'all'} | ${s.precision} | ${s.augment} | ${s.ratio} | ${v.runs} | ${ms('image_auroc')} | ${ms('pixel_auroc')} | ${ms('aupro')} | ${sec.features.toFixed(0)} | ${per.toFixed(0)} | ${load} |`);
+    lines.push(`| ${v.dataset} | ${s.backbone} | ${s.layers || 'default'} | ${s.resize}/${s.crop} | ${s.dim || 'all'} | ${s.precision} | ${s.augment} | ${s.ratio} | ${(v.resample as string | undefined) ?? 'libvips linear'} | ${v.runs} | ${ms('image_auroc')} | ${ms('pixel_auroc')} | ${ms('aupro')} | ${sec.features.toFixed(0)} | ${per.toFixed(0)} | ${load} |`);
   }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 // One option table per command drives parsing, --help and README.md: they cannot drift apart.
 import { test } from 'node:test';
 import { PRESETS } from '../src/model/config.js';
-import { preprocessFlags, presetOf } from '../src/cli/args.js';
+import { coresetRatio, preprocessFlags, presetOf } from '../src/cli/args.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -32,8 +32,14 @@ test('flags are parsed and checked from the table', () => {
   assert.equal(v['bg-range'], 'auto');
   assert.equal(v.crop, 'none');
   assert.equal(v.resize, undefined, 'no flag: the preset decides');
-  assert.deepEqual(preprocessFlags(v, presetOf(v)), { resize: 256, crop: 'none' }, 'v1 resize, the explicit crop');
-  assert.deepEqual(preprocessFlags(parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v2']).values, PRESETS.v2), { resize: 320, crop: 'none' });
+  assert.deepEqual(preprocessFlags(v, presetOf(v)), { resize: 320, crop: 'none' }, 'the default preset v2 resize, the explicit crop');
+  const v1 = parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v1']).values;
+  assert.deepEqual(preprocessFlags(v1, presetOf(v1)), { resize: 256, crop: 224 });
+  // the coreset ratio: the flag, else the preset's (another --backbone without --preset means v1)
+  assert.equal(coresetRatio(v), 0.25);
+  assert.equal(coresetRatio(parseCommand(FIT, ['--data', 'd', '--out', 'o']).values), PRESETS.v2.ratio);
+  assert.equal(coresetRatio(v1), 0.1);
+  assert.equal(coresetRatio(parseCommand(FIT, ['--data', 'd', '--out', 'o', '--backbone', 'mobilenet_v2']).values), 0.1);
   assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v9']), /for --preset but received "v9"/);
   assert.equal(v.background, false);
   // a negative number after a flag is its value, and gets the flag's own explanation

@@ -7,13 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import nodePath from 'node:path';
-import sharp from 'sharp';
 import { zipSync } from 'fflate';
 import * as shimPath from '../src/web/shims/path.js';
 import * as memfs from '../src/web/shims/memfs.js';
 import { createHash as shimHash } from '../src/web/shims/crypto.js';
-import { resizeTriangle } from '../src/web/resize.js';
-import { syntheticSample } from '../src/data/synthetic.js';
 import { loadModel, saveConfig } from '../src/model/store.js';
 import { Rng } from '../src/util/rng.js';
 import { CLI, tempDir } from './helpers.js';
@@ -64,20 +61,6 @@ test('memfs: positioned writes and reads as a real file, growth, rename and remo
   await assert.rejects(memfs.promises.readFile('/m/model.json.tmp'), /ENOENT/);
   memfs.rmSync(dir);
   assert.equal(memfs.existsSync(`${dir}/rows.f32`), false);
-});
-
-test('triangle resize: identity at the same size; close to sharp when shrinking and enlarging', async () => {
-  const img = syntheticSample(7, 'scratch', 300).image;
-  assert.equal(resizeTriangle(img, 300, 300), img);
-  for (const [w, h] of [[256, 256], [100, 120], [451, 400]]) {
-    const ours = resizeTriangle(img, w, h);
-    const ref = await sharp(img.data, { raw: { width: 300, height: 300, channels: 3 } }).resize(w, h, { kernel: 'linear', fit: 'fill' }).raw().toBuffer();
-    let sum = 0;
-    for (let i = 0; i < ref.length; i++) sum += Math.abs(ours.data[i] - ref[i]);
-    const mean = sum / ref.length;
-    // not bit-exact (libvips differs in rounding and kernel placement), but the same picture
-    assert.ok(mean < 3, `${w}x${h}: mean |ours - sharp| = ${mean.toFixed(2)} levels`);
-  }
 });
 
 test('loadModel reads a model .zip (the page download) as the directory, and rejects a broken one', async () => {

@@ -1,6 +1,7 @@
 // The browser studio end to end, in headless Chromium with every request outside the page's own
 // origin aborted: ?selftest; fit and score in the page; the downloaded model scored by
-// `patchcore predict`; a CLI-fitted model opened in the page. Page and Node scores agree to 1e-4.
+// `patchcore predict`; a CLI-fitted model opened in the page. Page and Node scores agree to 1e-4,
+// on images that need resizing (both hosts resize with image/resize.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -80,7 +81,8 @@ before(async () => {
   if (skip) return;
   root = tempDir('pc-web-');
   // distinct file names across test folders, so a page card names its image
-  data = await writeSyntheticDataset(path.join(root, 'data'), { train: 8, testGood: 2, testPerDefect: 1 });
+  // 300 px: every image is resized (to 256) before the crop, so the one shared resize is checked too
+  data = await writeSyntheticDataset(path.join(root, 'data'), { train: 8, testGood: 2, testPerDefect: 1, size: 300 });
   for (const k of readdirSync(path.join(data, 'test'))) {
     const dir = path.join(data, 'test', k);
     for (const f of readdirSync(dir)) execFileSync('mv', [path.join(dir, f), path.join(dir, `${k}-${f}`)]);

@@ -27,9 +27,12 @@ export const BACKGROUND_OPTIONS = {
   'bg-connected': flag('a mask that follows the object by connectivity instead of open/close'),
 } as const;
 
+/** The default preset, for the defaults shown in help. */
+const D = PRESETS[DEFAULT_PRESET];
+
 /** The backbone options shared by fit, eval and sweep. */
 export const BACKBONE_OPTIONS = {
-  preset: custom('v1|v2', "the defaults the other flags override: `v1` inception_v3, 256 / crop 224, fp32; `v2` inception_v3 int8, 320, whole image (docs/RESULTS.md, accuracy study). With another --backbone and no --preset, v1", undefined, (s, f) => {
+  preset: custom('v1|v2', "the defaults the other flags override: `v2` inception_v3 int8, 320, whole image, coreset 1 %; `v1` (the first default) inception_v3 fp32, 256 / crop 224, coreset 10 % (docs/RESULTS.md, accuracy study). With another --backbone and no --preset, v1", undefined, (s, f) => {
     if (!(s in PRESETS)) throw invalid(f, oneOf(Object.keys(PRESETS)), s);
     return s;
   }, { shown: DEFAULT_PRESET }),
@@ -45,7 +48,7 @@ export const BACKBONE_OPTIONS = {
   precision: custom('fp32|int8', '`int8`: the backbone is quantized (int8 weights per channel, uint8 activations calibrated on 8 training images) and run by integer kernels; the bank and the NN search stay float32 and exact. Saved models keep the calibration, so predict, serve and export use the same int8 graph', undefined, (s, f) => {
     if (!(PRECISIONS as readonly string[]).includes(s)) throw invalid(f, oneOf(PRECISIONS), s);
     return s as Precision;
-  }, { shown: 'the preset\'s (fp32)' }),
+  }, { shown: `the preset's (${D.precision})` }),
   device: DEVICE,
   batch: integer('N', 'images per backbone batch (default: 8 at 224 px, fewer for larger inputs)', 1, 256, undefined, { shown: '8 at 224 px' }),
 } as const;
@@ -53,7 +56,7 @@ export const BACKBONE_OPTIONS = {
 /** Everything fit, eval and sweep share: backbone, preprocessing, coreset, scoring, background. */
 export const MODEL_OPTIONS = {
   ...BACKBONE_OPTIONS,
-  coreset: number('R', "coreset ratio in (0, 1]; the paper's 1 % is 0.01", 'a ratio in (0, 1]', 0.1, (x) => x > 0 && x <= 1, { key: 'ratio' }),
+  coreset: number('R', "coreset ratio in (0, 1]; the paper's 1 % is 0.01", 'a ratio in (0, 1]', undefined, (x) => x > 0 && x <= 1, { key: 'ratio', shown: `the preset's (${D.ratio})` }),
   'coreset-method': choice('auto|exact|composable', '`exact`: PatchCore\'s greedy; `composable`: greedy on blocks, then on their union (a cost fixed by the size); `auto`: exact unless its work heads past the composable one\'s', ['auto', 'exact', 'composable'] as const, 'auto'),
   'coreset-exact': flag('short for --coreset-method exact: the PatchCore-exact bank'),
   seed: integer('N', 'coreset seed; the same seed gives the same bank', 0, 2 ** 31 - 1, 0, { expected: 'a non-negative integer' }),
@@ -63,13 +66,13 @@ export const MODEL_OPTIONS = {
   squared: flag('report squared distances d², as the official faiss code does (default: true distances)'),
   reweight: flag('PatchCore eq. 7 image-score reweighting with b = --b'),
   sigma: number('S', 'Gaussian sigma of the anomaly map, in pixels', 'a number 0..64', DEFAULT_SCORING.sigma, (x) => x >= 0 && x <= 64),
-  resize: integer('N', 'shorter side after resizing', 16, 4096, undefined, { key: 'resize', shown: 'the preset\'s (256)' }),
+  resize: integer('N', 'shorter side after resizing', 16, 4096, undefined, { key: 'resize', shown: `the preset's (${D.preprocess.resize})` }),
   crop: custom('N|none', 'center crop; `none` keeps the borders of non-square images', undefined as number | 'none' | undefined, (s, f) => {
     if (s === 'none') return 'none' as const;
     const n = Number(s);
     if (!Number.isInteger(n) || n < 16 || n > 4096) throw invalid(f, 'an integer 16..4096 or "none"', Number.isFinite(n) ? n : s);
     return n;
-  }, { shown: 'the preset\'s (224)', key: 'crop' }),
+  }, { shown: `the preset's (${D.preprocess.crop})`, key: 'crop' }),
   dim: integer('N', 'reduce patch features to N dims by adaptive average pooling, as the official code\'s 1024 (0 keeps all)', 0, 100000, undefined, { shown: '0' }),
   ...BACKGROUND_OPTIONS,
   'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores (README: Deciding good or bad)', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
@@ -94,6 +97,11 @@ export function coresetMethodFlag(v: Pick<ModelValues, 'coreset-method' | 'cores
 export function presetOf(v: { preset?: string; backbone?: string }): Preset {
   const name = v.preset ?? (v.backbone !== undefined && v.backbone !== PRESETS[DEFAULT_PRESET].backbone ? 'v1' : DEFAULT_PRESET);
   return PRESETS[name];
+}
+
+/** --coreset, else the preset's ratio. */
+export function coresetRatio(v: { coreset?: number; preset?: string; backbone?: string }): number {
+  return v.coreset ?? presetOf(v).ratio;
 }
 
 export function preprocessFlags(v: Pick<ModelValues, 'resize' | 'crop'>, preset: Preset): Omit<PreprocessConfig, 'mean' | 'std'> {

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import type { RgbImage } from '../types.js';
 import { UserError } from '../util/errors.js';
+import { resizeBilinear } from './resize.js';
 
 /** Largest accepted side, so a hostile file cannot exhaust memory. */
 export const MAX_SIDE = 16384;
@@ -53,14 +54,9 @@ export async function encodePng(img: RgbImage): Promise<Buffer> {
   return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
 }
 
-/** Resize RGB (bilinear-like 'linear' kernel, area-aware when shrinking). */
+/** Resize RGB: Pillow's bilinear (image/resize.ts), the same in Node and the page. */
 export async function resizeRgb(img: RgbImage, width: number, height: number): Promise<RgbImage> {
-  if (img.width === width && img.height === height) return img;
-  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(width, height, { kernel: 'linear', fit: 'fill' })
-    .raw()
-    .toBuffer();
-  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return resizeBilinear(img, width, height);
 }
 
 /** Encode a 0/1 mask as a black-and-white 8-bit PNG (255 = defect). */

@@ -86,6 +86,7 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
   const subKnn = await PairwiseKnn.create(store.projectDim, device);
   const knn = await PairwiseKnn.create(store.dim, device);
   try {
+    progress?.('threshold', 0, total); // the substitutes below take a moment before the first image
     const ext = await extendBank(store, fb, imageOfRow, images.length, scored, subKnn);
     // the nearest-distance proxy ranks nearest and knn-mean scores; the neighbourhood score and eq. 7
     // grow where the proxy does not (an isolated m*), so they score every patch

@@ -1,6 +1,7 @@
 // `patchcore web`: the static site. esbuild bundles the page and the pipeline worker from the
 // compiled library (dist/), swapping Node's I/O for the browser adapters in shims/ and
 // adapters/; ONNX Runtime's WASM files and the backbone graph are copied next to them.
+import { PRESETS } from '../model/config.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +79,9 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   await writeFileAtomic(path.join(o.out, file), graph);
   const manifest: SiteManifest = {
     backbone: { id: o.backbone.spec.id, hash: o.backbone.hash, file, bytes: graph.byteLength, spec: o.backbone.spec },
-    preprocess: { resize: 256, crop: 224 },
+    // the page fits preset v1's extraction (fp32, 224 crop): int8 calibration and whole images at
+    // 320 px are not built for WASM yet, and a tab's memory bounds the patches per image
+    preprocess: { resize: PRESETS.v1.preprocess.resize, crop: PRESETS.v1.preprocess.crop as number },
     maxTrainImages: MAX_TRAIN_IMAGES,
     maxBankRows: MAX_BANK_ROWS,
   };

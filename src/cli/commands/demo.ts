@@ -35,7 +35,7 @@ export const demoCommand = runCommand(DEMO, async (v) => {
   const ds = await loadDataset(dataDir);
   const preset = PRESETS[DEFAULT_PRESET];
   const backbone = await loadBackbone(preset.backbone);
-  const fitOpts = { preprocess: preset.preprocess, background: null, featureDim: preset.featureDim, precision: preset.precision, ratio: 0.1, seed: 0, scoring: DEFAULT_SCORING, progress };
+  const fitOpts = { preprocess: preset.preprocess, background: null, featureDim: preset.featureDim, precision: preset.precision, ratio: preset.ratio, seed: 0, scoring: DEFAULT_SCORING, progress };
   const model = await PatchCore.fit(ds.train, backbone, fitOpts);
   const scores: number[] = [];
   const verdicts: boolean[] = [];

@@ -1,4 +1,4 @@
-import { MODEL_OPTIONS, coresetMethodFlag, scoringFlags } from '../args.js';
+import { MODEL_OPTIONS, coresetMethodFlag, coresetRatio, scoringFlags } from '../args.js';
 import { flag, integer, required, text, type CommandSpec } from '../options.js';
 import { checkOutputDir } from '../../util/atomic.js';
 import { loadDataset } from '../../data/dataset.js';
@@ -27,7 +27,7 @@ export const EVAL: CommandSpec<typeof EVAL_OPTIONS> = {
 
 export const evalCommand = runCommand(EVAL, async (v) => {
   const scoring = scoringFlags(v);
-  const opts = { runs: v.runs, ratio: v.coreset, coresetMethod: coresetMethodFlag(v), seed: v.seed, scoring, targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: makeProgress(v.quiet) };
+  const opts = { runs: v.runs, ratio: coresetRatio(v), coresetMethod: coresetMethodFlag(v), seed: v.seed, scoring, targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: makeProgress(v.quiet) };
   const setup = extractorFlags(v);
   if (v.out !== undefined) await checkOutputDir('--out', v.out);
   const ds = await loadDataset(v.data);

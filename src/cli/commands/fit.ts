@@ -1,7 +1,7 @@
 import { trainImages } from '../../data/dataset.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { checkOutputDir } from '../../util/atomic.js';
-import { MODEL_OPTIONS, coresetMethodFlag, scoringFlags } from '../args.js';
+import { MODEL_OPTIONS, coresetMethodFlag, coresetRatio, scoringFlags } from '../args.js';
 import { required, type CommandSpec } from '../options.js';
 import { makeProgress, timeStages } from '../progress.js';
 import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
@@ -21,7 +21,7 @@ export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
 
 export const fitCommand = runCommand(FIT, async (v) => {
   const stages = timeStages(makeProgress(v.quiet));
-  const opts = { ...extractorFlags(v), ratio: v.coreset, coresetMethod: coresetMethodFlag(v), seed: v.seed, scoring: scoringFlags(v), targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: stages.progress };
+  const opts = { ...extractorFlags(v), ratio: coresetRatio(v), coresetMethod: coresetMethodFlag(v), seed: v.seed, scoring: scoringFlags(v), targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: stages.progress };
   await checkOutputDir('--out', v.out);
   const files = await trainImages(v.data);
   const backbone = await backboneFromFlags(v);

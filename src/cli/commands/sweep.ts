@@ -6,7 +6,7 @@ import type { ScoreKind } from '../../types.js';
 import { invalid } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/atomic.js';
 import * as path from 'node:path';
-import { MODEL_OPTIONS, scoringFlags, split } from '../args.js';
+import { MODEL_OPTIONS, coresetRatio, scoringFlags, split } from '../args.js';
 import { custom, integer, oneOf, required, type CommandSpec } from '../options.js';
 import { makeProgress } from '../progress.js';
 import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
@@ -54,11 +54,11 @@ export const sweepCommand = runCommand(SWEEP, async (v) => {
   const backbone = await backboneFromFlags(v);
   const results = await runSweep(ds, backbone, {
     out: v.out, filters: v.filters, sizes: v.sizes, scores: v.score, scoring, setup,
-    runs: v.runs, ratio: v.coreset, seed: v.seed, device: v.device, progress,
+    runs: v.runs, ratio: coresetRatio(v), seed: v.seed, device: v.device, progress,
     log: (msg) => void (v.quiet ? undefined : process.stderr.write(`${msg}\n`)),
   });
   const name = path.basename(ds.root);
-  await writeSweepOutputs(v.out, results, v.score, ds.hasMasks, `${name} · ${backbone.spec.id} · coreset ${v.coreset} · ${v.runs} runs`, `${name}, ${v.runs} runs`);
+  await writeSweepOutputs(v.out, results, v.score, ds.hasMasks, `${name} · ${backbone.spec.id} · coreset ${coresetRatio(v)} · ${v.runs} runs`, `${name}, ${v.runs} runs`);
   process.stdout.write(sweepTable(results));
   return 0;
 });

@@ -3,7 +3,7 @@
 // up by name in a registry the worker fills, so PatchCore.fit(names, …) runs unchanged.
 import type { RgbImage } from '../../types.js';
 import { UserError } from '../../util/errors.js';
-import { resizeTriangle } from '../resize.js';
+import { resizeBilinear } from '../../image/resize.js';
 
 export const MAX_SIDE = 16384;
 
@@ -56,11 +56,7 @@ export async function encodePng(): Promise<never> {
   throw new Error('PNG encoding is not used in the page (overlays are drawn on a canvas)');
 }
 
-/**
- * Resize with a triangle (bilinear) filter widened when shrinking. Node resizes with libvips
- * (sharp); the two agree closely but not bit for bit, so scores match Node's to 1e-4 only for
- * images that need no resize (already at the model's resize size).
- */
+/** The same resize as Node's (image/resize.ts, Pillow's bilinear), so page and CLI scores agree. */
 export async function resizeRgb(img: RgbImage, width: number, height: number): Promise<RgbImage> {
-  return resizeTriangle(img, width, height);
+  return resizeBilinear(img, width, height);
 }
