@@ -146,6 +146,7 @@ async function runCell(c: Cell): Promise<Record<string, unknown>> {
       setting: c.setting,
       resample: RESAMPLE,
       runs: c.runs,
+      test: { good: ef.tests.filter((t) => t.item.label === 0).length, defect: ef.tests.filter((t) => t.item.label === 1).length },
       image_auroc: m('image_auroc'),
       pixel_auroc: m('pixel_auroc'),
       aupro: m('aupro'),
@@ -162,8 +163,20 @@ async function runCell(c: Cell): Promise<Record<string, unknown>> {
 
 const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : '—');
 
+/** Good and defective test images of the shared sets (cells recorded before the counts were). */
+const TEST_COUNTS: Record<string, { good: number; defect: number }> = { screw: { good: 41, defect: 119 }, tire: { good: 25, defect: 87 } };
+
+/**
+ * Standard error of an AUROC from the test set's size alone (Hanley & McNeil, Radiology 1982):
+ * the spread a different draw of test images would give, which the runs' seed spread does not show.
+ */
+export function aurocStandardError(a: number, positives: number, negatives: number): number {
+  const q1 = a / (2 - a), q2 = (2 * a * a) / (1 + a);
+  return Math.sqrt((a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (positives * negatives));
+}
+
 export function table(store: Store): string {
-  const lines = ['| dataset | backbone | layers | resize/crop | dim | precision | augment | coreset | resize kernel | runs | image AUROC | pixel AUROC | AUPRO | features s | s/run | load |', '|' + '---|'.repeat(16)];
+  const lines = ['| dataset | backbone | layers | resize/crop | dim | precision | augment | coreset | resize kernel | runs | image AUROC | test-set SE | pixel AUROC | AUPRO | features s | s/run | load |', '|' + '---|'.repeat(17)];
   for (const v of Object.values(store)) {
     const s = v.setting as Setting;
     const mm = (k: string) => v[k] as { mean: number | null; std: number | null };
@@ -171,7 +184,9 @@ export function table(store: Store): string {
     const sec = v.seconds as { features: number; perRun: number[] };
     const per = sec.perRun.reduce((a, b) => a + b, 0) / sec.perRun.length;
     const load = (v.load as number[]).map((x) => x.toFixed(1)).join('–');
-    lines.push(`| ${v.dataset} | ${s.backbone} | ${s.layers || 'default'} | ${s.resize}/${s.crop} | ${s.dim || 'all'} | ${s.precision} | ${s.augment} | ${s.ratio} | ${(v.resample as string | undefined) ?? 'libvips linear'} | ${v.runs} | ${ms('image_auroc')} | ${ms('pixel_auroc')} | ${ms('aupro')} | ${sec.features.toFixed(0)} | ${per.toFixed(0)} | ${load} |`);
+    const n = (v.test as { good: number; defect: number } | undefined) ?? TEST_COUNTS[v.dataset as string];
+    const se = aurocStandardError(mm('image_auroc').mean ?? 0.5, n.defect, n.good);
+    lines.push(`| ${v.dataset} | ${s.backbone} | ${s.layers || 'default'} | ${s.resize}/${s.crop} | ${s.dim || 'all'} | ${s.precision} | ${s.augment} | ${s.ratio} | ${(v.resample as string | undefined) ?? 'libvips linear'} | ${v.runs} | ${ms('image_auroc')} | ${f3(se)} | ${ms('pixel_auroc')} | ${ms('aupro')} | ${sec.features.toFixed(0)} | ${per.toFixed(0)} | ${load} |`);
   }
   return lines.join('\n');
 }

@@ -66,6 +66,15 @@ test('search equals brute force, single tile and several tiles (with a ragged la
   }
 });
 
+test('more queries than one graph run takes (2,048): the runs join in order, equal to brute force', async () => {
+  const D = bank.dim, n = 4500;
+  const q = randomFloats(n * D, 99);
+  const ref = bruteForce(q, n, bank, 3);
+  const nn = await NearestNeighbours.create(bank, { threads: 1 });
+  check(await nn.search(q, n, 3), ref, n, 3);
+  assert.equal((await nn.search(new Float32Array(0), 0, 3)).index.length, 0);
+});
+
 test('exact mode gives 0 for a duplicate query where the expansion does not have to', async () => {
   // Large-norm vectors make the cancellation in ‖q‖² − 2q·b + ‖b‖² visible.
   const big: MemoryBank = { dim: 256, size: 20, data: randomFloats(20 * 256, 3).map((x) => 50 + x) };

@@ -42,8 +42,8 @@ function testImages(): string[] {
 }
 
 /** A page on the studio with every request outside its origin aborted (and recorded). */
-async function studio(query = '', base = url): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
+async function studio(query = '', base = url, on: Browser = browser): Promise<Page> {
+  const page = await on.newPage({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
   const origin = new URL(base).origin;
   await page.route('**/*', (route) => {
     const u = route.request().url();
@@ -195,4 +195,27 @@ test('a CLI-fitted model opened in the page (on a plain static server) gives the
   assert.ok(rows.some((r) => r.anomalous) && rows.some((r) => !r.anomalous), 'both verdicts occur');
   assert.deepEqual(external, []);
   await page.close();
+});
+
+test('WebGPU where the browser offers it (SwiftShader in headless Chromium): the backbone runs there and a CLI model gives the CLI scores; ?backend=wasm opts out', { skip, timeout: 400_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  const gpu = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'] });
+  try {
+    const page = await studio('', url, gpu);
+    await page.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
+    assert.match((await page.textContent('#limits')) ?? '', /ONNX Runtime WebGPU\)/);
+    await page.setInputFiles('#open-model', readdirSync(cliModel).map((f) => path.join(cliModel, f)));
+    await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('opened'), null, { timeout: 60_000 });
+    const tests = testImages();
+    const worst = assertSameScores(await pageScores(page, tests), cliScores(cliModel, tests));
+    process.stdout.write(`# WebGPU page, CLI-fitted model: ${tests.length} images, largest |page - node| = ${worst.toExponential(2)}\n`);
+    await page.close();
+    const wasm = await studio('?backend=wasm', url, gpu);
+    await wasm.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
+    assert.match((await wasm.textContent('#limits')) ?? '', /ONNX Runtime WASM, \d+ threads?\)/);
+    await wasm.close();
+    assert.deepEqual(external, []);
+  } finally {
+    await gpu.close();
+  }
 });

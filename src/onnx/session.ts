@@ -2,7 +2,8 @@
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.js';
 
-export type Device = 'cpu' | 'cuda';
+/** 'webgpu' exists only in the browser page (src/web/shims/ort.ts); the CLI offers cpu and cuda. */
+export type Device = 'cpu' | 'cuda' | 'webgpu';
 
 export interface SessionOptions {
   device?: Device;
@@ -15,7 +16,8 @@ const spin = process.env.PATCHCORE_ORT_SPIN === '1' ? '1' : '0';
 export async function createSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   const device = opts.device ?? 'cpu';
   const so: ort.InferenceSession.SessionOptions = {
-    executionProviders: [device],
+    // WebGPU lacks some operators (TopK, integer ops): those run on the WASM backend
+    executionProviders: device === 'webgpu' ? ['webgpu', 'cpu'] : [device],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.threads ?? 0,
     // errors surface as exceptions with a message; ORT's own console log would add a second, raw line

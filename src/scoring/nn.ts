@@ -30,6 +30,11 @@ export interface SearchResult {
 }
 
 const DEFAULT_TILE = 8192;
+/**
+ * Query rows per graph run: the Gemm scratch is rows × tile floats per tile (ORT may hold every
+ * tile's at once), so a whole image at 724 px (7,921 patches) against a 25k bank took ~1 GB.
+ */
+const QUERY_ROWS = 2048;
 
 export class NearestNeighbours {
   private constructor(
@@ -58,15 +63,16 @@ export class NearestNeighbours {
     if (!Number.isInteger(k) || k < 1 || k > this.maxK) {
       throw invalid('k', `an integer 1..${this.maxK} (the bank size)`, k);
     }
-    if (n === 0) return { index: new Int32Array(0), dist: new Float32Array(0) }; // ORT's Gemm divides by the row count
-    const out = await this.session.run({
-      Q: new ort.Tensor('float32', queries, [n, D]),
-      K: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
-    });
-    const idx64 = out.index.data as BigInt64Array;
-    const index = new Int32Array(n * k);
-    for (let i = 0; i < index.length; i++) index[i] = Number(idx64[i]);
-    const dist = Float32Array.from(out.dist.data as Float32Array);
+    const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+    const K = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
+    // n = 0 runs nothing: ORT's Gemm divides by the row count
+    for (let start = 0; start < n; start += QUERY_ROWS) {
+      const rows = Math.min(QUERY_ROWS, n - start);
+      const out = await this.session.run({ Q: new ort.Tensor('float32', queries.subarray(start * D, (start + rows) * D), [rows, D]), K });
+      const idx64 = out.index.data as BigInt64Array;
+      for (let i = 0; i < rows * k; i++) index[start * k + i] = Number(idx64[i]);
+      dist.set(out.dist.data as Float32Array, start * k);
+    }
     if (exact) refine(queries, this.bank, n, k, index, dist);
     return { index, dist };
   }

@@ -45,6 +45,9 @@ module.exports = new Proxy({}, { get: (_t, key) => (key === '__esModule' || key 
   },
 };
 
+/** ONNX Runtime Web's WASM builds: the plain one, and the one its WebGPU build runs (fetched only on WebGPU). */
+const ORT_FILES = ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.asyncify.mjs'];
+
 export interface SiteOptions {
   out: string;
   backbone: Backbone;
@@ -72,7 +75,7 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   // every file by temp file + rename, so a failed build never leaves a half-written page
   for (const f of result.outputFiles) await writeFileAtomic(f.path, f.contents);
   const ortDir = path.dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
-  for (const f of ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'])
+  for (const f of ORT_FILES)
     await writeFileAtomic(path.join(o.out, 'ort', f), await fs.readFile(path.join(ortDir, f)));
   const graph = await graphBytes(o.backbone);
   const file = `backbone-${o.backbone.hash.slice(0, 12)}.onnx`;
@@ -87,6 +90,6 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   };
   await writeFileAtomic(path.join(o.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   await writeFileAtomic(path.join(o.out, 'index.html'), INDEX_HTML);
-  const files = ['index.html', 'main.js', 'worker.js', 'manifest.json', file, 'ort/ort-wasm-simd-threaded.wasm', 'ort/ort-wasm-simd-threaded.mjs'];
+  const files = ['index.html', 'main.js', 'worker.js', 'manifest.json', file, ...ORT_FILES.map((f) => `ort/${f}`)];
   return Promise.all(files.map(async (f) => ({ file: f, bytes: (await fs.stat(path.join(o.out, f))).size })));
 }

@@ -16,7 +16,7 @@ export interface SiteManifest {
 }
 
 export type Request =
-  | { type: 'init' }
+  | { type: 'init'; backend: 'auto' | 'wasm' }
   | { type: 'fit'; files?: File[]; synthetic?: { seeds: number[] }; ratio: number }
   | { type: 'predict'; id: number; file?: File; synthetic?: { seed: number; kind: string; name: string } }
   | { type: 'download' }
@@ -41,7 +41,7 @@ export interface PredictReply {
 }
 
 export type Reply =
-  | { type: 'ready'; manifest: SiteManifest; ortThreads: number }
+  | { type: 'ready'; manifest: SiteManifest; ortThreads: number; backend: 'webgpu' | 'wasm' }
   | { type: 'progress'; stage: string; done: number; total: number }
   | { type: 'fitted'; model: ModelSummary; ms: number }
   | PredictReply

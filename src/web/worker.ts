@@ -6,6 +6,7 @@ import { PatchCore } from '../model/patchcore.js';
 import { DEFAULT_SCORING } from '../model/config.js';
 import { onnxBackbone, type Backbone } from '../backbone/backbone.js';
 import { ort } from '../onnx/session.js';
+import { useWebGpu } from './shims/ort.js';
 import { syntheticSample, type DefectKind } from '../data/synthetic.js';
 import { blend, colourScale } from '../report/overlay.js';
 import { registerImage, forgetImages, loadImage } from './adapters/load.js';
@@ -21,16 +22,30 @@ let saved = 0;
 
 const post = (r: Reply, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(r, transfer);
 
-async function init(): Promise<void> {
-  ort.env.wasm.wasmPaths = new URL('ort/', base).href;
+/** The backbone runs on WebGPU when the browser offers an adapter (and the page did not ask for WASM). */
+async function webGpuAdapter(): Promise<boolean> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  try {
+    return !!gpu && !!(await gpu.requestAdapter());
+  } catch {
+    return false;
+  }
+}
+
+async function init(r: Extract<Request, { type: 'init' }>): Promise<void> {
+  const ortEnv = ort.env;
+  ortEnv.wasm.wasmPaths = new URL('ort/', base).href;
   // WASM threads need a cross-origin-isolated page (COOP/COEP headers, as 'serve --studio' sends);
   // elsewhere ONNX Runtime runs on one thread. ORT's own default would take half the cores.
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ortEnv.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  const backend = r.backend === 'auto' && (await webGpuAdapter()) ? 'webgpu' : 'wasm';
+  if (backend === 'webgpu') await useWebGpu();
   manifest = await (await fetch(new URL('manifest.json', base))).json();
   const graph = new Uint8Array(await (await fetch(new URL(manifest.backbone.file, base))).arrayBuffer());
   if (graph.byteLength !== manifest.backbone.bytes) throw new Error(`backbone graph is ${graph.byteLength} bytes, expected ${manifest.backbone.bytes}`);
-  backbone = await onnxBackbone(manifest.backbone.spec, graph, manifest.backbone.hash);
-  post({ type: 'ready', manifest, ortThreads: ort.env.wasm.numThreads ?? 1 });
+  // the NN search stays on WASM: its TopK has no WebGPU kernel, and the bank is small beside the backbone
+  backbone = await onnxBackbone(manifest.backbone.spec, graph, manifest.backbone.hash, backend === 'webgpu' ? 'webgpu' : 'cpu');
+  post({ type: 'ready', manifest, ortThreads: ortEnv.wasm.numThreads ?? 1, backend });
 }
 
 async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
@@ -127,7 +142,7 @@ async function open(files: File[]): Promise<void> {
 
 async function handle(r: Request): Promise<void> {
   try {
-    if (r.type === 'init') await init();
+    if (r.type === 'init') await init(r);
     else if (r.type === 'fit') await fit(r);
     else if (r.type === 'predict') await predict(r);
     else if (r.type === 'download') await download();

@@ -17,6 +17,7 @@ const waiting = new Map<number, (r: PredictReply) => void>();
 let onFitted: ((m: ModelSummary) => void) | undefined;
 let onError: ((msg: string) => void) | undefined;
 let ready: (m: SiteManifest) => void;
+let backend = 'wasm';
 const manifest = new Promise<SiteManifest>((r) => (ready = r));
 
 function showError(msg: string): void {
@@ -39,7 +40,9 @@ function progress(s: string, done: number, total: number): void {
 worker.onmessage = (ev: MessageEvent<Reply>) => {
   const r = ev.data;
   if (r.type === 'ready') {
-    $('limits').textContent = `Backbone ${r.manifest.backbone.id} (ONNX Runtime WASM, ${r.ortThreads} thread${r.ortThreads === 1 ? '' : 's'}). ` +
+    backend = r.backend;
+    const runtime = r.backend === 'webgpu' ? 'WebGPU' : `WASM, ${r.ortThreads} thread${r.ortThreads === 1 ? '' : 's'}`;
+    $('limits').textContent = `Backbone ${r.manifest.backbone.id} (ONNX Runtime ${runtime}). ` +
       `At most ${r.manifest.maxTrainImages} training images (all their patch features stay in this tab's memory) and a bank of ${r.manifest.maxBankRows} patches.`;
     ready(r.manifest);
     updateButtons();
@@ -214,9 +217,10 @@ async function selftest(): Promise<void> {
   const a = auroc(scores, tests.map((t) => (t.kind === 'good' ? 0 : 1)));
   if (a.value === null) throw new Error(`AUROC undefined (${a.reason})`);
   if (a.value < 0.9) throw new Error(`AUROC ${a.value.toFixed(4)} < 0.9`);
-  document.title = `selftest: ok auroc=${a.value.toFixed(4)} images=${plan.length} seconds=${((performance.now() - t0) / 1000).toFixed(1)}`;
+  document.title = `selftest: ok auroc=${a.value.toFixed(4)} images=${plan.length} seconds=${((performance.now() - t0) / 1000).toFixed(1)} backend=${backend}`;
 }
 
-send({ type: 'init' });
+// ?backend=wasm keeps ONNX Runtime on WASM where the browser offers WebGPU
+send({ type: 'init', backend: new URLSearchParams(location.search).get('backend') === 'wasm' ? 'wasm' : 'auto' });
 if (new URLSearchParams(location.search).has('selftest'))
   selftest().catch((e) => (document.title = `selftest: FAIL ${e instanceof Error ? e.message : String(e)}`));
