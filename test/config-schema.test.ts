@@ -1,9 +1,10 @@
 // model.json is checked field by field: a valid file passes (extra fields kept), each broken field
 // is named, older files are upgraded before the check.
+import { TOOL } from '../src/util/version.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseModelConfig, PLAIN_FILE } from '../src/model/config-schema.js';
-import { MODEL_FORMAT } from '../src/model/config.js';
+import { MODEL_FORMAT, RESIZE_SINCE, resizeChangeNote } from '../src/model/config.js';
 
 const H = 'a'.repeat(64);
 const valid = () => ({
@@ -62,4 +63,12 @@ test('a model.json from before calibrated thresholds is upgraded, then checked',
   assert.equal(c.pixelThreshold, null);
   assert.equal(c.normalization.scale, 0.1);
   assert.equal(c.trainScores.n, 0);
+});
+
+test('models fitted before the resize became Pillow\'s get a warning; current ones do not', () => {
+  assert.match(resizeChangeNote({ tool: { name: 'patchcore-ts', version: '0.1.0' } }) ?? '', /fitted by patchcore-ts 0\.1\.0, which resized images with libvips; since 0\.2\.0/);
+  assert.match(resizeChangeNote({}) ?? '', /before 0\.1\.0/);
+  assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: RESIZE_SINCE } }), null);
+  assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: '0.10.0' } }), null, 'numbers, not text');
+  assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: TOOL.version } }), null);
 });

@@ -52,6 +52,13 @@ test('PairwiseKnn (ONNX Runtime) equals the plain float64 search', async () => {
   assert.deepEqual(Array.from(fast.index), Array.from(plain.index));
   for (let i = 0; i < fast.dist.length; i++) assert.ok(Math.abs(fast.dist[i] - plain.dist[i]) < 1e-4 * (1 + plain.dist[i]));
   await knn.release();
+  // queries in several runs (7 rows each, the last one short): the same answer
+  const small = await PairwiseKnn.create(D, undefined, 7 * m);
+  const runs = await small.search(q, n, b, m, k);
+  assert.deepEqual(Array.from(runs.index), Array.from(plain.index));
+  assert.deepEqual(Array.from(runs.dist), Array.from(fast.dist));
+  assert.equal((await small.search(q, 0, b, m, k)).index.length, 0);
+  await small.release();
 });
 
 test('defect regions: 8-connected blobs, areas and boxes as brute force; small ones dropped', () => {

@@ -108,6 +108,27 @@ export const PRESETS: Record<string, Preset> = {
 /** The preset used when --preset is not given (docs/RESULTS.md §9, accuracy study). */
 export const DEFAULT_PRESET = 'v2';
 
+/** The release whose resize became Pillow's bilinear (image/resize.ts); libvips resized before it. */
+export const RESIZE_SINCE = '0.2.0';
+
+/** a < b for dotted release numbers. */
+function olderThan(a: string, b: string): boolean {
+  const x = a.split('.').map(Number), y = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0);
+  return false;
+}
+
+/**
+ * A warning for models fitted before RESIZE_SINCE: their images are resized a little differently
+ * now (about 1.5 grey levels on average), so scores shift slightly against a threshold set on the
+ * old ones. Null for current models.
+ */
+export function resizeChangeNote(c: Pick<ModelConfig, 'tool'>): string | null {
+  const v = c.tool?.version;
+  if (v !== undefined && !olderThan(v, RESIZE_SINCE)) return null;
+  return `warning: this model was fitted by patchcore-ts ${v ?? 'before 0.1.0'}, which resized images with libvips; since ${RESIZE_SINCE} images are resized as Pillow does, so scores can shift slightly: refit it, or run calibrate, before relying on its saved threshold`;
+}
+
 /** Models fitted before calibrated thresholds: keep their threshold, say where it came from, derive a scale. */
 export function upgradeThreshold(c: ModelConfig): ModelConfig {
   const legacy = c as ModelConfig & { thresholdSource?: string };

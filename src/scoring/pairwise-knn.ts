@@ -7,10 +7,17 @@ import { rankNodes } from './knn-graph.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
 import type { SearchResult } from './nn.js';
 
-export class PairwiseKnn {
-  private constructor(private readonly session: ort.InferenceSession, readonly dim: number) {}
+/**
+ * Floats of Gemm scratch (queries × rows of B) per graph run, 64 MB: one whole image at 724 px
+ * against the leave-one-out bank in a single run took 1.1 GB.
+ */
+const SCRATCH = 16 * 1024 * 1024;
 
-  static async create(dim: number, device?: Device): Promise<PairwiseKnn> {
+export class PairwiseKnn {
+  private constructor(private readonly session: ort.InferenceSession, readonly dim: number, private readonly scratch: number) {}
+
+  /** `scratch`: floats of Gemm output per run (tests make it small to run several). */
+  static async create(dim: number, device?: Device, scratch = SCRATCH): Promise<PairwiseKnn> {
     const g = new GraphBuilder('pairwise-knn');
     const Q = g.input('Q', ['N', dim]);
     const B = g.input('B', ['M', dim]);
@@ -22,19 +29,25 @@ export class PairwiseKnn {
     g.op('Identity', [index], {}, 'index');
     g.output('dist', ['N', 'k']);
     g.output('index', ['N', 'k'], 'int64');
-    return new PairwiseKnn(await createSession(g.toBytes(), { device }), dim);
+    return new PairwiseKnn(await createSession(g.toBytes(), { device }), dim, scratch);
   }
 
   /** k (≤ m) nearest of the m rows of `b` for each of the n rows of `q`, ascending. */
   async search(q: Float32Array, n: number, b: Float32Array, m: number, k: number): Promise<SearchResult> {
     const D = this.dim;
-    if (n === 0) return { index: new Int32Array(0), dist: new Float32Array(0) }; // ORT's Gemm divides by the row count
-    const out = await this.session.run({
-      Q: new ort.Tensor('float32', unshared(q.subarray(0, n * D)), [n, D]),
-      B: new ort.Tensor('float32', unshared(b.subarray(0, m * D)), [m, D]),
-      K: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
-    });
-    return { index: Int32Array.from(out.index.data as BigInt64Array, Number), dist: Float32Array.from(out.dist.data as Float32Array) };
+    const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+    const B = new ort.Tensor('float32', unshared(b.subarray(0, m * D)), [m, D]);
+    const K = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
+    // queries in runs of at most SCRATCH / m rows (n = 0 runs nothing: ORT's Gemm divides by the row count)
+    const step = Math.max(1, Math.floor(this.scratch / Math.max(1, m)));
+    for (let start = 0; start < n; start += step) {
+      const rows = Math.min(step, n - start);
+      const out = await this.session.run({ Q: new ort.Tensor('float32', unshared(q.subarray(start * D, (start + rows) * D)), [rows, D]), B, K });
+      const idx = out.index.data as BigInt64Array;
+      for (let i = 0; i < rows * k; i++) index[start * k + i] = Number(idx[i]);
+      dist.set(out.dist.data as Float32Array, start * k);
+    }
+    return { index, dist };
   }
 
   async release(): Promise<void> {

@@ -1,6 +1,7 @@
 // Pieces several commands share: running a command from its option table, the backbone and the
 // extractor setup from checked flag values.
 import { existsSync } from 'node:fs';
+import { resizeChangeNote, type ModelConfig } from '../../model/config.js';
 import { resolveBackbone } from '../../backbone/index.js';
 import { invalid, UserError } from '../../util/errors.js';
 import type { Backbone } from '../../backbone/backbone.js';
@@ -48,6 +49,12 @@ export function extractorFlags(v: Values<Omit<typeof MODEL_OPTIONS, 'score'>> & 
     batchSize: v.batch,
     warn: warn(v.quiet),
   };
+}
+
+/** Say once, on stderr, when a model predates the current resize (model/config.ts). */
+export function warnIfOldResize(config: Pick<ModelConfig, 'tool'>, quiet: boolean): void {
+  const note = resizeChangeNote(config);
+  if (note) warn(quiet)(note);
 }
 
 export function warn(quiet: boolean): (msg: string) => void {

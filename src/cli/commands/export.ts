@@ -11,7 +11,7 @@ import { exportModel } from '../../export/export.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
 import { graphVsGraph, graphVsModel } from '../../export/validate.js';
 import { writeExport } from '../../export/sidecar.js';
-import { runCommand, warn } from './common.js';
+import { runCommand, warn, warnIfOldResize } from './common.js';
 
 const EXPORT_OPTIONS = {
   model: required('MODEL_DIR', 'a model directory from `patchcore fit`', 'a model directory'),
@@ -43,6 +43,7 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   await checkOutputDir('--out', path.dirname(out), out);
 
   const model = await PatchCore.open(dir, { device: v.device, weights });
+  warnIfOldResize(model.config, v.quiet);
   const { config } = model;
   const r = await exportModel(model, { fp16: v.fp16 === true, withPreprocess: v['with-preprocess'] === true });
   if (config.background)

@@ -11,7 +11,7 @@ import { regionsOf } from '../../model/regions.js';
 import { expandInputs, mirrorPath, type InputFile } from '../../data/inputs.js';
 import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
 import { UserError, errorMessage } from '../../util/errors.js';
-import { runCommand } from './common.js';
+import { runCommand, warnIfOldResize } from './common.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
 
 /** Exit status when some images could not be scored (their rows carry the error). */
@@ -68,6 +68,7 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
   const model: Predictor = v.onnx !== undefined
     ? await OnnxPredictor.load(v.onnx, { device: v.device })
     : await PatchCore.open(v.model as string, { device: v.device, weights: v.weights });
+  if (model instanceof PatchCore) warnIfOldResize(model.config, v.quiet);
   if (threshold !== undefined) model.setThreshold(threshold, manualThreshold('--threshold'));
   if ((masks !== undefined || minArea !== undefined) && model.pixelThreshold === null)
     throw new UserError('this model has no pixel threshold (fitted before masks existed): refit it, or run calibrate with masks');

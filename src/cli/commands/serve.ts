@@ -4,7 +4,7 @@ import { isModelZip } from '../../model/store.js';
 import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { invalid, UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
-import { runCommand } from './common.js';
+import { runCommand, warnIfOldResize } from './common.js';
 
 const d = DEFAULT_LIMITS;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -47,6 +47,7 @@ export const serveCommand = runCommand(SERVE, async (v) => {
 
   const model = await PatchCore.open(dir, { device: v.device, weights: v.weights });
   const { config } = model;
+  warnIfOldResize(config, false);
   if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
 
   const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits });
