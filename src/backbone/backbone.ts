@@ -31,6 +31,11 @@ export interface Backbone {
   int8Graph?: Uint8Array;
   /** Run a normalised batch [N,3,H,W]; one FeatureMaps per image. */
   run(batch: Tensor): Promise<FeatureMaps[]>;
+  /**
+   * Free the session and its activation memory (~0.4 GB at 724 px) until the next run, which
+   * starts it again: fit calls it between feature extraction and the coreset.
+   */
+  release?(): Promise<void>;
 }
 
 export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Array, hash: string, device: Device = 'cpu', run?: { bytes: Uint8Array; int8: Int8Calibration }): Promise<Backbone> {
@@ -50,6 +55,11 @@ export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Arra
       const [a, b] = spec.layers.map((l) => out[l]);
       const n = batch.dims[0];
       return Array.from({ length: n }, (_, i) => ({ shallow: slice(a, i), deep: slice(b, i) }));
+    },
+    async release(): Promise<void> {
+      const s = session;
+      session = undefined;
+      await (await s)?.release();
     },
   };
 }
