@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { resizeBilinear } from '../src/image/resize.js';
+import { resizeBilinear, resizeBilinearPlain } from '../src/image/resize.js';
+import { Rng } from '../src/util/rng.js';
 import type { RgbImage } from '../src/types.js';
 import { REPO } from './helpers.js';
 
@@ -33,6 +34,17 @@ test('resizeBilinear equals Pillow BILINEAR (torchvision Resize) bit for bit: sh
       assert.equal(diff, 0, `${label}: max difference ${diff} levels`);
     }
     assert.equal(createHash('sha256').update(out.data).digest('hex'), c.sha256, label);
+    assert.deepEqual(resizeBilinearPlain(source(...c.in), ...c.out).data, out.data, `${label}: the plain loop`);
+  }
+});
+
+test('the fast passes equal the plain loop on random images and sizes', () => {
+  const rng = new Rng(5);
+  for (let t = 0; t < 40; t++) {
+    const w = 1 + rng.int(60), h = 1 + rng.int(60);
+    const img = { width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, () => rng.int(256)) };
+    const [ow, oh] = [1 + rng.int(90), 1 + rng.int(90)];
+    assert.deepEqual(resizeBilinear(img, ow, oh).data, resizeBilinearPlain(img, ow, oh).data, `${w}x${h} -> ${ow}x${oh}`);
   }
 });
 
