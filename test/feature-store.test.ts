@@ -39,6 +39,24 @@ for (const inMemory of [false, true]) {
   });
 }
 
+test('overlapped writes (fit\'s feature stage): the same rows once flushed; rows() before flush() throws; close() with a write in flight is safe', async () => {
+  const rng = new Rng(4), dim = 64;
+  const batches = Array.from({ length: 12 }, () => batch(rng, 700, dim));
+  const store = new FeatureStore({ seed: 1 });
+  for (const b of batches) await store.append(b, { overlap: true });
+  assert.throws(() => store.rows(Int32Array.of(0)), /flush\(\) first/);
+  await store.flush();
+  const all = new Float32Array(12 * 700 * dim);
+  batches.forEach((b, i) => all.set(b.data, i * 700 * dim));
+  assert.deepEqual(store.rows(Int32Array.from({ length: 12 * 700 }, (_, i) => i)), all);
+  store.close();
+  const early = new FeatureStore({ seed: 1 });
+  await early.append(batch(rng, 5000, dim), { overlap: true });
+  early.close(); // the write may still be in flight: no unhandled rejection, no file left
+  assert.equal(storeDir(early), undefined);
+  await new Promise((r) => setTimeout(r, 50));
+});
+
 test('projection is computed on append, seeded, and preserves distances roughly', async () => {
   const rng = new Rng(5), dim = 512;
   const b = batch(rng, 40, dim);

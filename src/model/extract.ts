@@ -67,9 +67,10 @@ export class Extractor {
     const images: StoredImage[] = [];
     for await (const e of this.extractFiles(files, onProgress)) {
       if (images.length === 0) store.reserve(files.length * e.features.count); // exact when all images have one size
-      await store.append(e.features);
+      await store.append(e.features, { overlap: true });
       images.push({ gridH: e.features.gridH, gridW: e.features.gridW, geometry: e.geometry });
     }
+    await store.flush();
     return images;
   }
 
