@@ -169,8 +169,8 @@ export class FeatureStore {
 function writeAll(fd: number, bytes: Uint8Array, position: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const from = (off: number): void => {
-      if (off >= bytes.length) return resolve();
-      fs.write(fd, bytes, off, bytes.length - off, position + off, (err, n) => (err ? reject(err) : from(off + n)));
+      if (off >= bytes.length) resolve();
+      else fs.write(fd, bytes, off, bytes.length - off, position + off, (err, n) => (err ? reject(err) : from(off + n)));
     };
     from(0);
   });
