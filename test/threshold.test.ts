@@ -12,6 +12,7 @@ import { bankFromStore, scoreFeatures } from '../src/model/bank.js';
 import { leaveOneOutScores, leaveOneOutScoresPlain } from '../src/model/threshold.js';
 import { conformalThreshold } from '../src/scoring/decision.js';
 import { DEFAULT_SCORING } from '../src/model/config.js';
+import { Rng } from '../src/util/rng.js';
 import type { PatchFeatures, ScoringConfig } from '../src/types.js';
 
 const SIZE = 160; // small images keep 230 backbone runs to seconds
@@ -59,3 +60,22 @@ for (const [label, s] of VARIANTS) {
     await fb.nn.release();
   });
 }
+
+test('pruned leave-one-out equals the plain one on i.i.d. noise features, where pruning fails and every cell ends up scored', async () => {
+  const rng = new Rng(11), D = 48, side = 14, n = 24;
+  const store = new FeatureStore({ seed: 0 });
+  const g = { origW: side * 8, origH: side * 8, resizedW: side * 8, resizedH: side * 8, cropX: 0, cropY: 0, cropW: side * 8, cropH: side * 8 };
+  const images = [];
+  for (let i = 0; i < n; i++) {
+    await store.append({ gridH: side, gridW: side, dim: D, count: side * side, data: Float32Array.from({ length: side * side * D }, () => rng.normal()) });
+    images.push({ gridH: side, gridW: side, geometry: g });
+  }
+  const fb = await bankFromStore(store, 0.05, 0, DEFAULT_SCORING);
+  const o = { mapStride: 8 };
+  const pruned = await leaveOneOutScores(store, images, fb, DEFAULT_SCORING, o);
+  const plain = await leaveOneOutScoresPlain(store, images, fb, DEFAULT_SCORING, o);
+  pruned.image.forEach((v, i) => assert.ok(Math.abs(v - plain.image[i]) <= 1e-6 * plain.image[i], `image ${i}: ${v} vs ${plain.image[i]}`));
+  pruned.pixel.forEach((v, i) => assert.ok(Math.abs(v - plain.pixel[i]) <= 1e-3 * plain.pixel[i], `map max ${i}: ${v} vs ${plain.pixel[i]}`));
+  await fb.nn.release();
+  store.close();
+});
