@@ -66,7 +66,7 @@ test('search equals brute force, single tile and several tiles (with a ragged la
   }
 });
 
-test('more queries than one graph run takes (2,048): the runs join in order, equal to brute force', async () => {
+test('more queries than one graph run takes (1,024): the runs join in order, equal to brute force', async () => {
   const D = bank.dim, n = 4500;
   const q = randomFloats(n * D, 99);
   const ref = bruteForce(q, n, bank, 3);

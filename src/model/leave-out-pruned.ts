@@ -17,6 +17,8 @@ const AROUND = 2;
 const BAND = 0.9;
 /** Map rounds of the peak search before the rest of the image is scored exactly (one map ≈ 20 ms at 512 px). */
 const PEAK_ROUNDS = 4;
+/** Cells scored exactly per search. */
+const EXACT_ROWS = 1024;
 
 export async function scorePruned(
   store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
@@ -43,13 +45,17 @@ export async function scorePruned(
   const scoreExactly = async (cells: number[]) => {
     const todo = [...new Set(cells)].filter((c) => Number.isNaN(exact[c]));
     if (!todo.length) return false;
-    const ps = await scorePatches(store.rows(Int32Array.from(todo, (c) => rows[c])), 1, todo.length, view, cfg);
-    todo.forEach((c, j) => {
-      exact[c] = ps.scores[j];
-      nearest[c] = ps.nearest[j];
-      nearestDist[c] = ps.nearestDist[j];
-      ratio = Math.max(ratio, ps.scores[j] / proxy[c]);
-    });
+    // at most EXACT_ROWS cells a search: a whole 724 px image at once raised fit's peak memory
+    for (let a = 0; a < todo.length; a += EXACT_ROWS) {
+      const part = todo.slice(a, a + EXACT_ROWS);
+      const ps = await scorePatches(store.rows(Int32Array.from(part, (c) => rows[c])), 1, part.length, view, cfg);
+      part.forEach((c, j) => {
+        exact[c] = ps.scores[j];
+        nearest[c] = ps.nearest[j];
+        nearestDist[c] = ps.nearestDist[j];
+        ratio = Math.max(ratio, ps.scores[j] / proxy[c]);
+      });
+    }
     return true;
   };
   const estimate = () => Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? ratio * proxy[c] : v));

@@ -34,7 +34,7 @@ const DEFAULT_TILE = 8192;
  * Query rows per graph run: the Gemm scratch is rows × tile floats per tile (ORT may hold every
  * tile's at once), so a whole image at 724 px (7,921 patches) against a 25k bank took ~1 GB.
  */
-const QUERY_ROWS = 2048;
+const QUERY_ROWS = 1024;
 
 export class NearestNeighbours {
   private constructor(
