@@ -29,3 +29,23 @@ export function rankNodes(g: GraphBuilder, Q: string, tiles: BankTile[], K: stri
   const [values, pos] = g.node('TopK', [g.op('Concat', vals, { axis: 1 }), K], 2, { axis: 1, largest: 0, sorted: 1 });
   return { values, index: g.op('GatherElements', [g.op('Concat', idxs, { axis: 1 }), pos], { axis: 1 }) };
 }
+
+/** A ranking graph's outputs for a run of query rows: `index` (int64) and `dist`, k per row. */
+type RankedRun = Record<string, { data: unknown }>;
+
+/**
+ * n query rows ranked in runs of at most `step` rows (bounded Gemm scratch), the k results of each
+ * run joined in row order. `run(start, rows)` runs the graph on rows start..start+rows. n = 0 runs
+ * nothing: ORT's Gemm divides by the row count.
+ */
+export async function rankInRuns(n: number, k: number, step: number, run: (start: number, rows: number) => Promise<RankedRun>): Promise<{ index: Int32Array; dist: Float32Array }> {
+  const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+  for (let start = 0; start < n; start += step) {
+    const rows = Math.min(step, n - start);
+    const out = await run(start, rows);
+    const idx = out.index.data as BigInt64Array;
+    for (let i = 0; i < rows * k; i++) index[start * k + i] = Number(idx[i]);
+    dist.set(out.dist.data as Float32Array, start * k);
+  }
+  return { index, dist };
+}

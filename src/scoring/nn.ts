@@ -13,7 +13,7 @@
 // differ by less than that error may be ranked against each other.
 import type { MemoryBank } from '../types.js';
 import { GraphBuilder } from '../onnx/builder.js';
-import { rankNodes, type BankTile } from './knn-graph.js';
+import { rankInRuns, rankNodes, type BankTile } from './knn-graph.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
 import { invalid, UserError } from '../util/errors.js';
 
@@ -63,16 +63,9 @@ export class NearestNeighbours {
     if (!Number.isInteger(k) || k < 1 || k > this.maxK) {
       throw invalid('k', `an integer 1..${this.maxK} (the bank size)`, k);
     }
-    const index = new Int32Array(n * k), dist = new Float32Array(n * k);
     const K = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
-    // n = 0 runs nothing: ORT's Gemm divides by the row count
-    for (let start = 0; start < n; start += QUERY_ROWS) {
-      const rows = Math.min(QUERY_ROWS, n - start);
-      const out = await this.session.run({ Q: new ort.Tensor('float32', queries.subarray(start * D, (start + rows) * D), [rows, D]), K });
-      const idx64 = out.index.data as BigInt64Array;
-      for (let i = 0; i < rows * k; i++) index[start * k + i] = Number(idx64[i]);
-      dist.set(out.dist.data as Float32Array, start * k);
-    }
+    const { index, dist } = await rankInRuns(n, k, QUERY_ROWS, (start, rows) =>
+      this.session.run({ Q: new ort.Tensor('float32', queries.subarray(start * D, (start + rows) * D), [rows, D]), K }));
     if (exact) refine(queries, this.bank, n, k, index, dist);
     return { index, dist };
   }

@@ -3,7 +3,7 @@
 // as nn.ts; distances here are the expansion's (ample for choosing neighbours; callers that report
 // distances recompute them directly).
 import { GraphBuilder } from '../onnx/builder.js';
-import { rankNodes } from './knn-graph.js';
+import { rankInRuns, rankNodes } from './knn-graph.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
 import type { SearchResult } from './nn.js';
 
@@ -35,19 +35,12 @@ export class PairwiseKnn {
   /** k (≤ m) nearest of the m rows of `b` for each of the n rows of `q`, ascending. */
   async search(q: Float32Array, n: number, b: Float32Array, m: number, k: number): Promise<SearchResult> {
     const D = this.dim;
-    const index = new Int32Array(n * k), dist = new Float32Array(n * k);
     const B = new ort.Tensor('float32', unshared(b.subarray(0, m * D)), [m, D]);
     const K = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
-    // queries in runs of at most SCRATCH / m rows (n = 0 runs nothing: ORT's Gemm divides by the row count)
+    // queries in runs of at most scratch / m rows
     const step = Math.max(1, Math.floor(this.scratch / Math.max(1, m)));
-    for (let start = 0; start < n; start += step) {
-      const rows = Math.min(step, n - start);
-      const out = await this.session.run({ Q: new ort.Tensor('float32', unshared(q.subarray(start * D, (start + rows) * D)), [rows, D]), B, K });
-      const idx = out.index.data as BigInt64Array;
-      for (let i = 0; i < rows * k; i++) index[start * k + i] = Number(idx[i]);
-      dist.set(out.dist.data as Float32Array, start * k);
-    }
-    return { index, dist };
+    return rankInRuns(n, k, step, (start, rows) =>
+      this.session.run({ Q: new ort.Tensor('float32', unshared(q.subarray(start * D, (start + rows) * D)), [rows, D]), B, K }));
   }
 
   async release(): Promise<void> {
