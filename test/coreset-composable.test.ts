@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { coverage } from './coverage.js';
@@ -76,6 +79,22 @@ test('composable: blocks keep their share, the bank is taken from the union, thr
   const stats = {} as ComposableStats;
   assert.deepEqual(composableCoreset(z, n, dim, count, 1, 5, undefined, { ...o, stats }), bank);
   assert.equal(stats.union, 480);
+});
+
+test('composable from the spilled projections file: the same union and bank as from memory, on both threads', async () => {
+  const n = 6000, dim = 128, count = 60, z = gaussian(n, dim, 12);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-test-')), 'projected.f32');
+  fs.writeFileSync(file, new Uint8Array(z.buffer));
+  try {
+    const o = { chunkRows: 500, union: 2 };
+    const mem = chunkStage(z, n, dim, count, 3, undefined, { ...o, threads: 1 });
+    const disk = chunkStage(file, n, dim, count, 3, undefined, { ...o, threads: 2, awaitWorker: true });
+    assert.deepEqual(disk.union, mem.union);
+    assert.ok(disk.blocks[0] > 0 && disk.blocks[1] > 0, `both threads read blocks: ${disk.blocks}`);
+    assert.deepEqual(finalStage(file, dim, disk.union, count, 1), finalStage(z, dim, mem.union, count, 1));
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
 });
 
 test('composable coverage: within r₁ + r₂ and near the exact greedy, far better than random', () => {

@@ -106,3 +106,29 @@ test('temp files are removed when the process exits without close()', () => {
   assert.match(dir, /patchcore-features-/);
   assert.ok(!fs.existsSync(dir));
 });
+
+test('projections spill to disk above the reserved bound: the same rows, read in part or whole', async () => {
+  const rng = new Rng(8), dim = 40;
+  const batches = [batch(rng, 300, dim), batch(rng, 1200, dim), batch(rng, 7, dim)];
+  const mem = new FeatureStore({ seed: 4 });
+  const disk = new FeatureStore({ seed: 4, spillProjectionAbove: 1000 });
+  mem.reserve(1507);
+  disk.reserve(1507);
+  for (const b of batches) {
+    await mem.append(b);
+    await disk.append(b);
+  }
+  assert.equal(mem.projectionSpilled, false);
+  assert.equal(disk.projectionSpilled, true);
+  assert.equal(typeof disk.projectionSource, 'string');
+  assert.ok(fs.statSync(disk.projectionSource as string).size === 1507 * 128 * 4);
+  const idx = Int32Array.from([1506, 0, 299, 300, 300, 5, 1100, 1101, 3]);
+  assert.deepEqual(disk.projectedRows(idx), mem.projectedRows(idx));
+  assert.throws(() => disk.projectedRows([1507]), RangeError);
+  assert.deepEqual(disk.projected, mem.projected); // read whole (the exact greedy)
+  assert.deepEqual(disk.projectedRows(idx), mem.projectedRows(idx)); // and from that copy
+  const dir = storeDir(disk)!;
+  disk.close();
+  mem.close();
+  assert.equal(fs.existsSync(dir), false, 'both temp files removed');
+});

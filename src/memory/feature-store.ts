@@ -1,16 +1,21 @@
 // Bounded-memory store of all training patch features for the coreset stage.
-// Each batch is projected to 128 dims on arrival (kept in memory, N × 128 floats); the
-// full-dimension rows go to a temp file (or stay in memory for small data) and are read
-// back only for the rows the coreset picks, or for rescoring the training images.
+// Each batch is projected to 128 dims on arrival (kept in memory, N × 128 floats, or above
+// SPILL_PROJECTION_ROWS in a second temp file); the full-dimension rows go to a temp file (or
+// stay in memory for small data) and are read back only for the rows the coreset picks, or for
+// rescoring the training images.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { PatchFeatures } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { OrtProjector } from './projection.js';
+import { readRange, readRows, writeFully } from './row-file.js';
 
-/** Longest run of consecutive rows read at once (1024 × D floats). */
-const RUN = 1024;
+/**
+ * Above this many reserved rows the projections go to disk too: 2.4M rows are 1.2 GB, and the
+ * composable coreset (the only method `auto` runs there) and the threshold read them in blocks.
+ */
+export const SPILL_PROJECTION_ROWS = 1_000_000;
 
 export interface FeatureStoreOptions {
   /** Seed of the random projection (use the fit seed). Default 0. */
@@ -19,6 +24,8 @@ export interface FeatureStoreOptions {
   projectDim?: number;
   /** Keep full rows in memory instead of a temp file. Default: spill to disk. */
   inMemory?: boolean;
+  /** Reserved rows above which the projections spill to disk as well. Default SPILL_PROJECTION_ROWS. */
+  spillProjectionAbove?: number;
 }
 
 export class FeatureStore {
@@ -29,6 +36,9 @@ export class FeatureStore {
   private chunks: Float32Array[] = []; // in-memory mode
   private dir?: string;
   private fd = -1;
+  /** The projections' file when they spill (−1: in memory), and whether they will. */
+  private projFd = -1;
+  private spillProjection = false;
   /** The spill write in flight (at most one): it runs on libuv's pool while the next image is extracted. */
   private writing: Promise<void> | null = null;
   private readonly cleanup = () => this.removeFiles();
@@ -50,12 +60,41 @@ export class FeatureStore {
    * coreset's second thread reads it without a copy.
    */
   reserve(rows: number): void {
-    if (rows * this.projectDim > this.proj.length) this.grow(rows * this.projectDim);
+    if (this.count === 0 && !this.opts.inMemory && rows > (this.opts.spillProjectionAbove ?? SPILL_PROJECTION_ROWS)) this.spillProjection = true;
+    else if (!this.spillProjection && rows * this.projectDim > this.proj.length) this.grow(rows * this.projectDim);
   }
 
-  /** The projected rows, count × projectDim (a view; do not keep across appends). */
+  /** Whether the projections are on disk (then `projectionSource` is their file). */
+  get projectionSpilled(): boolean {
+    return this.projFd >= 0;
+  }
+
+  /**
+   * The projected rows, count × projectDim (a view; do not keep across appends). Spilled
+   * projections are read into memory whole on first use (the exact greedy needs them all).
+   */
   get projected(): Float32Array {
-    return this.proj.subarray(0, this.count * this.projectDim);
+    const len = this.count * this.projectDim;
+    if (this.projFd >= 0 && this.proj.length < len) {
+      this.grow(len);
+      readRange(this.projFd, this.projectDim, 0, this.count, this.proj);
+    }
+    return this.proj.subarray(0, len);
+  }
+
+  /** Projected rows at `indices`, in that order, without reading the rest. */
+  projectedRows(indices: ArrayLike<number>): Float32Array {
+    const P = this.projectDim;
+    for (let i = 0; i < indices.length; i++) if (!(indices[i] >= 0 && indices[i] < this.count)) throw new RangeError(`row ${indices[i]} out of range`);
+    if (this.projFd >= 0 && this.proj.length < this.count * P) return readRows(this.projFd, P, indices);
+    const out = new Float32Array(indices.length * P);
+    for (let i = 0; i < indices.length; i++) out.set(this.proj.subarray(indices[i] * P, (indices[i] + 1) * P), i * P);
+    return out;
+  }
+
+  /** Where the coreset's blocks read the projections from: the array, or the spill file's path. */
+  get projectionSource(): Float32Array | string {
+    return this.projFd >= 0 ? path.join(this.dir!, 'projected.f32') : this.projected;
   }
 
   /**
@@ -71,8 +110,14 @@ export class FeatureStore {
     for (let i = 0; i < data.length; i++)
       if (!Number.isFinite(data[i])) throw new UserError('the backbone produced a non-finite feature value');
     const P = this.projectDim;
-    if ((this.count + rows) * P > this.proj.length) this.grow(Math.max((this.count + rows) * P, this.proj.length * 2));
-    this.proj.set(await (await this.projector!).project(data, rows), this.count * P);
+    const z = await (await this.projector!).project(data, rows);
+    if (this.projFd >= 0) {
+      writeFully(this.projFd, new Uint8Array(z.buffer, z.byteOffset, z.byteLength), this.count * P * 4);
+      this.proj = new Float32Array(0); // a copy read by `projected` is stale now
+    } else {
+      if ((this.count + rows) * P > this.proj.length) this.grow(Math.max((this.count + rows) * P, this.proj.length * 2));
+      this.proj.set(z, this.count * P);
+    }
     if (this.fd >= 0) {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at = this.count * this.dim * 4;
       await this.flush();
@@ -80,7 +125,7 @@ export class FeatureStore {
         this.writing = writeAll(this.fd, bytes, at);
         this.writing.catch(() => undefined); // reported by the next append or flush
       } else {
-        for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, at + off);
+        writeFully(this.fd, bytes, at);
       }
     } else {
       this.chunks.push(data.slice());
@@ -105,35 +150,13 @@ export class FeatureStore {
   /** Full-dimension rows at `indices`, in that order (reads are sorted and coalesced). */
   rows(indices: Int32Array): Float32Array {
     if (this.writing) throw new Error('FeatureStore: rows() while a write is in flight (flush() first)');
-    const dim = this.dim, out = new Float32Array(indices.length * dim);
+    const dim = this.dim;
     for (const i of indices) if (!(i >= 0 && i < this.count)) throw new RangeError(`row ${i} out of range`);
-    if (this.fd < 0) {
-      if (this.chunks.length > 1) this.chunks = [concat(this.chunks, this.count * dim)];
-      const all = this.chunks[0];
-      indices.forEach((r, k) => out.set(all.subarray(r * dim, (r + 1) * dim), k * dim));
-      return out;
-    }
-    const order = Int32Array.from(indices.keys()).sort((a, b) => indices[a] - indices[b]);
-    const rowBytes = dim * 4;
-    const buf = new Float32Array(Math.min(indices.length, RUN) * dim);
-    for (let s = 0; s < order.length; ) {
-      // A run of consecutive rows (duplicates allowed) becomes one read.
-      let e = s + 1;
-      while (e < order.length && e - s < RUN && indices[order[e]] - indices[order[e - 1]] <= 1 &&
-        indices[order[e]] - indices[order[s]] < RUN) e++;
-      const first = indices[order[s]], n = indices[order[e - 1]] - first + 1;
-      const bytes = new Uint8Array(buf.buffer, 0, n * rowBytes);
-      for (let got = 0; got < bytes.length; ) {
-        const r = fs.readSync(this.fd, bytes, got, bytes.length - got, first * rowBytes + got);
-        if (r === 0) throw new Error('FeatureStore: temp file is truncated');
-        got += r;
-      }
-      for (let k = s; k < e; k++) {
-        const r = indices[order[k]] - first;
-        out.set(buf.subarray(r * dim, (r + 1) * dim), order[k] * dim);
-      }
-      s = e;
-    }
+    if (this.fd >= 0) return readRows(this.fd, dim, indices);
+    const out = new Float32Array(indices.length * dim);
+    if (this.chunks.length > 1) this.chunks = [concat(this.chunks, this.count * dim)];
+    const all = this.chunks[0];
+    indices.forEach((r, k) => out.set(all.subarray(r * dim, (r + 1) * dim), k * dim));
     return out;
   }
 
@@ -152,13 +175,15 @@ export class FeatureStore {
     if (this.opts.inMemory) return;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-features-'));
     this.fd = fs.openSync(path.join(this.dir, 'rows.f32'), 'w+');
+    if (this.spillProjection) this.projFd = fs.openSync(path.join(this.dir, 'projected.f32'), 'w+');
     process.on('exit', this.cleanup);
   }
 
   private removeFiles(): void {
     this.writing = null; // a write still in flight fails on the closed file; its error is dropped
     if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
+    if (this.projFd >= 0) fs.closeSync(this.projFd);
+    this.fd = this.projFd = -1;
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
     process.off('exit', this.cleanup);

@@ -76,7 +76,7 @@ export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Corese
   checkRatio(opts.ratio);
   const method = opts.method ?? 'auto';
   if (!['auto', 'exact', 'composable'].includes(method)) throw invalid('method', "'auto', 'exact' or 'composable'", method);
-  const n = store.count, dim = store.projectDim, z = store.projected;
+  const n = store.count, dim = store.projectDim;
   if (n === 0) throw new UserError('no training features to build a memory bank from');
   const count = Math.max(1, Math.floor(n * opts.ratio));
   const co = opts.composable ?? {};
@@ -91,12 +91,13 @@ export function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Corese
   if (method === 'auto' && n > EXACT_MAX_ROWS) memo.overBudget ??= ` (auto: more than ${EXACT_MAX_ROWS} rows)`;
   if (method === 'exact' || (method === 'auto' && !memo.overBudget)) {
     const budget = method === 'exact' ? Infinity : Math.max(FLOOR, Math.min(CEILING, UNITS_PER_ROW * n, BUDGET_PER_PAIR * pairs));
-    const exact = greedyCoresetWithin(z, n, dim, count, pickStarts(n, opts.seed, STARTS), budget, opts.onProgress);
+    const exact = greedyCoresetWithin(store.projected, n, dim, count, pickStarts(n, opts.seed, STARTS), budget, opts.onProgress);
     if (exact) return { indices: exact, method: 'exact', note: 'exact greedy' };
     memo.overBudget = ` (auto: the exact greedy passed its work budget, ${budget.toExponential(1)} units)`;
   }
   // progress: the chunk stage, then the final stage as one step of its share of the work
   const finalPairs = union * (count + STARTS), total = pairs;
+  const z = store.projectionSource; // spilled projections are read a block at a time
   let u = memo.union;
   if (!u) {
     u = chunkStage(z, n, dim, count, store.seed, (d, t) => opts.onProgress?.(Math.round((d / t) * (total - finalPairs)), total), co).union;

@@ -33,20 +33,17 @@ const SUB_K = 16;
  * its position in `candidates` (−1 if none) and distance. Rows are store rows.
  */
 async function nearestOtherImage(store: FeatureStore, imageOfRow: Int32Array, queries: Int32Array, queryImage: Int32Array, candidates: Int32Array, knn: PairwiseKnn) {
-  const P = store.projectDim, z = store.projected;
-  const gather = (rows: Int32Array) => {
-    const out = new Float32Array(rows.length * P);
-    rows.forEach((r, i) => out.set(z.subarray(r * P, (r + 1) * P), i * P));
-    return out;
-  };
+  const P = store.projectDim;
   const index = new Int32Array(queries.length).fill(-1), dist = new Float32Array(queries.length).fill(Infinity);
-  for (let q0 = 0; q0 < queries.length; q0 += Q_TILE) {
-    const n = Math.min(Q_TILE, queries.length - q0);
-    const q = gather(queries.subarray(q0, q0 + n));
-    for (let r0 = 0; r0 < candidates.length; r0 += ROW_TILE) {
-      const m = Math.min(ROW_TILE, candidates.length - r0);
-      const k = Math.min(SUB_K, m);
-      const r = await knn.search(q, n, gather(candidates.subarray(r0, r0 + m)), m, k);
+  const q = store.projectedRows(queries);
+  // candidate tiles outside: with spilled projections each tile is read once
+  for (let r0 = 0; r0 < candidates.length; r0 += ROW_TILE) {
+    const m = Math.min(ROW_TILE, candidates.length - r0);
+    const k = Math.min(SUB_K, m);
+    const rows = store.projectedRows(candidates.subarray(r0, r0 + m));
+    for (let q0 = 0; q0 < queries.length; q0 += Q_TILE) {
+      const n = Math.min(Q_TILE, queries.length - q0);
+      const r = await knn.search(q.subarray(q0 * P, (q0 + n) * P), n, rows, m, k);
       for (let i = 0; i < n; i++)
         for (let j = 0; j < k; j++) {
           const c = r0 + r.index[i * k + j];
@@ -169,12 +166,3 @@ export function leaveOutView(fb: FittedBank, ext: ExtendedBank, knn: PairwiseKnn
     neighbourhood: (m, b) => tables.get(m)!.subarray(0, b),
   };
 }
-
-/** 128-d projections of the extended bank's rows (entries, then substitutes), in store order. */
-export function projectedRows(store: FeatureStore, ext: ExtendedBank): Float32Array {
-  const P = store.projectDim, z = store.projected;
-  const out = new Float32Array(ext.bank.size * P);
-  ext.storeRow.forEach((r, e) => out.set(z.subarray(r * P, (r + 1) * P), e * P));
-  return out;
-}
-

@@ -1,105 +1,134 @@
-// Leave-one-image-out scoring of only the patches that can reach an image's maximum (see
+// Leave-one-image-out scoring of only the patches that can reach an image's maxima (see
 // threshold.ts); the plain path there scores every patch and is the reference.
 import type { FeatureStore } from '../memory/index.js';
 import type { PatchScores, ScoringConfig } from '../types.js';
 import type { PairwiseKnn } from '../scoring/pairwise-knn.js';
-import { anomalyMap } from '../scoring/anomaly-map.js';
+import { anomalyMap, axisSupport } from '../scoring/anomaly-map.js';
+import { distance } from '../scoring/nn.js';
 import { imageScore, scorePatches, type BankView } from '../scoring/scores.js';
 import type { FittedBank } from './bank.js';
 import type { StoredImage } from './extract.js';
 import type { ExtendedBank } from './leave-out-bank.js';
 
+/** Candidates per cell from the projections whose true distances give its upper bound. */
+const CANDIDATES = 2;
+/** Exact distances may rank rows in another order than the search's float32 Gemm: the bound keeps this margin. */
+const MARGIN = 1e-3;
 /** Patches scored exactly in the first round, doubling each round (the rest wait until they might matter). */
 const TOP = 16;
-/** The map's Gaussian (σ = half a cell) and bilinear taps reach two cells: those must be exact around the map's peak. */
-const AROUND = 2;
-/** Cells whose scaled proxy is within this factor of the best exact score are scored exactly before the map's peak is sought. */
-const BAND = 0.9;
-/** Map rounds of the peak search before the rest of the image is scored exactly (one map ≈ 20 ms at 512 px). */
+/** Map rounds of the peak search before every remaining candidate cell is scored at once. */
 const PEAK_ROUNDS = 4;
 /** Cells scored exactly per search. */
 const EXACT_ROWS = 1024;
+
+/**
+ * An upper bound on each cell's exact score: its score against the few allowed rows nearest on the
+ * 128-d projections, with true distances. The k nearest allowed rows can only be nearer, so the
+ * exact score (nearest, or the mean of the k nearest; squared or not) is at most this.
+ */
+async function upperBounds(
+  features: Float32Array, qz: Float32Array, n: number, ext: ExtendedBank, extZ: Float32Array,
+  subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig, P: number,
+): Promise<Float64Array> {
+  const allowed = [...Array(ext.bank.size).keys()].filter((e) => (e < fb.bank.size ? ext.imageOf[e] !== img : ext.ownerOf[e] === img));
+  const bz = new Float32Array(allowed.length * P);
+  allowed.forEach((e, j) => bz.set(extZ.subarray(e * P, (e + 1) * P), j * P));
+  const k = Math.min(cfg.kind === 'knn-mean' ? cfg.k : 1, allowed.length);
+  const K = Math.min(Math.max(k, CANDIDATES), allowed.length);
+  const near = (await subKnn.search(qz, n, bz, allowed.length, K)).index;
+  const bound = new Float64Array(n), d = new Float64Array(K);
+  for (let c = 0; c < n; c++) {
+    for (let j = 0; j < K; j++) d[j] = distance(features, c, ext.bank, allowed[near[c * K + j]]);
+    d.sort();
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += cfg.squared ? d[j] ** 2 : d[j];
+    // fewer allowed rows than cfg.k: the search repeats the last one, which only lowers the mean's bound
+    bound[c] = (sum / k) * (1 + MARGIN);
+  }
+  return bound;
+}
 
 export async function scorePruned(
   store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
   subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig, mapStride?: number,
 ): Promise<{ score: number; patches: PatchScores }> {
-  const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH;
-  // proxy: the same score (nearest, or mean of k nearest) on the projections
-  const allowed = [...Array(ext.bank.size).keys()].filter((e) => (e < fb.bank.size ? ext.imageOf[e] !== img : ext.ownerOf[e] === img));
-  const bz = new Float32Array(allowed.length * P);
-  allowed.forEach((e, j) => bz.set(extZ.subarray(e * P, (e + 1) * P), j * P));
-  const qz = store.projected.subarray(rows[0] * P, (rows[0] + n) * P);
-  const k = cfg.kind === 'knn-mean' ? Math.min(cfg.k, allowed.length) : 1;
-  const d = (await subKnn.search(qz, n, bz, allowed.length, k)).dist;
-  const proxy = new Float64Array(n);
-  for (let c = 0; c < n; c++) {
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += cfg.squared ? d[c * k + j] ** 2 : d[c * k + j];
-    proxy[c] = Math.max(sum / k, 1e-30);
-  }
+  const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH, D = store.dim;
+  const features = store.rows(rows);
+  const qz = store.projectedRows(rows);
+  const bound = await upperBounds(features, qz, n, ext, extZ, subKnn, img, fb, cfg, P);
 
   const exact = new Float64Array(n).fill(NaN);
   const nearest = new Int32Array(n), nearestDist = new Float32Array(n);
-  let ratio = 0;
-  const scoreExactly = async (cells: number[]) => {
+  const scoreExactly = async (cells: Iterable<number>) => {
     const todo = [...new Set(cells)].filter((c) => Number.isNaN(exact[c]));
-    if (!todo.length) return false;
     // at most EXACT_ROWS cells a search: a whole 724 px image at once raised fit's peak memory
     for (let a = 0; a < todo.length; a += EXACT_ROWS) {
       const part = todo.slice(a, a + EXACT_ROWS);
-      const ps = await scorePatches(store.rows(Int32Array.from(part, (c) => rows[c])), 1, part.length, view, cfg);
+      const q = new Float32Array(part.length * D);
+      part.forEach((c, j) => q.set(features.subarray(c * D, (c + 1) * D), j * D));
+      const ps = await scorePatches(q, 1, part.length, view, cfg);
       part.forEach((c, j) => {
         exact[c] = ps.scores[j];
         nearest[c] = ps.nearest[j];
         nearestDist[c] = ps.nearestDist[j];
-        ratio = Math.max(ratio, ps.scores[j] / proxy[c]);
       });
     }
-    return true;
+    return todo.length > 0;
   };
-  const estimate = () => Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? ratio * proxy[c] : v));
-  const byProxy = Array.from(proxy.keys()).sort((a, b) => proxy[b] - proxy[a]);
-
-  // the image score: until no unscored patch could beat the best exact one
-  // in batches that double (TOP, 2·TOP, …): where pruning fails (textures) that is a few searches, not n/TOP
-  for (let at = 0, step = TOP; at < n; step *= 2) {
-    await scoreExactly(byProxy.slice(at, (at += step)));
+  const bestExact = () => {
     let best = -Infinity;
-    for (const v of exact) if (v > best) best = v;
-    const next = byProxy.slice(at).find((c) => Number.isNaN(exact[c]));
-    if (next === undefined || ratio * proxy[next] <= best) break;
+    for (const v of exact) if (v > best) best = v; // skips the NaN of unscored cells, which Math.max would not
+    return best;
+  };
+
+  // the image score: until no unscored cell's bound could beat the best exact score,
+  // in batches that double (TOP, 2·TOP, …): where bounds are loose that is a few searches, not n/TOP
+  const byBound = Array.from(bound.keys()).sort((a, b) => bound[b] - bound[a]);
+  for (let at = 0, step = TOP; at < n; step *= 2) {
+    await scoreExactly(byBound.slice(at, (at += step)));
+    if (at >= n || bound[byBound[at]] <= bestExact()) break;
   }
-  // the map's peak can sit on a cluster of near-maximal cells: those within BAND of the best are made exact first
-  let best = -Infinity;
-  for (const v of exact) if (v > best) best = v;
-  await scoreExactly(byProxy.filter((c) => Number.isNaN(exact[c]) && ratio * proxy[c] >= BAND * best));
-  // then until the cells the peak depends on are all exact; after PEAK_ROUNDS maps (on textures the
-  // peak keeps moving, and each round costs a whole map) every remaining cell is scored instead
+
+  // the map's peak: the map is a positive blend of cells, so the map of bounds (exact where known)
+  // is above the true map everywhere and equal where every cell under a pixel is exact; its
+  // maximum is the true maximum once the cells under it are exact
+  const sx = axisSupport(W, g.geometry.cropW, cfg.sigma, mapStride), sy = axisSupport(H, g.geometry.cropH, cfg.sigma, mapStride);
+  const under = (p: number, width: number) => {
+    const x = p % width, y = Math.floor(p / width), out: number[] = [];
+    for (let j = sy.lo[y]; j < sy.lo[y] + sy.band; j++) for (let i = sx.lo[x]; i < sx.lo[x] + sx.band; i++) out.push(j * W + i);
+    return out;
+  };
+  const bounded = () => Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? bound[c] : v));
+  const map = () => anomalyMap({ gridH: H, gridW: W, scores: bounded(), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
   for (let round = 0; ; round++) {
-    if (round === PEAK_ROUNDS) {
-      await scoreExactly([...exact.keys()]);
-      break;
-    }
-    const map = anomalyMap({ gridH: H, gridW: W, scores: estimate(), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
+    const m = map();
     let at = 0;
-    for (let i = 1; i < map.data.length; i++) if (map.data[i] > map.data[at]) at = i;
-    const cy = Math.floor(((Math.floor(at / map.width) + 0.5) * H) / map.height), cx = Math.floor((((at % map.width) + 0.5) * W) / map.width);
-    const around: number[] = [];
-    for (let y = Math.max(0, cy - AROUND); y <= Math.min(H - 1, cy + AROUND); y++)
-      for (let x = Math.max(0, cx - AROUND); x <= Math.min(W - 1, cx + AROUND); x++) around.push(y * W + x);
-    if (!(await scoreExactly(around))) break;
+    for (let i = 1; i < m.data.length; i++) if (m.data[i] > m.data[at]) at = i;
+    if (round < PEAK_ROUNDS) {
+      if (!(await scoreExactly(under(at, m.width)))) break;
+      continue;
+    }
+    // the peak keeps moving (textures): every pixel the true peak could be at, i.e. whose bound
+    // reaches the map of exact scores with unscored cells at zero (scores are ≥ 0), in one go
+    const low = anomalyMap({ gridH: H, gridW: W, scores: Float32Array.from(exact, (v) => (Number.isNaN(v) ? 0 : v)), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
+    const floor = low.data.reduce((a, v) => Math.max(a, v), 0) * (1 - 1e-6);
+    const cells = new Set<number>();
+    for (let i = 0; i < m.data.length; i++) if (m.data[i] >= floor) for (const c of under(i, m.width)) cells.add(c);
+    if (!(await scoreExactly(cells))) break;
   }
-  // unscored cells keep their scaled proxy, capped below every exact score, so they can move neither maximum
+
+  // unscored cells keep their bound, capped below every exact score, so they can move neither maximum
   let floor = Infinity;
   for (const v of exact) if (v < floor) floor = v;
-  const scores = Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? Math.min(ratio * proxy[c], floor) : v));
+  const scores = Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? Math.min(bound[c], floor) : v));
   const cells = [...exact.keys()].filter((c) => !Number.isNaN(exact[c]));
   const sub: PatchScores = {
     gridH: 1, gridW: cells.length, scores: Float32Array.from(cells, (c) => scores[c]),
     nearest: Int32Array.from(cells, (c) => nearest[c]), nearestDist: Float32Array.from(cells, (c) => nearestDist[c]),
   };
+  const q = new Float32Array(cells.length * D);
+  cells.forEach((c, j) => q.set(features.subarray(c * D, (c + 1) * D), j * D));
   // image score over the exactly scored cells (the max and eq. 7's p* are among them)
-  const score = imageScore(sub, store.rows(Int32Array.from(cells, (c) => rows[c])), view, cfg);
+  const score = imageScore(sub, q, view, cfg);
   return { score, patches: { gridH: H, gridW: W, scores, nearest, nearestDist } };
 }

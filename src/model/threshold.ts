@@ -11,7 +11,7 @@ import { anomalyMap } from '../scoring/anomaly-map.js';
 import { usesNeighbourTable } from '../scoring/scores.js';
 import { scoreFeatures, type FittedBank, type Progress } from './bank.js';
 import type { StoredImage } from './extract.js';
-import { extendBank, leaveOutView, projectedRows } from './leave-out-bank.js';
+import { extendBank, leaveOutView } from './leave-out-bank.js';
 import { scorePruned } from './leave-out-pruned.js';
 import type { Device } from '../onnx/session.js';
 import { Rng } from '../util/rng.js';
@@ -90,7 +90,7 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
     const ext = await extendBank(store, fb, imageOfRow, images.length, scored, subKnn);
     // the nearest-distance proxy ranks nearest and knn-mean scores; the neighbourhood score and eq. 7
     // grow where the proxy does not (an isolated m*), so they score every patch
-    const extZ = pruned && !usesNeighbourTable(cfg) ? projectedRows(store, ext) : null;
+    const extZ = pruned && !usesNeighbourTable(cfg) ? store.projectedRows(ext.storeRow) : null;
     const out: TrainingScores = { image: [], pixel: [] };
     for (const [i, g] of images.entries()) {
       if (!scored[i]) continue;

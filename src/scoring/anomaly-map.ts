@@ -173,6 +173,12 @@ function axisOperator(inSize: number, outSize: number, sigma: number, stride?: n
   return op;
 }
 
+/** Grid cells each map row (or column) reads along one axis: lo[o] .. lo[o] + band − 1. */
+export function axisSupport(inSize: number, outSize: number, sigma: number, stride?: number): { lo: Int32Array; band: number } {
+  const { lo, band } = axisOperator(inSize, outSize, sigma, stride);
+  return { lo, band };
+}
+
 /** One axis of the map as a dense out × in matrix (for the exported graph, where it is a MatMul). */
 export function axisMatrix(inSize: number, outSize: number, sigma: number, stride?: number): Float32Array {
   const op = axisOperator(inSize, outSize, sigma, stride);

@@ -23,6 +23,13 @@ import { Worker } from 'node:worker_threads';
 import { Rng } from '../../util/rng.js';
 import { pickStarts } from './plain.js';
 import { MinUpdate } from './simd.js';
+import { readRange, readRows } from '../row-file.js';
+
+/**
+ * The projected rows: in memory (count × dim; shared memory spares the worker a copy), or the
+ * path of the store's spill file of them, from which each thread reads only its current block.
+ */
+export type ProjectedRows = Float32Array | string;
 
 /** Rows per block: 16384 × 128 floats = 8 MB, about a core's share of cache. */
 export const CHUNK_ROWS = 16384;
@@ -137,7 +144,7 @@ function blockStarts(b: Block, seed: number): Int32Array {
  * when block j is written. slot 0 is the main thread, 1 the worker.
  */
 export function runBlocks(
-  z: Float32Array, dim: number, blocks: Block[], seed: number, out: Int32Array, done: Int32Array,
+  z: ProjectedRows, dim: number, blocks: Block[], seed: number, out: Int32Array, done: Int32Array,
   slot: number, onBlock?: () => void,
 ): number {
   const k = new MinUpdate(dim);
@@ -153,11 +160,20 @@ export function runBlocks(
   }
 }
 
-function runBlock(k: MinUpdate, z: Float32Array, b: Block, seed: number, out: Int32Array): void {
-  const idx = new Int32Array(b.to - b.from);
-  for (let i = 0; i < idx.length; i++) idx[i] = b.from + i;
-  const picks = kernelGreedy(k, z, idx, b.keep, blockStarts(b, seed));
+function runBlock(k: MinUpdate, z: ProjectedRows, b: Block, seed: number, out: Int32Array): void {
+  const m = b.to - b.from, idx = new Int32Array(m);
+  for (let i = 0; i < m; i++) idx[i] = typeof z === 'string' ? i : b.from + i;
+  const picks = kernelGreedy(k, typeof z === 'string' ? withFile(z, (fd) => readRange(fd, k.dim, b.from, b.to)) : z, idx, b.keep, blockStarts(b, seed));
   for (let t = 0; t < b.keep; t++) out[b.at + t] = b.from + picks[t];
+}
+
+function withFile<T>(file: string, read: (fd: number) => T): T {
+  const fd = fs.openSync(file, 'r');
+  try {
+    return read(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -165,13 +181,13 @@ function runBlock(k: MinUpdate, z: Float32Array, b: Block, seed: number, out: In
  * seed, chunkRows, union): the thread count and which thread ran which block do not matter.
  */
 export function chunkStage(
-  z: Float32Array, n: number, dim: number, count: number, seed: number,
+  z: ProjectedRows, n: number, dim: number, count: number, seed: number,
   onProgress?: (done: number, total: number) => void, o: ComposableOptions = {},
 ): { union: Int32Array; blocks: number[] } {
   const blocks = planBlocks(n, count, o);
   const total = blocks.reduce((s, b) => s + b.keep, 0);
   const threads = o.threads ?? (os.availableParallelism() >= 2 && blocks.length >= 2 ? 2 : 1);
-  const shared = threads > 1 && z.buffer instanceof SharedArrayBuffer;
+  const shared = threads > 1 && (typeof z === 'string' || z.buffer instanceof SharedArrayBuffer);
   const buf = (bytes: number) => (threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   // done[0]: next block to take; done[1 + j]: 1 + the thread that wrote block j
   const out = new Int32Array(buf(total * 4)), done = new Int32Array(buf((blocks.length + 1) * 4));
@@ -184,7 +200,7 @@ export function chunkStage(
   };
   let worker: Worker | null = null;
   if (threads > 1) {
-    const zs = shared ? z : toShared(z, n * dim);
+    const zs = shared ? z : toShared(z as Float32Array, n * dim);
     worker = startWorker({ z: zs, dim, blocks, seed, out, done });
   }
   try {
@@ -203,7 +219,7 @@ export function chunkStage(
 
 /** Wait for the worker's blocks; redo here any it left unfinished for STALL_MS (a dead worker). */
 function waitForBlocks(
-  z: Float32Array, dim: number, blocks: Block[], seed: number, out: Int32Array, done: Int32Array, report: () => void,
+  z: ProjectedRows, dim: number, blocks: Block[], seed: number, out: Int32Array, done: Int32Array, report: () => void,
 ): void {
   const k = new MinUpdate(dim);
   for (let j = 0; j < blocks.length; j++) {
@@ -236,14 +252,16 @@ function startWorker(data: object): Worker | null {
 }
 
 /** Stage 2: `count` of the union's rows by the same greedy (seeded by `seed`), in selection order. */
-export function finalStage(z: Float32Array, dim: number, union: Int32Array, count: number, seed: number): Int32Array {
+export function finalStage(z: ProjectedRows, dim: number, union: Int32Array, count: number, seed: number): Int32Array {
   if (union.length <= count) return union.slice();
-  return kernelGreedy(new MinUpdate(dim), z, union, count, pickStarts(union.length, seed)).map((p) => union[p]);
+  const local = typeof z === 'string' ? withFile(z, (fd) => readRows(fd, dim, union)) : null;
+  const rows = local ? Int32Array.from(union.keys()) : union;
+  return kernelGreedy(new MinUpdate(dim), local ?? (z as Float32Array), rows, count, pickStarts(union.length, seed)).map((p) => union[p]);
 }
 
 /** Both stages; the chunk stage seeded by `chunkSeed`, the final one by `seed`. */
 export function composableCoreset(
-  z: Float32Array, n: number, dim: number, count: number, seed: number, chunkSeed = seed,
+  z: ProjectedRows, n: number, dim: number, count: number, seed: number, chunkSeed = seed,
   onProgress?: (done: number, total: number) => void, o: ComposableOptions = {},
 ): Int32Array {
   const u = chunkStage(z, n, dim, count, chunkSeed, onProgress, o);
