@@ -132,3 +132,16 @@ test('projections spill to disk above the reserved bound: the same rows, read in
   mem.close();
   assert.equal(fs.existsSync(dir), false, 'both temp files removed');
 });
+
+test('a non-finite feature value anywhere is refused, and the store keeps what it had', async () => {
+  const rng = new Rng(13), dim = 300;
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    const store = new FeatureStore({ inMemory: true, seed: 2 });
+    await store.append(batch(rng, 20, dim));
+    const b = batch(rng, 30, dim);
+    b.data[17 * dim + rng.int(dim)] = bad;
+    await assert.rejects(store.append(b), (e: Error) => e instanceof UserError && /non-finite feature/.test(e.message), String(bad));
+    assert.equal(store.count, 20);
+    store.close();
+  }
+});
