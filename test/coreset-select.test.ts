@@ -77,3 +77,20 @@ test('the store keeps its projections in shared memory, and ORT searches still t
   assert.deepEqual(shared, plain);
   await knn.release();
 });
+
+test('a store whose projections spilled to disk selects the same banks, composable and exact, as one that kept them', async () => {
+  const data = features(6);
+  const mem = await storeOf(data, 5);
+  const disk = new FeatureStore({ seed: 5, spillProjectionAbove: 500 });
+  disk.reserve(N);
+  for (let i = 0; i < N; i += 300) await disk.append({ gridH: 1, gridW: 300, dim: D, count: 300, data: data.subarray(i * D, (i + 300) * D) });
+  assert.equal(disk.projectionSpilled, true);
+  const composable = { chunkRows: 200, union: 2, threads: 2 };
+  for (const seed of [1, 2]) // the second run reuses the block stage
+    assert.deepEqual(
+      selectCoreset(disk, { ratio: 0.05, seed, method: 'composable', composable }),
+      selectCoreset(mem, { ratio: 0.05, seed, method: 'composable', composable }),
+    );
+  assert.deepEqual(selectCoreset(disk, { ratio: 0.05, seed: 3, method: 'exact' }), selectCoreset(mem, { ratio: 0.05, seed: 3, method: 'exact' }));
+  disk.close();
+});
