@@ -48,6 +48,12 @@ test('missing folder and empty train set', async () => {
   assertUserError(run('fit', '--data', path.join(root, 'nope'), '--out', path.join(root, 'm2')), 'nope');
   const empty = tempDir();
   assertUserError(run('fit', '--data', empty, '--out', path.join(root, 'm2')), 'no training images');
+  // one image: the threshold has no other image to score it against
+  await ready;
+  const [first] = await fs.readdir(path.join(data, 'train', 'good'));
+  await fs.copyFile(path.join(data, 'train', 'good', first), path.join(empty, 'only.png'));
+  assertUserError(run('fit', '--data', empty, '--out', path.join(root, 'm2')), 'Expected a folder with at least 2 good images for --data but received 1 image');
+  assert.equal(existsSync(path.join(root, 'm2')), false);
 });
 
 test('corrupt, truncated and non-image files', async () => {
@@ -106,6 +112,8 @@ test('a failed fit leaves the existing model intact', async () => {
   await ready;
   const before = await fs.readFile(path.join(model, 'model.json'), 'utf8');
   const bad = tempDir();
+  const [first] = await fs.readdir(path.join(data, 'train', 'good'));
+  await fs.copyFile(path.join(data, 'train', 'good', first), path.join(bad, 'a.png'));
   await fs.writeFile(path.join(bad, 'x.png'), 'broken');
   assertUserError(run('fit', '--data', bad, '--out', model), 'x.png');
   assert.equal(await fs.readFile(path.join(model, 'model.json'), 'utf8'), before);

@@ -66,3 +66,10 @@ test('a saved model reloads and gives identical scores', async () => {
   assert.deepEqual(Array.from(a.map.data.slice(0, 500)), Array.from(b.map.data.slice(0, 500)));
   assert.deepEqual(again.config.bank, model.config.bank);
 });
+
+test('fit refuses fewer than 2 training images before any work (the threshold scores each against the others)', async () => {
+  const backbone = await loadBackbone('inception_v3');
+  const o = { preprocess: { resize: 64, crop: 64 }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: { kind: 'nearest' as const, k: 1, b: 1, squared: false, reweight: false, sigma: 4 } };
+  for (const files of [[], ['/nonexistent/one.png']])
+    await assert.rejects(PatchCore.fit(files, backbone, o), { name: 'UserError', message: `Expected at least 2 training images for files but received an array of ${files.length}` });
+});

@@ -39,6 +39,8 @@ export async function trainImages(dir: string): Promise<string[]> {
   const mv = path.join(dir, 'train', 'good');
   const files = await listImages((await isDir(mv)) ? mv : dir);
   if (files.length === 0) throw new UserError(`--data ${dir}: no training images found (expected train/good/*.png|jpg or images in the folder)`);
+  // the threshold scores each training image against a bank built from the others
+  if (files.length < 2) throw new UserError(`Expected a folder with at least 2 good images for --data but received 1 image in ${JSON.stringify(dir)}`);
   return files;
 }
 

@@ -46,6 +46,8 @@ export class PatchCore {
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
     checkRatio(o.ratio);
+    // the threshold scores each training image against a bank built from the others
+    if (files.length < 2) throw invalid('files', 'at least 2 training images', files);
     const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
     if (!(targetFpr > 0 && targetFpr < 1)) throw invalid('targetFpr', 'a number in (0, 1)', targetFpr);
     const extractor = await createExtractor(files, backbone, o);

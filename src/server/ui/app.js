@@ -45,7 +45,7 @@ async function loadModel() {
   try {
     const m = await (await api('/v1/model')).json();
     const t = m.thresholdInfo;
-    const why = t.method === 'conformal' ? `about ${t.promisedFpr} false alarms, from ${t.n} good images`
+    const why = t.method === 'conformal' ? `about ${+t.promisedFpr.toPrecision(2)} false alarms, from ${t.n} good images`
       : t.method === 'manual' ? `set by ${t.source}` : `${t.method} on ${t.n} labelled images`;
     $('#model-info').textContent = `model ${m.model_id} · backbone ${m.backbone.id}${m.backbone.int8 ? ' (int8)' : ''} · input ${m.preprocessing.resize}/${m.preprocessing.crop} · model threshold ${fmt(m.threshold)} (${why})`;
     $('#save-threshold').hidden = !m.canSaveThreshold;
