@@ -4,7 +4,7 @@ import { UserError, invalid } from '../util/errors.js';
 import { pickStarts } from './coreset/plain.js';
 import { greedyCoresetWithin } from './coreset/fast.js';
 import { chunkStage, finalStage, planBlocks, type ComposableOptions } from './coreset/composable.js';
-import type { FeatureStore } from './feature-store.js';
+import { SPILL_PROJECTION_ROWS, type FeatureStore } from './feature-store.js';
 
 /**
  * How the coreset is selected:
@@ -54,7 +54,7 @@ const UNITS_PER_ROW = 300;
  * this size it passed its budget (screw at 512 px, 1.19M rows) after costing as much as the
  * composable run.
  */
-const EXACT_MAX_ROWS = 1_000_000;
+const EXACT_MAX_ROWS = SPILL_PROJECTION_ROWS; // the store keeps projections in memory up to here, for the exact greedy
 
 /**
  * Per store and bank size: the block stage (it depends on the store's seed only) and whether
