@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { findChromium, missing, tempDir } from './helpers.js';
+import { findChromium, skipUnlessCI, tempDir } from './helpers.js';
 import { fitTestModel, samplePng, startServer } from './server-fixture.js';
 
 const CHROMIUM = findChromium();
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-const skip = missing(CHROMIUM !== null, 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)');
+const skip = skipUnlessCI(CHROMIUM !== null, 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)');
 
 test('inspection page: upload, overlay, verdict, live threshold slider', { skip, timeout: 120_000 }, async () => {
   const { chromium } = await import('playwright-core');

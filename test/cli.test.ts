@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CLI, SHARED, missing, runCli, tempDir } from './helpers.js';
+import { CLI, SHARED, skipUnlessCI, runCli, tempDir } from './helpers.js';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
@@ -122,7 +122,7 @@ test('a failed fit leaves the existing model intact', async () => {
 });
 
 const userOnnx = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
-test('a model fitted on a user .onnx backbone reloads from another directory', { skip: missing(existsSync(userOnnx), `${userOnnx} not found (../shared)`) }, async () => {
+test('a model fitted on a user .onnx backbone reloads from another directory', { skip: skipUnlessCI(existsSync(userOnnx), `${userOnnx} not found (../shared)`) }, async () => {
   const onnx = userOnnx;
   await ready;
   const m = path.join(root, 'm-onnx');
@@ -134,11 +134,12 @@ test('a model fitted on a user .onnx backbone reloads from another directory', {
   assert.ok(bad.score > good.score, `missing piece ${bad.score} vs good ${good.score}`);
 });
 
-test('--device cuda without the CUDA build fails with one clear line', async (t) => {
+test('--device cuda without the CUDA build fails with one clear line (with it, scores)', async () => {
   await ready;
-  const r = run('predict', '--model', model, '--device', 'cuda', path.join(data, 'test', 'good', '000.png'));
-  if (r.code === 0) return t.skip('a CUDA execution provider is installed here');
-  assertUserError(r, '--device cuda');
+  const r = run('predict', '--model', model, '--device', 'cuda', path.join(data, 'test', 'good', '000.png'), '--json');
+  // never a skip: where a CUDA execution provider is installed the same call must score instead
+  if (r.code === 0) assert.ok(Number.isFinite(JSON.parse(r.out)[0].score), r.out);
+  else assertUserError(r, '--device cuda');
 });
 
 test('a model fitted with --weights FILE predicts later without the file (graph found by its hash)', async () => {

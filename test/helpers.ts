@@ -21,7 +21,7 @@ export const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
  * A test's missing prerequisite (Chromium, a ../shared file): skip with a reason locally, but under
  * CI=true fail, so a CI run never passes by skipping what it was meant to check.
  */
-export function missing(ok: boolean, why: string): string | false {
+export function skipUnlessCI(ok: boolean, why: string): string | false {
   if (ok) return false;
   if (process.env.CI === 'true') throw new Error(`${why} (CI=true: a missing prerequisite fails instead of skipping)`);
   return why;

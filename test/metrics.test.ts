@@ -8,7 +8,7 @@ import {
 } from '../src/metrics/index.js';
 import type { ScoreMap } from '../src/types.js';
 import { UserError } from '../src/util/errors.js';
-import { missing, SHARED } from './helpers.js';
+import { skipUnlessCI, SHARED } from './helpers.js';
 
 const fixtureFile = path.join(SHARED, 'fixtures/metrics.json');
 
@@ -30,7 +30,7 @@ function toMap(rows: number[][]): ScoreMap {
   return { width: rows[0].length, height: rows.length, data: Float32Array.from(rows.flat()) };
 }
 
-test('matches the scikit-learn / MVTec fixtures', { skip: missing(existsSync(fixtureFile), `fixture ${fixtureFile} not found (set PATCHCORE_SHARED to the shared folder)`) }, () => {
+test('matches the scikit-learn / MVTec fixtures', { skip: skipUnlessCI(existsSync(fixtureFile), `fixture ${fixtureFile} not found (set PATCHCORE_SHARED to the shared folder)`) }, () => {
   const fx = JSON.parse(readFileSync(fixtureFile, 'utf8')) as Fixtures;
   assert.ok(fx.auroc.length > 0 && fx.aupro.length > 0);
   for (const c of fx.auroc) {
