@@ -9,7 +9,8 @@ import { syntheticSample, writeSyntheticDataset } from '../src/data/synthetic.js
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
 import { DEFAULT_SCORING } from '../src/model/config.js';
-import { encodePng, loadImage, resizeRgb } from '../src/image/load.js';
+import { encodePng, loadImage } from '../src/image/load.js';
+import { resizeBilinear } from '../src/image/resize.js';
 import { DEFAULT_BACKGROUND } from '../src/image/background.js';
 import { exportModel } from '../src/export/export.js';
 import { OnnxPredictor } from '../src/export/onnx-predict.js';
@@ -161,7 +162,7 @@ test('normalized score: predict, serve and the exported graph agree to 1e-6; sid
 test('--crop none on non-square images: the graph is fixed to the training images\' resized size and matches predict', async () => {
   // 240x176 parts (a stretched synthetic set): resize 176 keeps them whole at 240x176
   const dir = tempDir('pc-export-none-');
-  const wide = async (seed: number, kind: 'good' | 'scratch') => resizeRgb(syntheticSample(seed, kind, 176).image, 240, 176);
+  const wide = async (seed: number, kind: 'good' | 'scratch') => resizeBilinear(syntheticSample(seed, kind, 176).image, 240, 176);
   const train: string[] = [];
   for (let i = 0; i < 6; i++) {
     const f = path.join(dir, `train-${i}.png`);

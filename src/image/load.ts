@@ -4,7 +4,6 @@ import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import type { RgbImage } from '../types.js';
 import { UserError } from '../util/errors.js';
-import { resizeBilinear } from './resize.js';
 
 /** Largest accepted side, so a hostile file cannot exhaust memory. */
 export const MAX_SIDE = 16384;
@@ -52,11 +51,6 @@ export async function loadMask(file: string): Promise<{ width: number; height: n
 /** Encode RGB to PNG bytes. */
 export async function encodePng(img: RgbImage): Promise<Buffer> {
   return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
-}
-
-/** Resize RGB: Pillow's bilinear (image/resize.ts), the same in Node and the page. */
-export async function resizeRgb(img: RgbImage, width: number, height: number): Promise<RgbImage> {
-  return resizeBilinear(img, width, height);
 }
 
 /** Encode a 0/1 mask as a black-and-white 8-bit PNG (255 = defect). */

@@ -1,7 +1,7 @@
 // Resize (shorter side), center crop, normalise: the image -> backbone boundary.
 import type { Geometry, PreprocessConfig, RgbImage, Tensor } from '../types.js';
 export type { Geometry };
-import { resizeRgb } from './load.js';
+import { resizeBilinear } from './resize.js';
 
 /** Where the backbone input sits inside the original image, to map results back. */
 export function geometry(w: number, h: number, cfg: PreprocessConfig): Geometry {
@@ -33,7 +33,7 @@ export function cropWarning(g: Geometry): string | null {
 /** Image -> normalised [1,3,H,W] tensor plus its geometry. */
 export async function preprocess(img: RgbImage, cfg: PreprocessConfig): Promise<{ tensor: Tensor; geometry: Geometry; cropped: RgbImage }> {
   const g = geometry(img.width, img.height, cfg);
-  const resized = await resizeRgb(img, g.resizedW, g.resizedH);
+  const resized = resizeBilinear(img, g.resizedW, g.resizedH);
   const cropped = crop(resized, g.cropX, g.cropY, g.cropW, g.cropH);
   return { tensor: normalise(cropped, cfg), geometry: g, cropped };
 }

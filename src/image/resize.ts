@@ -95,20 +95,23 @@ function passY(src: Uint8Array, w: number, h: number, outH: number): Uint8Array 
   return out;
 }
 
-/** Resize to width × height; the image itself when the size is unchanged. */
-export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
+type Pass = (src: Uint8Array, w: number, h: number, out: number) => Uint8Array;
+
+/** Horizontal pass, then vertical, each only where that side changes. */
+function twoPass(img: RgbImage, width: number, height: number, x: Pass, y: Pass): RgbImage {
   if (img.width === width && img.height === height) return img;
   let data = img.data;
-  if (width !== img.width) data = passX(data, img.width, img.height, width);
-  if (height !== img.height) data = passY(data, width, img.height, height);
+  if (width !== img.width) data = x(data, img.width, img.height, width);
+  if (height !== img.height) data = y(data, width, img.height, height);
   return { width, height, data };
+}
+
+/** Resize to width × height; the image itself when the size is unchanged. */
+export function resizeBilinear(img: RgbImage, width: number, height: number): RgbImage {
+  return twoPass(img, width, height, passX, passY);
 }
 
 /** The same resize with the plain loop (`pass`): the reference the fast passes are tested equal to. */
 export function resizeBilinearPlain(img: RgbImage, width: number, height: number): RgbImage {
-  if (img.width === width && img.height === height) return img;
-  let data = img.data;
-  if (width !== img.width) data = pass(data, img.width, img.height, width, img.height, true);
-  if (height !== img.height) data = pass(data, width, img.height, width, height, false);
-  return { width, height, data };
+  return twoPass(img, width, height, (s, w, h, o) => pass(s, w, h, o, h, true), (s, w, h, o) => pass(s, w, h, w, o, false));
 }

@@ -51,7 +51,7 @@ async function upperBounds(
 export async function scorePruned(
   store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
   subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig, mapStride?: number,
-): Promise<{ score: number; patches: PatchScores }> {
+): Promise<{ score: number; pixelMax: number }> {
   const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH, D = store.dim;
   const features = store.rows(rows);
   const qz = store.projectedRows(rows);
@@ -59,14 +59,17 @@ export async function scorePruned(
 
   const exact = new Float64Array(n).fill(NaN);
   const nearest = new Int32Array(n), nearestDist = new Float32Array(n);
+  const gather = (cells: number[]) => {
+    const q = new Float32Array(cells.length * D);
+    cells.forEach((c, j) => q.set(features.subarray(c * D, (c + 1) * D), j * D));
+    return q;
+  };
   const scoreExactly = async (cells: Iterable<number>) => {
     const todo = [...new Set(cells)].filter((c) => Number.isNaN(exact[c]));
     // at most EXACT_ROWS cells a search: a whole 724 px image at once raised fit's peak memory
     for (let a = 0; a < todo.length; a += EXACT_ROWS) {
       const part = todo.slice(a, a + EXACT_ROWS);
-      const q = new Float32Array(part.length * D);
-      part.forEach((c, j) => q.set(features.subarray(c * D, (c + 1) * D), j * D));
-      const ps = await scorePatches(q, 1, part.length, view, cfg);
+      const ps = await scorePatches(gather(part), 1, part.length, view, cfg);
       part.forEach((c, j) => {
         exact[c] = ps.scores[j];
         nearest[c] = ps.nearest[j];
@@ -98,37 +101,39 @@ export async function scorePruned(
     for (let j = sy.lo[y]; j < sy.lo[y] + sy.band; j++) for (let i = sx.lo[x]; i < sx.lo[x] + sx.band; i++) out.push(j * W + i);
     return out;
   };
-  const bounded = () => Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? bound[c] : v));
-  const map = () => anomalyMap({ gridH: H, gridW: W, scores: bounded(), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
+  // unscored cells as `fill` gives them: their bound (a map above the true one) or 0 (below it)
+  const mapOf = (fill: (c: number) => number) =>
+    anomalyMap({ gridH: H, gridW: W, scores: Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? fill(c) : v)), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
+  let pixelMax: number;
   for (let round = 0; ; round++) {
-    const m = map();
+    const m = mapOf((c) => bound[c]);
     let at = 0;
     for (let i = 1; i < m.data.length; i++) if (m.data[i] > m.data[at]) at = i;
+    pixelMax = m.data[at]; // the true maximum once the loop ends: every cell under `at` is exact then
     if (round < PEAK_ROUNDS) {
       if (!(await scoreExactly(under(at, m.width)))) break;
       continue;
     }
     // the peak keeps moving (textures): every pixel the true peak could be at, i.e. whose bound
-    // reaches the map of exact scores with unscored cells at zero (scores are ≥ 0), in one go
-    const low = anomalyMap({ gridH: H, gridW: W, scores: Float32Array.from(exact, (v) => (Number.isNaN(v) ? 0 : v)), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
-    const floor = low.data.reduce((a, v) => Math.max(a, v), 0) * (1 - 1e-6);
-    const cells = new Set<number>();
-    for (let i = 0; i < m.data.length; i++) if (m.data[i] >= floor) for (const c of under(i, m.width)) cells.add(c);
+    // reaches the map of exact scores with unscored cells at zero (scores are ≥ 0), in one go;
+    // pixels with the same first cells along both axes have the same cells under them
+    const floor = mapOf(() => 0).data.reduce((a, v) => Math.max(a, v), 0) * (1 - 1e-6);
+    const cells = new Set<number>(), seen = new Uint8Array(H * W);
+    for (let i = 0; i < m.data.length; i++) {
+      if (m.data[i] < floor) continue;
+      const key = sy.lo[Math.floor(i / m.width)] * W + sx.lo[i % m.width];
+      if (seen[key]) continue;
+      seen[key] = 1;
+      for (const c of under(i, m.width)) cells.add(c);
+    }
     if (!(await scoreExactly(cells))) break;
   }
 
-  // unscored cells keep their bound, capped below every exact score, so they can move neither maximum
-  let floor = Infinity;
-  for (const v of exact) if (v < floor) floor = v;
-  const scores = Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? Math.min(bound[c], floor) : v));
+  // image score over the exactly scored cells (the max and eq. 7's p* are among them)
   const cells = [...exact.keys()].filter((c) => !Number.isNaN(exact[c]));
   const sub: PatchScores = {
-    gridH: 1, gridW: cells.length, scores: Float32Array.from(cells, (c) => scores[c]),
+    gridH: 1, gridW: cells.length, scores: Float32Array.from(cells, (c) => exact[c]),
     nearest: Int32Array.from(cells, (c) => nearest[c]), nearestDist: Float32Array.from(cells, (c) => nearestDist[c]),
   };
-  const q = new Float32Array(cells.length * D);
-  cells.forEach((c, j) => q.set(features.subarray(c * D, (c + 1) * D), j * D));
-  // image score over the exactly scored cells (the max and eq. 7's p* are among them)
-  const score = imageScore(sub, q, view, cfg);
-  return { score, patches: { gridH: H, gridW: W, scores, nearest, nearestDist } };
+  return { score: imageScore(sub, gather(cells), view, cfg), pixelMax };
 }

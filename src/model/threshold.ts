@@ -88,8 +88,8 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
   try {
     progress?.('threshold', 0, total); // the substitutes below take a moment before the first image
     const ext = await extendBank(store, fb, imageOfRow, images.length, scored, subKnn);
-    // the nearest-distance proxy ranks nearest and knn-mean scores; the neighbourhood score and eq. 7
-    // grow where the proxy does not (an isolated m*), so they score every patch
+    // the projections' upper bounds hold for nearest and knn-mean scores; the neighbourhood score and
+    // eq. 7 grow where a bound does not follow (an isolated m*), so they score every patch
     const extZ = pruned && !usesNeighbourTable(cfg) ? store.projectedRows(ext.storeRow) : null;
     const out: TrainingScores = { image: [], pixel: [] };
     for (const [i, g] of images.entries()) {
@@ -97,14 +97,15 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
       const count = g.gridH * g.gridW;
       const rows = Int32Array.from({ length: count }, (_, j) => offsets[i] + j);
       const view = leaveOutView(fb, ext, knn, i, cfg);
-      const { score, patches } = extZ
+      // the pruned scoring found its map's maximum already; the plain one's map is made here
+      const { score, pixelMax } = extZ
         ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg, o.mapStride)
-        : await scoreFeatures({ gridH: g.gridH, gridW: g.gridW, dim: store.dim, count, data: store.rows(rows) }, fb, cfg, view);
-      const map = anomalyMap(patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma, o.mapStride);
-      let max = -Infinity;
-      for (const v of map.data) max = Math.max(max, v);
+        : await scoreFeatures({ gridH: g.gridH, gridW: g.gridW, dim: store.dim, count, data: store.rows(rows) }, fb, cfg, view).then((r) => ({
+            score: r.score,
+            pixelMax: anomalyMap(r.patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma, o.mapStride).data.reduce((a, v) => Math.max(a, v), -Infinity),
+          }));
       out.image.push(score);
-      out.pixel.push(max);
+      out.pixel.push(pixelMax);
       progress?.('threshold', out.image.length, total);
     }
     return out;

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage, ScoreMap } from '../types.js';
 import type { TestResult } from '../model/evaluate.js';
-import { loadImage, resizeRgb, encodePng } from '../image/load.js';
+import { loadImage, encodePng } from '../image/load.js';
+import { resizeBilinear } from '../image/resize.js';
 import { crop } from '../image/preprocess.js';
 import { blend, legendSvg, mapRange } from './overlay.js';
 import { JET_STOPS } from './colormap.js';
@@ -86,12 +87,12 @@ async function alignedThumb(t: TestResult): Promise<{ img: RgbImage; map: ScoreM
   if (t.map.width !== g.cropW || t.map.height !== g.cropH)
     throw new Error(`${t.item.file}: anomaly map is ${t.map.width}x${t.map.height} but the crop is ${g.cropW}x${g.cropH}`);
   const full = await loadImage(t.item.file);
-  const cropped = crop(await resizeRgb(full, g.resizedW, g.resizedH), g.cropX, g.cropY, g.cropW, g.cropH);
+  const cropped = crop(resizeBilinear(full, g.resizedW, g.resizedH), g.cropX, g.cropY, g.cropW, g.cropH);
   const s = Math.min(1, THUMB_SIDE / Math.max(g.cropW, g.cropH));
   const w = Math.max(1, Math.round(g.cropW * s));
   const h = Math.max(1, Math.round(g.cropH * s));
   return {
-    img: await resizeRgb(cropped, w, h),
+    img: resizeBilinear(cropped, w, h),
     map: resampleMap(t.map, w, h),
     mask: t.mask && resampleMask(t.mask, g.cropW, g.cropH, w, h),
   };

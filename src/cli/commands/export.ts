@@ -3,7 +3,8 @@ import { checkOutputDir } from '../../util/atomic.js';
 import { DEVICE, WEIGHTS } from '../args.js';
 import { flag, integer, required, type CommandSpec } from '../options.js';
 import { PatchCore } from '../../model/patchcore.js';
-import { loadImage, resizeRgb } from '../../image/load.js';
+import { loadImage } from '../../image/load.js';
+import { resizeBilinear } from '../../image/resize.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { RgbImage } from '../../types.js';
 import { syntheticSample } from '../../data/synthetic.js';
@@ -77,5 +78,5 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
 /** A synthetic good part the graph accepts: square, or with --crop none at the training images' size. */
 async function validationImage(c: ModelConfig): Promise<RgbImage> {
   const img = syntheticSample(1, 'good', c.preprocess.resize).image;
-  return c.preprocess.crop === 'none' && c.inputSize ? resizeRgb(img, c.inputSize.width, c.inputSize.height) : img;
+  return c.preprocess.crop === 'none' && c.inputSize ? resizeBilinear(img, c.inputSize.width, c.inputSize.height) : img;
 }

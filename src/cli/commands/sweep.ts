@@ -52,13 +52,14 @@ export const sweepCommand = runCommand(SWEEP, async (v) => {
   await checkOutputDir('--out', v.out);
   const ds = await loadDataset(v.data);
   const backbone = await backboneFromFlags(v);
+  const ratio = coresetRatio(v);
   const results = await runSweep(ds, backbone, {
     out: v.out, filters: v.filters, sizes: v.sizes, scores: v.score, scoring, setup,
-    runs: v.runs, ratio: coresetRatio(v), seed: v.seed, device: v.device, progress,
+    runs: v.runs, ratio, seed: v.seed, device: v.device, progress,
     log: (msg) => void (v.quiet ? undefined : process.stderr.write(`${msg}\n`)),
   });
   const name = path.basename(ds.root);
-  await writeSweepOutputs(v.out, results, v.score, ds.hasMasks, `${name} · ${backbone.spec.id} · coreset ${coresetRatio(v)} · ${v.runs} runs`, `${name}, ${v.runs} runs`);
+  await writeSweepOutputs(v.out, results, v.score, ds.hasMasks, `${name} · ${backbone.spec.id} · coreset ${ratio} · ${v.runs} runs`, `${name}, ${v.runs} runs`);
   process.stdout.write(sweepTable(results));
   return 0;
 });

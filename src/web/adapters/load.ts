@@ -3,7 +3,6 @@
 // up by name in a registry the worker fills, so PatchCore.fit(names, …) runs unchanged.
 import type { RgbImage } from '../../types.js';
 import { UserError } from '../../util/errors.js';
-import { resizeBilinear } from '../../image/resize.js';
 
 export const MAX_SIDE = 16384;
 
@@ -54,9 +53,4 @@ export async function loadMask(name: string): Promise<{ width: number; height: n
 
 export async function encodePng(): Promise<never> {
   throw new Error('PNG encoding is not used in the page (overlays are drawn on a canvas)');
-}
-
-/** The same resize as Node's (image/resize.ts, Pillow's bilinear), so page and CLI scores agree. */
-export async function resizeRgb(img: RgbImage, width: number, height: number): Promise<RgbImage> {
-  return resizeBilinear(img, width, height);
 }
