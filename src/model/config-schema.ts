@@ -44,6 +44,7 @@ const schema = obj('an object', {
     int8: obj('{ images, ranges }', {
       images: int(1, 1e6),
       ranges: z.record(z.string(), z.tuple([finite(), finite()]), { error: 'tensor name -> [min, max]' }),
+      poolAfterConv: flag.optional(),
     }).optional(),
   }),
   preprocess: obj('an object { resize, crop, mean, std }', {
