@@ -1,7 +1,6 @@
 // The graph pieces around the backbone, each mirroring its TypeScript original:
-// input normalisation (image/preprocess.ts), patch aggregation (features/aggregate.ts) and the
-// anomaly-map post-processing (scoring/anomaly-map.ts).
-import { poolWindow } from '../features/aggregate.js';
+// input normalisation (image/preprocess.ts), patch aggregation (features/aggregate-graph.ts, which
+// predict runs too) and the anomaly-map post-processing (scoring/anomaly-map.ts).
 import type { PreprocessConfig } from '../types.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import { axisMatrix } from '../scoring/anomaly-map.js';
@@ -13,58 +12,6 @@ export function normaliseNodes(g: GraphBuilder, input: string, pre: PreprocessCo
   const invStd = g.init(g.fresh('inv_std'), [1, 3, 1, 1], Float32Array.from(pre.std, (s) => 1 / s));
   const scaled = g.op('Div', [x, g.scalar(g.fresh('c255'), 255)]);
   return g.op('Mul', [g.op('Sub', [scaled, mean]), invStd], {}, out);
-}
-
-/** Bilinear resize of [N,C,h,w] to [N,C,oh,ow], align_corners=false (torch F.interpolate). */
-export function resizeNodes(g: GraphBuilder, x: string, oh: number, ow: number): string {
-  const nc = g.op('Shape', [x], { start: 0, end: 2 });
-  const sizes = g.op('Concat', [nc, g.ints(g.fresh('hw'), [oh, ow])], { axis: 0 });
-  // pytorch_half_pixel = half_pixel except for a length-1 output; ORT clamps source coordinates as torch does
-  return g.op('Resize', [x, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
-}
-
-/**
- * torch adaptive_avg_pool1d of each [n,L] row to [n,dim]: window i is [⌊iL/dim⌋, ⌈(i+1)L/dim⌉).
- * As a Gather of every window padded to the widest one, weighted by 1/width (0 for padding),
- * then summed: a few small initializers instead of an L×dim matrix.
- */
-export function adaptivePoolNodes(g: GraphBuilder, rows: string, L: number, dim: number): string {
-  const windows = Array.from({ length: dim }, (_, i) => poolWindow(i, L, dim));
-  const width = Math.max(...windows.map(([s, e]) => e - s));
-  const idx = new BigInt64Array(dim * width);
-  const weight = new Float32Array(dim * width);
-  windows.forEach(([s, e], i) => {
-    for (let j = 0; j < width; j++) {
-      idx[i * width + j] = BigInt(Math.min(s + j, e - 1));
-      weight[i * width + j] = s + j < e ? 1 / (e - s) : 0;
-    }
-  });
-  const picked = g.op('Gather', [rows, g.init(g.fresh('pool_idx'), [dim, width], idx)], { axis: 1 }); // [n,dim,width]
-  return g.op('ReduceSum', [g.op('Mul', [picked, g.init(g.fresh('pool_w'), [dim, width], weight)]), g.ints(g.fresh('axes'), [2])], { keepdims: 0 });
-}
-
-export interface FeatureGrid {
-  c1: number;
-  c2: number;
-  /** shallow grid = patch grid */
-  h: number;
-  w: number;
-  /** deep grid */
-  dh: number;
-  dw: number;
-}
-
-/** Two feature maps -> [N·h·w, dim] patch features (rows in image, then row-major patch order). */
-export function aggregateNodes(g: GraphBuilder, shallow: string, deep: string, grid: FeatureGrid, dim: number): string {
-  const pool = (x: string) => g.op('AveragePool', [x], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], count_include_pad: 1 });
-  const a = pool(shallow);
-  let b = pool(deep);
-  if (grid.dh !== grid.h || grid.dw !== grid.w) b = resizeNodes(g, b, grid.h, grid.w);
-  const C = grid.c1 + grid.c2;
-  const cat = g.op('Concat', [a, b], { axis: 1 });
-  const rows = g.op('Reshape', [g.op('Transpose', [cat], { perm: [0, 2, 3, 1] }), g.ints(g.fresh('shape'), [-1, C])]);
-  if (dim >= C) return rows;
-  return adaptivePoolNodes(g, rows, C, dim);
 }
 
 /**

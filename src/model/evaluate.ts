@@ -96,7 +96,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
       const mask = ds.hasMasks ? await alignedMask(item.mask, e.geometry) : undefined;
       tests.push({ item, features: e.features, geometry: e.geometry, mask });
     }
-    await extractor.backbone.release?.(); // the runs need only the features
+    await extractor.release(); // the runs need only the features
     return { store, images, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close: () => store.close() };
   } catch (e) {
     store.close();

@@ -5,7 +5,7 @@ import type { Backbone } from '../backbone/backbone.js';
 import { removeBackground, resolveAutoRange, type BackgroundConfig } from '../image/background.js';
 import { cropWarning, preprocess, stack, type Geometry } from '../image/preprocess.js';
 import { loadImage } from '../image/load.js';
-import { aggregate } from '../features/aggregate.js';
+import { GraphAggregator } from '../features/aggregate-graph.js';
 import type { FeatureStore } from '../memory/index.js';
 import { backboneFor, type Precision } from '../backbone/int8.js';
 
@@ -33,7 +33,16 @@ export interface ExtractorOptions {
 
 export class Extractor {
   private warned = false;
-  constructor(readonly backbone: Backbone, readonly opts: ExtractorOptions) {}
+  private readonly aggregator: GraphAggregator;
+  constructor(readonly backbone: Backbone, readonly opts: ExtractorOptions) {
+    this.aggregator = new GraphAggregator(opts.featureDim);
+  }
+
+  /** Free the backbone's and the aggregation's sessions until the next extraction (fit: before the coreset). */
+  async release(): Promise<void> {
+    await this.backbone.release?.();
+    await this.aggregator.release();
+  }
 
   /** Background removal then resize/crop/normalise. */
   async prepare(img: RgbImage): Promise<{ image: RgbImage; tensor: import('../types.js').Tensor; geometry: Geometry }> {
@@ -59,7 +68,7 @@ export class Extractor {
     const maps = sameSize
       ? await this.backbone.run(stack(prepared.map((p) => p.tensor)))
       : (await Promise.all(prepared.map((p) => this.backbone.run(p.tensor)))).flat();
-    return prepared.map((p, i) => ({ features: aggregate(maps[i], { dim: this.opts.featureDim }), geometry: p.geometry, image: p.image }));
+    return Promise.all(prepared.map(async (p, i) => ({ features: await this.aggregator.aggregate(maps[i]), geometry: p.geometry, image: p.image })));
   }
 
   /** Stream the features of `files` into a feature store; returns each image's patch grid and geometry. */

@@ -56,7 +56,7 @@ export class PatchCore {
     const store = new FeatureStore({ seed: o.seed });
     try {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
-      await backbone.release?.(); // its activation memory is not needed again until predict
+      await extractor.release(); // its activation memory is not needed again until predict
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
       const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0] });
       const date = new Date().toISOString();
