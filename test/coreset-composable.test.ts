@@ -10,7 +10,7 @@ import { blockRows, chunkStage, composableCoreset, finalStage, kernelGreedy, pai
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { chooseCoreset } from '../src/memory/select.js';
-import { greedyCoreset, greedyCoresetWithin } from '../src/memory/coreset/fast.js';
+import { greedyCoreset, greedyCoresetWithin, withinBudget } from '../src/memory/coreset/fast.js';
 
 function gaussian(n: number, dim: number, seed: number, shared = false): Float32Array {
   const rng = new Rng(seed);
@@ -144,6 +144,17 @@ test('exact greedy within a work budget: the same result, or null once the budge
   assert.deepEqual(greedyCoresetWithin(z, n, dim, count, starts, work, undefined, { threads: 1 }), full);
   assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 1 }), null);
   assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 2 }), null);
+});
+
+test('the budget check: under the budget always before 1 % of the centers, then heading for at most 8×, from 5 % at most 2×', () => {
+  const within = withinBudget(100, 1000);
+  assert.equal(within(8, 99), true); // before 1 %: only the budget itself
+  assert.equal(within(8, 101), false);
+  assert.equal(within(9, 5), true); // at 1 %: heading for 500 = 5× the budget
+  assert.equal(within(9, 10), false); // heading for 1000 = 10×
+  assert.equal(within(48, 16), true); // 4.9 %: 327 = 3.3×
+  assert.equal(within(49, 10), true); // 5 %: 200 = 2×
+  assert.equal(within(49, 11), false); // 220 = 2.2×
 });
 
 test('plan: one block when the greedy over all rows fits the budget, else the largest union factor within it; exactly the count at f = 1', () => {
