@@ -4,7 +4,7 @@ import { UserError, invalid } from '../util/errors.js';
 import { pickStarts } from './coreset/plain.js';
 import { greedyCoresetWithin } from './coreset/fast.js';
 import { chunkStage, finalStage, planBlocks, type ComposableOptions } from './coreset/composable.js';
-import { SPILL_PROJECTION_ROWS, type FeatureStore } from './feature-store.js';
+import type { FeatureStore } from './feature-store.js';
 
 /**
  * How the coreset is selected:
@@ -49,12 +49,14 @@ const BUDGET_PER_PAIR = 0.5, FLOOR = 2e7, CEILING = 2.5e8;
 /** …and at most this many units per row (~10–20 µs): with the composable run, under the backbone's ~31 µs per patch. */
 const UNITS_PER_ROW = 300;
 /**
- * Above this many rows `auto` goes straight to the composable coreset: the exact greedy's bounds
- * need ~250 bytes per row beside the projection (1.2M rows: +0.3 GB), and on real features at
- * this size it passed its budget (screw at 512 px, 1.19M rows) after costing as much as the
- * composable run.
+ * Above this many rows `auto` goes straight to the composable coreset. Every set measured above it
+ * passed the exact greedy's budget: real features (tire at 224, 320 and 384 px: 131k, 396k and 576k
+ * rows; screw at 512 px: 1.19M) and the synthetic easy and hard sets of 150k–2.4M rows
+ * (docs/RESULTS.md §10). The attempt then cost a third to a half of the coreset stage (its setup
+ * and first 1 % of centers: 3 s of 7 at 576k rows) for nothing. The exact greedy's bounds also
+ * need ~250 bytes per row beside the projection.
  */
-const EXACT_MAX_ROWS = SPILL_PROJECTION_ROWS; // the store keeps projections in memory up to here, for the exact greedy
+const EXACT_MAX_ROWS = 100_000;
 
 /**
  * Per store and bank size: the block stage (it depends on the store's seed only) and whether
