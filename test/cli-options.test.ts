@@ -1,6 +1,6 @@
 // One option table per command drives parsing, --help and README.md: they cannot drift apart.
 import { test } from 'node:test';
-import { PRESETS } from '../src/model/config.js';
+import { DEFAULT_PRESET, PRESETS } from '../src/model/config.js';
 import { coresetRatio, preprocessFlags, presetOf } from '../src/cli/args.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -32,12 +32,14 @@ test('flags are parsed and checked from the table', () => {
   assert.equal(v['bg-range'], 'auto');
   assert.equal(v.crop, 'none');
   assert.equal(v.resize, undefined, 'no flag: the preset decides');
-  assert.deepEqual(preprocessFlags(v, presetOf(v)), { resize: 320, crop: 'none' }, 'the default preset v2 resize, the explicit crop');
+  assert.deepEqual(preprocessFlags(v, presetOf(v)), { resize: PRESETS[DEFAULT_PRESET].preprocess.resize, crop: 'none' }, 'the default preset\'s resize, the explicit crop');
+  const v2 = parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v2']).values;
+  assert.deepEqual(preprocessFlags(v2, presetOf(v2)), { resize: 320, crop: 'none' });
   const v1 = parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v1']).values;
   assert.deepEqual(preprocessFlags(v1, presetOf(v1)), { resize: 256, crop: 224 });
   // the coreset ratio: the flag, else the preset's (another --backbone without --preset means v1)
   assert.equal(coresetRatio(v), 0.25);
-  assert.equal(coresetRatio(parseCommand(FIT, ['--data', 'd', '--out', 'o']).values), PRESETS.v2.ratio);
+  assert.equal(coresetRatio(parseCommand(FIT, ['--data', 'd', '--out', 'o']).values), PRESETS[DEFAULT_PRESET].ratio);
   assert.equal(coresetRatio(v1), 0.1);
   assert.equal(coresetRatio(parseCommand(FIT, ['--data', 'd', '--out', 'o', '--backbone', 'mobilenet_v2']).values), 0.1);
   assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v9']), /for --preset but received "v9"/);
