@@ -1,6 +1,6 @@
 // Where a preset's fit and predict time goes, stage by stage (the accuracy study's time budget).
 //   node dist/bench/preset-stages.js [--data DIR] [--train 60] [--predict 20] [--presets v1,v2] [--ratio R]
-// A preset may be written out as backbone/resize/crop/precision[/dim[/ratio]], e.g. inception_v3/256/none/int8.
+// A preset may be written out as backbone/resize/crop/precision[/dim[/ratio]] (bench/settings.ts).
 // Each preset fits at its own coreset ratio unless --ratio is given. Presets run alternately, in one process.
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +8,8 @@ import { loadDataset } from '../src/data/dataset.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
 import { scoreFeatures } from '../src/model/bank.js';
-import { DEFAULT_SCORING, PRESETS, type Preset } from '../src/model/config.js';
+import { DEFAULT_SCORING } from '../src/model/config.js';
+import { presetNamed } from './settings.js';
 import { loadImage } from '../src/image/load.js';
 
 function arg(name: string, fallback: string): string {
@@ -17,11 +18,6 @@ function arg(name: string, fallback: string): string {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-export function presetNamed(name: string): Preset {
-  if (PRESETS[name]) return PRESETS[name];
-  const [bb, resize, crop, precision, dim, ratio] = name.split('/');
-  return { backbone: bb, preprocess: { resize: Number(resize), crop: crop === 'none' ? 'none' : Number(crop) }, featureDim: Number(dim ?? 0), precision: precision as Preset['precision'], ratio: Number(ratio ?? 0.1), description: name };
-}
 
 async function main(): Promise<void> {
   const shared = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..', 'shared');
