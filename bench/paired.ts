@@ -77,6 +77,8 @@ async function main(): Promise<void> {
   const names = arg('settings', 'v1,v2').split(',');
   const runs = Number(arg('runs', '3'));
   const boot = Number(arg('boot', '2000'));
+  for (const [name, v] of [['--runs', runs], ['--boot', boot]] as const)
+    if (!(Number.isInteger(v) && v >= 1)) throw new Error(`Expected a positive integer for ${name} but received ${JSON.stringify(arg(name.slice(2), ''))}`);
   const out = arg('out', '');
   console.log(`${data}: ${names.join(' | ')}; ${runs} run(s) per setting, ${boot} resamples; load ${os.loadavg()[0].toFixed(1)}, ${new Date().toISOString()}`);
   const results: Record<string, { scores: number[]; labels: number[]; files: string[] }> = {};
@@ -85,6 +87,8 @@ async function main(): Promise<void> {
     console.log(`  ${name}: image AUROC of the mean score ${aurocOf(results[name].scores, results[name].labels).toFixed(3)}`);
   }
   const labels = results[names[0]].labels;
+  const files = results[names[0]].files.join('\n');
+  for (const name of names) if (results[name].files.join('\n') !== files) throw new Error(`Expected the same test images for ${name} but received another list`);
   console.log('\n| A | B | AUROC A − B | 95 % interval | share of resamples ≤ 0 |\n|---|---|---|---|---|');
   const pairs = [];
   for (let i = 0; i < names.length; i++)

@@ -18,7 +18,6 @@ function arg(name: string, fallback: string): string {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-
 async function main(): Promise<void> {
   const shared = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..', 'shared');
   const ds = await loadDataset(arg('data', path.join(shared, 'datasets', 'mvtec_screw')));

@@ -50,7 +50,9 @@ test('many grid shapes at once: evicted sessions finish their runs, and a releas
   const inputs = Array.from({ length: 12 }, (_, i) => maps(3, 4 + (i % 7), 5 + i, 2, 2 + (i % 3), 3 + (i >> 1), i));
   const out = await Promise.all(inputs.map((m) => agg.aggregate(m)));
   out.forEach((f, i) => assertClose(f.data, aggregate(inputs[i]).data, `shape ${i}`));
+  assert.equal(agg.size, 4, 'the most recently used shapes are kept, the others released');
   await agg.release();
+  assert.equal(agg.size, 0);
   assertClose((await agg.aggregate(inputs[0])).data, aggregate(inputs[0]).data, 'after release');
   await agg.release();
 });

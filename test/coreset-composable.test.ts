@@ -155,6 +155,9 @@ test('the budget check: under the budget always before 1 % of the centers, then 
   assert.equal(within(48, 16), true); // 4.9 %: 327 = 3.3×
   assert.equal(within(49, 10), true); // 5 %: 200 = 2×
   assert.equal(within(49, 11), false); // 220 = 2.2×
+  const few = withinBudget(100, 50); // 1 % is the first center: the 8× check waits for the 10th
+  assert.equal(few(0, 50), true);
+  assert.equal(few(9, 50), false);
 });
 
 test('plan: one block when the greedy over all rows fits the budget, else the largest union factor within it; exactly the count at f = 1', () => {

@@ -11,12 +11,14 @@ import { poolAfterConv } from '../src/onnx/pool-after-conv.js';
 import { onnxBackbone } from '../src/backbone/backbone.js';
 import { int8Backbone, quantizeBackbone } from '../src/backbone/int8.js';
 import { Rng } from '../src/util/rng.js';
+import { calibrationModel, quantizeModel, updateRanges, type Ranges } from '../src/onnx/quantize.js';
 
 const S = 12;
 
 /**
- * Four pool branches on one feature map: two that commute with their 1×1 Conv (explicit pads and
- * SAME_UPPER, both count_include_pad 0) and two that must stay (padding counted as zeros; a 3×3 Conv).
+ * Pool branches on one feature map: two that commute with their 1×1 Conv (explicit pads and
+ * SAME_UPPER, both count_include_pad 0), and others that must stay: padding counted as zeros, a 3×3
+ * Conv, a pool with a second consumer, a grouped Conv, a pool that is a graph output.
  */
 function branches(): Uint8Array {
   const rng = new Rng(5);
@@ -27,14 +29,21 @@ function branches(): Uint8Array {
     g.op('Conv', [inp, g.init(g.fresh('w'), [cout, cin, k, k], rand(cout * cin * k * k, 0.4)), g.init(g.fresh('b'), [cout], rand(cout, 0.5))], { pads: Array(4).fill(k >> 1) }, name);
   const a = g.op('Relu', [conv(x, 3, 8, 3)]);
   const pool = (attrs: Record<string, number | number[] | string>) => g.op('AveragePool', [a], { kernel_shape: [3, 3], strides: [1, 1], ...attrs });
+  const shared = pool({ pads: [1, 1, 1, 1] });
+  const grouped = g.op('Conv', [pool({ pads: [1, 1, 1, 1] }), g.init(g.fresh('w'), [4, 2, 1, 1], rand(8, 0.4))], { group: 4 });
   const outs = [
     g.op('Relu', [conv(pool({ pads: [1, 1, 1, 1], count_include_pad: 0 }), 8, 4, 1)]),
     conv(pool({ auto_pad: 'SAME_UPPER' }), 8, 4, 1),
     conv(pool({ pads: [1, 1, 1, 1], count_include_pad: 1 }), 8, 4, 1),
     conv(pool({ pads: [1, 1, 1, 1] }), 8, 4, 3),
+    conv(shared, 8, 4, 1), // a pool with two consumers stays
+    g.op('Relu', [shared]),
+    grouped, // not pointwise across all channels: stays
+    conv(g.op('AveragePool', [a], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }, 'pooled_out'), 8, 4, 1), // a graph output: stays
   ];
   g.op('Concat', outs, { axis: 1 }, 'out');
-  g.output('out', [1, 16, S, S]);
+  g.output('out', [1, 36, S, S]);
+  g.output('pooled_out', [1, 8, S, S]);
   return g.toBytes();
 }
 
@@ -48,7 +57,7 @@ const prepools = (bytes: Uint8Array) => onnxProto.onnx.ModelProto.decode(bytes).
 test('pools move after the 1×1 convs they feed only where that computes the same', async () => {
   const bytes = branches();
   const moved = poolAfterConv(bytes);
-  assert.equal(prepools(moved), 2, 'the two commuting branches, not the zero-padded pool nor the 3×3 conv');
+  assert.equal(prepools(moved), 2, 'only the two commuting branches');
   const before = await createSession(bytes);
   const after = await createSession(moved);
   for (const seed of [1, 2]) {
@@ -82,7 +91,13 @@ test('new int8 calibrations use the moved pools; a calibration without the flag 
   assert.equal(prepools(fresh.int8Graph!), 2);
   const ranges = fresh.int8!.ranges;
   assert.ok(Object.keys(ranges).some((k) => k.endsWith('__prepool')), 'the moved convs are calibrated');
-  const old = await quantizeBackbone(float, { images: 3, ranges });
+  // a calibration from before: ranges measured on the graph as built, no flag
+  const calib = calibrationModel(branches());
+  const cs = await createSession(calib.bytes);
+  const oldRanges: Ranges = {};
+  for (const t of tensors) updateRanges(oldRanges, await cs.run({ image: new ort.Tensor('float32', t.data, t.dims) }), calib.names);
+  const old = await quantizeBackbone(float, { images: 3, ranges: oldRanges });
+  assert.deepEqual(old.int8Graph, quantizeModel(branches(), oldRanges), 'the int8 graph it was fitted with');
   assert.equal(prepools(old.int8Graph!), 0);
   const again = await quantizeBackbone(float, fresh.int8!);
   assert.deepEqual(again.int8Graph, fresh.int8Graph, 'a saved calibration rebuilds the same int8 graph');

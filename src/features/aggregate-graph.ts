@@ -69,23 +69,33 @@ interface Entry {
   evicted: boolean;
 }
 
-/** aggregate() run by ONNX Runtime, one small session per grid shape. */
+/**
+ * aggregate() run by ONNX Runtime, one small session per grid shape (the most recently used are
+ * kept). Runs go one at a time: onnxruntime-node runs them on the main thread anyway, and the
+ * page's WebGPU build refuses a run that starts while another is pending.
+ */
 export class GraphAggregator {
   private sessions = new Map<string, Entry>();
+  private queue: Promise<unknown> = Promise.resolve();
   constructor(readonly dim: number) {}
 
-  async aggregate(maps: FeatureMaps): Promise<PatchFeatures> {
+  aggregate(maps: FeatureMaps): Promise<PatchFeatures> {
+    const run = this.queue.then(() => this.run(maps));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(maps: FeatureMaps): Promise<PatchFeatures> {
     const [, c1, h, w] = maps.shallow.dims;
     const [, c2, dh, dw] = maps.deep.dims;
     const full = c1 + c2;
     const dim = this.dim > 0 && this.dim < full ? this.dim : full;
     const key = [c1, h, w, c2, dh, dw].join(',');
     let e = this.sessions.get(key);
-    if (!e) {
-      e = { session: createSession(headGraph({ c1, c2, h, w, dh, dw }, dim), { device: 'cpu' }), busy: 0, evicted: false };
-      this.sessions.set(key, e);
-      if (this.sessions.size > KEEP) this.evict(this.sessions.keys().next().value!).catch(() => undefined);
-    }
+    if (e) this.sessions.delete(key); // re-inserted last: the map's order is the order of use
+    else e = { session: createSession(headGraph({ c1, c2, h, w, dh, dw }, dim), { device: 'cpu' }), busy: 0, evicted: false };
+    this.sessions.set(key, e);
+    if (this.sessions.size > KEEP) void this.evict(this.sessions.keys().next().value!);
     e.busy++;
     try {
       const s = await e.session.catch((err: unknown) => {
@@ -96,13 +106,19 @@ export class GraphAggregator {
       return { gridH: h, gridW: w, dim, count: h * w, data: out.rows.data as Float32Array };
     } finally {
       e.busy--;
-      if (e.evicted && e.busy === 0) await free(e);
+      if (e.evicted && e.busy === 0) void free(e);
     }
   }
 
   /** Free the sessions (fit calls it with the backbone's release); the next call starts them again. */
   async release(): Promise<void> {
+    await this.queue;
     await Promise.all([...this.sessions.keys()].map((k) => this.evict(k)));
+  }
+
+  /** Sessions alive (for tests: eviction must bound it). */
+  get size(): number {
+    return this.sessions.size;
   }
 
   /** Forget a shape; its session is released now, or by its last run in flight. */
@@ -114,8 +130,9 @@ export class GraphAggregator {
   }
 }
 
-async function free(e: Entry): Promise<void> {
-  await (await e.session.catch(() => null))?.release();
+/** Release an entry's session; a failure to release is not the caller's failure. */
+function free(e: Entry): Promise<void> {
+  return e.session.then((s) => s.release()).catch(() => undefined);
 }
 
 function headGraph(grid: FeatureGrid, dim: number): Uint8Array {

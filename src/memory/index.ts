@@ -1,5 +1,5 @@
 export { FeatureStore, type FeatureStoreOptions } from './feature-store.js';
-export { checkRatio, selectCoreset, chooseCoreset, selectBank, buildMemoryBank, type CoresetOptions, type CoresetMethod, type CoresetChoice } from './select.js';
+export { EXACT_MAX_ROWS, checkRatio, selectCoreset, chooseCoreset, selectBank, buildMemoryBank, type CoresetOptions, type CoresetMethod, type CoresetChoice } from './select.js';
 export { plainGreedyCoreset, pickStarts, initialDelta } from './coreset/plain.js';
 export { greedyCoreset, type GreedyCoresetOptions } from './coreset/fast.js';
 export { randomProjection, Projector } from './projection.js';

@@ -56,7 +56,7 @@ const UNITS_PER_ROW = 300;
  * and first 1 % of centers: 3 s of 7 at 576k rows) for nothing. The exact greedy's bounds also
  * need ~250 bytes per row beside the projection.
  */
-const EXACT_MAX_ROWS = 100_000;
+export const EXACT_MAX_ROWS = 100_000;
 
 /**
  * Per store and bank size: the block stage (it depends on the store's seed only) and whether

@@ -68,7 +68,9 @@ export class Extractor {
     const maps = sameSize
       ? await this.backbone.run(stack(prepared.map((p) => p.tensor)))
       : (await Promise.all(prepared.map((p) => this.backbone.run(p.tensor)))).flat();
-    return Promise.all(prepared.map(async (p, i) => ({ features: await this.aggregator.aggregate(maps[i]), geometry: p.geometry, image: p.image })));
+    const out: Extracted[] = [];
+    for (const [i, p] of prepared.entries()) out.push({ features: await this.aggregator.aggregate(maps[i]), geometry: p.geometry, image: p.image });
+    return out;
   }
 
   /** Stream the features of `files` into a feature store; returns each image's patch grid and geometry. */

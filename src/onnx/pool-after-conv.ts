@@ -52,6 +52,8 @@ export function poolAfterConv(bytes: Uint8Array): Uint8Array {
     if (cs.length !== 1 || graphOutputs.has(pooled)) continue;
     const conv = cs[0];
     if (conv.opType !== 'Conv' || conv.input![0] !== pooled || !pointwise(conv, weights.get(conv.input![1]))) continue;
+    // the Conv moves up to the pool's place, so its weight and bias must not be computed in between
+    if (!conv.input!.slice(1).every((t) => !t || weights.has(t))) continue;
     const j = nodes.indexOf(conv);
     const out = conv.output![0];
     const mid = `${out}__prepool`;

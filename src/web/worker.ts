@@ -18,6 +18,11 @@ const base = new URL('./', self.location.href);
 let manifest: SiteManifest;
 let backbone: Backbone;
 let model: PatchCore | undefined;
+
+/** Free the sessions of the model about to be replaced (its aggregation's; the shared backbone restarts on its next run). */
+async function retire(): Promise<void> {
+  await model?.extractor.release();
+}
 let saved = 0;
 
 const post = (r: Reply, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(r, transfer);
@@ -65,7 +70,7 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
   const bankRows = Math.ceil(names.length * Math.ceil(crop / stride) ** 2 * r.ratio);
   if (bankRows > MAX_BANK_ROWS) throw new Error(`a bank of ${bankRows} patches (${names.length} images × coreset ratio ${r.ratio}) exceeds the page's ${MAX_BANK_ROWS}: lower the coreset ratio`);
   try {
-    model = await PatchCore.fit(names, backbone, {
+    const fitted = await PatchCore.fit(names, backbone, {
       preprocess: manifest.preprocess,
       background: null,
       featureDim: 0,
@@ -75,6 +80,8 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
       batchSize: 8, // as the CLI
       progress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
     });
+    await retire();
+    model = fitted;
   } finally {
     forgetImages();
   }
@@ -133,6 +140,7 @@ async function open(files: File[]): Promise<void> {
     const m = await PatchCore.load(dir, backbone);
     if (m.config.background) throw new Error('this model uses background removal (--background), which the page does not run; score it with the CLI');
     if (m.config.backbone.int8) throw new Error('this model uses an int8 backbone, which the page does not run; score it with the CLI');
+    await retire();
     model = m;
   } finally {
     rmSync(dir);

@@ -43,7 +43,7 @@ export interface GreedyStats {
 
 /**
  * Whether a run may go on at iteration t with `work` units done: not past `budget`; from 1 % of the
- * iterations on, not heading for more than 8× it; from 5 % on, not for more than 2× (a straight
+ * iterations (and the 10th) on, not heading for more than 8× it; from 5 % on, not for more than 2× (a straight
  * extrapolation, which overestimates: the early centers move the most points). On real features
  * (tire, 131k–576k rows) the runs that fail head for ~40× at 1 %: they stop there instead of
  * spending the whole budget, which was a third to a half of the coreset stage.
@@ -51,7 +51,7 @@ export interface GreedyStats {
 export function withinBudget(budget: number, count: number): (t: number, work: number) => boolean {
   return (t, work) => {
     const heading = (work * count) / (t + 1);
-    return work <= budget && (100 * (t + 1) < count || heading <= 8 * budget) && (20 * (t + 1) < count || heading <= 2 * budget);
+    return work <= budget && (100 * (t + 1) < count || t < 9 || heading <= 8 * budget) && (20 * (t + 1) < count || heading <= 2 * budget);
   };
 }
 
