@@ -4,7 +4,7 @@ import { TOOL } from '../src/util/version.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseModelConfig, PLAIN_FILE } from '../src/model/config-schema.js';
-import { MODEL_FORMAT, MODEL_FORMAT_MOVED_POOLS, RESIZE_SINCE, resizeChangeNote } from '../src/model/config.js';
+import { MODEL_FORMAT, RESIZE_SINCE, resizeChangeNote } from '../src/model/config.js';
 
 const H = 'a'.repeat(64);
 const valid = () => ({
@@ -71,14 +71,4 @@ test('models fitted before the resize became Pillow\'s get a warning; current on
   assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: RESIZE_SINCE } }), null);
   assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: '0.10.0' } }), null, 'numbers, not text');
   assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: TOOL.version } }), null);
-});
-
-test('int8 models calibrated on the moved pools are format @2, every other model @1; the two must agree', () => {
-  const int8 = (flag: boolean) => ({ images: 8, ranges: { x: [0, 1] }, ...(flag ? { poolAfterConv: true } : {}) });
-  const withInt8 = (format: string, flag: boolean) => ({ ...valid(), format, backbone: { ...valid().backbone, int8: int8(flag) } });
-  assert.equal(parse(withInt8(MODEL_FORMAT_MOVED_POOLS, true)).backbone.int8?.poolAfterConv, true);
-  assert.equal(parse(withInt8(MODEL_FORMAT, false)).format, MODEL_FORMAT);
-  assert.throws(() => parse(withInt8(MODEL_FORMAT, true)), { message: `Expected "${MODEL_FORMAT_MOVED_POOLS}" for a model with backbone.int8.poolAfterConv for model.json format but received "${MODEL_FORMAT}"` });
-  assert.throws(() => parse(withInt8(MODEL_FORMAT_MOVED_POOLS, false)), { message: `Expected "${MODEL_FORMAT}" for a model without backbone.int8.poolAfterConv for model.json format but received "${MODEL_FORMAT_MOVED_POOLS}"` });
-  assert.throws(() => parse({ ...valid(), format: 'patchcore-ts/model@3' }), /model format 'patchcore-ts\/model@3' is not supported by this version \(expects 'patchcore-ts\/model@1' or 'patchcore-ts\/model@2'\)/);
 });

@@ -14,7 +14,6 @@ import { syntheticSample } from '../src/data/synthetic.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
 import { exportModel } from '../src/export/export.js';
-import { MODEL_FORMAT_MOVED_POOLS } from '../src/model/config.js';
 import { OnnxPredictor } from '../src/export/onnx-predict.js';
 
 /** A small net with every op the quantizer handles: Conv(+bias), Relu, Add, MaxPool, AveragePool, Concat. */
@@ -82,7 +81,6 @@ test('the int8 graph quantizes every conv and stays within 3% of the float graph
 test('an int8 model finds planted defects, reloads to the same scores and exports with the int8 backbone', async () => {
   const { model, dir } = await fitSynthetic({ train: 12, precision: 'int8' });
   assert.equal(model.config.backbone.int8?.images, 8);
-  assert.equal(model.config.format, MODEL_FORMAT_MOVED_POOLS, 'a reader from before the moved pools refuses the file');
   assert.equal(model.config.backbone.hash, (await loadBackbone('inception_v3')).hash, 'the model names the float graph it quantized');
   const good: number[] = [];
   for (let i = 0; i < 4; i++) good.push((await model.predict(syntheticSample(900 + i, 'good', SIZE).image)).score);

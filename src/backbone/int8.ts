@@ -7,7 +7,6 @@ import type { Device } from '../onnx/session.js';
 import { graphBytes, onnxBackbone, type Backbone } from './backbone.js';
 import { calibrationModel, quantizeModel, updateRanges, type Int8Calibration, type Ranges } from '../onnx/quantize.js';
 import { createSession, ort } from '../onnx/session.js';
-import { poolAfterConv } from '../onnx/pool-after-conv.js';
 
 export const PRECISIONS = ['fp32', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
@@ -41,7 +40,7 @@ export async function quantizeBackbone(b: Backbone, cal: Int8Calibration): Promi
 export async function int8Backbone(b: Backbone, tensors: Tensor[]): Promise<Backbone> {
   if (b.int8) return b;
   const bytes = await graphBytes(b);
-  return quantized(b, bytes, { ...(await calibrateGraph(poolAfterConv(bytes), tensors, b.device)), poolAfterConv: true });
+  return quantized(b, bytes, await calibrateGraph(bytes, tensors, b.device));
 }
 
 /** Activation ranges (min/max) of the float graph over `tensors`. */
@@ -58,8 +57,6 @@ async function calibrateGraph(bytes: Uint8Array, tensors: Tensor[], device: Devi
   return { images: tensors.length, ranges };
 }
 
-/** Models calibrated before `poolAfterConv` existed rebuild the graph they were fitted with. */
 function quantized(b: Backbone, bytes: Uint8Array, cal: Int8Calibration): Promise<Backbone> {
-  const graph = cal.poolAfterConv ? poolAfterConv(bytes) : bytes;
-  return onnxBackbone(b.spec, b.graph, b.hash, b.device, { bytes: quantizeModel(graph, cal.ranges), int8: cal });
+  return onnxBackbone(b.spec, b.graph, b.hash, b.device, { bytes: quantizeModel(bytes, cal.ranges), int8: cal });
 }

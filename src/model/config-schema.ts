@@ -3,7 +3,7 @@
 // Objects are loose: fields a newer writer adds pass through untouched. Adding a field is one line.
 import { z } from 'zod';
 import { invalid, UserError } from '../util/errors.js';
-import { MODEL_FORMAT, MODEL_FORMATS, modelFormat, upgradeThreshold, type ModelConfig } from './config.js';
+import { MODEL_FORMAT, upgradeThreshold, type ModelConfig } from './config.js';
 
 const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) => z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
 const finite = (what = 'a finite number') => z.number({ error: what }).refine(Number.isFinite, { error: what });
@@ -33,7 +33,7 @@ const thresholdInfo = obj('an object { method, n, date }', {
 export const PLAIN_FILE = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
 
 const schema = obj('an object', {
-  format: z.enum(MODEL_FORMATS, { error: MODEL_FORMATS.map((f) => `"${f}"`).join(' or ') }),
+  format: z.literal(MODEL_FORMAT, { error: `"${MODEL_FORMAT}"` }),
   createdAt: text('a date string'),
   tool: obj('{ name, version }', { name: text(), version: text() }).optional(),
   trainingData: obj('{ images, sha256, method }', { images: int(1, 2 ** 31), sha256, method: text() }).optional(),
@@ -44,7 +44,6 @@ const schema = obj('an object', {
     int8: obj('{ images, ranges }', {
       images: int(1, 1e6),
       ranges: z.record(z.string(), z.tuple([finite(), finite()]), { error: 'tensor name -> [min, max]' }),
-      poolAfterConv: flag.optional(),
     }).optional(),
   }),
   preprocess: obj('an object { resize, crop, mean, std }', {
@@ -98,11 +97,7 @@ void _covers;
 /** The checked config, or a UserError naming the first bad field (`model.json bank.file`). */
 export function validateModelConfig(json: unknown, label = 'model.json'): ModelConfig {
   const r = schema.safeParse(json);
-  if (r.success) {
-    const want = modelFormat(r.data.backbone);
-    if (r.data.format !== want) throw invalid(`${label} format`, `"${want}" for ${want === MODEL_FORMAT ? 'a model without' : 'a model with'} backbone.int8.poolAfterConv`, r.data.format);
-    return r.data as ModelConfig;
-  }
+  if (r.success) return r.data as ModelConfig;
   const issue = r.error.issues[0];
   const at = issue.path.map(String).join('.');
   let actual: unknown = json;
@@ -118,8 +113,8 @@ export function parseModelConfig(text: string, file: string): ModelConfig {
   } catch {
     throw new UserError(`${file}: not valid JSON`);
   }
-  if (!(MODEL_FORMATS as readonly unknown[]).includes(c?.format))
-    throw new UserError(`${file}: model format '${String(c?.format)}' is not supported by this version (expects ${MODEL_FORMATS.map((f) => `'${f}'`).join(' or ')}); refit the model or use the patchcore-ts that wrote it`);
+  if (c?.format !== MODEL_FORMAT)
+    throw new UserError(`${file}: model format '${String(c?.format)}' is not supported by this version (expects '${MODEL_FORMAT}'); refit the model`);
   // older files get their threshold fields derived first (config.ts), then everything is checked
   return validateModelConfig(c && typeof c === 'object' ? upgradeThreshold(c as ModelConfig) : c, file);
 }

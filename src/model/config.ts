@@ -6,17 +6,6 @@ import type { BackgroundConfig } from '../image/background.js';
 import type { TrainingFingerprint } from '../data/fingerprint.js';
 
 export const MODEL_FORMAT = 'patchcore-ts/model@1';
-/**
- * The format of int8 models calibrated on the graph with moved pools (onnx/pool-after-conv.ts):
- * a reader from before it would drop `poolAfterConv` and rebuild another int8 graph without a word,
- * so such files carry a format it refuses. Every other model stays @1.
- */
-export const MODEL_FORMAT_MOVED_POOLS = 'patchcore-ts/model@2';
-export const MODEL_FORMATS = [MODEL_FORMAT, MODEL_FORMAT_MOVED_POOLS] as const;
-export type ModelFormat = (typeof MODEL_FORMATS)[number];
-
-/** The format a model with this backbone is written in. */
-export const modelFormat = (b: BackboneRef): ModelFormat => (b.int8?.poolAfterConv ? MODEL_FORMAT_MOVED_POOLS : MODEL_FORMAT);
 
 export interface BackboneRef {
   id: string;            // registry id or .onnx path
@@ -27,7 +16,7 @@ export interface BackboneRef {
 }
 
 export interface ModelConfig {
-  format: ModelFormat;
+  format: typeof MODEL_FORMAT;
   createdAt: string;
   /** The tool that wrote the file (package.json name and version); absent in files from before 0.1.0. */
   tool?: { name: string; version: string };

@@ -8,7 +8,7 @@ import { NearestNeighbours } from '../scoring/nn.js';
 import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
 import { conformalThreshold, normalizationScale, normalizeScore } from '../scoring/decision.js';
 import { bankFromStore, scoreFeatures, type FittedBank, type Progress } from './bank.js';
-import { DEFAULT_TARGET_FPR, modelFormat, type BackboneRef, type ModelConfig, type ThresholdInfo } from './config.js';
+import { DEFAULT_TARGET_FPR, MODEL_FORMAT, type ModelConfig, type ThresholdInfo } from './config.js';
 import { saveModel, saveConfig, loadModel, type StoredModel } from './store.js';
 import { resolveBackbone } from '../backbone/index.js';
 import { summarize } from '../metrics/summary.js';
@@ -65,13 +65,12 @@ export class PatchCore {
       const info = (t: typeof image): ThresholdInfo => ({ method: 'conformal', n: t.n, date, targetFpr, promisedFpr: t.promisedFpr, ...(t.warning ? { warning: t.warning } : {}) });
       if (image.warning) o.warn?.(`warning: ${image.warning}`);
       const stats = summarize(train.image);
-      const ref: BackboneRef = { id: backbone.spec.id, hash: backbone.hash, layers: backbone.spec.layers, ...(backbone.int8 ? { int8: backbone.int8 } : {}) };
       const config: ModelConfig = {
-        format: modelFormat(ref),
+        format: MODEL_FORMAT,
         createdAt: date,
         tool: TOOL,
         trainingData: await trainingFingerprint(files),
-        backbone: ref,
+        backbone: { id: backbone.spec.id, hash: backbone.hash, layers: backbone.spec.layers, ...(backbone.int8 ? { int8: backbone.int8 } : {}) },
         preprocess,
         background,
         featureDim: o.featureDim,

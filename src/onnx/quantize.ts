@@ -181,6 +181,4 @@ export interface Int8Calibration {
   /** Calibration images the ranges were measured on. */
   images: number;
   ranges: Ranges;
-  /** Calibrated and quantized after onnx/pool-after-conv.ts (every new fit); absent in older models: the graph as built. */
-  poolAfterConv?: boolean;
 }
