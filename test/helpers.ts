@@ -17,16 +17,6 @@ export const SHARED = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd()
 export const REPO = process.cwd();
 export const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 
-/**
- * A test's missing prerequisite (Chromium, a ../shared file): skip with a reason locally, but under
- * CI=true fail, so a CI run never passes by skipping what it was meant to check.
- */
-export function skipUnlessCI(ok: boolean, why: string): string | false {
-  if (ok) return false;
-  if (process.env.CI === 'true') throw new Error(`${why} (CI=true: a missing prerequisite fails instead of skipping)`);
-  return why;
-}
-
 /** Chromium for the browser tests: $CHROMIUM_PATH, else chromium, chromium-browser or google-chrome on PATH. */
 export function findChromium(): string | null {
   if (process.env.CHROMIUM_PATH) return existsSync(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : null;
