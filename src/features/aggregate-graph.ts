@@ -62,27 +62,40 @@ export function aggregateNodes(g: GraphBuilder, shallow: string, deep: string, g
 /** Grid shapes whose sessions are kept: a model sees one or a few image sizes. */
 const KEEP = 4;
 
-interface Entry {
-  session: Promise<ort.InferenceSession>;
-  /** runs in flight: an evicted session is released only when none is left */
-  busy: number;
-  evicted: boolean;
-}
-
 /**
  * aggregate() run by ONNX Runtime, one small session per grid shape (the most recently used are
- * kept). Runs go one at a time: onnxruntime-node runs them on the main thread anyway, and the
- * page's WebGPU build refuses a run that starts while another is pending.
+ * kept). Runs and releases go one at a time: onnxruntime-node runs them on the main thread anyway,
+ * the page's WebGPU build refuses a run that starts while another is pending, and so no session is
+ * ever released under a run.
  */
 export class GraphAggregator {
-  private sessions = new Map<string, Entry>();
+  /** By grid shape, in order of last use. */
+  private sessions = new Map<string, Promise<ort.InferenceSession>>();
   private queue: Promise<unknown> = Promise.resolve();
   constructor(readonly dim: number) {}
 
   aggregate(maps: FeatureMaps): Promise<PatchFeatures> {
-    const run = this.queue.then(() => this.run(maps));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.enqueue(() => this.run(maps));
+  }
+
+  /** Free the sessions (fit calls it with the backbone's release); the next call starts them again. */
+  release(): Promise<void> {
+    return this.enqueue(async () => {
+      const all = [...this.sessions.values()];
+      this.sessions.clear();
+      await Promise.all(all.map(free));
+    });
+  }
+
+  /** Sessions alive (for tests: eviction must bound it). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const done = this.queue.then(job);
+    this.queue = done.catch(() => undefined);
+    return done;
   }
 
   private async run(maps: FeatureMaps): Promise<PatchFeatures> {
@@ -91,48 +104,26 @@ export class GraphAggregator {
     const full = c1 + c2;
     const dim = this.dim > 0 && this.dim < full ? this.dim : full;
     const key = [c1, h, w, c2, dh, dw].join(',');
-    let e = this.sessions.get(key);
-    if (e) this.sessions.delete(key); // re-inserted last: the map's order is the order of use
-    else e = { session: createSession(headGraph({ c1, c2, h, w, dh, dw }, dim), { device: 'cpu' }), busy: 0, evicted: false };
-    this.sessions.set(key, e);
-    if (this.sessions.size > KEEP) void this.evict(this.sessions.keys().next().value!);
-    e.busy++;
-    try {
-      const s = await e.session.catch((err: unknown) => {
-        if (this.sessions.get(key) === e) this.sessions.delete(key); // the next call tries again
-        throw err;
-      });
-      const out = await s.run({ shallow: new ort.Tensor('float32', maps.shallow.data, maps.shallow.dims), deep: new ort.Tensor('float32', maps.deep.data, maps.deep.dims) });
-      return { gridH: h, gridW: w, dim, count: h * w, data: out.rows.data as Float32Array };
-    } finally {
-      e.busy--;
-      if (e.evicted && e.busy === 0) void free(e);
+    const session = this.sessions.get(key) ?? createSession(headGraph({ c1, c2, h, w, dh, dw }, dim), { device: 'cpu' });
+    this.sessions.delete(key); // re-inserted last: the map's order is the order of use
+    this.sessions.set(key, session);
+    if (this.sessions.size > KEEP) {
+      const [oldest, s] = this.sessions.entries().next().value!;
+      this.sessions.delete(oldest);
+      void free(s);
     }
-  }
-
-  /** Free the sessions (fit calls it with the backbone's release); the next call starts them again. */
-  async release(): Promise<void> {
-    await this.queue;
-    await Promise.all([...this.sessions.keys()].map((k) => this.evict(k)));
-  }
-
-  /** Sessions alive (for tests: eviction must bound it). */
-  get size(): number {
-    return this.sessions.size;
-  }
-
-  /** Forget a shape; its session is released now, or by its last run in flight. */
-  private evict(key: string): Promise<void> {
-    const e = this.sessions.get(key)!;
-    this.sessions.delete(key);
-    e.evicted = true;
-    return e.busy === 0 ? free(e) : Promise.resolve();
+    const s = await session.catch((err: unknown) => {
+      this.sessions.delete(key); // the next call tries again
+      throw err;
+    });
+    const out = await s.run({ shallow: new ort.Tensor('float32', maps.shallow.data, maps.shallow.dims), deep: new ort.Tensor('float32', maps.deep.data, maps.deep.dims) });
+    return { gridH: h, gridW: w, dim, count: h * w, data: out.rows.data as Float32Array };
   }
 }
 
-/** Release an entry's session; a failure to release is not the caller's failure. */
-function free(e: Entry): Promise<void> {
-  return e.session.then((s) => s.release()).catch(() => undefined);
+/** Release a session; a failure to release is not the caller's failure. */
+function free(session: Promise<ort.InferenceSession>): Promise<void> {
+  return session.then((s) => s.release()).catch(() => undefined);
 }
 
 function headGraph(grid: FeatureGrid, dim: number): Uint8Array {

@@ -17,6 +17,8 @@ import { readRange, readRows, writeFully } from './row-file.js';
  */
 export const SPILL_PROJECTION_ROWS = 1_000_000;
 
+const ROWS_FILE = 'rows.f32', PROJECTED_FILE = 'projected.f32';
+
 export interface FeatureStoreOptions {
   /** Seed of the random projection (use the fit seed). Default 0. */
   seed?: number;
@@ -94,7 +96,7 @@ export class FeatureStore {
 
   /** Where the coreset's blocks read the projections from: the array, or the spill file's path. */
   get projectionSource(): Float32Array | string {
-    return this.projFd >= 0 ? path.join(this.dir!, 'projected.f32') : this.projected;
+    return this.projFd >= 0 ? path.join(this.dir!, PROJECTED_FILE) : this.projected;
   }
 
   /**
@@ -176,8 +178,8 @@ export class FeatureStore {
     this.projector = OrtProjector.create(dim, this.projectDim, this.opts.seed ?? 0);
     if (this.opts.inMemory) return;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-features-'));
-    this.fd = fs.openSync(path.join(this.dir, 'rows.f32'), 'w+');
-    if (this.spillProjection) this.projFd = fs.openSync(path.join(this.dir, 'projected.f32'), 'w+');
+    this.fd = fs.openSync(path.join(this.dir, ROWS_FILE), 'w+');
+    if (this.spillProjection) this.projFd = fs.openSync(path.join(this.dir, PROJECTED_FILE), 'w+');
     process.on('exit', this.cleanup);
   }
 

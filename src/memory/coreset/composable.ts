@@ -161,9 +161,11 @@ export function runBlocks(
 }
 
 function runBlock(k: MinUpdate, z: ProjectedRows, b: Block, seed: number, out: Int32Array): void {
-  const m = b.to - b.from, idx = new Int32Array(m);
-  for (let i = 0; i < m; i++) idx[i] = typeof z === 'string' ? i : b.from + i;
-  const picks = kernelGreedy(k, typeof z === 'string' ? withFile(z, (fd) => readRange(fd, k.dim, b.from, b.to)) : z, idx, b.keep, blockStarts(b, seed));
+  // a spilled block is read alone, so its rows are numbered from 0
+  const rows = typeof z === 'string' ? withFile(z, (fd) => readRange(fd, k.dim, b.from, b.to)) : z;
+  const first = typeof z === 'string' ? 0 : b.from;
+  const idx = Int32Array.from({ length: b.to - b.from }, (_, i) => first + i);
+  const picks = kernelGreedy(k, rows, idx, b.keep, blockStarts(b, seed));
   for (let t = 0; t < b.keep; t++) out[b.at + t] = b.from + picks[t];
 }
 
