@@ -2,6 +2,8 @@
 // planted defects, and a saved int8 model reloads to the same scores (the graph is rebuilt from ranges).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import onnxProto from 'onnx-proto';
 import './helpers.js';
@@ -48,13 +50,19 @@ test('uint8 parameters keep zero exact and use the whole range', () => {
   assert.equal(uint8Params([1, 2]).zero, 0); // range widened to include 0
 });
 
-test('the int8 graph quantizes every conv and stays within 3% of the float graph', async () => {
+/** tinyNet calibrated on 6 random images, then quantized. */
+async function quantizedTiny(): Promise<{ bytes: Uint8Array; qbytes: Uint8Array }> {
   const bytes = tinyNet();
   const { bytes: calibBytes, names } = calibrationModel(bytes);
   const calib = await createSession(calibBytes);
   const ranges: Ranges = {};
   for (const x of images(6, 1)) updateRanges(ranges, await calib.run({ image: new ort.Tensor('float32', x, [1, 3, 32, 32]) }), names);
-  const qbytes = quantizeModel(bytes, ranges);
+  await calib.release();
+  return { bytes, qbytes: quantizeModel(bytes, ranges) };
+}
+
+test('the int8 graph quantizes every conv and stays within 3% of the float graph', async () => {
+  const { bytes, qbytes } = await quantizedTiny();
   const q = onnxProto.onnx.ModelProto.decode(qbytes).graph!;
   const INT8 = onnxProto.onnx.TensorProto.DataType.INT8;
   assert.equal(q.initializer!.filter((t) => t.dataType === INT8 && (t.dims ?? []).length === 4).length, 3, 'all three conv weights int8');
@@ -75,6 +83,32 @@ test('the int8 graph quantizes every conv and stays within 3% of the float graph
     const rel = Math.sqrt(num / den);
     assert.ok(rel < 0.03, `relative error ${rel}`);
     assert.ok(rel > 1e-5, 'outputs identical: nothing was quantized');
+  }
+});
+
+test('a quantized AveragePool runs as a float pool between its DQ and Q: the same outputs as the fused QLinearAveragePool', async () => {
+  const { qbytes } = await quantizedTiny();
+  const m = onnxProto.onnx.ModelProto.decode(qbytes);
+  assert.deepEqual(m.graph!.output!.map((o) => o.name).sort(), ['out', m.graph!.node!.find((n) => n.opType === 'AveragePool')!.output![0]].sort());
+  m.graph!.output = m.graph!.output!.filter((o) => o.name === 'out');
+  const fusedBytes = onnxProto.onnx.ModelProto.encode(m).finish();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-'));
+  const opType = async (graph: Uint8Array, file: string) => {
+    const s = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', optimizedModelFilePath: path.join(dir, file), logSeverityLevel: 4 });
+    const ops = onnxProto.onnx.ModelProto.decode(fs.readFileSync(path.join(dir, file))).graph!.node!.map((n) => n.opType);
+    return { s, pools: ops.filter((o) => /AveragePool/.test(o!)) };
+  };
+  try {
+    const unfused = await opType(qbytes, 'unfused.onnx');
+    const fused = await opType(fusedBytes, 'fused.onnx');
+    assert.deepEqual(unfused.pools, ['AveragePool']);
+    assert.deepEqual(fused.pools, ['QLinearAveragePool']); // what the extra output prevents
+    for (const x of images(4, 9)) {
+      const feed = { image: new ort.Tensor('float32', x, [1, 3, 32, 32]) };
+      assert.deepEqual((await unfused.s.run(feed, ['out'])).out.data, (await fused.s.run(feed, ['out'])).out.data);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
