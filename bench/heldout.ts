@@ -14,7 +14,7 @@ import { loadBackbone } from '../src/backbone/index.js';
 import { createExtractor, type Extractor } from '../src/model/extract.js';
 import { FeatureStore } from '../src/memory/index.js';
 import { bankFromStore, scoreFeatures } from '../src/model/bank.js';
-import { DEFAULT_SCORING } from '../src/model/config.js';
+import { DEFAULT_PRESET, DEFAULT_SCORING } from '../src/model/config.js';
 import { auroc } from '../src/metrics/image.js';
 import { Rng } from '../src/util/rng.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
@@ -136,7 +136,7 @@ const signed = (x: number) => (x >= 0 ? '+' : '') + f3(x);
 
 async function main(): Promise<void> {
   const data = arg('data', path.resolve('..', 'shared', 'datasets', 'mvtec3d_tire'));
-  const names = arg('settings', 'v2').split(',');
+  const names = arg('settings', DEFAULT_PRESET).split(',');
   const [k, runs, boot] = ['folds', 'runs', 'boot'].map((n, i) => {
     const v = Number(arg(n, ['5', '1', '2000'][i]));
     if (!(Number.isInteger(v) && v >= (n === 'folds' ? 2 : 1))) throw new Error(`Expected a positive integer${n === 'folds' ? ' ≥ 2' : ''} for --${n} but received ${JSON.stringify(arg(n, ''))}`);

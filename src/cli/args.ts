@@ -32,7 +32,7 @@ const D = PRESETS[DEFAULT_PRESET];
 
 /** The backbone options shared by fit, eval and sweep. */
 export const BACKBONE_OPTIONS = {
-  preset: custom('v1|v2', "the defaults the other flags override: `v2` inception_v3 int8, 320, whole image, coreset 1 %; `v1` (the first default) inception_v3 fp32, 256 / crop 224, coreset 10 % (docs/RESULTS.md, accuracy study). With another --backbone and no --preset, v1", undefined, (s, f) => {
+  preset: custom('v1|v2|v3', "the defaults the other flags override: `v3` inception_v3 int8, 352, whole image, coreset 0.5 %; `v2` (0.2's default) the same at 320 and 1 %; `v1` (the first default) inception_v3 fp32, 256 / crop 224, coreset 10 % (docs/RESULTS.md, accuracy study). With another --backbone and no --preset, v1", undefined, (s, f) => {
     if (!(s in PRESETS)) throw invalid(f, oneOf(Object.keys(PRESETS)), s);
     return s;
   }, { shown: DEFAULT_PRESET }),

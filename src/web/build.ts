@@ -83,7 +83,7 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   const manifest: SiteManifest = {
     backbone: { id: o.backbone.spec.id, hash: o.backbone.hash, file, bytes: graph.byteLength, spec: o.backbone.spec },
     // the page fits preset v1's extraction (fp32, 224 crop): int8 calibration and whole images at
-    // 320 px are not built for WASM yet, and a tab's memory bounds the patches per image
+    // 320–352 px are not built for WASM yet, and a tab's memory bounds the patches per image
     preprocess: { resize: PRESETS.v1.preprocess.resize, crop: PRESETS.v1.preprocess.crop as number },
     maxTrainImages: MAX_TRAIN_IMAGES,
     maxBankRows: MAX_BANK_ROWS,
