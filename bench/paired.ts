@@ -13,7 +13,7 @@ import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { createExtractor } from '../src/model/extract.js';
 import { evaluateFeatures, extractEvalFeatures } from '../src/model/evaluate.js';
-import { DEFAULT_SCORING } from '../src/model/config.js';
+import { DEFAULT_PRESET, DEFAULT_SCORING } from '../src/model/config.js';
 import { auroc } from '../src/metrics/image.js';
 import { Rng } from '../src/util/rng.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
@@ -73,7 +73,7 @@ export function pairedBootstrap(a: number[], b: number[], labels: number[], boot
 
 async function main(): Promise<void> {
   const data = arg('data', path.resolve('..', 'shared', 'datasets', 'mvtec3d_tire'));
-  const names = arg('settings', 'v1,v2').split(',');
+  const names = arg('settings', `v1,${DEFAULT_PRESET}`).split(',');
   const runs = Number(arg('runs', '3'));
   const boot = Number(arg('boot', '2000'));
   for (const [name, v] of [['--runs', runs], ['--boot', boot]] as const)

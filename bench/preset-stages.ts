@@ -1,5 +1,5 @@
 // Where a preset's fit and predict time goes, stage by stage (the accuracy study's time budget).
-//   node dist/bench/preset-stages.js [--data DIR] [--train 60] [--predict 20] [--presets v1,v2] [--ratio R]
+//   node dist/bench/preset-stages.js [--data DIR] [--train 60] [--predict 20] [--presets v1,<default>] [--ratio R]
 // A preset may be written out as backbone/resize/crop/precision[/dim[/ratio]] (bench/settings.ts).
 // Each preset fits at its own coreset ratio unless --ratio is given. Presets run alternately, in one process.
 import * as os from 'node:os';
@@ -8,7 +8,7 @@ import { loadDataset } from '../src/data/dataset.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
 import { scoreFeatures } from '../src/model/bank.js';
-import { DEFAULT_SCORING } from '../src/model/config.js';
+import { DEFAULT_PRESET, DEFAULT_SCORING } from '../src/model/config.js';
 import { presetNamed } from './settings.js';
 import { loadImage } from '../src/image/load.js';
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const forced = arg('ratio', '');
   console.log(`${ds.root}: fit ${train.length} images, predict ${tests.length}, load ${os.loadavg()[0].toFixed(1)}`);
   console.log('| preset | coreset | fit s | features s | coreset s | threshold s | predict ms p50 | extract ms | nn+map ms | bank | load |\n|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const name of arg('presets', 'v1,v2').split(',')) {
+  for (const name of arg('presets', `v1,${DEFAULT_PRESET}`).split(',')) {
     const p = presetNamed(name);
     const ratio = forced ? Number(forced) : p.ratio;
     const backbone = await loadBackbone(p.backbone);

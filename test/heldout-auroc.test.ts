@@ -1,7 +1,7 @@
 // The K-fold estimate bench/heldout.ts uses: training goods held out per fold join the good test images.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldAuroc, folds, identityDraw, interval, type FoldScores } from '../bench/heldout.js';
+import { foldAuroc, folds, identityDraw, interval, resample, type FoldScores } from '../bench/heldout.js';
 import { Rng } from '../src/util/rng.js';
 
 /** P(defect > good) + ½ P(tie), by counting every pair. */
@@ -50,4 +50,26 @@ test('the interval brackets the estimate, repeats with its seed, and is 0 wide f
   assert.deepEqual(interval(d, 300, (x) => foldAuroc(s, x, 'both')), a);
   const zero = interval(d, 100, (x) => foldAuroc(s, x, 'both') - foldAuroc(s, x, 'both'));
   assert.deepEqual(zero, { lo: 0, hi: 0, atMostZero: 1 });
+});
+
+test('a resample keeps the size of each stratum and draws only from that stratum', () => {
+  const d = identityDraw(s);
+  const r = resample(d, new Rng(3));
+  for (const [got, from] of [[r.bad, d.bad], [r.good, d.good], ...r.heldout.map((h, k) => [h, d.heldout[k]])] as [number[], number[]][]) {
+    assert.equal(got.length, from.length);
+    assert.ok(got.every((x) => from.includes(x)), `${got} drawn outside ${from}`);
+  }
+  // with replacement: over 40 draws each stratum repeats an image somewhere (a permutation never does)
+  const draws = Array.from({ length: 40 }, (_, i) => resample(d, new Rng(100 + i)));
+  const repeats = (pick: (x: typeof d) => number[]) => draws.some((x) => new Set(pick(x)).size < pick(x).length);
+  assert.ok(repeats((x) => x.bad) && repeats((x) => x.good), 'defects and test goods are drawn with replacement');
+  d.heldout.forEach((_, k) => assert.ok(repeats((x) => x.heldout[k]), `fold ${k}'s held-out goods are drawn with replacement`));
+});
+
+test('a setting that moves every defect up by a margin gets an interval above 0', () => {
+  const d = identityDraw(s);
+  const shifted: FoldScores = { ...s, testScores: s.testScores.map((t) => t.map((v, i) => (labels[i] === 1 ? v + 2 : v))) };
+  const diff = (x: typeof d) => foldAuroc(shifted, x, 'both') - foldAuroc(s, x, 'both');
+  const ci = interval(d, 300, diff);
+  assert.ok(diff(d) > 0 && ci.lo >= 0 && ci.atMostZero < 0.05, JSON.stringify({ diff: diff(d), ...ci }));
 });

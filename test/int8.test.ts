@@ -93,8 +93,10 @@ test('a quantized AveragePool runs as a float pool between its DQ and Q: the sam
   m.graph!.output = m.graph!.output!.filter((o) => o.name === 'out');
   const fusedBytes = onnxProto.onnx.ModelProto.encode(m).finish();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-'));
+  const open: ort.InferenceSession[] = [];
   const opType = async (graph: Uint8Array, file: string) => {
     const s = await ort.InferenceSession.create(graph, { graphOptimizationLevel: 'all', optimizedModelFilePath: path.join(dir, file), logSeverityLevel: 4 });
+    open.push(s);
     const ops = onnxProto.onnx.ModelProto.decode(fs.readFileSync(path.join(dir, file))).graph!.node!.map((n) => n.opType);
     return { s, pools: ops.filter((o) => /AveragePool/.test(o!)) };
   };
@@ -108,6 +110,7 @@ test('a quantized AveragePool runs as a float pool between its DQ and Q: the sam
       assert.deepEqual((await unfused.s.run(feed, ['out'])).out.data, (await fused.s.run(feed, ['out'])).out.data);
     }
   } finally {
+    await Promise.all(open.map((s) => s.release()));
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
