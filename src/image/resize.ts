@@ -58,23 +58,36 @@ function pass(src: Uint8Array, w: number, h: number, outW: number, outH: number,
   return out;
 }
 
-/** The horizontal pass, three channels per weight load (same sums as `pass`). */
+/** The horizontal pass, three channels per weight load, 2 and 3 taps unrolled (same sums as `pass`). */
 function passX(src: Uint8Array, w: number, h: number, outW: number): Uint8Array {
   const { first, count, k, ksize } = taps(w, outW);
   const out = new Uint8Array(outW * h * 3);
   for (let y = 0; y < h; y++) {
     const row = y * w * 3;
     for (let x = 0, o = y * outW * 3; x < outW; x++, o += 3) {
-      let r = HALF, g = HALF, b = HALF;
-      for (let i = 0, p = row + first[x] * 3, kb = x * ksize; i < count[x]; i++, p += 3) {
-        const wt = k[kb + i];
-        r += src[p] * wt;
-        g += src[p + 1] * wt;
-        b += src[p + 2] * wt;
+      const p = row + first[x] * 3, kb = x * ksize, c = count[x];
+      if (c === 2) {
+        const k0 = k[kb], k1 = k[kb + 1];
+        out[o] = clip8(HALF + src[p] * k0 + src[p + 3] * k1);
+        out[o + 1] = clip8(HALF + src[p + 1] * k0 + src[p + 4] * k1);
+        out[o + 2] = clip8(HALF + src[p + 2] * k0 + src[p + 5] * k1);
+      } else if (c === 3) {
+        const k0 = k[kb], k1 = k[kb + 1], k2 = k[kb + 2];
+        out[o] = clip8(HALF + src[p] * k0 + src[p + 3] * k1 + src[p + 6] * k2);
+        out[o + 1] = clip8(HALF + src[p + 1] * k0 + src[p + 4] * k1 + src[p + 7] * k2);
+        out[o + 2] = clip8(HALF + src[p + 2] * k0 + src[p + 5] * k1 + src[p + 8] * k2);
+      } else {
+        let r = HALF, g = HALF, b = HALF;
+        for (let i = 0, q = p; i < c; i++, q += 3) {
+          const wt = k[kb + i];
+          r += src[q] * wt;
+          g += src[q + 1] * wt;
+          b += src[q + 2] * wt;
+        }
+        out[o] = clip8(r);
+        out[o + 1] = clip8(g);
+        out[o + 2] = clip8(b);
       }
-      out[o] = clip8(r);
-      out[o + 1] = clip8(g);
-      out[o + 2] = clip8(b);
     }
   }
   return out;
