@@ -14,8 +14,8 @@ import { loadImage } from '../src/image/load.js';
 import { buildSite } from '../src/web/build.js';
 import { loadSite, SITE_HEADERS } from '../src/web/site-files.js';
 import { mkdtempSync } from 'node:fs';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : fallback);
 const backbones = arg('backbones', 'inception_v3,mobilenet_v2').split(',');
 const nTrain = Number(arg('train', '60'));
 const nTest = Number(arg('test', '10'));

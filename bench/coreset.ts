@@ -17,11 +17,7 @@ import { greedyCoreset } from '../src/memory/coreset/fast.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { buildMemoryBank } from '../src/memory/select.js';
 import { randomWrn50 } from './random-wrn50.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
+import { arg } from './args.js';
 
 /** Row generator: a mixture of 64 uneven blobs on a 12-d latent space mapped linearly to `dim`, plus noise. */
 export function featureSource(dim: number, kind: string, seed = 1, jitter = (rng: Rng) => 0.05 * rng.normal()): (rows: number) => Float32Array {

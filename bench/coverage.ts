@@ -7,11 +7,7 @@ import { greedyCoreset } from '../src/memory/coreset/fast.js';
 import { pickStarts } from '../src/memory/coreset/plain.js';
 import { chunkStage, finalStage } from '../src/memory/coreset/composable.js';
 import { MinUpdate } from '../src/memory/coreset/simd.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
+import { arg } from './args.js';
 
 /** max over sampled rows of the distance to the nearest bank row (float32 kernel). */
 export function coverageRadius(z: Float32Array, n: number, dim: number, bank: Int32Array, sample: number): number {

@@ -11,11 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { featureSource } from './coreset.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { chooseCoreset, type CoresetMethod } from '../src/memory/select.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
+import { arg } from './args.js';
 
 /** Rows of one "image" (3721 = the 61×61 grid of a 512×512 input) at a time. */
 const PER_IMAGE = 3721;

@@ -11,17 +11,18 @@
 //   npm run heldout -- --data DIR --settings v2,inception_v3/384/none/int8/0/0.01 [--folds 5] [--runs 1] [--boot 2000] [--out FILE]
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadDataset } from '../src/data/dataset.js';
+import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { createExtractor, type Extractor } from '../src/model/extract.js';
 import { FeatureStore } from '../src/memory/index.js';
 import { bankFromStore, scoreFeatures } from '../src/model/bank.js';
 import { DEFAULT_PRESET, DEFAULT_SCORING } from '../src/model/config.js';
-import { auroc } from '../src/metrics/image.js';
-import { Rng } from '../src/util/rng.js';
+import { Rng, permutation } from '../src/util/rng.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import type { PatchFeatures } from '../src/types.js';
 import { presetNamed } from './settings.js';
+import { arg } from './args.js';
+import { aurocOf, percentileInterval, type Interval } from './bootstrap.js';
 
 /** Scores of one setting: `fold[k]` scores held-out goods `heldout[k]` (training indices), and every test image. */
 export interface FoldScores {
@@ -48,8 +49,6 @@ export const identityDraw = (s: FoldScores): Draw => ({
   heldout: s.heldout.map((h) => h.map((_, j) => j)),
 });
 
-const value = (s: number[], l: number[]): number => auroc(s, l).value as number;
-
 /**
  * Mean over folds of a fold's AUROC. `goods`: which good images count (held-out training goods,
  * good test images, or both); `testVsHeldout` instead gives the AUROC of good test images against
@@ -62,7 +61,7 @@ export function foldAuroc(s: FoldScores, d: Draw, goods: 'both' | 'test' | 'held
     const g = d.good.map((i) => t[i]);
     const pos = goods === 'testVsHeldout' ? g : d.bad.map((i) => t[i]);
     const neg = goods === 'testVsHeldout' ? h : goods === 'both' ? [...h, ...g] : goods === 'test' ? g : h;
-    sum += value([...neg, ...pos], [...neg.map(() => 0), ...pos.map(() => 1)]);
+    sum += aurocOf([...neg, ...pos], [...neg.map(() => 0), ...pos.map(() => 1)]);
   }
   return sum / s.heldout.length;
 }
@@ -74,20 +73,14 @@ export function resample(d: Draw, rng: Rng): Draw {
 }
 
 /** 95 % interval of `stat` over `boot` resamples (the same draws for every caller with the same seed). */
-export function interval(base: Draw, boot: number, stat: (d: Draw) => number, seed = 0): { lo: number; hi: number; atMostZero: number } {
+export function interval(base: Draw, boot: number, stat: (d: Draw) => number, seed = 0): Interval {
   const rng = new Rng(seed);
-  const v = Float64Array.from({ length: boot }, () => stat(resample(base, rng))).sort();
-  return { lo: v[Math.floor(0.025 * boot)], hi: v[Math.ceil(0.975 * boot) - 1], atMostZero: v.filter((x) => x <= 0).length / boot };
+  return percentileInterval(Float64Array.from({ length: boot }, () => stat(resample(base, rng))));
 }
 
 /** Training indices of each fold: a seeded shuffle dealt round-robin. */
 export function folds(n: number, k: number, seed = 0): number[][] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  const rng = new Rng(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = Array.from(permutation(n, new Rng(seed)));
   return Array.from({ length: k }, (_, f) => order.filter((_, i) => i % k === f).sort((a, b) => a - b));
 }
 
@@ -97,16 +90,14 @@ async function featuresOf(ex: Extractor, files: string[]): Promise<PatchFeatures
   return out;
 }
 
-async function scoresOf(data: string, name: string, k: number, runs: number): Promise<FoldScores & { seconds: number }> {
+/** One setting's scores; every setting gets the same dataset and folds, which is what pairs them. */
+async function scoresOf(ds: Dataset, heldout: number[][], name: string, runs: number): Promise<FoldScores & { seconds: number }> {
   const t0 = Date.now();
-  const ds = await loadDataset(data);
-  if (k > ds.train.length) throw new Error(`Expected --folds at most the ${ds.train.length} training images but received ${k}`);
   const p = presetNamed(name);
   const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
   const train = await featuresOf(ex, ds.train);
   const test = await featuresOf(ex, ds.test.map((t) => t.file));
   await ex.release();
-  const heldout = folds(train.length, k);
   const s: FoldScores = { heldout, heldoutScores: [], testScores: [], labels: ds.test.map((t) => t.label) };
   for (const out of heldout) {
     const skip = new Set(out);
@@ -130,10 +121,6 @@ async function scoresOf(data: string, name: string, k: number, runs: number): Pr
   return { ...s, seconds: (Date.now() - t0) / 1000 };
 }
 
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const f3 = (x: number) => x.toFixed(3);
 const signed = (x: number) => (x >= 0 ? '+' : '') + f3(x);
 
@@ -147,19 +134,19 @@ async function main(): Promise<void> {
   });
   const out = arg('out', '');
   console.log(`${data}: ${names.join(' | ')}; ${k} folds, ${runs} run(s) each, ${boot} resamples; load ${os.loadavg()[0].toFixed(1)}, ${new Date().toISOString()}`);
+  const ds = await loadDataset(data);
+  if (k > ds.train.length) throw new Error(`Expected --folds at most the ${ds.train.length} training images but received ${k}`);
+  const heldout = folds(ds.train.length, k);
   const results: Record<string, FoldScores & { seconds: number }> = {};
   const warnings: string[] = [];
   console.log('\n| setting | AUROC, held-out + test goods | test goods only | held-out goods only | test vs held-out goods | seconds |\n|---|---|---|---|---|---|');
   for (const name of names) {
-    const s = (results[name] = await scoresOf(data, name, k, runs));
+    const s = (results[name] = await scoresOf(ds, heldout, name, runs));
     const base = identityDraw(s);
-    const cell = (g: Parameters<typeof foldAuroc>[2]) => {
-      const ci = interval(base, boot, (d) => foldAuroc(s, d, g));
-      return `${f3(foldAuroc(s, base, g))} (${f3(ci.lo)} … ${f3(ci.hi)})`;
-    };
-    console.log(`\r| ${name} | ${cell('both')} | ${cell('test')} | ${cell('heldout')} | ${cell('testVsHeldout')} | ${s.seconds.toFixed(0)} |`);
-    const alike = interval(base, boot, (d) => foldAuroc(s, d, 'testVsHeldout') - 0.5);
-    if (alike.lo > 0 || alike.hi < 0) warnings.push(`warning: ${name}: the good test images score unlike the held-out goods (interval excludes 0.5), so the pooled figures are biased; compare on test goods only`);
+    const [both, test, held, alike] = (['both', 'test', 'heldout', 'testVsHeldout'] as const).map((g) => ({ value: foldAuroc(s, base, g), ...interval(base, boot, (d) => foldAuroc(s, d, g)) }));
+    const cell = (c: typeof both) => `${f3(c.value)} (${f3(c.lo)} … ${f3(c.hi)})`;
+    console.log(`\r| ${name} | ${cell(both)} | ${cell(test)} | ${cell(held)} | ${cell(alike)} | ${s.seconds.toFixed(0)} |`);
+    if (alike.lo > 0.5 || alike.hi < 0.5) warnings.push(`warning: ${name}: the good test images score unlike the held-out goods (interval excludes 0.5), so the pooled figures are biased; compare on test goods only`);
   }
   for (const w of warnings) console.log(w);
   const pairs = [];
@@ -167,12 +154,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < names.length; i++)
     for (let j = i + 1; j < names.length; j++) {
       const [a, b] = [results[names[j]], results[names[i]]];
-      // pairing needs the same folds and test images (the same dataset and --folds give them)
-      if (JSON.stringify([a.heldout, a.labels]) !== JSON.stringify([b.heldout, b.labels])) throw new Error(`${names[j]} and ${names[i]} were not scored on the same folds and images`);
       const diff = (d: Draw) => foldAuroc(a, d, 'both') - foldAuroc(b, d, 'both');
-      const ci = interval(identityDraw(a), boot, diff);
-      pairs.push({ a: names[j], b: names[i], diff: diff(identityDraw(a)), ...ci });
-      console.log(`| ${names[j]} | ${names[i]} | ${signed(diff(identityDraw(a)))} | ${f3(ci.lo)} … ${f3(ci.hi)} | ${ci.atMostZero.toFixed(3)} |`);
+      const base = identityDraw(a);
+      const r = { a: names[j], b: names[i], diff: diff(base), ...interval(base, boot, diff) };
+      pairs.push(r);
+      console.log(`| ${r.a} | ${r.b} | ${signed(r.diff)} | ${f3(r.lo)} … ${f3(r.hi)} | ${r.atMostZero.toFixed(3)} |`);
     }
   if (out) await writeFileAtomic(out, JSON.stringify({ data, folds: k, runs, boot, date: new Date().toISOString(), results, pairs }, null, 1) + '\n');
 }

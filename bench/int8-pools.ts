@@ -7,11 +7,7 @@ import { loadBackbone } from '../src/backbone/index.js';
 import { createExtractor } from '../src/model/extract.js';
 import { loadImage } from '../src/image/load.js';
 import { createSession, ort } from '../src/onnx/session.js';
-
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
+import { arg } from './args.js';
 
 async function main(): Promise<void> {
   const data = arg('data', '../shared/datasets/mvtec3d_tire');

@@ -12,11 +12,8 @@ import { preprocess } from '../src/image/preprocess.js';
 import type { Tensor } from '../src/types.js';
 import { machineLine } from './side-by-side.js';
 import { randomWrn50 } from './random-wrn50.js';
+import { arg } from './args.js';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
 const data = arg('data', path.resolve('..', 'shared', 'datasets', 'mvtec_screw'));
 const reps = Number(arg('reps', '3'));
 

@@ -14,15 +14,11 @@ import { loadBackbone } from '../src/backbone/index.js';
 import { createExtractor } from '../src/model/extract.js';
 import { evaluateFeatures, extractEvalFeatures } from '../src/model/evaluate.js';
 import { DEFAULT_PRESET, DEFAULT_SCORING } from '../src/model/config.js';
-import { auroc } from '../src/metrics/image.js';
 import { Rng } from '../src/util/rng.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { presetNamed } from './settings.js';
-
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-};
+import { arg } from './args.js';
+import { aurocOf, percentileInterval, type Interval } from './bootstrap.js';
 
 /** Image scores (mean over runs) of one setting, in test order. */
 async function scoresOf(ds: Dataset, name: string, runs: number): Promise<{ scores: number[]; labels: number[]; files: string[] }> {
@@ -41,10 +37,8 @@ async function scoresOf(ds: Dataset, name: string, runs: number): Promise<{ scor
   }
 }
 
-const aurocOf = (s: ArrayLike<number>, l: ArrayLike<number>): number => auroc(s, l).value as number;
-
 /** Stratified bootstrap of AUROC(a) − AUROC(b) over the same images. */
-export function pairedBootstrap(a: number[], b: number[], labels: number[], boot: number, seed = 0): { diff: number; lo: number; hi: number; atMostZero: number } {
+export function pairedBootstrap(a: number[], b: number[], labels: number[], boot: number, seed = 0): Interval & { diff: number } {
   const good = labels.flatMap((l, i) => (l === 0 ? [i] : []));
   const bad = labels.flatMap((l, i) => (l === 1 ? [i] : []));
   const rng = new Rng(seed);
@@ -62,13 +56,7 @@ export function pairedBootstrap(a: number[], b: number[], labels: number[], boot
       }
     diffs[k] = aurocOf(sa, sl) - aurocOf(sb, sl);
   }
-  diffs.sort();
-  return {
-    diff: aurocOf(a, labels) - aurocOf(b, labels),
-    lo: diffs[Math.floor(0.025 * boot)],
-    hi: diffs[Math.ceil(0.975 * boot) - 1],
-    atMostZero: diffs.filter((d) => d <= 0).length / boot,
-  };
+  return { diff: aurocOf(a, labels) - aurocOf(b, labels), ...percentileInterval(diffs) };
 }
 
 async function main(): Promise<void> {

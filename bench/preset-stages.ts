@@ -11,11 +11,8 @@ import { scoreFeatures } from '../src/model/bank.js';
 import { DEFAULT_PRESET, DEFAULT_SCORING } from '../src/model/config.js';
 import { presetNamed } from './settings.js';
 import { loadImage } from '../src/image/load.js';
+import { arg } from './args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function main(): Promise<void> {

@@ -8,11 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../src/util/rng.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : def;
-}
+import { arg } from './args.js';
 
 export function textureImage(kind: string, size: number, seed: number): Uint8Array {
   const rng = new Rng(seed), px = new Uint8Array(size * size);

@@ -14,7 +14,7 @@ import type { StoredImage } from './extract.js';
 import { extendBank, leaveOutView } from './leave-out-bank.js';
 import { scorePruned } from './leave-out-pruned.js';
 import type { Device } from '../onnx/session.js';
-import { Rng } from '../util/rng.js';
+import { Rng, permutation } from '../util/rng.js';
 
 export interface TrainingScores {
   /** Image score of each training image, leave-one-image-out. */
@@ -61,13 +61,7 @@ export async function leaveOneOutScoresPlain(store: FeatureStore, images: Stored
 function sample(n: number, count: number, seed: number): Uint8Array {
   const pick = new Uint8Array(n);
   if (count <= 0 || count >= n) return pick.fill(1);
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  const rng = new Rng(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  for (const i of order.subarray(0, count)) pick[i] = 1;
+  for (const i of permutation(n, new Rng(seed)).subarray(0, count)) pick[i] = 1;
   return pick;
 }
 
