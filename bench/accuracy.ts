@@ -230,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
   console.log(table(readStore(out)));
 }
 
-main(process.argv.slice(2)).catch((e) => {
+if (process.argv[1]?.endsWith('accuracy.js')) main(process.argv.slice(2)).catch((e) => {
   console.error(e);
   process.exitCode = 1;
 });
