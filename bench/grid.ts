@@ -3,8 +3,10 @@
 // ± run spread of every metric and each test image's mean score, so any two cells of a set can be
 // compared paired (stratified bootstrap of the image AUROC difference, bench/paired.ts).
 //   node dist/bench/grid.js --set tire --extract inception_v3/352/none/int8 --variants 0.005:auto,0.01:exact [--runs 7]
+// A variant is ratio:method[:stretch][:sigma=N]; stretch places the map's cells as models before
+// mapStride did; sigma is the map's Gaussian (default 4 px at the backbone input).
 //   node dist/bench/grid.js --table [--base inception_v3/352/none/int8@0.005:auto]
-// Sets: screw, tire, mpdd (../shared/datasets) or a folder path. Results append to
+// Sets: screw, tire, mpdd (../shared/datasets), tex-dust, tex-tread, tex-plate (bench/texture-tiles.ts) or a folder path. Results append to
 // bench/results/grid.json (--out), keyed by set, extraction, variant and runs; recorded cells are skipped.
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -23,6 +25,8 @@ import { aurocStandardError } from './accuracy.js';
 
 const SHARED = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..', 'shared');
 const SETS: Record<string, string> = { screw: 'mvtec_screw', tire: 'mvtec3d_tire', mpdd: 'mpdd_plate' };
+/** bench/texture-tiles.ts's output: sets tex-dust, tex-tread, tex-plate. */
+const TILES = process.env.PATCHCORE_TILES ?? '/tmp/patchcore-texture-tiles';
 const METRICS = ['image_auroc', 'pixel_auroc', 'aupro', 'threshold_fpr', 'threshold_recall'] as const;
 
 interface CellRecord {
@@ -48,15 +52,18 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
   const todo = variants.filter((v) => !readStore(out)[keyOf(set, extract, v, runs)]);
   if (todo.length === 0) return void console.log(`${set} ${extract}: all recorded`);
   const p = presetNamed(extract);
-  const ds = await loadDataset(SETS[set] ? path.join(SHARED, 'datasets', SETS[set]) : set);
+  const ds = await loadDataset(SETS[set] ? path.join(SHARED, 'datasets', SETS[set]) : set.startsWith('tex-') ? path.join(TILES, set.slice(4)) : set);
   const load0 = os.loadavg()[0];
   console.log(`${set} ${extract}: extracting (load ${load0.toFixed(1)}, ${new Date().toISOString()})`);
   const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
   const ef = await extractEvalFeatures(ds, ex);
   try {
     for (const v of todo) {
-      const [ratio, method] = v.split(':');
-      const r = await evaluateFeatures(ef, { runs, ratio: Number(ratio), seed: 0, scoring: DEFAULT_SCORING, coresetMethod: (method ?? 'auto') as CoresetMethod });
+      const [ratio, method, ...more] = v.split(':');
+      // 'stretch': the map's cells spread over the input, as models before mapStride (scoring/anomaly-map.ts)
+      const stretch = more.includes('stretch');
+      const sigma = Number(more.find((m) => m.startsWith('sigma='))?.slice(6) ?? DEFAULT_SCORING.sigma);
+      const r = await evaluateFeatures(stretch ? { ...ef, mapStride: undefined as unknown as number } : ef, { runs, ratio: Number(ratio), seed: 0, scoring: { ...DEFAULT_SCORING, sigma }, coresetMethod: (method ?? 'auto') as CoresetMethod });
       const rec: CellRecord = {
         set, extract, variant: v, runs,
         metrics: Object.fromEntries(METRICS.map((m) => [m, r.metrics[m]])) as CellRecord['metrics'],
