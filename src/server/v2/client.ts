@@ -78,7 +78,7 @@ export class InferenceClient {
       body = Buffer.concat([json, len, image]);
       headers[HEADER_LENGTH] = String(json.length);
     }
-    const res = await fetch(`${this.base}/infer`, { method: 'POST', headers, body });
+    const res = await fetch(`${this.base}/infer`, { method: 'POST', headers, body: new Uint8Array(body) });
     const raw = Buffer.from(await res.arrayBuffer());
     return parseResponse(res.status, res.headers.get(HEADER_LENGTH), raw);
   }
