@@ -43,30 +43,31 @@ export async function registerV2(app: FastifyInstance, ctx: V2Context): Promise<
       if (r.status >= 500) req.log.error(e);
       void reply.code(r.status).headers(r.headers).send(r.body);
     });
+    // under /v2 only: the rest of the server keeps its own 404
     v2.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}` }));
 
-    v2.get('/v2/health/live', async () => ({ live: true }));
+    v2.get('/health/live', async () => ({ live: true }));
     // The spec's $ready_server_response names its field "live"; KServe's rest_predict_v2.yaml says "ready": both are sent.
-    v2.get('/v2/health/ready', async (_req, reply) => {
+    v2.get('/health/ready', async (_req, reply) => {
       const ready = !ctx.isClosing() && ctx.repository.allServing();
       return reply.code(ready ? 200 : 503).send({ live: true, ready });
     });
 
     await v2.register(async (api) => {
       if (ctx.guard) api.addHook('onRequest', ctx.guard);
-      api.get('/v2', async () => ({ name: 'patchcore-ts', version: TOOL.version, extensions: EXTENSIONS }));
+      api.get('/', async () => ({ name: 'patchcore-ts', version: TOOL.version, extensions: EXTENSIONS }));
 
       type P = { Params: { model: string; version?: string } };
       const metadata = async (req: { params: P['Params'] }) => modelMetadata(ctx.repository, req.params.model, req.params.version);
-      api.get<P>('/v2/models/:model', metadata);
-      api.get<P>('/v2/models/:model/versions/:version', metadata);
+      api.get<P>('/models/:model', metadata);
+      api.get<P>('/models/:model/versions/:version', metadata);
 
       const ready = async (req: { params: P['Params'] }, reply: FastifyReply) => {
         const r = modelReady(ctx.repository, req.params.model, req.params.version);
         return reply.code(r.ready ? 200 : 400).send(r);
       };
-      api.get<P>('/v2/models/:model/ready', ready);
-      api.get<P>('/v2/models/:model/versions/:version/ready', ready);
+      api.get<P>('/models/:model/ready', ready);
+      api.get<P>('/models/:model/versions/:version/ready', ready);
 
       const run = async (req: { params: P['Params']; body: unknown; headers: Record<string, string | string[] | undefined> }, reply: FastifyReply) => {
         const served = resolve(ctx.repository, req.params.model, req.params.version);
@@ -82,10 +83,10 @@ export async function registerV2(app: FastifyInstance, ctx: V2Context): Promise<
         const head = Buffer.from(JSON.stringify(r.json));
         return reply.type('application/octet-stream').header('inference-header-content-length', String(head.length)).send(Buffer.concat([head, ...r.binary]));
       };
-      api.post<P>('/v2/models/:model/infer', run);
-      api.post<P>('/v2/models/:model/versions/:version/infer', run);
+      api.post<P>('/models/:model/infer', run);
+      api.post<P>('/models/:model/versions/:version/infer', run);
     });
-  });
+  }, { prefix: '/v2' });
 }
 
 /** The served version, or 404 for an unknown model, an unknown version or one that is not loaded. */
