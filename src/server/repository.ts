@@ -43,7 +43,8 @@ export interface RepositoryOptions {
   onEvent?: (message: string) => void;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** A model's folder name: what URLs can carry unescaped. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const VERSION = /^[1-9][0-9]{0,8}$/;
 
 export class ModelRepository {
@@ -137,7 +138,7 @@ export class ModelRepository {
   /** Look at the disk; load each model's highest version when it is new or changed. */
   private async scan(initial: boolean): Promise<void> {
     if (this.root === null) return;
-    const names = (await fs.readdir(this.root, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && NAME.test(d.name)).map((d) => d.name);
+    const names = (await fs.readdir(this.root, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && MODEL_NAME.test(d.name)).map((d) => d.name);
     const seen = new Map<string, string>();
     await Promise.all(
       names.map(async (name) => {
