@@ -69,7 +69,7 @@ test('export --triton writes a repository whose config.pbtxt matches the graph a
   assert.ok(config.dynamic_batching, 'dynamic batching on');
 
   const graph = onnx.ModelProto.decode(bytes).graph!;
-  const TYPES: Record<number, string> = { [onnx.TensorProto.DataType.FLOAT]: 'TYPE_FP32', [onnx.TensorProto.DataType.UINT8]: 'TYPE_UINT8' };
+  const TYPES: Record<number, string> = { [onnx.TensorProto.DataType.FLOAT]: 'TYPE_FP32', [onnx.TensorProto.DataType.UINT8]: 'TYPE_UINT8', [onnx.TensorProto.DataType.BOOL]: 'TYPE_BOOL' };
   const dims = (v: onnxProto.onnx.IValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => (d.dimParam ? -1 : Number(d.dimValue)));
   const type = (v: onnxProto.onnx.IValueInfoProto) => TYPES[v.type!.tensorType!.elemType!];
   const check = (entries: Pb[], values: onnxProto.onnx.IValueInfoProto[]) => {
@@ -86,6 +86,8 @@ test('export --triton writes a repository whose config.pbtxt matches the graph a
   };
   check(config.input as Pb[], graph.input!);
   check(config.output as Pb[], graph.output!);
+  // serve's outputs are the graph's, with the same datatypes
+  assert.deepEqual(tensorMetadata(model).outputs.map((o) => [o.name, `TYPE_${o.datatype}`]), (config.output as Pb[]).map((o) => [o.name[0], o.data_type[0]]));
   // serve's preprocessed-tensor input is the graph's input
   const serveInput = tensorMetadata(model).inputs[0];
   assert.equal(serveInput.name, (config.input[0] as Pb).name[0]);
@@ -110,6 +112,7 @@ test('export --triton writes a repository whose config.pbtxt matches the graph a
     const s4 = (out4.score.data as Float32Array)[i];
     assert.ok(Math.abs(s1 - want[i].score) <= 1e-4 * want[i].score, `batch 1, image ${i}: ${s1} vs ${want[i].score}`);
     assert.ok(Math.abs(s4 - want[i].score) <= 1e-4 * want[i].score, `batch 4, image ${i}: ${s4} vs ${want[i].score}`);
+    assert.equal((out4.anomalous.data as Uint8Array)[i] === 1, s4 > model.threshold, 'anomalous = score > threshold');
   }
   await session.release();
 

@@ -21,7 +21,8 @@ export interface OnnxSidecar {
   format: typeof ONNX_SIDECAR_FORMAT;
   createdAt: string;
   input: { name: 'image'; dtype: 'float32' | 'uint8'; layout: 'NCHW' | 'NHWC'; dims: (string | number)[]; description: string };
-  outputs: { score: { dims: (string | number)[] }; normalized: { dims: (string | number)[] }; anomaly_map: { dims: (string | number)[] } };
+  /** `anomalous` (bool): graphs exported before it existed lack it. */
+  outputs: { score: { dims: (string | number)[] }; normalized: { dims: (string | number)[] }; anomalous?: { dims: (string | number)[] }; anomaly_map: { dims: (string | number)[] } };
   /** The model.json this graph was exported from (PatchCore.modelId). */
   model_id: string;
   /** Done by the caller, in this order: background removal (if set), resize, center crop, then (float input only) normalise. */
@@ -97,6 +98,12 @@ output [
   {
     name: "normalized"
     data_type: TYPE_FP32
+    dims: [ 1 ]
+    reshape: { shape: [ ] }
+  },
+  {
+    name: "anomalous"
+    data_type: TYPE_BOOL
     dims: [ 1 ]
     reshape: { shape: [ ] }
   },
