@@ -6,6 +6,7 @@ import { parseInferBody } from '../src/server/v2/body.js';
 import { bytesData, encodeOutput, fp32Data } from '../src/server/v2/tensors.js';
 import { InferenceQueue } from '../src/server/queue.js';
 import type { HttpError } from '../src/server/http-error.js';
+import { runCli, tempDir } from './helpers.js';
 
 // kserve/open-inference-protocol specification/protocol/inference_rest.md, "Inference Request Examples"
 const SPEC_REQUEST = `{
@@ -102,4 +103,27 @@ test('the queue gives a freed slot to each waiting model in turn: a busy model c
   const b1 = small.run(async () => 3, 'b'); // another model still gets its place
   done();
   assert.deepEqual(await Promise.all([hold, a1, b1]), [undefined, 1, 3]);
+});
+
+test('CLI: the repository, --url and --triton flags are one-line errors with exit 2', () => {
+  const empty = tempDir();
+  const cases: [string[], RegExp][] = [
+    [['serve', '--models', '/nonexistent/repo'], /\/nonexistent\/repo: not a directory/],
+    [['serve', '--models', empty], /no models found \(expects DIR\/<name>\/<version>\//],
+    [['serve', '--models', empty, '--model', empty], /give --model MODEL_DIR or --models DIR \(one of them\)/],
+    [['serve', '--models', empty, '--threshold', '1'], /--threshold applies to --model only/],
+    [['predict', '--url', 'ftp://x', '--model-name', 'm', 'a.png'], /Expected an http:\/\/ or https:\/\/ URL for --url but received "ftp:\/\/x"/],
+    [['predict', '--url', 'http://127.0.0.1:9', 'a.png'], /--url needs --model-name NAME/],
+    [['predict', '--url', 'http://127.0.0.1:9', '--model-name', 'm', '--out', empty, 'a.png'], /--out is not available with --url/],
+    [['predict', '--model', empty, '--binary', 'a.png'], /--binary needs --url/],
+    [['predict', '--url', 'http://127.0.0.1:9', '--model', empty, '--model-name', 'm', 'a.png'], /give --url or --model\/--onnx, not both/],
+    [['export', '--model', empty], /give --out FILE.onnx or --triton DIR \(one of them\)/],
+    [['export', '--model', empty, '--out', 'x.onnx', '--name', 'n'], /--name needs --triton/],
+  ];
+  for (const [args, message] of cases) {
+    const r = runCli(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^patchcore: error: .+\n$/);
+    assert.match(r.err, message);
+  }
 });

@@ -60,7 +60,7 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
   // every flag is checked before the model loads (the table checks each value)
   if (positionals.length === 0) throw new UserError('predict: no images given');
   const sources = [v.model, v.onnx, v.url].filter((x) => x !== undefined).length;
-  if (sources > 1) throw new UserError('give one of --model, --onnx and --url');
+  if (sources > 1) throw new UserError(v.url === undefined ? 'give --model or --onnx, not both' : 'give --url or --model/--onnx, not both');
   if (sources === 0) throw new UserError('predict: give --model MODEL_DIR, --onnx FILE.onnx or --url URL --model-name NAME');
   checkRemoteFlags(v);
   const { threshold, csv, out, masks } = v;
