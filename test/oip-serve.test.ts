@@ -305,6 +305,10 @@ test('reload: a new version is swapped in; a corrupt one is reported not ready a
     const still = await client.infer(png);
     assert.equal(still.modelVersion, '2');
     assert.ok(close(still.score, after.score));
+    // a fresh start on the same folder falls back from the corrupt version 3 to version 2
+    const restarted = await ModelRepository.open(root, { load: (d) => PatchCore.open(d) });
+    assert.equal(restarted.get('m')!.version, '2');
+    assert.deepEqual(restarted.versions('m').map((v) => [v.version, v.state]), [['3', 'failed'], ['2', 'ready']]);
   } finally {
     await s.app.close();
   }

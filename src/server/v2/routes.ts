@@ -109,6 +109,8 @@ function modelMetadata(repo: ModelRepository, name: string, version?: string) {
   // a failed version named in the URL: its metadata is its error (it has no tensors)
   if (version !== undefined && failed.some((v) => v.version === version) && repo.get(name)?.version !== version)
     return { name, versions: [version], platform: 'patchcore-ts', inputs: [], outputs: [], parameters: { ready: false, load_errors: errors } };
+  if (version === undefined && repo.has(name) && !repo.get(name))
+    return { name, versions: [], platform: 'patchcore-ts', inputs: [], outputs: [], parameters: { ready: false, load_errors: errors } };
   const served = resolve(repo, name, version);
   const c = served.model.config;
   return {
