@@ -1,4 +1,4 @@
-// The inspection server: fastify app with the /v1 API, metrics, health and the web page.
+// The inspection server: fastify app with the /v1 API, the Open Inference Protocol (/v2), metrics, health and the web page.
 import Fastify, { type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { PatchCore } from '../model/patchcore.js';

@@ -17,7 +17,7 @@ const SERVE_OPTIONS = {
   'poll-ms': integer('N', 'with --models: how often the repository is checked for new or changed versions (0 = never)', 0, 3_600_000, 2000),
   host: withDefault('H', 'bind address; use 0.0.0.0 only behind a firewall, with --token', '127.0.0.1'),
   port: integer('N', 'port (0 = any free port)', 0, 65535, 8080),
-  token: custom('T', "require 'Authorization: Bearer T' on /v1 (or set PATCHCORE_TOKEN)", undefined, (s, f) => {
+  token: custom('T', "require 'Authorization: Bearer T' on /v1 and /v2, health probes excepted (or set PATCHCORE_TOKEN)", undefined, (s, f) => {
     if (s.length < 8) throw invalid(f, 'at least 8 characters', `${s.length} characters`);
     return s;
   }),
@@ -74,7 +74,7 @@ export const serveCommand = runCommand(SERVE, async (v) => {
     throw new UserError(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
   }
   const what = repository ? `${v.models} (${repository.names().join(', ')}; /v1: ${repository.defaultModel().name})` : dir;
-  process.stdout.write(`patchcore serve: ${what} (${config.backbone.id}, threshold ${config.threshold.toFixed(4)}) listening on ${url}/${token ? ' (bearer token required on /v1)' : ''}\n`);
+  process.stdout.write(`patchcore serve: ${what} (${config.backbone.id}, threshold ${config.threshold.toFixed(4)}) listening on ${url}/${token ? ' (bearer token required on /v1 and /v2)' : ''}\n`);
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then exit; a second signal exits at once.
   // This replaces the CLI's exit-immediately handlers (main.ts): serve keeps no temp files to clean up.
