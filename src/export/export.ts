@@ -1,5 +1,6 @@
 // A fitted PatchCore model as ONE ONNX graph: image -> backbone -> aggregation -> k-NN scoring
-// -> anomaly map. Outputs `score` [N] and `anomaly_map` [N,1,H,W] at the crop size.
+// -> anomaly map. Outputs `score` [N], `normalized` [N], `anomalous` [N] (bool) and `anomaly_map`
+// [N,1,H,W] at the crop size: the outputs `serve` gives under /v2.
 import onnxProto from 'onnx-proto';
 import { GraphBuilder } from '../onnx/builder.js';
 import type { PatchCore } from '../model/patchcore.js';
@@ -79,16 +80,20 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const scores = scoreNodes(g, Q, bank, grid.h * grid.w, config.scoring, opts.tileRows);
   g.op('Identity', [scores.image], {}, 'score');
   // normalized = sigmoid((score − threshold) / scale), as scoring/decision.ts
-  const centred = g.op('Sub', [scores.image, g.scalar(g.fresh('threshold'), config.threshold)]);
+  const threshold = g.scalar(g.fresh('threshold'), config.threshold);
+  const centred = g.op('Sub', [scores.image, threshold]);
+  g.op('Greater', [scores.image, threshold], {}, 'anomalous'); // as PatchCore: score > threshold
   g.op('Sigmoid', [g.op('Div', [centred, g.scalar(g.fresh('scale'), config.normalization.scale)])], {}, 'normalized');
   mapNodes(g, scores.patch, grid.h, grid.w, H, W, config.scoring.sigma, 'anomaly_map', config.mapStride);
   g.output('score', ['N']);
   g.output('normalized', ['N']);
+  g.output('anomalous', ['N']); // bool, set below: the builder has no bool
   g.output('anomaly_map', ['N', 1, H, W]);
 
   const proto = onnx.ModelProto.decode(g.toBytes());
   const graph = proto.graph!;
   if (uint8) graph.input![0].type!.tensorType!.elemType = onnx.TensorProto.DataType.UINT8;
+  graph.output!.find((o) => o.name === 'anomalous')!.type!.tensorType!.elemType = onnx.TensorProto.DataType.BOOL;
   const inlined = inlineBackbone(graph, bbBytes, config.backbone.layers, image);
   if (inlined.outputs[0] !== shallow || inlined.outputs[1] !== deep) throw new Error('backbone prefix mismatch');
   proto.opsetImport = [...(proto.opsetImport ?? []), ...inlined.extraOpsets];
@@ -110,7 +115,7 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
         ? `RGB bytes after background removal (if configured), resize and ${crop}; the graph normalises`
         : `RGB after background removal (if configured), resize, ${crop}, then (x/255 - mean)/std`,
     },
-    outputs: { score: { dims: ['N'] }, normalized: { dims: ['N'] }, anomaly_map: { dims: ['N', 1, H, W] } },
+    outputs: { score: { dims: ['N'] }, normalized: { dims: ['N'] }, anomalous: { dims: ['N'] }, anomaly_map: { dims: ['N', 1, H, W] } },
     model_id: model.modelId,
     preprocess: config.preprocess,
     background: config.background,

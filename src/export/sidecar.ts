@@ -21,7 +21,8 @@ export interface OnnxSidecar {
   format: typeof ONNX_SIDECAR_FORMAT;
   createdAt: string;
   input: { name: 'image'; dtype: 'float32' | 'uint8'; layout: 'NCHW' | 'NHWC'; dims: (string | number)[]; description: string };
-  outputs: { score: { dims: (string | number)[] }; normalized: { dims: (string | number)[] }; anomaly_map: { dims: (string | number)[] } };
+  /** `anomalous` (bool): graphs exported before it existed lack it. */
+  outputs: { score: { dims: (string | number)[] }; normalized: { dims: (string | number)[] }; anomalous?: { dims: (string | number)[] }; anomaly_map: { dims: (string | number)[] } };
   /** The model.json this graph was exported from (PatchCore.modelId). */
   model_id: string;
   /** Done by the caller, in this order: background removal (if set), resize, center crop, then (float input only) normalise. */
@@ -101,6 +102,12 @@ output [
     reshape: { shape: [ ] }
   },
   {
+    name: "anomalous"
+    data_type: TYPE_BOOL
+    dims: [ 1 ]
+    reshape: { shape: [ ] }
+  },
+  {
     name: "anomaly_map"
     data_type: TYPE_FP32
     dims: [ ${mapDims.join(', ')} ]
@@ -122,5 +129,18 @@ export async function writeExport(out: string, bytes: Uint8Array, sidecar: OnnxS
   await writeFileAtomic(files[0], bytes);
   await writeFileAtomic(files[1], JSON.stringify(sidecar, null, 2) + '\n');
   await writeFileAtomic(files[2], tritonConfig(sidecar, path.basename(out), maxBatch));
+  return files;
+}
+
+/**
+ * A Triton model repository of one model: `root/<name>/config.pbtxt` and `root/<name>/1/model.onnx`
+ * (with its model.onnx.json beside it, which Triton ignores). Returns the paths written.
+ */
+export async function writeTritonRepository(root: string, name: string, bytes: Uint8Array, sidecar: OnnxSidecar, maxBatch: number): Promise<string[]> {
+  const files = [path.join(root, name, '1', 'model.onnx'), path.join(root, name, '1', 'model.onnx.json'), path.join(root, name, 'config.pbtxt')];
+  await fs.mkdir(path.dirname(files[0]), { recursive: true });
+  await writeFileAtomic(files[0], bytes);
+  await writeFileAtomic(files[1], JSON.stringify(sidecar, null, 2) + '\n');
+  await writeFileAtomic(files[2], tritonConfig(sidecar, 'model.onnx', maxBatch));
   return files;
 }

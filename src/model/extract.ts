@@ -73,6 +73,13 @@ export class Extractor {
     return out;
   }
 
+  /** A batch already preprocessed, [N,3,H,W] as the exported graph takes it -> each image's features. */
+  async extractTensor(t: import('../types.js').Tensor): Promise<PatchFeatures[]> {
+    const out: PatchFeatures[] = [];
+    for (const m of await this.backbone.run(t)) out.push(await this.aggregator.aggregate(m));
+    return out;
+  }
+
   /** Stream the features of `files` into a feature store; returns each image's patch grid and geometry. */
   async storeFiles(files: string[], store: FeatureStore, onProgress?: (done: number, total: number) => void): Promise<StoredImage[]> {
     const images: StoredImage[] = [];

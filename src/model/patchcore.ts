@@ -157,6 +157,15 @@ export class PatchCore {
     return this.predictFeatures(e.features, e.geometry);
   }
 
+  /** A preprocessed [N,3,H,W] batch (the exported graph's input: no background removal, resize or crop here). */
+  async predictTensor(t: import('../types.js').Tensor): Promise<PredictResult[]> {
+    const [, , h, w] = t.dims;
+    const g: Geometry = { origW: w, origH: h, resizedW: w, resizedH: h, cropX: 0, cropY: 0, cropW: w, cropH: h };
+    const out: PredictResult[] = [];
+    for (const f of await this.extractor.extractTensor(t)) out.push(await this.predictFeatures(f, g));
+    return out;
+  }
+
   async predictFeatures(f: PatchFeatures, g: Geometry): Promise<PredictResult> {
     const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring);
     const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma, this.config.mapStride);

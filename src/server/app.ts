@@ -1,6 +1,5 @@
-// The inspection server: fastify app with the /v1 API, metrics, health and the web page.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+// The inspection server: fastify app with the /v1 API, the Open Inference Protocol (/v2), metrics, health and the web page.
+import Fastify, { type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { PatchCore } from '../model/patchcore.js';
 import { UserError } from '../util/errors.js';
@@ -12,6 +11,9 @@ import { RAW_TYPES, registerPredict } from './predict.js';
 import { loadUi, UI_HEADERS } from './static.js';
 import { loadSite, SITE_HEADERS } from '../web/site-files.js';
 import { registerThreshold } from './threshold.js';
+import { bearerGuard } from './auth.js';
+import { ModelRepository } from './repository.js';
+import { registerV2 } from './v2/routes.js';
 
 export interface ServerLimits {
   maxBytes: number;
@@ -36,7 +38,12 @@ export const DEFAULT_LIMITS: ServerLimits = {
 };
 
 export interface ServerOptions extends Partial<ServerLimits> {
+  /** The model /v1 serves (may be a getter that follows the repository's reloads). */
   model: PatchCore;
+  /** The models /v2 serves; default: a repository of one holding `model` as `modelName`. */
+  repository?: ModelRepository;
+  /** The name of `model` under /v2 when no repository is given (default 'patchcore'). */
+  modelName?: string;
   /** The model's directory: with a token, PUT /v1/threshold saves the page's threshold into its model.json. */
   modelDir?: string;
   /** When set, every /v1 request needs `Authorization: Bearer <token>`. */
@@ -44,14 +51,6 @@ export interface ServerOptions extends Partial<ServerLimits> {
   logLevel?: string;
   /** Folder written by `patchcore web`: served at /studio/. */
   studio?: string;
-}
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-function authorized(req: FastifyRequest, expected: Buffer): boolean {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  return !!m && timingSafeEqual(digest(m[1].trim()), expected); // equal-length digests: constant time
 }
 
 /** Any thrown value -> status + JSON body; only unexpected errors are 500 (and logged). */
@@ -122,13 +121,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   });
 
   await app.register(async (v1) => {
-    if (o.token) {
-      const expected = digest(o.token);
-      // onRequest runs before the body is read: an unauthenticated upload is refused unread.
-      v1.addHook('onRequest', async (req) => {
-        if (!authorized(req, expected)) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
-      });
-    }
+    if (o.token) v1.addHook('onRequest', bearerGuard(o.token));
     v1.get('/v1/model', async () => {
       const c = o.model.config;
       return {
@@ -143,7 +136,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       if (!png) throw new HttpError(404, 'not_found', 'no such heatmap (unknown id, or evicted from the recent-heatmap store)');
       return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
     });
-    registerPredict(v1, { model: o.model, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
+    registerPredict(v1, { get model() { return o.model; }, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
   });
+  const repository = o.repository ?? ModelRepository.single(o.modelName ?? 'patchcore', o.model);
+  const { maxBytes, maxPixels, maxFiles: maxBatch } = limits;
+  await registerV2(app, { repository, queue, maxBytes, maxPixels, maxBatch, guard: o.token ? bearerGuard(o.token) : undefined, isClosing: () => closing });
   return app;
 }

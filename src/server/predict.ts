@@ -26,13 +26,13 @@ export interface PredictContext {
   maxFiles: number;
 }
 
-interface Upload {
+export interface Upload {
   name: string;
   bytes: Buffer;
 }
 
 /** Dimensions from the header only; 400 for non-images, 422 when too large to decode. */
-async function checkImage(u: Upload, maxPixels: number, pre: PreprocessConfig): Promise<void> {
+export async function checkImage(u: Upload, maxPixels: number, pre: PreprocessConfig): Promise<void> {
   let meta: Metadata;
   try {
     meta = await sharp(u.bytes).metadata();

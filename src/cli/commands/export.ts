@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { checkOutputDir } from '../../util/atomic.js';
 import { DEVICE, WEIGHTS } from '../args.js';
-import { flag, integer, required, type CommandSpec } from '../options.js';
+import { flag, integer, required, text, type CommandSpec } from '../options.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { loadImage } from '../../image/load.js';
 import { resizeBilinear } from '../../image/resize.js';
@@ -11,12 +11,16 @@ import { syntheticSample } from '../../data/synthetic.js';
 import { exportModel } from '../../export/export.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
 import { graphVsGraph, graphVsModel } from '../../export/validate.js';
-import { writeExport } from '../../export/sidecar.js';
+import { writeExport, writeTritonRepository } from '../../export/sidecar.js';
+import { invalid, UserError } from '../../util/errors.js';
+import { MODEL_NAME } from '../../server/repository.js';
 import { runCommand, warn, warnIfOldResize } from './common.js';
 
 const EXPORT_OPTIONS = {
   model: required('MODEL_DIR', 'a model directory from `patchcore fit`', 'a model directory'),
-  out: required('FILE.onnx', 'the graph to write (with FILE.onnx.json and a Triton config.pbtxt beside it)', 'an .onnx file to write'),
+  out: text('FILE.onnx', 'the graph to write (with FILE.onnx.json and a Triton config.pbtxt beside it)'),
+  triton: text('DIR', 'instead of --out: a Triton model repository, DIR/NAME/config.pbtxt and DIR/NAME/1/model.onnx'),
+  name: text('NAME', "with --triton: the model's name in the repository (default: the model folder's name)"),
   fp16: flag('store weights and bank as float16 (about half the size); the deviation is measured'),
   'with-preprocess': flag('input uint8 [N,H,W,3] RGB, resized and cropped; the graph normalises'),
   'max-batch': integer('N', 'Triton max_batch_size', 1, 4096, 8),
@@ -26,7 +30,7 @@ const EXPORT_OPTIONS = {
 
 export const EXPORT: CommandSpec<typeof EXPORT_OPTIONS> = {
   name: 'export',
-  usage: '--model MODEL_DIR --out model.onnx [--fp16] [--with-preprocess] [--max-batch N] [IMG...]',
+  usage: '--model MODEL_DIR --out model.onnx | --triton DIR [--name NAME] [--fp16] [--with-preprocess] [--max-batch N] [IMG...]',
   about: 'One ONNX graph: image [N,3,H,W] (resized, cropped, normalised as model.onnx.json says) ->\nscore [N] and anomaly_map [N,1,H,W]. IMG...: images to validate the graph on (default: one\nsynthetic image). See docs/SERVING.md.',
   options: EXPORT_OPTIONS,
   positionals: true,
@@ -37,11 +41,16 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   const dir = v.model;
-  const out = v.out;
   const maxBatch = v['max-batch'];
   const weights = v.weights;
   const log = warn(v.quiet);
-  await checkOutputDir('--out', path.dirname(out), out);
+  if ((v.out === undefined) === (v.triton === undefined)) throw new UserError('export: give --out FILE.onnx or --triton DIR (one of them)');
+  if (v.name !== undefined && v.triton === undefined) throw new UserError('--name needs --triton');
+  const name = v.name ?? path.basename(path.resolve(dir)).replace(/\.zip$/i, '');
+  if (!MODEL_NAME.test(name)) throw invalid('--name', 'a model name of letters, digits, _ . - (not starting with . or -)', name);
+  const out = v.out ?? path.join(v.triton!, name, '1', 'model.onnx');
+  if (v.out !== undefined) await checkOutputDir('--out', path.dirname(out), out);
+  else await checkOutputDir('--triton', v.triton!);
 
   const model = await PatchCore.open(dir, { device: v.device, weights });
   warnIfOldResize(model.config, v.quiet);
@@ -64,7 +73,7 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   }
   await graph.release();
   r.sidecar.validation = validation;
-  const files = await writeExport(out, r.bytes, r.sidecar, maxBatch);
+  const files = v.triton !== undefined ? await writeTritonRepository(v.triton, name, r.bytes, r.sidecar, maxBatch) : await writeExport(out, r.bytes, r.sidecar, maxBatch);
   const other = r.sizes.total - r.sizes.backbone - r.sizes.bank;
   const parts = r.fp32Bytes ? `fp16; the fp32 graph is ${mb(r.fp32Bytes.byteLength)}` : `backbone ${mb(r.sizes.backbone)} + bank ${mb(r.sizes.bank)} + other ${mb(other)}`;
   process.stdout.write(

@@ -13,6 +13,7 @@ import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { runCommand, warnIfOldResize } from './common.js';
 import { OnnxPredictor } from '../../export/onnx-predict.js';
+import { checkRemoteFlags, predictRemote } from './predict-remote.js';
 
 /** Exit status when some images could not be scored (their rows carry the error). */
 export const EXIT_SOME_FAILED = 3;
@@ -26,6 +27,10 @@ const PREDICT_OPTIONS = {
   csv: text('FILE', "stream a CSV row per image as it finishes ('-' = stdout); columns file,score,normalized,anomalous,threshold,model_id,ms,error"),
   ndjson: flag('stream one JSON object per image to stdout'),
   json: flag('one JSON array at the end'),
+  url: text('URL', 'score on a server speaking the Open Inference Protocol (patchcore serve, Triton, KServe) instead of --model'),
+  'model-name': text('NAME', 'with --url: the model to ask for'),
+  binary: flag("with --url: send and receive tensors as binary data (Triton's binary_tensor_data) instead of JSON"),
+  token: text('T', "with --url: send 'Authorization: Bearer T' (or set PATCHCORE_TOKEN)"),
   threshold: THRESHOLD,
   device: DEVICE,
   weights: WEIGHTS,
@@ -33,7 +38,7 @@ const PREDICT_OPTIONS = {
 
 export const PREDICT: CommandSpec<typeof PREDICT_OPTIONS> = {
   name: 'predict',
-  usage: '--model MODEL_DIR | --onnx FILE.onnx  INPUT... [options]',
+  usage: '--model MODEL_DIR | --onnx FILE.onnx | --url URL --model-name NAME  INPUT... [options]',
   about: `INPUT: image files, folders (searched recursively, sorted) or quoted globs ('parts/**/*.png').
 Prints one line per image (file, score, normalized, verdict, ms) and a summary on stderr.
 Exit status: 0 all images scored; ${EXIT_SOME_FAILED} some could not be read or scored (their rows
@@ -54,8 +59,10 @@ interface Predictor {
 export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
   // every flag is checked before the model loads (the table checks each value)
   if (positionals.length === 0) throw new UserError('predict: no images given');
-  if (v.model !== undefined && v.onnx !== undefined) throw new UserError('give --model or --onnx, not both');
-  if (v.model === undefined && v.onnx === undefined) throw new UserError('predict: give --model MODEL_DIR or --onnx FILE.onnx');
+  const sources = [v.model, v.onnx, v.url].filter((x) => x !== undefined).length;
+  if (sources > 1) throw new UserError(v.url === undefined ? 'give --model or --onnx, not both' : 'give --url or --model/--onnx, not both');
+  if (sources === 0) throw new UserError('predict: give --model MODEL_DIR, --onnx FILE.onnx or --url URL --model-name NAME');
+  checkRemoteFlags(v);
   const { threshold, csv, out, masks } = v;
   const minArea = v['min-area'];
   const stdoutFormats = [v.json, v.ndjson, csv === '-'].filter(Boolean).length;
@@ -64,6 +71,7 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
   if (masks !== undefined) await checkOutputDir('--masks', masks);
   if (csv !== undefined && csv !== '-') await checkOutputDir('--csv', path.dirname(csv), csv);
   const inputs = await expandInputs(positionals);
+  if (v.url !== undefined) return predictRemote(v.url, v['model-name']!, inputs, { binary: v.binary === true, token: v.token ?? (process.env.PATCHCORE_TOKEN || undefined) }, rowWriter(v));
 
   const model: Predictor = v.onnx !== undefined
     ? await OnnxPredictor.load(v.onnx, { device: v.device })
@@ -73,13 +81,9 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
   if ((masks !== undefined || minArea !== undefined) && model.pixelThreshold === null)
     throw new UserError('this model has no pixel threshold (fitted before masks existed): refit it, or run calibrate with masks');
 
-  const csvOut = csv === undefined ? null : csv === '-' ? 1 : fs.openSync(csv, 'w');
-  const human = stdoutFormats === 0;
+  const sink = rowWriter(v);
   // regions cost a full-size map per image (~5 ms): only when an output shows them
   const regions = model.pixelThreshold !== null && (masks !== undefined || minArea !== undefined || v.json === true || v.ndjson === true);
-  const rows: ResultRow[] = [];
-  if (csvOut !== null) fs.writeSync(csvOut, csvHeader());
-  let failed = 0;
   // decode the next image while the current one is scored (a two-stage pipeline)
   const load = (i: number) => {
     const p = loadImage(inputs[i].file);
@@ -93,19 +97,43 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
     next = i + 1 < inputs.length ? load(i + 1) : null;
     const row = await inspect(model, current, input, { out, masks, minArea, regions }).catch((e: unknown) => errorRow(input, e, model));
     row.ms = Math.round(performance.now() - t0);
-    if (row.error !== null) failed++;
-    rows.push(row);
-    if (csvOut !== null) fs.writeSync(csvOut, csvLine(row));
-    if (v.ndjson) process.stdout.write(`${JSON.stringify(row)}\n`);
-    if (human) process.stdout.write(humanLine(row));
+    sink.write(row);
   }
-  if (csvOut !== null && csvOut !== 1) fs.closeSync(csvOut);
-  if (v.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  const flagged = rows.filter((r) => r.anomalous === true).length;
-  if (!v.quiet || failed > 0)
-    process.stderr.write(`patchcore predict: ${rows.length - failed} scored (${flagged} anomalous), ${failed} failed${failed ? ` (exit ${EXIT_SOME_FAILED})` : ''}\n`);
-  return failed > 0 ? EXIT_SOME_FAILED : 0;
+  return sink.finish();
 });
+
+/** Where rows go (CSV file or stdout, NDJSON, JSON at the end, human lines) and the summary and exit status. */
+export interface RowWriter {
+  write(row: ResultRow): void;
+  /** Close the outputs, print the summary; the exit status. */
+  finish(): number;
+}
+
+function rowWriter(v: { csv?: string; ndjson?: boolean; json?: boolean; quiet?: boolean }): RowWriter {
+  const { csv } = v;
+  const csvOut = csv === undefined ? null : csv === '-' ? 1 : fs.openSync(csv, 'w');
+  const human = !v.json && !v.ndjson && csv !== '-';
+  const rows: ResultRow[] = [];
+  let failed = 0;
+  if (csvOut !== null) fs.writeSync(csvOut, csvHeader());
+  return {
+    write(row) {
+      if (row.error !== null) failed++;
+      rows.push(row);
+      if (csvOut !== null) fs.writeSync(csvOut, csvLine(row));
+      if (v.ndjson) process.stdout.write(`${JSON.stringify(row)}\n`);
+      if (human) process.stdout.write(humanLine(row));
+    },
+    finish() {
+      if (csvOut !== null && csvOut !== 1) fs.closeSync(csvOut);
+      if (v.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      const flagged = rows.filter((r) => r.anomalous === true).length;
+      if (!v.quiet || failed > 0)
+        process.stderr.write(`patchcore predict: ${rows.length - failed} scored (${flagged} anomalous), ${failed} failed${failed ? ` (exit ${EXIT_SOME_FAILED})` : ''}\n`);
+      return failed > 0 ? EXIT_SOME_FAILED : 0;
+    },
+  };
+}
 
 async function inspect(
   model: Predictor,

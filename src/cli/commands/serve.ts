@@ -1,19 +1,23 @@
 import { DEVICE, THRESHOLD, WEIGHTS } from '../args.js';
-import { choice, custom, integer, required, text, withDefault, type CommandSpec } from '../options.js';
+import * as path from 'node:path';
+import { choice, custom, integer, text, withDefault, type CommandSpec } from '../options.js';
 import { isModelZip } from '../../model/store.js';
 import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { invalid, UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
+import { ModelRepository } from '../../server/repository.js';
 import { runCommand, warnIfOldResize } from './common.js';
 
 const d = DEFAULT_LIMITS;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const SERVE_OPTIONS = {
-  model: required('MODEL_DIR', 'a model directory from `patchcore fit`', 'a model directory'),
+  model: text('MODEL_DIR', 'a model directory from `patchcore fit` (served under /v2 as its folder name, version 1)'),
+  models: text('DIR', 'a model repository, Triton layout DIR/<name>/<version>/ (model directories): every model at its highest version, reloaded on change; /v1 serves the first by name'),
+  'poll-ms': integer('N', 'with --models: how often the repository is checked for new or changed versions (0 = never)', 0, 3_600_000, 2000),
   host: withDefault('H', 'bind address; use 0.0.0.0 only behind a firewall, with --token', '127.0.0.1'),
   port: integer('N', 'port (0 = any free port)', 0, 65535, 8080),
-  token: custom('T', "require 'Authorization: Bearer T' on /v1 (or set PATCHCORE_TOKEN)", undefined, (s, f) => {
+  token: custom('T', "require 'Authorization: Bearer T' on /v1 and /v2, health probes excepted (or set PATCHCORE_TOKEN)", undefined, (s, f) => {
     if (s.length < 8) throw invalid(f, 'at least 8 characters', `${s.length} characters`);
     return s;
   }),
@@ -32,8 +36,8 @@ const SERVE_OPTIONS = {
 
 export const SERVE: CommandSpec<typeof SERVE_OPTIONS> = {
   name: 'serve',
-  usage: '--model MODEL_DIR [options]',
-  about: 'HTTP inspection station: web page at /, API under /v1 (POST /v1/predict, GET /v1/model,\nGET /v1/heatmap/ID.png), GET /healthz, GET /metrics (Prometheus).',
+  usage: '--model MODEL_DIR | --models DIR [options]',
+  about: 'HTTP inspection station: web page at /, API under /v1 (POST /v1/predict, GET /v1/model,\nGET /v1/heatmap/ID.png), the Open Inference Protocol under /v2 (see docs/SERVING.md),\nGET /healthz, GET /metrics (Prometheus).',
   options: SERVE_OPTIONS,
 };
 
@@ -45,12 +49,23 @@ export const serveCommand = runCommand(SERVE, async (v) => {
   if (token !== undefined && token.length < 8) throw invalid('PATCHCORE_TOKEN', 'at least 8 characters', `${token.length} characters`);
   const logLevel = v.log;
 
-  const model = await PatchCore.open(dir, { device: v.device, weights: v.weights });
+  if ((dir === undefined) === (v.models === undefined)) throw new UserError('serve: give --model MODEL_DIR or --models DIR (one of them)');
+  if (v.models !== undefined && v.threshold !== undefined) throw new UserError('--threshold applies to --model only: each model of a repository keeps its own threshold');
+  const open = (d: string) => PatchCore.open(d, { device: v.device, weights: v.weights });
+  const repository = v.models !== undefined
+    ? await ModelRepository.open(v.models, { load: open, pollMs: v['poll-ms'], onEvent: (m) => process.stdout.write(`patchcore serve: ${m}\n`) })
+    : undefined;
+  const model = repository ? repository.defaultModel().model : await open(dir!);
   const { config } = model;
   warnIfOldResize(config, false);
   if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
 
-  const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits });
+  const served = { modelDir: v.threshold === undefined && dir !== undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits };
+  const app = await buildServer(
+    repository
+      ? { ...served, repository, get model() { return repository.defaultModel().model; } } // /v1 follows the default model's reloads
+      : { ...served, model, modelName: path.basename(dir!).replace(/\.zip$/i, '') },
+  );
   let draining = false;
   let url: string;
   try {
@@ -58,7 +73,8 @@ export const serveCommand = runCommand(SERVE, async (v) => {
   } catch (e) {
     throw new UserError(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
   }
-  process.stdout.write(`patchcore serve: ${dir} (${config.backbone.id}, threshold ${config.threshold.toFixed(4)}) listening on ${url}/${token ? ' (bearer token required on /v1)' : ''}\n`);
+  const what = repository ? `${v.models} (${repository.names().join(', ')}; /v1: ${repository.defaultModel().name})` : dir;
+  process.stdout.write(`patchcore serve: ${what} (${config.backbone.id}, threshold ${config.threshold.toFixed(4)}) listening on ${url}/${token ? ' (bearer token required on /v1 and /v2)' : ''}\n`);
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then exit; a second signal exits at once.
   // This replaces the CLI's exit-immediately handlers (main.ts): serve keeps no temp files to clean up.
@@ -78,6 +94,7 @@ export const serveCommand = runCommand(SERVE, async (v) => {
     process.exit(1);
   }, limits.timeoutMs + 10_000);
   force.unref();
+  repository?.stop();
   await app.close();
   process.stdout.write('patchcore serve: stopped\n');
   return 0;
