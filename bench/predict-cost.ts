@@ -1,6 +1,7 @@
 // A saved model's per-image predict cost by stage, on a folder's test images, beside what the
 // cores allow: a float32 MatMul of the search's shape and a uint8×int8 MatMulInteger, both in ORT.
-//   node dist/bench/predict-cost.js --model DIR [--data DIR] [--images 112] [--reps 1]
+//   node dist/bench/predict-cost.js --model DIR [--data DIR] [--images 112] [--reps 1] [--plain]
+// --plain: the search without its pre-filter (NearestNeighbours.searchPlain), for the before column.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
@@ -11,6 +12,7 @@ import { imageScore } from '../src/scoring/scores.js';
 import { bankView } from '../src/scoring/scores.js';
 import { scorePatches } from '../src/scoring/scores.js';
 import { anomalyMap, toOriginal } from '../src/scoring/anomaly-map.js';
+import { NearestNeighbours } from '../src/scoring/nn.js';
 import { GraphAggregator } from '../src/features/aggregate-graph.js';
 import { GraphBuilder } from '../src/onnx/builder.js';
 import { createSession, ort } from '../src/onnx/session.js';
@@ -45,47 +47,58 @@ async function main(): Promise<void> {
   const reps = Number(arg('reps', '1'));
   const { bank } = model.fitted;
   const agg = new GraphAggregator(model.config.featureDim);
+  if (process.argv.includes('--plain')) model.fitted.nn = await NearestNeighbours.create(bank, { boundDims: 0 });
   const view = bankView(bank, model.fitted.nn);
   const stages = ['decode', 'preprocess', 'backbone', 'aggregate', 'search', 'score', 'map', 'toOriginal+regions', 'sum', 'predict'] as const;
   const T = Object.fromEntries(stages.map((s) => [s, [] as number[]])) as Record<(typeof stages)[number], number[]>;
+  // CPU time (all threads) beside wall time: on a shared machine it moves less with the load
+  const C = Object.fromEntries(stages.map((s) => [s, [] as number[]])) as Record<(typeof stages)[number], number[]>;
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   let n = 0;
   for (let rep = -1; rep < reps; rep++) {
     for (const file of rep < 0 ? files.slice(0, 3) : files) {
       const t: number[] = [performance.now()];
+      const c: number[] = [cpu()];
+      const mark = () => (t.push(performance.now()), c.push(cpu()));
       const img = await loadImage(file);
-      t.push(performance.now());
+      mark();
       const p = await model.extractor.prepare(img);
-      t.push(performance.now());
+      mark();
       const [maps] = await model.extractor.backbone.run(p.tensor);
-      t.push(performance.now());
+      mark();
       const f = await agg.aggregate(maps);
-      t.push(performance.now());
+      mark();
       n = f.count;
       const k = model.config.scoring.kind === 'knn-mean' ? model.config.scoring.k : 1;
       await view.search(f.data, f.count, k);
-      t.push(performance.now());
+      mark();
       const ps = await scorePatches(f.data, f.gridH, f.gridW, view, model.config.scoring); // searches again: its own cost is score − search
       imageScore(ps, f.data, view, model.config.scoring);
-      t.push(performance.now());
+      mark();
       const g = p.geometry;
       const map = anomalyMap(ps, g.cropW, g.cropH, model.config.scoring.sigma, model.config.mapStride);
-      t.push(performance.now());
+      mark();
       if (model.pixelThreshold !== null) regionsOf(toOriginal(map, g), model.pixelThreshold);
       else toOriginal(map, g);
-      t.push(performance.now());
-      const t0 = performance.now();
+      mark();
       await model.predict(img);
-      const dPredict = performance.now() - t0;
+      mark();
       if (rep < 0) continue;
-      const d = t.slice(1).map((x, i) => x - t[i]);
-      d[5] -= d[4]; // score without its search
-      [...d, d.reduce((a, b) => a + b, 0), dPredict].forEach((x, i) => T[stages[i]].push(x));
+      for (const [series, out] of [[t, T], [c, C]] as const) {
+        const d = series.slice(1).map((x, i) => x - series[i]);
+        d[5] -= d[4]; // score without its search
+        const dPredict = d.pop()!;
+        [...d, d.reduce((a, b) => a + b, 0), dPredict].forEach((x, i) => out[stages[i]].push(x));
+      }
     }
   }
   const cfg = model.config;
   console.log(`${ds.root}: ${files.length} images × ${reps}, ${n} patches/image, bank ${bank.size}×${bank.dim}, ${cfg.backbone.id}${model.extractor.backbone.int8 ? " int8" : ""}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log('| stage | median ms |\n|---|---|');
-  for (const s of stages) console.log(`| ${s} | ${median(T[s]).toFixed(1)} |`);
+  console.log('| stage | median wall ms | median CPU ms |\n|---|---|---|');
+  for (const s of stages) console.log(`| ${s} | ${median(T[s]).toFixed(1)} | ${median(C[s]).toFixed(1)} |`);
   const f32 = await matmulRate(n, bank.dim, bank.size, false);
   const i8 = await matmulRate(n, bank.dim, bank.size, true);
   const searchGflop = (2 * n * bank.dim * bank.size) / 1e9;
