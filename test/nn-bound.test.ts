@@ -1,27 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MemoryBank } from '../src/types.js';
+import { bruteForceKnn } from './helpers.js';
 import { NearestNeighbours } from '../src/scoring/nn.js';
 import { BoundedSearch, squaredDistanceBelow } from '../src/scoring/nn-bound.js';
 import { orthonormalise, principalBasis } from '../src/scoring/principal-basis.js';
 import { Rng } from '../src/util/rng.js';
-
-/** Brute force in float64: every distance, sorted by (distance, row). */
-function bruteForce(q: Float32Array, n: number, bank: MemoryBank, k: number): { index: number[][]; dist: number[][] } {
-  const index: number[][] = [], dist: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const all: [number, number][] = [];
-    for (let m = 0; m < bank.size; m++) {
-      let s = 0;
-      for (let j = 0; j < bank.dim; j++) s += (q[i * bank.dim + j] - bank.data[m * bank.dim + j]) ** 2;
-      all.push([Math.sqrt(s), m]);
-    }
-    all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    index.push(all.slice(0, k).map((x) => x[1]));
-    dist.push(all.slice(0, k).map((x) => x[0]));
-  }
-  return { index, dist };
-}
 
 /** Rows with a few strong directions and a weak isotropic rest, like CNN patch features. */
 function lowRankRows(n: number, D: number, rng: Rng, strong = 6): Float32Array {
@@ -53,7 +37,7 @@ queries.set(data.subarray(5 * D, 6 * D), D); // a query beside a near-duplicate 
 for (let j = 0; j < D; j++) queries[2 * D + j] = 40 * Math.sin(j); // far outside the bank's subspace
 
 function assertEqualToBruteForce(res: { index: Int32Array; dist: Float32Array }, k: number, q = queries, rows = n): void {
-  const ref = bruteForce(q, rows, bank, k);
+  const ref = bruteForceKnn(q, rows, bank, k);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < k; j++) {
       assert.equal(res.index[i * k + j], ref.index[i][j], `query ${i} rank ${j}`);
@@ -95,7 +79,7 @@ test('NearestNeighbours.search goes through the pre-filter when it pays and agre
   await nn.release();
 });
 
-test('squaredDistanceBelow: the full float64 sum, or Infinity once over the limit', () => {
+test('squaredDistanceBelow: the full float64 sum, or a partial sum over the limit', () => {
   const q = Float32Array.from({ length: 3 * 7 }, (_, i) => Math.cos(i)); // 7 dims: a ragged tail
   const b: MemoryBank = { dim: 7, size: 3, data: Float32Array.from({ length: 21 }, (_, i) => Math.sin(i)) };
   for (let p = 0; p < 3; p++) {
@@ -106,8 +90,10 @@ test('squaredDistanceBelow: the full float64 sum, or Infinity once over the limi
     }
   }
   const wide: MemoryBank = { dim: 300, size: 1, data: new Float32Array(300).fill(1) };
-  assert.equal(squaredDistanceBelow(new Float32Array(300), 0, wide, 0, 299), Infinity);
+  const over = squaredDistanceBelow(new Float32Array(300), 0, wide, 0, 40);
+  assert.ok(over >= 40 && over < 300, `${over}`); // stopped early
   assert.equal(squaredDistanceBelow(new Float32Array(300), 0, wide, 0, 300), 300);
+  assert.equal(squaredDistanceBelow(new Float32Array(300), 0, wide, 0, 16), 300); // a partial equal to the limit: summed in full
 });
 
 test('principalBasis: orthonormal rows spanning the strong directions; orthonormalise survives rank deficiency', async () => {

@@ -14,9 +14,9 @@
 import type { MemoryBank } from '../types.js';
 import { GraphBuilder } from '../onnx/builder.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
-import { rankNodes, type BankTile } from './knn-graph.js';
+import { rankNodes, type BankTile, type SearchResult } from './knn-graph.js';
 import { principalBasis } from './principal-basis.js';
-import type { SearchResult } from './nn.js';
+import { dist2, dist2Bounded } from '../memory/distance.js';
 
 export interface BoundOptions {
   device?: Device;
@@ -133,34 +133,14 @@ export class BoundedSearch {
 }
 
 /**
- * Squared distance of query row q and bank row m in float64, or Infinity once a partial sum
- * exceeds `limit` (the sums only grow, so the row cannot win). Four running sums break the
- * add-latency chain of nn.ts distance() (the same value to a few float64 ulps).
+ * Squared distance of query row q and bank row m in float64 (memory/distance.ts, four lanes), or
+ * a partial sum ≥ `limit` once it gets there: the sums only grow, so that row cannot be nearer.
+ * A result equal to the limit is summed in full, since it decides a tie.
  */
 export function squaredDistanceBelow(queries: Float32Array, q: number, bank: MemoryBank, m: number, limit: number): number {
   const D = bank.dim;
-  const a = q * D, b = m * D, data = bank.data;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let j = 0;
-  while (j + 4 <= D) {
-    const end = Math.min(D - 3, j + 128);
-    for (; j < end; j += 4) {
-      const t0 = queries[a + j] - data[b + j];
-      const t1 = queries[a + j + 1] - data[b + j + 1];
-      const t2 = queries[a + j + 2] - data[b + j + 2];
-      const t3 = queries[a + j + 3] - data[b + j + 3];
-      s0 += t0 * t0;
-      s1 += t1 * t1;
-      s2 += t2 * t2;
-      s3 += t3 * t3;
-    }
-    if (s0 + s1 + s2 + s3 > limit) return Infinity;
-  }
-  for (; j < D; j++) {
-    const t = queries[a + j] - data[b + j];
-    s0 += t * t;
-  }
-  return s0 + s1 + (s2 + s3);
+  const s = dist2Bounded(queries, q * D, bank.data, m * D, D, limit);
+  return s === limit ? dist2(queries, q * D, bank.data, m * D, D) : s;
 }
 
 /** Insert (d2, m) into the ascending top-k lists, dropping the last. */

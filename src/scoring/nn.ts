@@ -17,7 +17,7 @@
 // for it to pay: ~5× fewer multiply-adds at 1,056 dims.
 import type { MemoryBank } from '../types.js';
 import { GraphBuilder } from '../onnx/builder.js';
-import { rankInRuns, rankNodes, type BankTile } from './knn-graph.js';
+import { rankInRuns, rankNodes, type BankTile, type SearchResult } from './knn-graph.js';
 import { createSession, ort, type Device } from '../onnx/session.js';
 import { invalid, UserError } from '../util/errors.js';
 import { BoundedSearch, DEFAULT_BOUND_DIMS } from './nn-bound.js';
@@ -31,10 +31,7 @@ export interface NearestOptions {
   boundDims?: number;
 }
 
-export interface SearchResult {
-  index: Int32Array; // n×k, ascending distance
-  dist: Float32Array; // n×k, Euclidean distances
-}
+export type { SearchResult };
 
 const DEFAULT_TILE = 8192;
 /**
