@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { existsSync, mkdtempSync } from 'node:fs';
+import type { MemoryBank } from '../src/types.js';
 
 // One cache per test run, shared by the test files so the default backbone is built once.
 process.env.PATCHCORE_CACHE ??= path.join(os.tmpdir(), `patchcore-ts-test-cache-${process.env.npm_lifecycle_event ?? 'x'}-${new Date().toISOString().slice(0, 10)}`);
@@ -30,4 +31,22 @@ export function findChromium(): string | null {
 export function runCli(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, PATCHCORE_DEBUG: '' } });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** k-NN by brute force: every distance in float64, sorted by (distance, bank row). */
+export function bruteForceKnn(q: Float32Array, n: number, bank: MemoryBank, k: number): { index: number[][]; dist: number[][] } {
+  const index: number[][] = [];
+  const dist: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const all: [number, number][] = [];
+    for (let m = 0; m < bank.size; m++) {
+      let s = 0;
+      for (let j = 0; j < bank.dim; j++) s += (q[i * bank.dim + j] - bank.data[m * bank.dim + j]) ** 2;
+      all.push([Math.sqrt(s), m]);
+    }
+    all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    index.push(all.slice(0, k).map((x) => x[1]));
+    dist.push(all.slice(0, k).map((x) => x[0]));
+  }
+  return { index, dist };
 }

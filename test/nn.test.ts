@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MemoryBank } from '../src/types.js';
+import { bruteForceKnn } from './helpers.js';
 import { NearestNeighbours, buildNeighbourTable } from '../src/scoring/nn.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -17,25 +18,7 @@ function randomFloats(n: number, seed: number): Float32Array {
   return out;
 }
 
-/** Brute-force reference: all distances in float64, sorted (ties by index). */
-function bruteForce(q: Float32Array, n: number, bank: MemoryBank, k: number): { index: number[][]; dist: number[][] } {
-  const index: number[][] = [];
-  const dist: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const all: [number, number][] = [];
-    for (let m = 0; m < bank.size; m++) {
-      let s = 0;
-      for (let j = 0; j < bank.dim; j++) s += (q[i * bank.dim + j] - bank.data[m * bank.dim + j]) ** 2;
-      all.push([Math.sqrt(s), m]);
-    }
-    all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    index.push(all.slice(0, k).map((x) => x[1]));
-    dist.push(all.slice(0, k).map((x) => x[0]));
-  }
-  return { index, dist };
-}
-
-function check(res: { index: Int32Array; dist: Float32Array }, ref: ReturnType<typeof bruteForce>, n: number, k: number): void {
+function check(res: { index: Int32Array; dist: Float32Array }, ref: ReturnType<typeof bruteForceKnn>, n: number, k: number): void {
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
       const d = res.dist[i * k + j];
@@ -53,7 +36,7 @@ const bank: MemoryBank = { dim: D, size: 300, data: randomFloats(300 * D, 1) };
 const queries = randomFloats(50 * D, 2);
 
 test('search equals brute force, single tile and several tiles (with a ragged last tile)', async () => {
-  const ref = bruteForce(queries, 50, bank, 5);
+  const ref = bruteForceKnn(queries, 50, bank, 5);
   for (const tileRows of [8192, 70]) {
     const nn = await NearestNeighbours.create(bank, { tileRows, threads: 1 });
     for (const k of [1, 5]) {
@@ -69,7 +52,7 @@ test('search equals brute force, single tile and several tiles (with a ragged la
 test('more queries than one graph run takes (1,024): the runs join in order, equal to brute force', async () => {
   const D = bank.dim, n = 4500;
   const q = randomFloats(n * D, 99);
-  const ref = bruteForce(q, n, bank, 3);
+  const ref = bruteForceKnn(q, n, bank, 3);
   const nn = await NearestNeighbours.create(bank, { threads: 1 });
   check(await nn.search(q, n, 3), ref, n, 3);
   assert.equal((await nn.search(new Float32Array(0), 0, 3)).index.length, 0);
@@ -101,7 +84,7 @@ test('neighbour table: each row starts with the point itself, then its nearest b
   const b = 4;
   const table = await buildNeighbourTable(small, b, nn, 16);
   assert.equal(table.length, 40 * b);
-  const ref = bruteForce(small.data, 40, small, b + 1);
+  const ref = bruteForceKnn(small.data, 40, small, b + 1);
   for (let i = 0; i < 40; i++) {
     const row = Array.from(table.subarray(i * b, (i + 1) * b));
     assert.equal(row[0], i);

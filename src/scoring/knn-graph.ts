@@ -6,6 +6,12 @@
 // its own numerics.
 import { type GraphBuilder, f } from '../onnx/builder.js';
 
+/** k nearest bank rows per query, n × k, ascending distance. */
+export interface SearchResult {
+  index: Int32Array;
+  dist: Float32Array; // Euclidean distances
+}
+
 export interface BankTile {
   /** [rows, D] bank rows of this tile. */
   rows: string;
