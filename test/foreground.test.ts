@@ -247,3 +247,33 @@ test('foregroundCells: a range model without the image\'s range cells is a progr
   assert.equal(foregroundCells(undefined, { gridH: 2, gridW: 2, dim: 1, count: 4, data: new Float32Array(4) }), null);
   assert.ok(project(new Float32Array([1, 2]), 1, 2, [0, 0], [1, 1])[0] === 3);
 });
+
+test('model.json foreground: a valid entry passes; a wrong axis length or a pca mask without its axis is named', async () => {
+  const { parseModelConfig } = await import('../src/model/config-schema.js');
+  const { MODEL_FORMAT } = await import('../src/model/config.js');
+  const H = 'a'.repeat(64);
+  const base = {
+    format: MODEL_FORMAT, createdAt: 'd', backbone: { id: 'inception_v3', hash: H, layers: ['a', 'b'] },
+    preprocess: { resize: 256, crop: 224, mean: [0, 0, 0], std: [1, 1, 1] }, background: null, featureDim: 0,
+    coreset: { ratio: 0.1, seed: 0, trainPatches: 100 }, scoring: DEFAULT_SCORING,
+    bank: { file: 'bank.bin', sha256: H, size: 10, dim: 3, b: 0 }, trainScores: { mean: 1, std: 0.1, max: 2, n: 8 },
+    threshold: 1.5, thresholdInfo: { method: 'manual', n: 0, date: 'd' }, pixelThreshold: null, normalization: { scale: 0.1 },
+  };
+  const pca = { axis: [1, 0, 0], offset: 0.5, cut: 0.1, separation: 0.8, agreement: 0.7, share: 0.4 };
+  const fg = { requested: 'auto', mask: 'pca', reason: 'r', close: 1, dilate: 1, pca };
+  const parse = (foreground: unknown) => parseModelConfig(JSON.stringify({ ...base, foreground }), 'model.json');
+  assert.deepEqual(parse(fg).foreground, fg);
+  assert.throws(() => parse({ ...fg, pca: { ...pca, axis: [1, 0] } }), { message: "Expected 3 numbers (the bank's dim) for model.json foreground.pca.axis but received an array of 2" });
+  assert.throws(() => parse({ ...fg, pca: undefined }), { message: 'Expected a pca entry for mask "pca", a range for mask "range" for model.json foreground but received an object' });
+  assert.throws(() => parse({ ...fg, requested: 'on' }), { message: 'Expected "off", "auto", "pca", "range" for model.json foreground.requested but received "on"' });
+});
+
+test('CLI: a bad --foreground is one line and exit 2; sweep refuses a mask', async () => {
+  const { runCli } = await import('./helpers.js');
+  const bad = runCli('fit', '--data', 'nowhere', '--out', 'x', '--foreground', 'on');
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err.trim(), 'patchcore: error: Expected "off", "auto", "pca" or "range" for --foreground but received "on"');
+  const sweep = runCli('sweep', '--data', 'nowhere', '--out', 'x', '--foreground', 'pca');
+  assert.equal(sweep.code, 2);
+  assert.match(sweep.err.trim(), /^patchcore: error: Expected "off" \(sweep compares background filters without a foreground mask\) for --foreground but received "pca"$/);
+});
