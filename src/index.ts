@@ -11,6 +11,7 @@ export { loadImage, decodeImage, encodePng } from './image/load.js';
 export { preprocess, geometry } from './image/preprocess.js';
 export { removeBackground, backgroundFigure, DEFAULT_BACKGROUND, type BackgroundConfig } from './image/background.js';
 export { aggregate } from './features/aggregate.js';
+export { FOREGROUND_MODES, type ForegroundMode, type ForegroundConfig } from './foreground/mask.js';
 export { NearestNeighbours } from './scoring/nn.js';
 export { scorePatches, imageScore, bankView, type BankView } from './scoring/scores.js';
 export { anomalyMap, toOriginal } from './scoring/anomaly-map.js';

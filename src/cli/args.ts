@@ -8,6 +8,7 @@ import type { Precision } from '../backbone/int8.js';
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import { invalid } from '../util/errors.js';
 import { EXACT_MAX_ROWS, type CoresetMethod } from '../memory/index.js';
+import { FOREGROUND_MODES } from '../foreground/mask.js';
 import { choice, custom, flag, integer, number, oneOf, text, type Values } from './options.js';
 
 export const DEVICE = choice('cpu|cuda', 'ONNX Runtime execution provider', ['cpu', 'cuda'] as const, 'cpu');
@@ -75,6 +76,7 @@ export const MODEL_OPTIONS = {
   }, { shown: `the preset's (${D.preprocess.crop})`, key: 'crop' }),
   dim: integer('N', 'reduce patch features to N dims by adaptive average pooling, as the official code\'s 1024 (0 keeps all)', 0, 100000, undefined, { shown: '0' }),
   ...BACKGROUND_OPTIONS,
+  foreground: choice('off|auto|pca|range', 'score only the object: patches outside a foreground mask score zero, in predict and in the threshold. `pca`: the training patches\' first principal component, thresholded (Otsu), closed and dilated on the patch grid; `auto`: that mask only when the training images agree on a stable foreground (fit says which and why); `range`: the report\'s RGB range (the --bg-range, else 150-255 is background) on the patch grid. Not in `export` yet', FOREGROUND_MODES, 'off'),
   'target-fpr': number('A', 'false-alarm rate the saved threshold aims at on good parts: the conformal quantile of leave-one-image-out training scores (README: Deciding good or bad)', 'a false-alarm rate in (0, 1)', DEFAULT_TARGET_FPR, (x) => x > 0 && x < 1, { key: 'targetFpr' }),
   'calibration-images': integer('N', 'training images scored for that threshold (a seeded random sample; 0 = all): more is steadier and slower', 0, 1e6, undefined, { shown: '40, or 2/A if more', expected: 'a non-negative integer (0 = all)', key: 'calibrationImages' }),
 } as const;

@@ -61,6 +61,9 @@ async function probeGrid(model: PatchCore, H: number, W: number): Promise<Featur
 export async function exportModel(model: PatchCore, opts: ExportOptions = {}): Promise<ExportResult> {
   const { config } = model;
   const { bank } = model.fitted;
+  // the graph has no foreground mask yet: its scores would disagree with predict's on every background cell
+  if (config.foreground && config.foreground.mask !== 'none')
+    throw new UserError(`the model scores with a ${config.foreground.mask} foreground mask (--foreground ${config.foreground.requested}), which the ONNX export cannot express yet; refit with --foreground off to export`);
   const { H, W } = inputSize(model);
   const grid = await probeGrid(model, H, W);
   if (grid.c1 + grid.c2 < bank.dim) throw new Error(`bank dim ${bank.dim} exceeds the backbone's ${grid.c1 + grid.c2} channels`);

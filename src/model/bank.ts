@@ -5,6 +5,7 @@ import { type FeatureStore, selectBank, type CoresetMethod } from '../memory/ind
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
 import { bankView, imageScore, scorePatches, usesNeighbourTable, type BankView } from '../scoring/scores.js';
 import type { Device } from '../onnx/session.js';
+import { maskScores } from '../foreground/mask.js';
 
 export type Progress = (stage: string, done: number, total: number) => void;
 
@@ -44,9 +45,13 @@ export async function ensureNeighbourTable(fb: FittedBank, cfg: ScoringConfig): 
   fb.bank.b = b;
 }
 
-/** Image score and patch scores of one image's features against a fitted bank (or a view of it). */
-export async function scoreFeatures(f: PatchFeatures, fb: FittedBank, cfg: ScoringConfig, view: BankView = bankView(fb.bank, fb.nn)): Promise<{ score: number; patches: PatchScores }> {
+/**
+ * Image score and patch scores of one image's features against a fitted bank (or a view of it).
+ * With a foreground mask (`keep`, foreground/mask.ts) the background cells score zero, in the
+ * patches, the map made from them and the image score.
+ */
+export async function scoreFeatures(f: PatchFeatures, fb: FittedBank, cfg: ScoringConfig, view: BankView = bankView(fb.bank, fb.nn), keep: Uint8Array | null = null): Promise<{ score: number; patches: PatchScores }> {
   await ensureNeighbourTable(fb, cfg);
-  const patches = await scorePatches(f.data, f.gridH, f.gridW, view, cfg);
+  const patches = maskScores(await scorePatches(f.data, f.gridH, f.gridW, view, cfg), keep);
   return { score: imageScore(patches, f.data, view, cfg), patches };
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { invalid, UserError } from '../util/errors.js';
 import { MODEL_FORMAT, upgradeThreshold, type ModelConfig } from './config.js';
+import { FOREGROUND_MODES } from '../foreground/mask.js';
 
 const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) => z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
 const finite = (what = 'a finite number') => z.number({ error: what }).refine(Number.isFinite, { error: what });
@@ -74,6 +75,24 @@ const schema = obj('an object', {
     reweight: flag,
     sigma: z.number({ error: 'a number 0..64' }).min(0, { error: 'a number 0..64' }).max(64, { error: 'a number 0..64' }),
   }),
+  foreground: obj('an object { requested, mask, reason, close, dilate }', {
+    requested: z.enum(FOREGROUND_MODES, { error: FOREGROUND_MODES.map((m) => `"${m}"`).join(', ') }),
+    mask: z.enum(['pca', 'range', 'none'], { error: '"pca", "range" or "none"' }),
+    reason: text(),
+    close: int(0, 64),
+    dilate: int(0, 64),
+    pca: obj('an object { axis, offset, cut, separation, agreement, share }', {
+      axis: z.array(finite(), { error: 'an array of numbers' }).min(1, { error: 'an array of numbers' }),
+      offset: finite(),
+      cut: finite(),
+      separation: rate,
+      agreement: rate.nullable(),
+      share: rate,
+    }).optional(),
+    range: obj('{ lo, hi } RGB bounds', { lo: rgb(0, 255), hi: rgb(0, 255) }).optional(),
+  })
+    .refine((f) => (f.mask === 'pca' ? f.pca !== undefined : f.mask === 'range' ? f.range !== undefined : true), { error: 'a pca entry for mask "pca", a range for mask "range"' })
+    .optional(),
   bank: obj('an object { file, sha256, size, dim, b }', {
     file: z.string({ error: 'a plain file name in the model directory' }).regex(PLAIN_FILE, { error: 'a plain file name in the model directory' }),
     sha256,
@@ -97,7 +116,11 @@ void _covers;
 /** The checked config, or a UserError naming the first bad field (`model.json bank.file`). */
 export function validateModelConfig(json: unknown, label = 'model.json'): ModelConfig {
   const r = schema.safeParse(json);
-  if (r.success) return r.data as ModelConfig;
+  if (r.success) {
+    const axis = r.data.foreground?.pca?.axis;
+    if (axis && axis.length !== r.data.bank.dim) throw invalid(`${label} foreground.pca.axis`, `${r.data.bank.dim} numbers (the bank's dim)`, axis);
+    return r.data as ModelConfig;
+  }
   const issue = r.error.issues[0];
   const at = issue.path.map(String).join('.');
   let actual: unknown = json;

@@ -4,6 +4,7 @@ import type { Precision } from '../backbone/int8.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { TrainingFingerprint } from '../data/fingerprint.js';
+import type { ForegroundConfig } from '../foreground/mask.js';
 
 export const MODEL_FORMAT = 'patchcore-ts/model@1';
 
@@ -37,6 +38,8 @@ export interface ModelConfig {
   /** method: how the coreset was selected (memory/select.ts), e.g. 'exact greedy'. */
   coreset: { ratio: number; seed: number; trainPatches: number; method?: string };
   scoring: ScoringConfig;
+  /** --foreground: the mask whose background cells score zero (foreground/); absent when off. */
+  foreground?: ForegroundConfig;
   bank: { file: string; sha256: string; size: number; dim: number; b: number };
   /** Leave-one-image-out image scores of the training images (n of them). */
   trainScores: { mean: number; std: number; max: number; n: number };

@@ -15,6 +15,9 @@ import { DEFAULT_TARGET_FPR } from './config.js';
 import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
 import type { Device } from '../onnx/session.js';
 import { invalid, UserError } from '../util/errors.js';
+import { fitForeground } from '../foreground/fit.js';
+import { foregroundCells, type ForegroundConfig, type ForegroundMode } from '../foreground/mask.js';
+import type { BgRange } from '../image/background-range.js';
 
 export type MetricSummary = { mean: number; std: number; runs: number[] } | { mean: null; std: null; runs: (number | null)[]; reason: string };
 
@@ -31,6 +34,10 @@ export interface EvalOptions {
   progress?: Progress;
   /** auto (default), exact or composable: see memory/select.ts. */
   coresetMethod?: CoresetMethod;
+  /** Foreground mask of the scores (default off); `range` needs features from an extractor with a foreground range. */
+  foreground?: ForegroundMode;
+  /** The setting's RGB range, for `range`. */
+  foregroundRange?: BgRange;
 }
 
 export interface TestResult {
@@ -56,6 +63,8 @@ export interface EvalResult {
   seconds: { features: number; perRun: number[] };
   /** How each run's coreset was selected (memory/select.ts). */
   coresetMethods?: string[];
+  /** The resolved --foreground (shared by the runs: it depends on the features only); absent when off. */
+  foreground?: ForegroundConfig;
 }
 
 export interface PreparedTest {
@@ -63,6 +72,8 @@ export interface PreparedTest {
   features: PatchFeatures;
   geometry: Geometry;
   mask?: Uint8Array;
+  /** RGB-range foreground cells (extractor with a foreground range). */
+  foreground?: Uint8Array;
 }
 
 /** Summarise per-run metric values; undefined in any run makes the summary undefined. */
@@ -94,7 +105,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
       const item = ds.test[tests.length];
       if (ds.hasMasks && item.label === 1 && !item.mask) throw new UserError(`${item.file}: defect image without a ground-truth mask`);
       const mask = ds.hasMasks ? await alignedMask(item.mask, e.geometry) : undefined;
-      tests.push({ item, features: e.features, geometry: e.geometry, mask });
+      tests.push({ item, features: e.features, geometry: e.geometry, mask, ...(e.foreground ? { foreground: e.foreground } : {}) });
     }
     await extractor.release(); // the runs need only the features
     return { store, images, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close: () => store.close() };
@@ -113,17 +124,20 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
   const runMaps: ScoreMap[][] = [];
   const fit: { threshold: number; scale: number }[] = [];
   const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
+  const foreground = fitForeground(ef.store, ef.images, { mode: o.foreground ?? 'off', seed: o.seed, range: o.foregroundRange });
+  if (foreground?.mask === 'range' && ef.tests.some((t) => !t.foreground)) throw new Error('evaluate: --foreground range needs features extracted with a foreground range');
+  const keeps = ef.tests.map((t) => foregroundCells(foreground, t.features, t.foreground));
   for (let r = 0; r < o.runs; r++) {
     const tr = Date.now();
     const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t), o.coresetMethod);
     if (fb.method) methods.push(fb.method);
-    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride });
+    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride, foreground });
     fit.push({ threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) });
     const scores: number[] = [];
     const maps: ScoreMap[] = [];
     for (const [i, t] of ef.tests.entries()) {
       o.progress?.(`run ${r + 1}/${o.runs} scoring`, i, ef.tests.length);
-      const { score, patches } = await scoreFeatures(t.features, fb, o.scoring);
+      const { score, patches } = await scoreFeatures(t.features, fb, o.scoring, undefined, keeps[i]);
       scores.push(score);
       maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma, ef.mapStride));
     }
@@ -134,7 +148,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     perRun.push((Date.now() - tr) / 1000);
     o.progress?.('runs', r + 1, o.runs);
   }
-  return { ...summariseRuns(ef.tests, runScores, runMaps, fit, ef.hasMasks, { features: ef.seconds, perRun }), coresetMethods: methods };
+  return { ...summariseRuns(ef.tests, runScores, runMaps, fit, ef.hasMasks, { features: ef.seconds, perRun }), coresetMethods: methods, ...(foreground ? { foreground } : {}) };
 }
 
 export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions): Promise<EvalResult> {

@@ -8,12 +8,16 @@ import { loadImage } from '../image/load.js';
 import { GraphAggregator } from '../features/aggregate-graph.js';
 import type { FeatureStore } from '../memory/index.js';
 import { backboneFor, type Precision } from '../backbone/int8.js';
+import { DEFAULT_BACKGROUND, type BgRange } from '../image/background.js';
+import { rangeRaw, type ForegroundMode } from '../foreground/mask.js';
 
 export interface Extracted {
   features: PatchFeatures;
   geometry: Geometry;
   /** The image as the backbone saw it (after background removal), uncropped. */
   image: RgbImage;
+  /** The RGB-range foreground on the patch grid, before cleaning (when the options set a foreground range). */
+  foreground?: Uint8Array;
 }
 
 /** Where one image's rows sit in a feature store (rows are appended image by image). */
@@ -21,12 +25,16 @@ export interface StoredImage {
   gridH: number;
   gridW: number;
   geometry: Geometry;
+  /** Its RGB-range foreground cells, as Extracted's. */
+  foreground?: Uint8Array;
 }
 
 export interface ExtractorOptions {
   preprocess: PreprocessConfig;
   background: BackgroundConfig | null;
   featureDim: number;
+  /** `--foreground range`: compute each image's RGB-range cells with this background range. */
+  foregroundRange?: BgRange;
   batchSize?: number;
   warn?: (msg: string) => void;
 }
@@ -69,7 +77,12 @@ export class Extractor {
       ? await this.backbone.run(stack(prepared.map((p) => p.tensor)))
       : (await Promise.all(prepared.map((p) => this.backbone.run(p.tensor)))).flat();
     const out: Extracted[] = [];
-    for (const [i, p] of prepared.entries()) out.push({ features: await this.aggregator.aggregate(maps[i]), geometry: p.geometry, image: p.image });
+    const range = this.opts.foregroundRange;
+    for (const [i, p] of prepared.entries()) {
+      const features = await this.aggregator.aggregate(maps[i]);
+      const foreground = range ? rangeRaw(p.image, p.geometry, features.gridH, features.gridW, range) : undefined;
+      out.push({ features, geometry: p.geometry, image: p.image, ...(foreground ? { foreground } : {}) });
+    }
     return out;
   }
 
@@ -86,7 +99,7 @@ export class Extractor {
     for await (const e of this.extractFiles(files, onProgress)) {
       if (images.length === 0) store.reserve(files.length * e.features.count); // exact when all images have one size
       await store.append(e.features, { overlap: true });
-      images.push({ gridH: e.features.gridH, gridW: e.features.gridW, geometry: e.geometry });
+      images.push({ gridH: e.features.gridH, gridW: e.features.gridW, geometry: e.geometry, ...(e.foreground ? { foreground: e.foreground } : {}) });
     }
     await store.flush();
     return images;
@@ -122,8 +135,10 @@ export function defaultBatch(p: Pick<PreprocessConfig, 'resize' | 'crop'>): numb
 }
 
 /** What fit, eval and sweep choose; the backbone supplies the normalisation. */
-export interface ExtractorSetup extends Omit<ExtractorOptions, 'preprocess'> {
+export interface ExtractorSetup extends Omit<ExtractorOptions, 'preprocess' | 'foregroundRange'> {
   preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
+  /** Foreground mask of the scores (default off); `range` makes the extractor compute RGB-range cells. */
+  foreground?: ForegroundMode;
   /** int8: calibrate and run a quantized backbone (default fp32). */
   precision?: Precision;
 }
@@ -133,10 +148,13 @@ export interface ExtractorSetup extends Omit<ExtractorOptions, 'preprocess'> {
  * from `files`, and for int8 the backbone calibrated on some of them (prepared as extraction will).
  */
 export async function createExtractor(files: string[], backbone: Backbone, o: ExtractorSetup): Promise<Extractor> {
+  const background = await resolveAutoRange(files, o.background);
   const opts: ExtractorOptions = {
     preprocess: { ...o.preprocess, mean: backbone.spec.mean, std: backbone.spec.std },
-    background: await resolveAutoRange(files, o.background),
+    background,
     featureDim: o.featureDim,
+    // the range mask uses the background's range when removal is on, else the report's 150–255
+    ...(o.foreground === 'range' ? { foregroundRange: (background?.range ?? DEFAULT_BACKGROUND.range) as BgRange } : {}),
     batchSize: o.batchSize,
     warn: o.warn,
   };

@@ -51,14 +51,16 @@ async function upperBounds(
 export async function scorePruned(
   store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
   subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig, mapStride?: number,
+  keep: Uint8Array | null = null, features = store.rows(rows),
 ): Promise<{ score: number; pixelMax: number }> {
   const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH, D = store.dim;
-  const features = store.rows(rows);
   const qz = store.projectedRows(rows);
   const bound = await upperBounds(features, qz, n, ext, extZ, subKnn, img, fb, cfg, P);
 
   const exact = new Float64Array(n).fill(NaN);
   const nearest = new Int32Array(n), nearestDist = new Float32Array(n);
+  // background cells (foreground mask) are known exactly: zero, as scoreFeatures makes them
+  if (keep) for (let c = 0; c < n; c++) if (!keep[c]) exact[c] = bound[c] = 0;
   const gather = (cells: number[]) => {
     const q = new Float32Array(cells.length * D);
     cells.forEach((c, j) => q.set(features.subarray(c * D, (c + 1) * D), j * D));

@@ -18,6 +18,8 @@ import { sha256 } from '../util/hash.js';
 import { quantizeBackbone } from '../backbone/int8.js';
 import { trainingFingerprint } from '../data/fingerprint.js';
 import { TOOL } from '../util/version.js';
+import { fitForeground } from '../foreground/fit.js';
+import { foregroundCells } from '../foreground/mask.js';
 
 export type { Progress } from './bank.js';
 export type { PredictResult } from '../types.js';
@@ -57,8 +59,9 @@ export class PatchCore {
     try {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       await extractor.release(); // its activation memory is not needed again until predict
+      const foreground = fitForeground(store, images, { mode: o.foreground ?? 'off', seed: o.seed, range: extractor.opts.foregroundRange });
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
-      const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0] });
+      const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0], foreground });
       const date = new Date().toISOString();
       const image = conformalThreshold(train.image, targetFpr);
       const pixel = conformalThreshold(train.pixel, targetFpr);
@@ -78,6 +81,7 @@ export class PatchCore {
         mapStride: backbone.spec.strides[0],
         coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method },
         scoring: o.scoring,
+        ...(foreground ? { foreground } : {}),
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
         trainScores: { mean: stats.mean, std: stats.std, max: Math.max(...train.image), n: train.image.length },
         threshold: image.value,
@@ -109,7 +113,8 @@ export class PatchCore {
       throw new UserError(`model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
     if (config.backbone.int8) backbone = await quantizeBackbone(backbone, config.backbone.int8);
     const nn = await NearestNeighbours.create(bank, { device });
-    const extractor = new Extractor(backbone, { preprocess: config.preprocess, background: config.background, featureDim: config.featureDim });
+    const range = config.foreground?.mask === 'range' ? { foregroundRange: config.foreground.range } : {};
+    const extractor = new Extractor(backbone, { preprocess: config.preprocess, background: config.background, featureDim: config.featureDim, ...range });
     return new PatchCore(config, { bank, nn }, extractor);
   }
 
@@ -154,11 +159,12 @@ export class PatchCore {
 
   async predict(img: RgbImage): Promise<PredictResult> {
     const e = await this.extractor.extract(img);
-    return this.predictFeatures(e.features, e.geometry);
+    return this.predictFeatures(e.features, e.geometry, e.foreground);
   }
 
   /** A preprocessed [N,3,H,W] batch (the exported graph's input: no background removal, resize or crop here). */
   async predictTensor(t: import('../types.js').Tensor): Promise<PredictResult[]> {
+    if (this.config.foreground?.mask === 'range') throw new UserError('a model with the RGB-range foreground mask needs the image itself, not a preprocessed tensor: send the encoded image');
     const [, , h, w] = t.dims;
     const g: Geometry = { origW: w, origH: h, resizedW: w, resizedH: h, cropX: 0, cropY: 0, cropW: w, cropH: h };
     const out: PredictResult[] = [];
@@ -166,8 +172,10 @@ export class PatchCore {
     return out;
   }
 
-  async predictFeatures(f: PatchFeatures, g: Geometry): Promise<PredictResult> {
-    const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring);
+  /** `rangeCells`: the extractor's RGB-range cells, which a `--foreground range` model needs. */
+  async predictFeatures(f: PatchFeatures, g: Geometry, rangeCells?: Uint8Array): Promise<PredictResult> {
+    const keep = foregroundCells(this.config.foreground, f, rangeCells);
+    const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring, undefined, keep);
     const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma, this.config.mapStride);
     let original: ScoreMap | undefined;
     return {

@@ -15,6 +15,7 @@ import { extendBank, leaveOutView } from './leave-out-bank.js';
 import { scorePruned } from './leave-out-pruned.js';
 import type { Device } from '../onnx/session.js';
 import { Rng, permutation } from '../util/rng.js';
+import { foregroundCells, type ForegroundConfig } from '../foreground/mask.js';
 
 export interface TrainingScores {
   /** Image score of each training image, leave-one-image-out. */
@@ -35,6 +36,8 @@ export interface TrainingScoreOptions {
   seed?: number;
   /** The model's map geometry (ModelConfig.mapStride), so the pixel threshold sees predict's maps. */
   mapStride?: number;
+  /** The model's foreground mask: background cells score zero here as in predict, so the threshold stays calibrated. */
+  foreground?: ForegroundConfig;
 }
 
 /** Default sample: 40 images (the conformal rank is then the 2nd largest at A = 0.05), or 2/A when A needs more. */
@@ -91,10 +94,12 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
       const count = g.gridH * g.gridW;
       const rows = Int32Array.from({ length: count }, (_, j) => offsets[i] + j);
       const view = leaveOutView(fb, ext, knn, i, cfg);
+      const features = { gridH: g.gridH, gridW: g.gridW, dim: store.dim, count, data: store.rows(rows) };
+      const keep = foregroundCells(o.foreground, features, g.foreground);
       // the pruned scoring found its map's maximum already; the plain one's map is made here
       const { score, pixelMax } = extZ
-        ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg, o.mapStride)
-        : await scoreFeatures({ gridH: g.gridH, gridW: g.gridW, dim: store.dim, count, data: store.rows(rows) }, fb, cfg, view).then((r) => ({
+        ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg, o.mapStride, keep, features.data)
+        : await scoreFeatures(features, fb, cfg, view, keep).then((r) => ({
             score: r.score,
             pixelMax: anomalyMap(r.patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma, o.mapStride).data.reduce((a, v) => Math.max(a, v), -Infinity),
           }));

@@ -45,7 +45,7 @@ export const calibrateCommand = runCommand(CALIBRATE, async (v) => {
   const extractor = model.extractor;
   let i = 0;
   for await (const e of extractor.extractFiles(test.map((t) => t.file))) {
-    const r = await model.predictFeatures(e.features, e.geometry);
+    const r = await model.predictFeatures(e.features, e.geometry, e.foreground);
     scores.push(r.score);
     const item = test[i++];
     if (hasMasks) {

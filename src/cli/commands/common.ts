@@ -45,6 +45,7 @@ export function extractorFlags(v: Values<Omit<typeof MODEL_OPTIONS, 'score'>> & 
     preprocess: preprocessFlags(v, preset),
     background: backgroundFlags(v),
     featureDim: v.dim ?? preset.featureDim,
+    foreground: v.foreground,
     precision: v.precision ?? preset.precision,
     batchSize: v.batch,
     warn: warn(v.quiet),

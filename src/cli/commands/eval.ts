@@ -33,7 +33,7 @@ export const evalCommand = runCommand(EVAL, async (v) => {
   const ds = await loadDataset(v.data);
   const extractor = await createExtractor(ds.train, await backboneFromFlags(v), setup);
   const { backbone } = extractor;
-  const r = await evaluate(ds, extractor, opts);
+  const r = await evaluate(ds, extractor, { ...opts, foreground: v.foreground, foregroundRange: extractor.opts.foregroundRange });
   if (v.out !== undefined) {
     const file = await writeEvalReport(v.out, r, { dataset: ds.root, backbone: backbone.spec.id, coreset: opts.ratio, scoring, runs: opts.runs });
     if (!v.json) process.stdout.write(`report: ${file}\n`);
@@ -44,7 +44,7 @@ export const evalCommand = runCommand(EVAL, async (v) => {
 });
 
 export function evalJson(r: EvalResult) {
-  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetMethods };
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetMethods, ...(r.foreground ? { foreground: { requested: r.foreground.requested, mask: r.foreground.mask, reason: r.foreground.reason } } : {}) };
 }
 
 export function markdownTable(r: EvalResult, title: string): string {
@@ -54,6 +54,7 @@ export function markdownTable(r: EvalResult, title: string): string {
   for (const [d, m] of Object.entries(r.per_defect)) lines.push(`| ${d} | ${summaryText(m.image_auroc)} | ${summaryText(m.pixel_auroc)} | ${summaryText(m.aupro)} |`);
   lines.push('', `features ${r.seconds.features.toFixed(1)} s; per run ${r.seconds.perRun.map((s) => s.toFixed(1)).join(', ')} s`);
   if (r.coresetMethods?.length) lines.push(`coreset: ${[...new Set(r.coresetMethods)].join('; ')}`);
+  if (r.foreground) lines.push(`foreground (--foreground ${r.foreground.requested}): ${r.foreground.reason}`);
   lines.push('');
   return lines.join('\n');
 }

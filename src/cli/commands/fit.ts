@@ -34,7 +34,8 @@ export const fitCommand = runCommand(FIT, async (v) => {
     `fitted ${files.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s: bank ${c.bank.size} x ${c.bank.dim} ` +
       `(${c.coreset.trainPatches} patches, coreset ${c.coreset.ratio}, ${c.coreset.method}), threshold ${c.threshold.toFixed(4)} ` +
       `(false alarms on good parts about ${+(t.promisedFpr ?? 0).toPrecision(2)}, from ${t.n} training images left out one at a time) -> ${v.out} [model ${model.modelId}]\n` +
-      `stages: ${stages.summary()}\n`,
+      `stages: ${stages.summary()}\n` +
+      (c.foreground ? `foreground (--foreground ${c.foreground.requested}): ${c.foreground.reason}\n` : ''),
   );
   return 0;
 });

@@ -46,6 +46,7 @@ export const SWEEP: CommandSpec<typeof SWEEP_OPTIONS> = {
 };
 
 export const sweepCommand = runCommand(SWEEP, async (v) => {
+  if (v.foreground !== 'off') throw invalid('--foreground', '"off" (sweep compares background filters without a foreground mask)', v.foreground);
   const setup = extractorFlags(v);
   const scoring = scoringFlags({ ...v, score: v.score[0] });
   const progress = makeProgress(v.quiet);
