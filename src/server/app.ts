@@ -12,6 +12,8 @@ import { RAW_TYPES, registerPredict } from './predict.js';
 import { loadUi, UI_HEADERS } from './static.js';
 import { loadSite, SITE_HEADERS } from '../web/site-files.js';
 import { registerThreshold } from './threshold.js';
+import type { StationServices } from './record/setup.js';
+import { registerStation } from './record/register.js';
 
 export interface ServerLimits {
   maxBytes: number;
@@ -44,6 +46,8 @@ export interface ServerOptions extends Partial<ServerLimits> {
   logLevel?: string;
   /** Folder written by `patchcore web`: served at /studio/. */
   studio?: string;
+  /** Record, outputs, watched folders and station metrics; closed with the server. */
+  station?: StationServices;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -110,7 +114,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }
   app.get('/healthz', async (_req, reply) => {
     if (closing) void reply.code(503); // load balancers stop sending work while in-flight requests finish
-    return { status: closing ? 'closing' : 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued };
+    return { status: closing ? 'closing' : 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued, ...o.station?.health() };
   });
   app.get('/metrics', (_req, reply) => {
     const text = metrics.render({
@@ -118,7 +122,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       patchcore_inference_queued: ['Inferences waiting for a slot.', queue.queued],
       patchcore_heatmaps_stored: ['Heatmaps held in memory.', heatmaps.size],
     });
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text + (o.station?.metrics.render() ?? ''));
   });
 
   await app.register(async (v1) => {
@@ -136,14 +140,20 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         normalization: c.normalization, canSaveThreshold: !!(o.token && o.modelDir), limits, config: c,
       };
     });
-    registerThreshold(v1, o);
+    registerThreshold(v1, { ...o, onChange: (previous, source) => o.station?.thresholdChanged(previous, source) });
+    if (o.station) registerStation(v1, o.station);
     v1.get<{ Params: { name: string } }>('/v1/heatmap/:name', async (req, reply) => {
       const id = /^(.*)\.png$/.exec(req.params.name)?.[1];
       const png = id && HEATMAP_ID.test(id) ? await heatmaps.get(id) : null;
       if (!png) throw new HttpError(404, 'not_found', 'no such heatmap (unknown id, or evicted from the recent-heatmap store)');
       return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
     });
-    registerPredict(v1, { model: o.model, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
+    registerPredict(v1, { model: o.model, station: o.station?.station, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
   });
+  if (o.station) {
+    const station = o.station;
+    await station.startWatching(queue);
+    app.addHook('onClose', async () => station.close());
+  }
   return app;
 }

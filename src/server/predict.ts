@@ -12,12 +12,15 @@ import type { InferenceQueue } from './queue.js';
 import type { HeatmapStore } from './heatmaps.js';
 import type { Metrics } from './metrics.js';
 import { mapRange } from '../report/overlay.js';
+import type { Station } from './record/station.js';
 
 export const RAW_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 const FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff']); // no SVG/PDF: their decoders do far more than pixels
 
 export interface PredictContext {
   model: PatchCore;
+  /** When set, each part is judged and recorded by the station (regions, --min-area, record). */
+  station?: Station;
   queue: InferenceQueue;
   heatmaps: HeatmapStore;
   metrics: Metrics;
@@ -85,16 +88,18 @@ function mapSummary(m: ScoreMap) {
 async function predictOne(u: Upload, ctx: PredictContext) {
   const t0 = performance.now();
   const img = await decodeImage(u.bytes, u.name); // UserError -> 400
-  const r = await ctx.model.predict(img);
+  const judged = ctx.station ? await ctx.station.inspect({ bytes: u.bytes, img, name: u.name, camera: 'upload' }) : null;
+  const r = judged?.result ?? (await ctx.model.predict(img));
   ctx.metrics.inferenceTime((performance.now() - t0) / 1000);
-  const id = randomUUID();
+  const id = judged?.row.id ?? randomUUID();
   ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold);
   return {
     score: r.score,
     normalized: r.normalized,
     threshold: r.threshold,
-    anomalous: r.anomalous,
+    anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous,
     model_id: r.modelId,
+    ...(judged && { id, verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
     image: { width: img.width, height: img.height },
     map: mapSummary(r.mapOriginal),
     heatmap_url: `/v1/heatmap/${id}.png`,

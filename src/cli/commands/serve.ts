@@ -5,6 +5,7 @@ import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { invalid, UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
 import { runCommand, warnIfOldResize } from './common.js';
+import { STATION_OPTIONS, stationConfig } from './serve-station.js';
 
 const d = DEFAULT_LIMITS;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -28,6 +29,7 @@ const SERVE_OPTIONS = {
   threshold: THRESHOLD,
   log: choice('LEVEL', 'server log level', LOG_LEVELS, 'warn'),
   studio: text('DIR', "also serve the browser studio built by 'patchcore web --out DIR' at /studio/"),
+  ...STATION_OPTIONS,
 } as const;
 
 export const SERVE: CommandSpec<typeof SERVE_OPTIONS> = {
@@ -50,7 +52,8 @@ export const serveCommand = runCommand(SERVE, async (v) => {
   warnIfOldResize(config, false);
   if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
 
-  const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits });
+  const station = stationConfig(v, model, dir);
+  const app = await buildServer({ model, modelDir: v.threshold === undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, station, ...limits });
   let draining = false;
   let url: string;
   try {
