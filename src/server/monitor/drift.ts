@@ -1,6 +1,7 @@
 // Drift of one model's scores on the line: a rolling window of the latest image scores, summarised
 // against the training leave-one-image-out scores. The distance is in units of the normalised
 // score's scale (model.json normalization.scale), so one bound fits every model.
+import { quantileSorted } from '../../scoring/decision.js';
 
 /** Documented alert bounds (docs/SERVING.md): |median shift| over 1 scale unit, or twice the promised false-alarm share. */
 export const DRIFT_BOUND = { medianUnits: 1, fprFactor: 2, minWindow: 50 };
@@ -20,11 +21,6 @@ export interface DriftSnapshot {
   shareAbove: number | null;
   medianShift: number | null;
   warning: string | null;
-}
-
-/** The q-quantile of sorted values (nearest rank, as normalizationScale). */
-export function quantileSorted(s: ArrayLike<number>, q: number): number {
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
 }
 
 export class DriftWindow {
