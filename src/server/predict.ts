@@ -5,7 +5,7 @@ import sharp, { type Metadata } from 'sharp';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PatchCore } from '../model/patchcore.js';
 import { decodeImage, MAX_SIDE } from '../image/load.js';
-import type { PreprocessConfig, ScoreMap } from '../types.js';
+import type { PredictResult, PreprocessConfig, ScoreMap } from '../types.js';
 import { geometry } from '../image/preprocess.js';
 import { HttpError } from './http-error.js';
 import type { InferenceQueue } from './queue.js';
@@ -85,6 +85,13 @@ function mapSummary(m: ScoreMap) {
   return { width: m.width, height: m.height, min, max };
 }
 
+/** The part of the original image the model saw (a centre crop leaves the rest uninspected). */
+function inspectedBox(g: PredictResult['geometry']) {
+  const sx = g.origW / g.resizedW;
+  const sy = g.origH / g.resizedH;
+  return { x: Math.round(g.cropX * sx), y: Math.round(g.cropY * sy), width: Math.round(g.cropW * sx), height: Math.round(g.cropH * sy) };
+}
+
 async function predictOne(u: Upload, ctx: PredictContext) {
   const t0 = performance.now();
   const img = await decodeImage(u.bytes, u.name); // UserError -> 400
@@ -102,6 +109,7 @@ async function predictOne(u: Upload, ctx: PredictContext) {
     ...(judged && { id, verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
     image: { width: img.width, height: img.height },
     map: mapSummary(r.mapOriginal),
+    inspected: inspectedBox(r.geometry),
     heatmap_url: `/v1/heatmap/${id}.png`,
     ms: Math.round(performance.now() - t0),
   };
