@@ -57,10 +57,11 @@ test('station page: per-file results and errors, threshold as a versioned settin
     // No token: refused, nothing changes.
     await page.fill('#token', '');
     await page.dispatchEvent('#token', 'change');
-    const lower = model.threshold / 10;
+    const original = model.threshold;
+    const lower = original / 10;
     await page.fill('#threshold', String(lower));
     await page.click('#apply-threshold');
-    await page.waitForFunction(() => document.querySelector('#status')?.classList.contains('error'));
+    await page.waitForFunction(() => (document.querySelector('#status')?.textContent ?? '').startsWith('threshold not changed'));
     assert.match((await page.locator('#status').textContent()) ?? '', /threshold not changed: missing or wrong bearer token/);
     assert.notEqual(model.threshold, lower);
 
@@ -80,10 +81,8 @@ test('station page: per-file results and errors, threshold as a versioned settin
     const after = (await page.locator('#history tbody').textContent()) ?? '';
     assert.ok(after.endsWith(before), 'earlier rows keep their verdicts and thresholds');
 
-    // Reload: the same record, from the server.
+    // Reload (the token stays in the tab's sessionStorage): the same record, from the server.
     await page.reload();
-    await page.fill('#token', token);
-    await page.dispatchEvent('#token', 'change');
     await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length === 20);
     assert.equal(await page.locator('#history tbody').textContent(), after);
     assert.deepEqual(pageErrors, []);
@@ -91,16 +90,19 @@ test('station page: per-file results and errors, threshold as a versioned settin
     // Screenshots with the one colour scale: a good part and a defect (fresh page, the v2 threshold reset first).
     mkdirSync('test-artifacts', { recursive: true });
     const out = process.env.UPDATE_FIGURES === '1' ? path.join('docs', 'figures') : 'test-artifacts';
-    const shots = [
-      ['station-good.png', 'good_01.png'],
-      ['station-defect.png', 'scratch_00.png'],
-    ];
+    await fetch(`${url}/v1/threshold`, { method: 'PUT', body: JSON.stringify({ threshold: original }), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
     await page.reload();
-    await page.fill('#token', token);
-    await page.dispatchEvent('#token', 'change');
-    await page.setInputFiles('#files', files.filter((f) => /good_01|scratch_00/.test(f)));
-    await page.waitForFunction(() => document.querySelectorAll('.card[data-ready="1"]').length === 2, undefined, { timeout: 60_000 });
-    for (const [shot, name] of shots) await page.locator('.card', { hasText: name }).screenshot({ path: path.join(out, shot) });
+    await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v3'));
+    const defects = [];
+    for (const kind of ['missing', 'crack'] as const) {
+      const f = path.join(dir, `${kind}.png`);
+      await writeFileAtomic(f, await tinyPng(kind, 7)); // seed 7: both fail at this tiny model's threshold
+      defects.push(f);
+    }
+    await page.setInputFiles('#files', [files.find((f) => f.endsWith('good_01.png'))!, ...defects]);
+    await page.waitForFunction(() => document.querySelectorAll('.card[data-ready="1"]').length === 3, undefined, { timeout: 60_000 });
+    await page.locator('.card[data-state="pass"]', { hasText: 'good_01.png' }).screenshot({ path: path.join(out, 'station-good.png') });
+    await page.locator('.card[data-state="fail"]').first().screenshot({ path: path.join(out, 'station-defect.png') });
   } finally {
     await browser.close();
     await app.close();

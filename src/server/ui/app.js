@@ -42,12 +42,14 @@ async function loadModel() {
   try {
     const m = await (await api('/v1/model')).json();
     const st = await api('/v1/station').then((r) => r.json(), () => null);
-    state.model = m;
     const fitted = m.config.trainingData?.images;
     $('#model-info').textContent = `${fitted ? `Fitted on ${fitted} good images; ` : ''}${plainThreshold(m.thresholdInfo)}.`;
     const v = st?.models?.[0];
     $('#model-version').textContent = v ? `model ${v.name} ${v.version}${v.version !== 'v1' ? ' (threshold changed)' : ''} · threshold ${fmt(v.threshold)} · id ${v.model_id}` : `model ${m.model_id} · threshold ${fmt(m.threshold)}`;
-    $('#threshold').value = String(m.threshold);
+    // never overwrite what the operator is typing
+    const field = $('#threshold');
+    if (field.value === '' || Number(field.value) === state.model?.threshold) field.value = String(m.threshold);
+    state.model = m;
     const drift = st?.drift?.warning;
     $('#drift').hidden = !drift;
     $('#drift').textContent = drift ? `Drift: ${drift}. Good parts may be scoring unlike the training parts.` : '';
@@ -193,7 +195,6 @@ async function applyThreshold() {
     await loadModel();
   } catch (e) {
     setStatus(`threshold not changed: ${e.message}`, true);
-    await loadModel();
   }
 }
 
