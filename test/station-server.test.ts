@@ -43,17 +43,18 @@ async function judge(url: string, png: Buffer, headers: Record<string, string> =
 
 test('regions come from the server, as predict computes them; --min-area makes the verdict follow them', async () => {
   const url = await station();
-  const png = await tinyPng('scratch', 7);
+  const png = await tinyPng('missing', 2); // fails at the tiny model with one 42-pixel region
   const r = await judge(url, png);
   const direct = await model.predict(await decodeImage(png, 'x'));
   assert.deepEqual(r.regions, regionsOf(direct.mapOriginal, model.pixelThreshold!, 1).regions);
   assert.equal(r.verdict, direct.anomalous ? 'fail' : 'pass');
   assert.deepEqual(r.model, { name: 'tiny', version: 'v1' });
   const largest = Math.max(0, ...r.regions.map((g) => g.area));
+  assert.ok(largest > 0, 'the planted defect gives a region');
   const strict = await judge(await station({ minArea: largest + 1 }), png);
   assert.equal(strict.verdict, 'pass', 'no region reaches --min-area');
   assert.deepEqual(strict.regions, []);
-  if (largest > 0) assert.equal((await judge(await station({ minArea: largest }), png)).verdict, 'fail');
+  assert.equal((await judge(await station({ minArea: largest }), png)).verdict, 'fail', 'the largest region is kept at its own area');
 });
 
 test('a threshold change is a recorded new version for later parts only; the record keeps old verdicts', async () => {
@@ -80,6 +81,12 @@ test('a threshold change is a recorded new version for later parts only; the rec
     const csv = (await failsOnly.text()).trim().split('\n');
     assert.equal(csv.length, 2);
     assert.ok(csv[1].includes(later.id));
+    const label = (body: unknown, headers: Record<string, string> = AUTH) =>
+      fetch(`${url}/v1/results/${first.id}/label`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    assert.equal((await label({ label: 'defect' }, {})).status, 401);
+    assert.equal((await label({ label: 'maybe' })).status, 400);
+    const labelled = (await (await label({ label: 'defect' })).json()) as { label: string; verdict: string };
+    assert.deepEqual([labelled.label, labelled.verdict], ['defect', 'pass'], "the operator's label is kept beside the verdict, which stays");
     const bad = await fetch(`${url}/v1/results?verdict=maybe`, { headers: AUTH });
     assert.equal(bad.status, 400);
     const heat = await fetch(`${url}/v1/results/${first.id}/heatmap`, { headers: AUTH });
