@@ -1,12 +1,16 @@
-// Browser end-to-end: upload a defect image in headless Chromium, see the overlay, score and
-// verdict, and move the threshold slider across the score. Screenshot: test-artifacts/browser.png.
+// Browser end-to-end (headless Chromium): 20 files uploaded, one a .txt -> 19 results and 1 error,
+// each with its own card; a threshold change refused without the token and, with it, a new version
+// used by later parts only while earlier rows keep their verdicts; a reload shows the same record.
+// Screenshots of a good and a defect part: test-artifacts/ (and docs/figures/ with UPDATE_FIGURES=1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { findChromium, tempDir } from './helpers.js';
-import { fitTestModel, samplePng, startServer } from './server-fixture.js';
+import { startServer } from './server-fixture.js';
+import { tinyModel, tinyPng } from './station-fixture.js';
+import { StationServices } from '../src/server/record/setup.js';
 
 const CHROMIUM = findChromium();
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
@@ -15,56 +19,90 @@ const CI = process.env.CI === 'true';
 const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
 const skip = CHROMIUM === null && !CI && NO_CHROMIUM;
 
-test('inspection page: upload, overlay, verdict, live threshold slider', { skip, timeout: 120_000 }, async () => {
+test('station page: per-file results and errors, threshold as a versioned setting, history from the record', { skip, timeout: 180_000 }, async () => {
   assert.ok(CHROMIUM !== null, NO_CHROMIUM);
   const { chromium } = await import('playwright-core');
-  const { model } = await fitTestModel();
+  const { model, dir: modelDir } = await tinyModel();
   const token = 'browser-token-1';
-  const { app, url } = await startServer({ model, token });
+  const station = StationServices.open({ model, modelName: 'tiny', station: 'line1', recordDir: tempDir('pc-browser-rec-'), keepImages: 100 });
+  const { app, url } = await startServer({ model, modelDir, token, station });
   const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(url);
     await page.fill('#token', token);
     await page.dispatchEvent('#token', 'change');
-    await page.waitForFunction(() => !(document.querySelector('#threshold') as { disabled: boolean } | null)?.disabled);
+    await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v1'));
 
     const dir = tempDir('pc-browser-');
-    const file = path.join(dir, 'washer_scratch.png');
-    await writeFileAtomic(file, await samplePng('scratch', 4242));
-    await page.setInputFiles('#files', [file]);
-    await page.waitForSelector('.card[data-ready="1"]', { timeout: 60_000 });
+    const files: string[] = [];
+    for (let i = 0; i < 19; i++) {
+      const f = path.join(dir, `${i % 4 === 0 ? 'scratch' : 'good'}_${String(i).padStart(2, '0')}.png`);
+      await writeFileAtomic(f, await tinyPng(i % 4 === 0 ? 'scratch' : 'good', 300 + i));
+      files.push(f);
+    }
+    const txt = path.join(dir, 'notes.txt');
+    await writeFileAtomic(txt, 'not an image');
+    files.splice(7, 0, txt);
+    await page.setInputFiles('#files', files);
+    await page.waitForFunction(() => document.querySelectorAll('.card[data-state]').length === 20, undefined, { timeout: 120_000 });
+    assert.equal(await page.locator('.card[data-state="error"]').count(), 1);
+    assert.equal(await page.locator('.card[data-state="pass"], .card[data-state="fail"]').count(), 19);
+    assert.match((await page.locator('.card[data-state="error"] .scoreline').textContent()) ?? '', /notes\.txt: .*not a readable image/);
+    await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length === 19);
+    const before = (await page.locator('#history tbody').textContent()) ?? '';
 
-    const card = page.locator('.card').first();
-    assert.equal(await card.locator('.name').textContent(), 'washer_scratch.png');
-    const score = Number(await card.getAttribute('data-score'));
-    assert.ok(Number.isFinite(score) && score > 0);
-    assert.ok(((await card.locator('.score').textContent()) ?? '').length > 0, 'score shown');
-    const heatmapWidth = await card.locator('img.heatmap').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
-    assert.equal(heatmapWidth, 224);
-    const expected = score > model.config.threshold ? 'ANOMALOUS' : 'GOOD';
-    assert.equal(await card.locator('.verdict').textContent(), expected);
-    assert.equal(await page.locator('#history tbody tr').count(), 1);
+    // No token: refused, nothing changes.
+    await page.fill('#token', '');
+    await page.dispatchEvent('#token', 'change');
+    const original = model.threshold;
+    const lower = original / 10;
+    await page.fill('#threshold', String(lower));
+    await page.click('#apply-threshold');
+    await page.waitForFunction(() => (document.querySelector('#status')?.textContent ?? '').startsWith('threshold not changed'));
+    assert.match((await page.locator('#status').textContent()) ?? '', /threshold not changed: missing or wrong bearer token/);
+    assert.notEqual(model.threshold, lower);
 
-    // Slider above the score -> GOOD, below -> ANOMALOUS, re-judged in the page without a request.
-    // What a drag does: set the value, fire 'input' (Playwright's fill() does not reliably move a range input).
-    const setSlider = (v: number) =>
-      page.locator('#threshold').evaluate((el, value) => {
-        const input = el as unknown as { value: string; dispatchEvent(e: unknown): boolean };
-        input.value = value;
-        input.dispatchEvent(new Event('input', { bubbles: true }));
-      }, String(v));
-    await setSlider(score * 1.2);
-    assert.equal(await card.locator('.verdict').textContent(), 'GOOD');
-    assert.equal(await page.locator('#history tbody .badge').textContent(), 'GOOD');
-    await setSlider(score * 0.8);
-    assert.equal(await card.locator('.verdict').textContent(), 'ANOMALOUS');
+    // With the token: version v2, used by the next part only.
+    await page.fill('#token', token);
+    await page.dispatchEvent('#token', 'change');
+    await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v1'));
+    await page.fill('#threshold', String(lower));
+    await page.click('#apply-threshold');
+    await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v2 (threshold changed)'));
+    const later = path.join(dir, 'later_good.png');
+    await writeFileAtomic(later, await tinyPng('good', 777));
+    await page.setInputFiles('#files', [later]);
+    await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length === 20);
+    const newest = page.locator('#history tbody tr').first();
+    assert.match((await newest.textContent()) ?? '', /later_good\.png[\s\S]*tiny v2[\s\S]*FAIL/);
+    const after = (await page.locator('#history tbody').textContent()) ?? '';
+    assert.ok(after.endsWith(before), 'earlier rows keep their verdicts and thresholds');
+
+    // Reload (the token stays in the tab's sessionStorage): the same record, from the server.
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length === 20);
+    assert.equal(await page.locator('#history tbody').textContent(), after);
     assert.deepEqual(pageErrors, []);
 
+    // Screenshots with the one colour scale: a good part and a defect (fresh page, the v2 threshold reset first).
     mkdirSync('test-artifacts', { recursive: true });
-    await page.screenshot({ path: path.join('test-artifacts', 'browser.png'), fullPage: true });
+    const out = process.env.UPDATE_FIGURES === '1' ? path.join('docs', 'figures') : 'test-artifacts';
+    await fetch(`${url}/v1/threshold`, { method: 'PUT', body: JSON.stringify({ threshold: original }), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+    await page.reload();
+    await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v3'));
+    const defects = [];
+    for (const kind of ['missing', 'crack'] as const) {
+      const f = path.join(dir, `${kind}.png`);
+      await writeFileAtomic(f, await tinyPng(kind, 7)); // seed 7: both fail at this tiny model's threshold
+      defects.push(f);
+    }
+    await page.setInputFiles('#files', [files.find((f) => f.endsWith('good_01.png'))!, ...defects]);
+    await page.waitForFunction(() => document.querySelectorAll('.card[data-ready="1"]').length === 3, undefined, { timeout: 60_000 });
+    await page.locator('.card[data-state="pass"]', { hasText: 'good_01.png' }).screenshot({ path: path.join(out, 'station-good.png') });
+    await page.locator('.card[data-state="fail"]').first().screenshot({ path: path.join(out, 'station-defect.png') });
   } finally {
     await browser.close();
     await app.close();

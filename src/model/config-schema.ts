@@ -101,7 +101,7 @@ const schema = obj('an object', {
     b: int(0, 1000),
   }),
   // n: 0 in files from before calibrated thresholds
-  trainScores: obj('an object { mean, std, max, n }', { mean: finite(), std: finite(), max: finite(), n: int(0, 2 ** 31).default(0) }),
+  trainScores: obj('an object { mean, std, max, n }', { mean: finite(), std: finite(), max: finite(), n: int(0, 2 ** 31).default(0), median: finite().optional() }),
   threshold: finite(),
   thresholdInfo,
   pixelThreshold: finite().nullable(),

@@ -42,7 +42,8 @@ export interface ModelConfig {
   foreground?: ForegroundConfig;
   bank: { file: string; sha256: string; size: number; dim: number; b: number };
   /** Leave-one-image-out image scores of the training images (n of them). */
-  trainScores: { mean: number; std: number; max: number; n: number };
+  /** Leave-one-out scores of the threshold's sample; `median` is the drift gauges' reference (absent in older models). */
+  trainScores: { mean: number; std: number; max: number; n: number; median?: number };
   /** Verdict threshold on the image score: anomalous when score > threshold. */
   threshold: number;
   /** Where the threshold came from, for the record (fit's conformal quantile, calibrate, the page, a flag). */

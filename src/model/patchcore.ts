@@ -6,7 +6,7 @@ import { FeatureStore, checkRatio, type CoresetMethod } from '../memory/index.js
 import { calibrationImages, leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours } from '../scoring/nn.js';
 import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
-import { conformalThreshold, normalizationScale, normalizeScore } from '../scoring/decision.js';
+import { conformalThreshold, normalizationScale, normalizeScore, quantileSorted } from '../scoring/decision.js';
 import { bankFromStore, scoreFeatures, type FittedBank, type Progress } from './bank.js';
 import { DEFAULT_TARGET_FPR, MODEL_FORMAT, type ModelConfig, type ThresholdInfo } from './config.js';
 import { saveModel, saveConfig, loadModel, type StoredModel } from './store.js';
@@ -83,7 +83,7 @@ export class PatchCore {
         scoring: o.scoring,
         ...(foreground ? { foreground } : {}),
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
-        trainScores: { mean: stats.mean, std: stats.std, max: Math.max(...train.image), n: train.image.length },
+        trainScores: { mean: stats.mean, std: stats.std, max: Math.max(...train.image), n: train.image.length, median: quantileSorted(Float64Array.from(train.image).sort(), 0.5) },
         threshold: image.value,
         thresholdInfo: info(image),
         pixelThreshold: pixel.value,

@@ -40,11 +40,16 @@ export function conformalThreshold(scores: ArrayLike<number>, targetFpr: number)
  */
 export function normalizationScale(scores: ArrayLike<number>): number {
   const s = Float64Array.from(scores).sort();
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
+  const q = (p: number) => quantileSorted(s, p);
   const spread = (q(0.9) - q(0.5)) / Math.log(9);
   if (spread > 0) return spread;
   const range = (s[s.length - 1] - s[0]) / Math.log(9);
   return range > 0 ? range : Math.max(Math.abs(s[0]) * 1e-3, 1e-12);
+}
+
+/** The p-quantile of ascending `sorted` values, nearest rank. */
+export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1) + 0.5))];
 }
 
 /** normalized = 1 / (1 + exp(−(score − threshold) / scale)): strictly monotone, 0.5 at the threshold. */

@@ -14,6 +14,8 @@ import { registerThreshold } from './threshold.js';
 import { bearerGuard } from './auth.js';
 import { ModelRepository } from './repository.js';
 import { registerV2 } from './v2/routes.js';
+import type { StationServices } from './record/setup.js';
+import { registerStation } from './record/register.js';
 
 export interface ServerLimits {
   maxBytes: number;
@@ -51,6 +53,8 @@ export interface ServerOptions extends Partial<ServerLimits> {
   logLevel?: string;
   /** Folder written by `patchcore web`: served at /studio/. */
   studio?: string;
+  /** Record, outputs, watched folders and station metrics; closed with the server. */
+  station?: StationServices;
 }
 
 /** Any thrown value -> status + JSON body; only unexpected errors are 500 (and logged). */
@@ -109,7 +113,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }
   app.get('/healthz', async (_req, reply) => {
     if (closing) void reply.code(503); // load balancers stop sending work while in-flight requests finish
-    return { status: closing ? 'closing' : 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued };
+    return { status: closing ? 'closing' : 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued, ...o.station?.health() };
   });
   app.get('/metrics', (_req, reply) => {
     const text = metrics.render({
@@ -117,7 +121,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       patchcore_inference_queued: ['Inferences waiting for a slot.', queue.queued],
       patchcore_heatmaps_stored: ['Heatmaps held in memory.', heatmaps.size],
     });
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text + (o.station?.metrics.render() ?? ''));
   });
 
   await app.register(async (v1) => {
@@ -129,17 +133,23 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         normalization: c.normalization, canSaveThreshold: !!(o.token && o.modelDir), limits, config: c,
       };
     });
-    registerThreshold(v1, o);
+    registerThreshold(v1, { ...o, onChange: (previous, source) => o.station?.thresholdChanged(previous, source) });
+    if (o.station) registerStation(v1, o.station);
     v1.get<{ Params: { name: string } }>('/v1/heatmap/:name', async (req, reply) => {
       const id = /^(.*)\.png$/.exec(req.params.name)?.[1];
       const png = id && HEATMAP_ID.test(id) ? await heatmaps.get(id) : null;
       if (!png) throw new HttpError(404, 'not_found', 'no such heatmap (unknown id, or evicted from the recent-heatmap store)');
       return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
     });
-    registerPredict(v1, { get model() { return o.model; }, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
+    registerPredict(v1, { get model() { return o.model; }, station: o.station?.station, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
   });
   const repository = o.repository ?? ModelRepository.single(o.modelName ?? 'patchcore', o.model);
   const { maxBytes, maxPixels, maxFiles: maxBatch } = limits;
   await registerV2(app, { repository, queue, maxBytes, maxPixels, maxBatch, guard: o.token ? bearerGuard(o.token) : undefined, isClosing: () => closing });
+  if (o.station) {
+    const station = o.station;
+    await station.startWatching(queue);
+    app.addHook('onClose', async () => station.close());
+  }
   return app;
 }

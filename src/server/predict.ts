@@ -5,19 +5,22 @@ import sharp, { type Metadata } from 'sharp';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PatchCore } from '../model/patchcore.js';
 import { decodeImage, MAX_SIDE } from '../image/load.js';
-import type { PreprocessConfig, ScoreMap } from '../types.js';
+import type { PredictResult, PreprocessConfig, ScoreMap } from '../types.js';
 import { geometry } from '../image/preprocess.js';
 import { HttpError } from './http-error.js';
 import type { InferenceQueue } from './queue.js';
 import type { HeatmapStore } from './heatmaps.js';
 import type { Metrics } from './metrics.js';
 import { mapRange } from '../report/overlay.js';
+import type { Station } from './record/station.js';
 
 export const RAW_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff', 'application/octet-stream'];
 const FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff']); // no SVG/PDF: their decoders do far more than pixels
 
 export interface PredictContext {
   model: PatchCore;
+  /** When set, each part is judged and recorded by the station (regions, --min-area, record). */
+  station?: Station;
   queue: InferenceQueue;
   heatmaps: HeatmapStore;
   metrics: Metrics;
@@ -82,21 +85,31 @@ function mapSummary(m: ScoreMap) {
   return { width: m.width, height: m.height, min, max };
 }
 
+/** The part of the original image the model saw (a centre crop leaves the rest uninspected). */
+function inspectedBox(g: PredictResult['geometry']) {
+  const sx = g.origW / g.resizedW;
+  const sy = g.origH / g.resizedH;
+  return { x: Math.round(g.cropX * sx), y: Math.round(g.cropY * sy), width: Math.round(g.cropW * sx), height: Math.round(g.cropH * sy) };
+}
+
 async function predictOne(u: Upload, ctx: PredictContext) {
   const t0 = performance.now();
   const img = await decodeImage(u.bytes, u.name); // UserError -> 400
-  const r = await ctx.model.predict(img);
+  const judged = ctx.station ? await ctx.station.inspect({ bytes: u.bytes, img, name: u.name, camera: 'upload' }) : null;
+  const r = judged?.result ?? (await ctx.model.predict(img));
   ctx.metrics.inferenceTime((performance.now() - t0) / 1000);
-  const id = randomUUID();
+  const id = judged?.row.id ?? randomUUID();
   ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold);
   return {
     score: r.score,
     normalized: r.normalized,
     threshold: r.threshold,
-    anomalous: r.anomalous,
+    anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous,
     model_id: r.modelId,
+    ...(judged && { id, verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
     image: { width: img.width, height: img.height },
     map: mapSummary(r.mapOriginal),
+    inspected: inspectedBox(r.geometry),
     heatmap_url: `/v1/heatmap/${id}.png`,
     ms: Math.round(performance.now() - t0),
   };

@@ -5,7 +5,10 @@ import type { PatchCore } from '../model/patchcore.js';
 import { manualThreshold } from '../model/patchcore.js';
 import { HttpError } from './http-error.js';
 
-export function registerThreshold(app: FastifyInstance, o: { model: PatchCore; modelDir?: string; token?: string }): void {
+export function registerThreshold(
+  app: FastifyInstance,
+  o: { model: PatchCore; modelDir?: string; token?: string; onChange?: (previous: number, source: string) => void },
+): void {
   app.put<{ Body: unknown }>('/v1/threshold', async (req) => {
     if (!o.token || !o.modelDir)
       throw new HttpError(403, 'read_only', 'this server cannot change the model: start it with --token (and without --threshold) to save thresholds from the page');
@@ -20,6 +23,7 @@ export function registerThreshold(app: FastifyInstance, o: { model: PatchCore; m
       o.model.setThreshold(before.threshold, before.info); // what is served stays what is saved
       throw e;
     }
+    o.onChange?.(before.threshold, 'web page');
     return { threshold: t, model_id: o.model.modelId, thresholdInfo: o.model.config.thresholdInfo };
   });
 }

@@ -7,6 +7,7 @@ import { invalid, UserError } from '../../util/errors.js';
 import { buildServer, DEFAULT_LIMITS } from '../../server/app.js';
 import { ModelRepository } from '../../server/repository.js';
 import { runCommand, warnIfOldResize } from './common.js';
+import { STATION_OPTIONS, stationConfig } from './serve-station.js';
 
 const d = DEFAULT_LIMITS;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -32,6 +33,7 @@ const SERVE_OPTIONS = {
   threshold: THRESHOLD,
   log: choice('LEVEL', 'server log level', LOG_LEVELS, 'warn'),
   studio: text('DIR', "also serve the browser studio built by 'patchcore web --out DIR' at /studio/"),
+  ...STATION_OPTIONS,
 } as const;
 
 export const SERVE: CommandSpec<typeof SERVE_OPTIONS> = {
@@ -61,10 +63,14 @@ export const serveCommand = runCommand(SERVE, async (v) => {
   if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
 
   const served = { modelDir: v.threshold === undefined && dir !== undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits };
+  // the station (record, watch, outputs) judges with the model /v1 serves: with --models, the default one, following its reloads
+  const station = repository
+    ? stationConfig(v, { get model() { return repository.defaultModel().model; } }, repository.defaultModel().name)
+    : stationConfig(v, { model }, path.basename(path.resolve(dir!)).replace(/\.zip$/i, ''));
   const app = await buildServer(
     repository
-      ? { ...served, repository, get model() { return repository.defaultModel().model; } } // /v1 follows the default model's reloads
-      : { ...served, model, modelName: path.basename(dir!).replace(/\.zip$/i, '') },
+      ? { ...served, station, repository, get model() { return repository.defaultModel().model; } } // /v1 follows the default model's reloads
+      : { ...served, station, model, modelName: path.basename(dir!).replace(/\.zip$/i, '') },
   );
   let draining = false;
   let url: string;

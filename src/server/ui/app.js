@@ -1,12 +1,10 @@
-// Inspection page: upload images to /v1/predict, show original + heatmap, re-judge verdicts
-// against a client-side threshold. No dependencies; user text only ever goes into textContent.
+// Inspection page: each file goes to /v1/predict on its own, so each part gets its own result or
+// error as it finishes. Verdicts are the server's and never re-judged here; the history is the
+// server's record. No dependencies; user text only ever goes into textContent.
 const $ = (sel) => document.querySelector(sel);
-const state = { modelThreshold: null, threshold: null, scale: 1, results: [], history: loadHistory() };
-const HISTORY_MAX = 20;
+const PARALLEL = 2;
+const state = { model: null };
 
-function loadHistory() {
-  try { return JSON.parse(localStorage.getItem('patchcore-history') || '[]'); } catch { return []; }
-}
 function headers() {
   const t = $('#token').value.trim();
   return t ? { authorization: `Bearer ${t}` } : {};
@@ -18,15 +16,6 @@ function fmt(v) {
 function setStatus(text, isError = false) {
   $('#status').textContent = text;
   $('#status').classList.toggle('error', isError);
-}
-function verdictOf(score) {
-  if (state.threshold === null) return 'pending';
-  return score > state.threshold ? 'anomalous' : 'good';
-}
-function paintBadge(el, score) {
-  const v = verdictOf(score);
-  el.textContent = v === 'pending' ? '…' : v.toUpperCase();
-  el.className = `verdict badge ${v}`;
 }
 
 async function api(path, init = {}) {
@@ -41,130 +30,171 @@ async function api(path, init = {}) {
   return res;
 }
 
+function plainThreshold(info) {
+  if (info.method === 'conformal') {
+    const rate = Math.round(100 * info.promisedFpr);
+    return `threshold set so that about ${rate} in 100 good parts are flagged${info.warning ? ` (too few images for the rate asked: ${info.warning})` : ''}`;
+  }
+  return info.method === 'manual' ? `threshold set by hand (${info.source})` : `threshold from ${info.n} labelled parts`;
+}
+
 async function loadModel() {
   try {
     const m = await (await api('/v1/model')).json();
-    const t = m.thresholdInfo;
-    const why = t.method === 'conformal' ? `about ${+t.promisedFpr.toPrecision(2)} false alarms, from ${t.n} good images`
-      : t.method === 'manual' ? `set by ${t.source}` : `${t.method} on ${t.n} labelled images`;
-    $('#model-info').textContent = `model ${m.model_id} · backbone ${m.backbone.id}${m.backbone.int8 ? ' (int8)' : ''} · input ${m.preprocessing.resize}/${m.preprocessing.crop} · model threshold ${fmt(m.threshold)} (${why})`;
-    $('#save-threshold').hidden = !m.canSaveThreshold;
-    state.modelThreshold = m.threshold;
-    state.scale = m.normalization.scale;
-    setThreshold(m.threshold);
-    $('#threshold').disabled = false;
-    $('#reset-threshold').disabled = false;
+    const st = await api('/v1/station').then((r) => r.json(), () => null);
+    const fitted = m.config.trainingData?.images;
+    $('#model-info').textContent = `${fitted ? `Fitted on ${fitted} good images; ` : ''}${plainThreshold(m.thresholdInfo)}.`;
+    const v = st?.models?.[0];
+    $('#model-version').textContent = v ? `model ${v.name} ${v.version}${v.version !== 'v1' ? ' (threshold changed)' : ''} · threshold ${fmt(v.threshold)} · id ${v.model_id}` : `model ${m.model_id} · threshold ${fmt(m.threshold)}`;
+    // never overwrite what the operator is typing
+    const field = $('#threshold');
+    if (field.value === '' || Number(field.value) === state.model?.threshold) field.value = String(m.threshold);
+    state.model = m;
+    const drift = st?.drift?.warning;
+    $('#drift').hidden = !drift;
+    $('#drift').textContent = drift ? `Drift: ${drift}. Good parts may be scoring unlike the training parts.` : '';
   } catch (e) {
     $('#model-info').textContent = 'model info unavailable';
     setStatus(`cannot load model info: ${e.message}`, true);
   }
 }
 
-/** Slider range covers the model threshold and every score seen, with headroom. */
-function updateSliderRange() {
-  const s = $('#threshold');
-  const top = Math.max(state.modelThreshold ?? 0, ...state.results.map((r) => r.score), ...state.history.map((h) => h.score));
-  s.max = String(top * 1.5 || 1);
-  s.step = String((top * 1.5 || 1) / 1000);
-  s.value = String(state.threshold);
-}
-
-function setThreshold(t) {
-  state.threshold = t;
-  $('#threshold-value').textContent = fmt(t);
-  updateSliderRange();
-  repaint();
-}
-
-function repaint() {
-  for (const r of state.results) {
-    paintBadge(r.card.querySelector('.verdict'), r.score);
-    r.card.querySelector('.thr').textContent = fmt(state.threshold);
-    // as the server's `normalized`: 0.5 at the threshold the slider shows
-    r.card.querySelector('.norm').textContent = (1 / (1 + Math.exp(-(r.score - state.threshold) / state.scale))).toFixed(3);
-    const t = (state.threshold - r.lo) / (r.hi - r.lo);
-    r.card.querySelector('.mark').style.left = `${100 * Math.max(0, Math.min(1, t))}%`;
-  }
-  renderHistory();
-}
-
-function renderHistory() {
+async function loadHistory() {
   const body = $('#history tbody');
+  let rows;
+  try {
+    rows = (await (await api('/v1/results?limit=50')).json()).results;
+  } catch (e) {
+    body.replaceChildren();
+    const tr = body.insertRow();
+    tr.insertCell().textContent = `no record: ${e.message}`;
+    return;
+  }
   body.replaceChildren();
-  for (const h of state.history) {
-    const tr = document.createElement('tr');
-    const cells = [new Date(h.time).toLocaleTimeString(), h.name, fmt(h.score), ''];
-    cells.forEach((text, i) => {
-      const td = document.createElement('td');
-      td.textContent = text;
-      if (i === 2) td.className = 'num';
-      tr.append(td);
-    });
-    const badge = document.createElement('span');
-    paintBadge(badge, h.score);
-    tr.lastChild.append(badge);
-    body.append(tr);
+  for (const r of rows) {
+    const tr = body.insertRow();
+    tr.dataset.id = r.id;
+    const cells = [new Date(r.time).toLocaleString(), r.source, r.camera, `${r.model_name} ${r.model_version}`, fmt(r.score), fmt(r.threshold)];
+    for (const text of cells) tr.insertCell().textContent = text;
+    const v = tr.insertCell();
+    v.textContent = r.verdict === 'fail' ? 'FAIL' : 'PASS';
+    v.className = `verdict ${r.verdict}`;
   }
 }
 
-function addCard(file, r) {
+function newCard(name) {
   const card = $('#card-template').content.firstElementChild.cloneNode(true);
-  card.querySelector('.name').textContent = file.name;
-  card.querySelector('.name').title = file.name;
-  card.querySelector('.original').src = URL.createObjectURL(file);
-  card.querySelector('.score').textContent = fmt(r.score);
-  card.querySelector('.ms').textContent = `${r.ms} ms`;
-  // Same colour scale as the server's overlay: [map min, max(map max, model threshold)].
-  const lo = r.map.min;
-  const hi = Math.max(r.map.max, r.threshold, lo + 1e-6);
-  card.querySelector('.lo').textContent = fmt(lo);
-  card.querySelector('.hi').textContent = fmt(hi);
-  card.querySelector('.heat-wrap').style.setProperty('--ar', `${r.image.width} / ${r.image.height}`);
-  card.dataset.score = String(r.score);
+  card.querySelector('.name').textContent = name;
+  card.querySelector('.name').title = name;
+  card.querySelector('.verdict').textContent = '…';
   $('#results').prepend(card);
-  state.results.unshift({ card, score: r.score, lo, hi });
-  state.history.unshift({ time: Date.now(), name: file.name, score: r.score });
-  state.history.length = Math.min(state.history.length, HISTORY_MAX);
-  try { localStorage.setItem('patchcore-history', JSON.stringify(state.history)); } catch {}
-  // The heatmap needs the bearer token too, so it is fetched, not linked.
-  api(r.heatmap_url)
+  return card;
+}
+
+function showError(card, message) {
+  card.classList.add('error');
+  card.dataset.state = 'error';
+  card.querySelector('.verdict').textContent = 'ERROR';
+  card.querySelector('.verdict').className = 'verdict big error';
+  card.querySelector('.heat-wrap').remove();
+  card.querySelector('.scoreline').textContent = message;
+}
+
+function showResult(card, r) {
+  const fail = r.verdict ? r.verdict === 'fail' : r.anomalous;
+  card.dataset.state = fail ? 'fail' : 'pass';
+  card.dataset.id = r.id ?? '';
+  const v = card.querySelector('.verdict');
+  v.textContent = fail ? 'FAIL' : 'PASS';
+  v.className = `verdict big ${fail ? 'fail' : 'pass'}`;
+  const regions = r.regions ?? [];
+  card.querySelector('.scoreline').textContent =
+    `score ${fmt(r.score)} · normalised ${r.normalized.toFixed(2)} · threshold ${fmt(r.threshold)}${r.model ? ` · ${r.model.name} ${r.model.version}` : ''} · ${regions.length} region${regions.length === 1 ? '' : 's'}${r.min_area ? ` of ${r.min_area} px or more` : ''}`;
+  const wrap = card.querySelector('.heat-wrap');
+  wrap.style.setProperty('--ar', `${r.image.width} / ${r.image.height}`);
+  const boxes = card.querySelector('.boxes');
+  const pct = (a, total) => `${(100 * a) / total}%`;
+  const place = (el, b) => {
+    el.style.left = pct(b.x, r.image.width);
+    el.style.top = pct(b.y, r.image.height);
+    el.style.width = pct(b.width, r.image.width);
+    el.style.height = pct(b.height, r.image.height);
+  };
+  for (const g of regions) {
+    const el = document.createElement('div');
+    el.className = 'region';
+    place(el, g.box);
+    boxes.append(el);
+  }
+  const ins = r.inspected;
+  if (ins && (ins.width < r.image.width || ins.height < r.image.height)) {
+    const el = document.createElement('div');
+    el.className = 'inspected';
+    el.title = 'outside this frame: not inspected';
+    place(el, ins);
+    boxes.append(el);
+    const note = document.createElement('span');
+    note.className = 'not-inspected';
+    note.textContent = 'grey: not inspected';
+    wrap.append(note);
+  }
+  // The recorded heatmap has the one fixed colour scale; fetched (not linked) because it needs the token.
+  api(r.id ? `/v1/results/${r.id}/heatmap` : r.heatmap_url)
+    .catch(() => api(r.heatmap_url))
     .then((res) => res.blob())
     .then((blob) => {
       const img = card.querySelector('.heatmap');
       img.onload = () => { card.dataset.ready = '1'; };
       img.src = URL.createObjectURL(blob);
     })
-    .catch((e) => setStatus(`heatmap for ${file.name}: ${e.message}`, true));
+    .catch((e) => setStatus(`heatmap for ${card.querySelector('.name').textContent}: ${e.message}`, true));
 }
 
-async function upload(files) {
-  files = [...files].filter((f) => f.size > 0);
-  if (files.length === 0) return;
-  const form = new FormData();
-  for (const f of files) form.append('images', f, f.name);
-  setStatus(`inspecting ${files.length} image${files.length > 1 ? 's' : ''}…`);
+async function inspectFile(file) {
+  const name = file.webkitRelativePath || file.name;
+  const card = newCard(name);
   try {
+    const form = new FormData();
+    form.append('images', file, name);
     const { results } = await (await api('/v1/predict', { method: 'POST', body: form })).json();
-    results.forEach((r, i) => {
-      addCard(files[i], r);
-    });
-    updateSliderRange();
-    repaint();
-    setStatus(`inspected ${results.length} image${results.length > 1 ? 's' : ''}`);
+    showResult(card, results[0]);
+    return true;
   } catch (e) {
-    setStatus(`upload failed: ${e.message}`, true);
+    showError(card, `${name}: ${e.message}`);
+    return false;
   }
 }
 
-/** Only a server started with --token offers this; the PUT carries the token like every /v1 call. */
-async function saveThreshold() {
+async function upload(list) {
+  const files = [...list];
+  if (files.length === 0) return;
+  let done = 0;
+  let failed = 0;
+  let next = 0;
+  const step = () => setStatus(`inspected ${done} of ${files.length}${failed ? ` (${failed} could not be inspected)` : ''}`);
+  step();
+  const worker = async () => {
+    while (next < files.length) {
+      const ok = await inspectFile(files[next++]);
+      done++;
+      if (!ok) failed++;
+      step();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
+  await loadHistory();
+  await loadModel();
+}
+
+async function applyThreshold() {
+  const t = Number($('#threshold').value);
   try {
-    const body = JSON.stringify({ threshold: state.threshold });
+    const body = JSON.stringify({ threshold: t });
     const r = await (await api('/v1/threshold', { method: 'PUT', body, headers: { 'content-type': 'application/json' } })).json();
-    setStatus(`threshold ${fmt(r.threshold)} saved into the model (now ${r.model_id})`);
+    setStatus(`threshold ${fmt(r.threshold)} applies to parts from now on; earlier parts keep their verdicts`);
     await loadModel();
   } catch (e) {
-    setStatus(`could not save the threshold: ${e.message}`, true);
+    setStatus(`threshold not changed: ${e.message}`, true);
   }
 }
 
@@ -173,6 +203,7 @@ function wire() {
   $('#token').addEventListener('change', () => {
     sessionStorage.setItem('patchcore-token', $('#token').value.trim());
     loadModel();
+    loadHistory();
   });
   $('#files').addEventListener('change', (e) => {
     upload(e.target.files);
@@ -186,11 +217,9 @@ function wire() {
     drop.classList.remove('over');
     upload(e.dataTransfer.files);
   });
-  $('#threshold').addEventListener('input', (e) => setThreshold(Number(e.target.value)));
-  $('#reset-threshold').addEventListener('click', () => setThreshold(state.modelThreshold));
-  $('#save-threshold').addEventListener('click', saveThreshold);
-  renderHistory();
+  $('#apply-threshold').addEventListener('click', applyThreshold);
   loadModel();
+  loadHistory();
 }
 
 wire();
