@@ -129,7 +129,7 @@ test('auto: exact when the exact greedy is cheap, composable past its budget; ev
   assert.deepEqual(small.indices, (await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'exact' })).indices);
   const a = await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
   assert.equal(a.method, 'composable');
-  assert.match(a.note, /composable: 8 block\(s\)/);
+  assert.match(a.note, /composable: 8 block\(s\).*, last 38 centers by the greedy over all rows/);
   const b = await chooseCoreset(store, { ratio: 0.05, seed: 1, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
   assert.notDeepEqual(a.indices, b.indices, 'another run seed redraws the final stage');
   assert.deepEqual((await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } })).indices, a.indices);

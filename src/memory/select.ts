@@ -48,6 +48,11 @@ export interface CoresetChoice {
  * (docs/RESULTS.md, issue 23).
  */
 export const TAIL = 0.25;
+/**
+ * The tail's search costs about n·count/8 kernel distances (a Gemm), n·count/8 ≤ this many per row,
+ * i.e. banks up to 8,000 centers; larger banks (e.g. 2.4M rows at 1 %) keep the composable cost alone.
+ */
+const TAIL_PAIRS_PER_ROW = 1000;
 
 /** Number of starting points of the approximate greedy coreset (official value). */
 const STARTS = 10;
@@ -111,7 +116,8 @@ export async function chooseCoreset(store: FeatureStore, opts: CoresetOptions): 
     memo.overBudget = ` (auto: the exact greedy passed its work budget, ${budget.toExponential(1)} units)`;
   }
   // progress: the chunk stage, then the final stage and the tail, each as one step of its share of the work
-  const tail = plan.length > 1 ? Math.round((opts.tail ?? TAIL) * count) : 0; // one block: already the greedy over all rows
+  // one block: already the greedy over all rows
+  const tail = plan.length > 1 && count / 8 <= TAIL_PAIRS_PER_ROW ? Math.round((opts.tail ?? TAIL) * count) : 0;
   const tailPairs = tail > 0 ? (n * count) / 8 : 0; // the search runs ~8× the kernel's speed
   const finalPairs = union * (count + STARTS) + tailPairs, total = pairs + tailPairs;
   const z = store.projectionSource; // spilled projections are read a block at a time
