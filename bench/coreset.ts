@@ -125,7 +125,7 @@ async function storeBench(): Promise<void> {
   }
   const appendS = (performance.now() - t - genMs) / 1000, rssAppend = rssMB();
   t = performance.now();
-  const bank = buildMemoryBank(store, { ratio, seed: 0 });
+  const bank = await buildMemoryBank(store, { ratio, seed: 0 });
   const bankS = (performance.now() - t) / 1000;
   store.close();
   table([['N', 'D', 'ratio', 'bank', 'append+project s', 'peak RSS after append MB', 'coreset+rows s', 'peak RSS MB'],

@@ -39,7 +39,7 @@ async function one(): Promise<void> {
   }
   const storeS = (performance.now() - t0 - gen) / 1000;
   const t1 = performance.now(), cpu = process.cpuUsage();
-  const c = chooseCoreset(store, { ratio, seed: 0, method });
+  const c = await chooseCoreset(store, { ratio, seed: 0, method });
   const coresetS = (performance.now() - t1) / 1000;
   const u = process.cpuUsage(cpu), coresetCpuS = (u.user + u.system) / 1e6; // both threads
   const t2 = performance.now();

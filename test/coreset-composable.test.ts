@@ -124,15 +124,15 @@ test('auto: exact when the exact greedy is cheap, composable past its budget; ev
   const store = new FeatureStore({ seed: 3, inMemory: true });
   const data = blobs(n, dim, 5);
   for (let i = 0; i < n; i += 500) await store.append({ gridH: 1, gridW: 500, dim, count: 500, data: data.subarray(i * dim, (i + 500) * dim) });
-  const small = chooseCoreset(store, { ratio: 0.05, seed: 0 });
+  const small = await chooseCoreset(store, { ratio: 0.05, seed: 0 });
   assert.equal(small.method, 'exact');
-  assert.deepEqual(small.indices, chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'exact' }).indices);
-  const a = chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
+  assert.deepEqual(small.indices, (await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'exact' })).indices);
+  const a = await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
   assert.equal(a.method, 'composable');
-  assert.match(a.note, /composable: 8 block\(s\)/);
-  const b = chooseCoreset(store, { ratio: 0.05, seed: 1, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
+  assert.match(a.note, /composable: 8 block\(s\).*, last 38 centers by the greedy over all rows/);
+  const b = await chooseCoreset(store, { ratio: 0.05, seed: 1, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
   assert.notDeepEqual(a.indices, b.indices, 'another run seed redraws the final stage');
-  assert.deepEqual(chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } }).indices, a.indices);
+  assert.deepEqual((await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } })).indices, a.indices);
 });
 
 test('exact greedy within a work budget: the same result, or null once the budget is passed', () => {

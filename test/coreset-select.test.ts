@@ -26,17 +26,17 @@ async function storeOf(data: Float32Array, seed: number): Promise<FeatureStore> 
 test('ratio outside (0, 1] is a UserError', async () => {
   const store = await storeOf(features(1), 1);
   for (const ratio of [0, -0.1, 1.5, NaN])
-    assert.throws(() => selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
+    await assert.rejects(selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
       e instanceof UserError && e.message === `Expected a number in (0, 1] for ratio but received ${ratio}`);
-  assert.equal(selectCoreset(store, { ratio: 1e-6, seed: 0 }).length, 1, 'at least one center');
-  assert.equal(selectCoreset(store, { ratio: 1, seed: 0 }).length, N);
+  assert.equal((await selectCoreset(store, { ratio: 1e-6, seed: 0 })).length, 1, 'at least one center');
+  assert.equal((await selectCoreset(store, { ratio: 1, seed: 0 })).length, N);
 });
 
 test('same seed gives the same bank; another seed gives another', async () => {
   const data = features(2);
-  const a = buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const b = buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const c = buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 5 });
+  const a = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const b = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const c = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 5 });
   assert.equal(a.size, 120);
   assert.equal(a.dim, D);
   assert.deepEqual(a.data, b.data);
@@ -47,9 +47,9 @@ test('bank rows are the original features of the selected patches, with progress
   const data = features(3);
   const store = await storeOf(data, 1);
   const seen: number[] = [];
-  const idx = selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } });
+  const idx = await selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } });
   assert.equal(seen.at(-1), 60);
-  const bank = buildMemoryBank(store, { ratio: 0.05, seed: 1 });
+  const bank = await buildMemoryBank(store, { ratio: 0.05, seed: 1 });
   for (const [k, r] of idx.entries()) assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D));
 });
 
@@ -57,7 +57,7 @@ test('coverage: equals the plain run in projected space, near a full-dimension g
   const data = features(4);
   const store = await storeOf(data, 2);
   const z = store.projected;
-  const idx = selectCoreset(store, { ratio: 0.1, seed: 2 });
+  const idx = await selectCoreset(store, { ratio: 0.1, seed: 2 });
   const starts = pickStarts(N, 2);
   const plain = plainGreedyCoreset(z, N, 128, idx.length, starts);
   assert.equal(coverage(z, N, 128, idx), coverage(z, N, 128, plain));
@@ -88,9 +88,9 @@ test('a store whose projections spilled to disk selects the same banks, composab
   const composable = { chunkRows: 200, union: 2, threads: 2 };
   for (const seed of [1, 2]) // the second run reuses the block stage
     assert.deepEqual(
-      selectCoreset(disk, { ratio: 0.05, seed, method: 'composable', composable }),
-      selectCoreset(mem, { ratio: 0.05, seed, method: 'composable', composable }),
+      await selectCoreset(disk, { ratio: 0.05, seed, method: 'composable', composable }),
+      await selectCoreset(mem, { ratio: 0.05, seed, method: 'composable', composable }),
     );
-  assert.deepEqual(selectCoreset(disk, { ratio: 0.05, seed: 3, method: 'exact' }), selectCoreset(mem, { ratio: 0.05, seed: 3, method: 'exact' }));
+  assert.deepEqual(await selectCoreset(disk, { ratio: 0.05, seed: 3, method: 'exact' }), await selectCoreset(mem, { ratio: 0.05, seed: 3, method: 'exact' }));
   disk.close();
 });

@@ -58,7 +58,7 @@ export const BACKBONE_OPTIONS = {
 export const MODEL_OPTIONS = {
   ...BACKBONE_OPTIONS,
   coreset: number('R', "coreset ratio in (0, 1]; the paper's 1 % is 0.01", 'a ratio in (0, 1]', undefined, (x) => x > 0 && x <= 1, { key: 'ratio', shown: `the preset's (${D.ratio})` }),
-  'coreset-method': choice('auto|exact|composable', `\`exact\`: PatchCore's greedy; \`composable\`: greedy on blocks, then on their union (a cost fixed by the size); \`auto\`: exact unless its work heads past the composable one's, composable directly above ${EXACT_MAX_ROWS / 1000}k patches`, ['auto', 'exact', 'composable'] as const, 'auto'),
+  'coreset-method': choice('auto|exact|composable', `\`exact\`: PatchCore's greedy; \`composable\`: greedy on blocks, then on their union, its last quarter the greedy continued over all rows (a cost fixed by the size); \`auto\`: exact unless its work heads past the composable one's, composable directly above ${EXACT_MAX_ROWS / 1000}k patches`, ['auto', 'exact', 'composable'] as const, 'auto'),
   'coreset-exact': flag('short for --coreset-method exact: the PatchCore-exact bank'),
   seed: integer('N', 'coreset seed; the same seed gives the same bank', 0, 2 ** 31 - 1, 0, { expected: 'a non-negative integer' }),
   score: choice('', 'image score: `nearest` (PatchCore), `knn-mean` (mean of --k), `neighbourhood` (the report\'s eq. 3-4, --b)', ['nearest', 'knn-mean', 'neighbourhood'] as const, DEFAULT_SCORING.kind),

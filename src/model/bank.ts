@@ -24,7 +24,7 @@ export interface FittedBank {
  * uses it (neighbourhood score, eq. 7 reweighting): for nearest and knn-mean it was ~5 % of fit.
  */
 export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, scoring: ScoringConfig, device?: Device, progress?: Progress, method?: CoresetMethod): Promise<FittedBank> {
-  const sel = selectBank(store, { ratio, seed, method, onProgress: (d, t) => progress?.('coreset', d, t) });
+  const sel = await selectBank(store, { ratio, seed, method, onProgress: (d, t) => progress?.('coreset', d, t) });
   const { bank, origin } = sel;
   const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device }), origin, method: sel.method };
   await ensureNeighbourTable(fb, scoring);

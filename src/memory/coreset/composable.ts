@@ -169,7 +169,8 @@ function runBlock(k: MinUpdate, z: ProjectedRows, b: Block, seed: number, out: I
   for (let t = 0; t < b.keep; t++) out[b.at + t] = b.from + picks[t];
 }
 
-function withFile<T>(file: string, read: (fd: number) => T): T {
+/** `read` on the file, opened for reading and closed after. */
+export function withFile<T>(file: string, read: (fd: number) => T): T {
   const fd = fs.openSync(file, 'r');
   try {
     return read(fd);
