@@ -7,11 +7,9 @@
 // metric is the good images' histogram plus that defect's.
 import type { ScoreMap } from '../types.js';
 import { invalid, UserError } from '../util/errors.js';
-import { ProArea, RocArea } from './curve.js';
 import { labelRegions } from './regions.js';
 import { descKey } from './sort.js';
-import { defined, undefinedMetric, type MetricValue } from './value.js';
-import type { PixelMetrics } from './pixel.js';
+import { PixelCurves, type PixelMetrics } from './pixel.js';
 
 const BIN_SHIFT = 8; // bins = keys >>> 8: 2^24 of them, allocated in pages as scores reach them
 const PAGE_BITS = 12;
@@ -74,7 +72,7 @@ export function histogramMetrics(hists: PixelHistogram[], limit = 0.3): Omit<Pix
   if (!(limit > 0 && limit <= 1)) throw invalid('limit', 'a number in (0, 1]', limit);
   const sum = (k: 'pixels' | 'positives' | 'negatives' | 'negativesInDefect' | 'regions') => hists.reduce((s, h) => s + h[k], 0);
   const total = sum('pixels'), positives = sum('positives'), negatives = sum('negatives'), negativesInDefect = sum('negativesInDefect'), regions = sum('regions');
-  const rocAll = new RocArea(), rocDefect = new RocArea(), pro = new ProArea(limit);
+  const curves = new PixelCurves(negatives, regions, limit);
   let tp = 0, fp = 0, fpDefect = 0, proSum = 0;
   // ascending key = descending score: each bin is one threshold, its pixels tied
   for (let k = 0; k < PAGES; k++) {
@@ -85,17 +83,9 @@ export function histogramMetrics(hists: PixelHistogram[], limit = 0.3): Omit<Pix
       for (const p of pages) { dp += p[at + POS]; dn += p[at + NEG]; dnd += p[at + NEG_DEFECT]; dpro += p[at + PRO]; }
       if (dp + dn + dnd === 0) continue;
       tp += dp; fp += dn + dnd; fpDefect += dnd; proSum += dpro;
-      rocAll.step(tp, fp);
-      rocDefect.step(tp, fpDefect);
-      pro.step(fp / negatives, proSum / regions);
+      curves.step(tp, fp, fpDefect, proSum);
     }
   }
-  const noDefects = total === 0 ? 'no pixels' : positives === 0 ? 'ground truth has no defect pixels' : undefined;
-  const both = (neg: number, what: string): MetricValue | undefined =>
-    noDefects ? undefinedMetric(noDefects) : neg === 0 ? undefinedMetric(`${what} have no good pixels`) : undefined;
-  return {
-    auroc: both(negatives, 'test images') ?? defined(rocAll.result()),
-    aurocAnomalous: both(negativesInDefect, 'defect images') ?? defined(rocDefect.result()),
-    aupro: both(negatives, 'test images') ?? defined(pro.result()),
-  };
+  const { auroc, aurocAnomalous, aupro } = curves.result(total, positives, negativesInDefect);
+  return { auroc, aurocAnomalous, aupro };
 }
