@@ -1,8 +1,8 @@
 // The evaluation protocol: backbone features once, then N runs of coreset + scoring (seeds 0..N-1),
 // image and pixel metrics per run, summarised as mean ± std, with a per-defect-type breakdown.
-// Memory stays bounded by the set's size: the test images' features wait in a file on disk and are
-// read back one image at a time, pixel metrics are counted per run in score histograms (exact
-// metrics would hold every map), and only the last run's maps are kept, on disk, for the report.
+// Memory does not grow with the features or the runs: the test images' features wait in a file on
+// disk and are read back one image at a time, pixel metrics are counted per run in score histograms
+// (exact metrics would hold every map), and only the last run's maps are kept, on disk, for the report.
 import type { PatchFeatures, ScoreMap, ScoringConfig } from '../types.js';
 import type { Extractor } from './extract.js';
 import type { Dataset, TestItem } from '../data/dataset.js';
