@@ -139,6 +139,7 @@ async function runCell(c: Cell): Promise<Record<string, unknown>> {
   const ef: EvalFeatures = await extractEvalFeatures(ds, ex, progress);
   try {
     const r = await evaluateFeatures(ef, { runs: c.runs, ratio: c.setting.ratio, seed: 0, scoring: DEFAULT_SCORING, progress });
+    r.close(); // the maps on disk are not used
     const m = (k: keyof typeof r.metrics) => ({ mean: r.metrics[k].mean, std: r.metrics[k].std, runs: r.metrics[k].runs });
     const g = ef.tests[0].geometry;
     return {

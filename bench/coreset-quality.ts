@@ -186,6 +186,7 @@ async function evalBench(): Promise<void> {
         const f = (k: keyof typeof r.metrics) => (r.metrics[k].mean === null ? '—' : `${r.metrics[k].mean!.toFixed(4)} ± ${r.metrics[k].std!.toFixed(4)}`);
         console.log(JSON.stringify({ set, method, runs, seconds: (performance.now() - t0) / 1000, load: os.loadavg()[0], methods: r.coresetMethods, metrics: r.metrics, fitThresholds: r.fitThresholds }));
         console.log(`| ${set} | ${method} | ${f('image_auroc')} | ${f('pixel_auroc')} | ${f('aupro')} | ${f('threshold_recall')} | ${f('threshold_fpr')} | ${r.coresetMethods?.[0] ?? ''} |`);
+        r.close();
       }
     } finally {
       ef.close();

@@ -72,6 +72,7 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
         methods: [...new Set(r.coresetMethods ?? [])],
         seconds: r.seconds, load: [load0, os.loadavg()[0]], date: new Date().toISOString(),
       };
+      r.close();
       const store = readStore(out); // re-read: another invocation may have appended meanwhile
       store[keyOf(set, extract, v, runs)] = rec;
       await writeFileAtomic(out, JSON.stringify(store) + '\n');

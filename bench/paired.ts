@@ -27,6 +27,7 @@ async function scoresOf(ds: Dataset, name: string, runs: number): Promise<{ scor
   const ef = await extractEvalFeatures(ds, ex);
   try {
     const r = await evaluateFeatures(ef, { runs, ratio: p.ratio, seed: 0, scoring: DEFAULT_SCORING });
+    r.close(); // the maps on disk are not used
     return {
       scores: r.tests.map((t) => t.scores.reduce((a, b) => a + b, 0) / t.scores.length),
       labels: r.tests.map((t) => t.item.label),

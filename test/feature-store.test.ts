@@ -1,20 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/util/rng.js';
 import { UserError } from '../src/util/errors.js';
 import type { PatchFeatures } from '../src/types.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
 import { Projector, randomProjection } from '../src/memory/projection.js';
+import type { SpillFiles } from '../src/memory/spill.js';
+import { ownSpillFolders } from './spill-helpers.js';
 
 function batch(rng: Rng, count: number, dim: number): PatchFeatures {
   return { gridH: 1, gridW: count, dim, count, data: Float32Array.from({ length: count * dim }, () => rng.normal()) };
 }
 
-function storeDir(s: FeatureStore): string | undefined {
-  return (s as unknown as { dir?: string }).dir;
+function spillOf(s: FeatureStore): SpillFiles | undefined {
+  return (s as unknown as { spill?: SpillFiles }).spill;
 }
 
 for (const inMemory of [false, true]) {
@@ -53,7 +53,7 @@ test('overlapped writes (fit\'s feature stage): the same rows once flushed; rows
   const early = new FeatureStore({ seed: 1 });
   await early.append(batch(rng, 5000, dim), { overlap: true });
   early.close(); // the write may still be in flight: no unhandled rejection, no file left
-  assert.equal(storeDir(early), undefined);
+  assert.equal(spillOf(early), undefined);
   await new Promise((r) => setTimeout(r, 50));
 });
 
@@ -82,29 +82,22 @@ test('projection is computed on append, seeded, and preserves distances roughly'
   store.close();
 });
 
-test('temp file lives until close(); bad input is a UserError', async () => {
+test('the temp file is gone from disk once open (Linux: only its descriptor holds it) and readable until close(); bad input is a UserError', async () => {
   const rng = new Rng(1);
   const store = new FeatureStore();
-  await store.append(batch(rng, 10, 8));
-  const dir = storeDir(store)!;
-  assert.ok(fs.existsSync(dir));
+  const b = batch(rng, 10, 8);
+  await store.append(b);
+  const linux = process.platform === 'linux';
+  assert.equal(spillOf(store)!.unlinked, linux);
+  assert.equal(ownSpillFolders().length, linux ? 0 : 1);
+  assert.deepEqual(store.rows(Int32Array.from({ length: 10 }, (_, i) => i)), b.data);
   await assert.rejects(() => store.append(batch(rng, 10, 9)), UserError);
   const bad = batch(rng, 2, 8);
   bad.data[3] = NaN;
   await assert.rejects(() => store.append(bad), UserError);
   store.close();
   store.close();
-  assert.ok(!fs.existsSync(dir));
-});
-
-test('temp files are removed when the process exits without close()', () => {
-  const mod = fileURLToPath(new URL('../src/memory/feature-store.js', import.meta.url));
-  const script = `import { FeatureStore } from ${JSON.stringify(mod)};
-    const s = new FeatureStore(); await s.append({ gridH: 1, gridW: 2, dim: 3, count: 2, data: new Float32Array(6) });
-    console.log(s.dir); process.exit(0);`;
-  const dir = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
-  assert.match(dir, /patchcore-features-/);
-  assert.ok(!fs.existsSync(dir));
+  assert.deepEqual(ownSpillFolders(), []);
 });
 
 test('projections spill to disk above the reserved bound: the same rows, read in part or whole', async () => {
@@ -127,10 +120,9 @@ test('projections spill to disk above the reserved bound: the same rows, read in
   assert.throws(() => disk.projectedRows([1507]), RangeError);
   assert.deepEqual(disk.projected, mem.projected); // read whole (the exact greedy)
   assert.deepEqual(disk.projectedRows(idx), mem.projectedRows(idx)); // and from that copy
-  const dir = storeDir(disk)!;
   disk.close();
   mem.close();
-  assert.equal(fs.existsSync(dir), false, 'both temp files removed');
+  assert.deepEqual(ownSpillFolders(), [], 'both temp files removed');
 });
 
 test('a non-finite feature value anywhere is refused, and the store keeps what it had', async () => {

@@ -38,7 +38,7 @@ async function fakeTest(dir: string, name: string, label: 0 | 1, scores: number[
     geometry,
     scores,
     normalized: 0.5,
-    map: { width: crop, height: crop, data: map },
+    map: () => ({ width: crop, height: crop, data: map }),
     mask: withMask ? mask : undefined,
   };
 }
@@ -62,6 +62,7 @@ function fakeResult(tests: TestResult[]): EvalResult {
     per_defect: { scratch: { image_auroc: defined([0.75, 0.77], 0.76, 0.0141), pixel_auroc: defined([0.9, 0.9], 0.9, 0), aupro: undef('too few regions') } },
     tests,
     seconds: { features: 1.25, perRun: [0.5, 0.6] },
+    close: () => undefined,
   };
 }
 

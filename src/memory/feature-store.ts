@@ -4,12 +4,11 @@
 // stay in memory for small data) and are read back only for the rows the coreset picks, or for
 // rescoring the training images.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { PatchFeatures } from '../types.js';
 import { UserError } from '../util/errors.js';
 import { OrtProjector } from './projection.js';
 import { readRange, readRows, writeFully } from './row-file.js';
+import { openSpillFiles, type SpillFiles } from './spill.js';
 
 /**
  * Above this many reserved rows the projections go to disk too: 2.4M rows are 1.2 GB, and the
@@ -36,14 +35,13 @@ export class FeatureStore {
   private projector?: Promise<OrtProjector>;
   private proj: Float32Array = new Float32Array(0); // count × projectDim, grown by doubling (or reserved)
   private chunks: Float32Array[] = []; // in-memory mode
-  private dir?: string;
+  private spill?: SpillFiles;
   private fd = -1;
   /** The projections' file when they spill (−1: in memory), and whether they will. */
   private projFd = -1;
   private spillProjection = false;
   /** The spill write in flight (at most one): it runs on libuv's pool while the next image is extracted. */
   private writing: Promise<void> | null = null;
-  private readonly cleanup = () => this.removeFiles();
 
   constructor(private readonly opts: FeatureStoreOptions = {}) {}
 
@@ -96,7 +94,7 @@ export class FeatureStore {
 
   /** Where the coreset's blocks read the projections from: the array, or the spill file's path. */
   get projectionSource(): Float32Array | string {
-    return this.projFd >= 0 ? path.join(this.dir!, PROJECTED_FILE) : this.projected;
+    return this.projFd >= 0 ? this.spill!.paths[1] : this.projected;
   }
 
   /**
@@ -177,20 +175,15 @@ export class FeatureStore {
     this.dim = dim;
     this.projector = OrtProjector.create(dim, this.projectDim, this.opts.seed ?? 0);
     if (this.opts.inMemory) return;
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-features-'));
-    this.fd = fs.openSync(path.join(this.dir, ROWS_FILE), 'w+');
-    if (this.spillProjection) this.projFd = fs.openSync(path.join(this.dir, PROJECTED_FILE), 'w+');
-    process.on('exit', this.cleanup);
+    this.spill = openSpillFiles(this.spillProjection ? [ROWS_FILE, PROJECTED_FILE] : [ROWS_FILE]);
+    [this.fd, this.projFd = -1] = this.spill.fds;
   }
 
   private removeFiles(): void {
     this.writing = null; // a write still in flight fails on the closed file; its error is dropped
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    if (this.projFd >= 0) fs.closeSync(this.projFd);
+    this.spill?.close();
+    this.spill = undefined;
     this.fd = this.projFd = -1;
-    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
-    this.dir = undefined;
-    process.off('exit', this.cleanup);
   }
 }
 

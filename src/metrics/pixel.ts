@@ -67,7 +67,7 @@ export function pixelMetrics(maps: ScoreMap[], masks: ArrayLike<number>[], limit
   }
 
   const sorted = radixSort(keys);
-  const rocAll = new RocArea(), rocDefect = new RocArea(), f1 = new F1Best(positives), pro = new ProArea(limit);
+  const curves = new PixelCurves(negatives, regions, limit), f1 = new F1Best(positives);
   let tp = 0, fp = 0, fpDefect = 0, proSum = 0;
   walkGroups(sorted.order, sorted.keys,
     (p) => {
@@ -76,21 +76,45 @@ export function pixelMetrics(maps: ScoreMap[], masks: ArrayLike<number>[], limit
       else { fp++; if (f & IN_DEFECT_IMAGE) fpDefect++; }
     },
     (first) => {
-      rocAll.step(tp, fp);
-      rocDefect.step(tp, fpDefect);
+      curves.step(tp, fp, fpDefect, proSum);
       f1.step(tp, fp, first);
-      pro.step(fp / negatives, proSum / regions);
     });
 
-  const noDefects = total === 0 ? 'no pixels' : positives === 0 ? 'ground truth has no defect pixels' : undefined;
-  const both = (neg: number, what: string): MetricValue | undefined =>
-    noDefects ? undefinedMetric(noDefects) : neg === 0 ? undefinedMetric(`${what} have no good pixels`) : undefined;
-  return {
-    auroc: both(negatives, 'test images') ?? defined(rocAll.result()),
-    aurocAnomalous: both(negativesInDefect, 'defect images') ?? defined(rocDefect.result()),
-    aupro: both(negatives, 'test images') ?? defined(pro.result()),
-    f1: noDefects ? undefinedMetric(noDefects) : { value: f1.f1, threshold: keyToScore(sorted.keys[f1.at]) },
-  };
+  const r = curves.result(total, positives, negativesInDefect);
+  return { ...r, f1: r.noDefects ?? { value: f1.f1, threshold: keyToScore(sorted.keys[f1.at]) } };
+}
+
+/**
+ * The pooled AUROC, the AUROC over defect images and AUPRO, fed once per threshold (descending)
+ * with cumulative counts: defect pixels, good pixels, good pixels of defect images, Σ 1/region size.
+ */
+export class PixelCurves {
+  private readonly all = new RocArea();
+  private readonly defect = new RocArea();
+  private readonly pro: ProArea;
+  constructor(private readonly negatives: number, private readonly regions: number, limit: number) {
+    this.pro = new ProArea(limit);
+  }
+
+  step(tp: number, fp: number, fpDefect: number, proSum: number): void {
+    this.all.step(tp, fp);
+    this.defect.step(tp, fpDefect);
+    this.pro.step(fp / this.negatives, proSum / this.regions);
+  }
+
+  /** The three metrics, each undefined with its reason when a class is missing (noDefects: why F1 is). */
+  result(total: number, positives: number, negativesInDefect: number) {
+    const reason = total === 0 ? 'no pixels' : positives === 0 ? 'ground truth has no defect pixels' : undefined;
+    const noDefects = reason === undefined ? undefined : undefinedMetric(reason);
+    const missing = (neg: number, what: string) => noDefects ?? (neg === 0 ? undefinedMetric(`${what} have no good pixels`) : undefined);
+    const all = missing(this.negatives, 'test images');
+    return {
+      auroc: all ?? defined(this.all.result()),
+      aurocAnomalous: missing(negativesInDefect, 'defect images') ?? defined(this.defect.result()),
+      aupro: all ?? defined(this.pro.result()),
+      noDefects,
+    };
+  }
 }
 
 /** Pooled pixel AUROC. Prefer pixelMetrics() when several metrics are needed: each call sorts. */

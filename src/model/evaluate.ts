@@ -1,18 +1,21 @@
 // The evaluation protocol: backbone features once, then N runs of coreset + scoring (seeds 0..N-1),
 // image and pixel metrics per run, summarised as mean ± std, with a per-defect-type breakdown.
+// Memory does not grow with the features or the runs: the test images' features wait in a file on
+// disk and are read back one image at a time, pixel metrics are counted per run in score histograms
+// (exact metrics would hold every map), and only the last run's maps are kept, on disk, for the report.
 import type { PatchFeatures, ScoreMap, ScoringConfig } from '../types.js';
 import type { Extractor } from './extract.js';
 import type { Dataset, TestItem } from '../data/dataset.js';
 import type { Geometry } from '../image/preprocess.js';
 import { alignedMask } from '../image/mask.js';
-import { FeatureStore, type CoresetMethod } from '../memory/index.js';
+import { FeatureStore, RecordFile, type CoresetMethod } from '../memory/index.js';
 import { anomalyMap } from '../scoring/anomaly-map.js';
 import { bankFromStore, scoreFeatures, type Progress } from './bank.js';
 import type { StoredImage } from './extract.js';
 import { calibrationImages, leaveOneOutScores } from './threshold.js';
 import { conformalThreshold, normalizationScale, normalizeScore } from '../scoring/decision.js';
 import { DEFAULT_TARGET_FPR } from './config.js';
-import { auroc, f1Max, pixelMetrics, summarize, type MetricValue } from '../metrics/index.js';
+import { auroc, f1Max, histogramMetrics, PixelHistogram, summarize, type MetricValue } from '../metrics/index.js';
 import type { Device } from '../onnx/session.js';
 import { invalid, UserError } from '../util/errors.js';
 import { fitForeground } from '../foreground/fit.js';
@@ -47,8 +50,8 @@ export interface TestResult {
   scores: number[];
   /** Normalised score of the last run, at that run's fit-time threshold (0.5 at the threshold). */
   normalized: number;
-  /** Anomaly map of the last run, at crop size (for the report). */
-  map: ScoreMap;
+  /** Anomaly map of the last run, at crop size (for the report), read from disk on each call. */
+  map(): ScoreMap;
   mask?: Uint8Array; // aligned with the map
 }
 
@@ -65,11 +68,12 @@ export interface EvalResult {
   coresetMethods?: string[];
   /** The resolved --foreground (shared by the runs: it depends on the features only); absent when off. */
   foreground?: ForegroundConfig;
+  /** Frees the last run's maps (tests[i].map() fails after). Safe to call twice. */
+  close(): void;
 }
 
 export interface PreparedTest {
   item: TestItem;
-  features: PatchFeatures;
   geometry: Geometry;
   mask?: Uint8Array;
   /** RGB-range foreground cells (extractor with a foreground range). */
@@ -88,6 +92,8 @@ export interface EvalFeatures {
   store: FeatureStore;
   images: StoredImage[];
   tests: PreparedTest[];
+  /** Test image i's patch features, read back from disk. */
+  testFeatures(i: number): PatchFeatures;
   hasMasks: boolean;
   seconds: number;
   /** The backbone's shallow stride: maps place the patch cells at it (as fit records for predict). */
@@ -98,19 +104,26 @@ export interface EvalFeatures {
 export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, progress?: Progress): Promise<EvalFeatures> {
   const t0 = Date.now();
   const store = new FeatureStore();
+  const file = new RecordFile();
+  const close = () => { store.close(); file.close(); };
   try {
     const images = await extractor.storeFiles(ds.train, store, (d, t) => progress?.('train features', d, t));
     const tests: PreparedTest[] = [];
+    const grids: Omit<PatchFeatures, 'data'>[] = [];
     for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => progress?.('test features', d, t))) {
       const item = ds.test[tests.length];
       if (ds.hasMasks && item.label === 1 && !item.mask) throw new UserError(`${item.file}: defect image without a ground-truth mask`);
       const mask = ds.hasMasks ? await alignedMask(item.mask, e.geometry) : undefined;
-      tests.push({ item, features: e.features, geometry: e.geometry, mask, ...(e.foreground ? { foreground: e.foreground } : {}) });
+      const { gridH, gridW, dim, count, data } = e.features;
+      file.append(data.subarray(0, count * dim));
+      grids.push({ gridH, gridW, dim, count });
+      tests.push({ item, geometry: e.geometry, mask, ...(e.foreground ? { foreground: e.foreground } : {}) });
     }
     await extractor.release(); // the runs need only the features
-    return { store, images, tests, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close: () => store.close() };
+    const testFeatures = (i: number): PatchFeatures => ({ ...grids[i], data: file.read(i) });
+    return { store, images, tests, testFeatures, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close };
   } catch (e) {
-    store.close();
+    close();
     throw e;
   }
 }
@@ -121,34 +134,64 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
   const perRun: number[] = [];
   const methods: string[] = [];
   const runScores: number[][] = [];
-  const runMaps: ScoreMap[][] = [];
+  const runPixels: RunPixels[] = [];
+  const fg = evalForeground(ef, o);
+  const maps = new RecordFile(); // the last run's, for the report
   const fit: { threshold: number; scale: number }[] = [];
+  try {
+    for (let r = 0; r < o.runs; r++) {
+      const tr = Date.now();
+      const run = await oneRun(ef, o, fg, r, r === o.runs - 1 ? maps : undefined);
+      if (run.method) methods.push(run.method);
+      fit.push(run.fit);
+      runScores.push(run.scores);
+      runPixels.push(run.pixels);
+      perRun.push((Date.now() - tr) / 1000);
+      o.progress?.('runs', r + 1, o.runs);
+    }
+  } catch (e) {
+    maps.close();
+    throw e;
+  }
+  const map = (i: number): ScoreMap => ({ width: ef.tests[i].geometry.cropW, height: ef.tests[i].geometry.cropH, data: maps.read(i) });
+  return { ...summariseRuns(ef.tests, runScores, runPixels, fit, map, { features: ef.seconds, perRun }), coresetMethods: methods, ...(fg.config ? { foreground: fg.config } : {}), close: () => maps.close() };
+}
+
+/** The foreground mask shared by every run (it depends on the features only), and each test image's kept cells. */
+interface EvalForeground {
+  config: ForegroundConfig | undefined;
+  keeps: (Uint8Array | null)[];
+}
+
+function evalForeground(ef: EvalFeatures, o: EvalOptions): EvalForeground {
+  const config = fitForeground(ef.store, ef.images, { mode: o.foreground ?? 'off', seed: o.seed, range: o.foregroundRange });
+  if (!config) return { config, keeps: ef.tests.map(() => null) };
+  if (config.mask === 'range' && ef.tests.some((t) => !t.foreground)) throw new Error('evaluate: --foreground range needs features extracted with a foreground range');
+  return { config, keeps: ef.tests.map((t, i) => foregroundCells(config, ef.testFeatures(i), t.foreground)) };
+}
+
+/** Run r: its coreset, fit's threshold, every test image's score, and pixel metrics counted map by map (maps kept in `keep`). */
+async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: number, keep?: RecordFile) {
   const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
-  const foreground = fitForeground(ef.store, ef.images, { mode: o.foreground ?? 'off', seed: o.seed, range: o.foregroundRange });
-  if (foreground?.mask === 'range' && ef.tests.some((t) => !t.foreground)) throw new Error('evaluate: --foreground range needs features extracted with a foreground range');
-  const keeps = ef.tests.map((t) => foregroundCells(foreground, t.features, t.foreground));
-  for (let r = 0; r < o.runs; r++) {
-    const tr = Date.now();
-    const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t), o.coresetMethod);
-    if (fb.method) methods.push(fb.method);
-    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride, foreground });
-    fit.push({ threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) });
+  const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t), o.coresetMethod);
+  try {
+    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride, foreground: fg.config });
+    const fit = { threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) };
     const scores: number[] = [];
-    const maps: ScoreMap[] = [];
+    const hists = new GroupHistograms(ef.tests);
     for (const [i, t] of ef.tests.entries()) {
       o.progress?.(`run ${r + 1}/${o.runs} scoring`, i, ef.tests.length);
-      const { score, patches } = await scoreFeatures(t.features, fb, o.scoring, undefined, keeps[i]);
+      const { score, patches } = await scoreFeatures(ef.testFeatures(i), fb, o.scoring, undefined, fg.keeps[i]);
       scores.push(score);
-      maps.push(anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma, ef.mapStride));
+      const map = anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma, ef.mapStride);
+      if (ef.hasMasks) hists.add(i, map, t.mask!);
+      keep?.append(map.data);
     }
     o.progress?.(`run ${r + 1}/${o.runs} scoring`, ef.tests.length, ef.tests.length);
+    return { method: fb.method, fit, scores, pixels: ef.hasMasks ? hists.metrics() : null };
+  } finally {
     await fb.nn.release();
-    runScores.push(scores);
-    runMaps.push(maps);
-    perRun.push((Date.now() - tr) / 1000);
-    o.progress?.('runs', r + 1, o.runs);
   }
-  return { ...summariseRuns(ef.tests, runScores, runMaps, fit, ef.hasMasks, { features: ef.seconds, perRun }), coresetMethods: methods, ...(foreground ? { foreground } : {}) };
 }
 
 export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions): Promise<EvalResult> {
@@ -160,7 +203,30 @@ export async function evaluate(ds: Dataset, extractor: Extractor, o: EvalOptions
   }
 }
 
-function summariseRuns(tests: PreparedTest[], runScores: number[][], runMaps: ScoreMap[][], fit: { threshold: number; scale: number }[], hasMasks: boolean, seconds: EvalResult['seconds']): EvalResult {
+/** One run's pixel metrics: pooled, and per defect type (its images with the good ones); null without masks. */
+type RunPixels = { all: PixelValues; perDefect: Map<string, PixelValues> } | null;
+type PixelValues = ReturnType<typeof histogramMetrics>;
+
+/** One histogram for the good images and one per defect type: pooled or per defect, they add. */
+class GroupHistograms {
+  private readonly good = new PixelHistogram();
+  private readonly defects = new Map<string, PixelHistogram>();
+  constructor(private readonly tests: PreparedTest[]) {
+    for (const t of tests) if (t.item.label === 1 && !this.defects.has(t.item.defect)) this.defects.set(t.item.defect, new PixelHistogram());
+  }
+
+  add(i: number, map: ScoreMap, mask: Uint8Array): void {
+    const { label, defect } = this.tests[i].item;
+    (label === 1 ? this.defects.get(defect)! : this.good).add(map, mask);
+  }
+
+  metrics(): RunPixels {
+    const all = histogramMetrics([this.good, ...this.defects.values()]);
+    return { all, perDefect: new Map([...this.defects].map(([d, h]) => [d, histogramMetrics([this.good, h])])) };
+  }
+}
+
+function summariseRuns(tests: PreparedTest[], runScores: number[][], runPixels: RunPixels[], fit: { threshold: number; scale: number }[], map: (i: number) => ScoreMap, seconds: EvalResult['seconds']): Omit<EvalResult, 'close'> {
   const labels = tests.map((t) => t.item.label);
   const noMasks: MetricValue = { value: null, reason: 'dataset has no ground-truth masks' };
   const img: MetricValue[] = [];
@@ -176,21 +242,20 @@ function summariseRuns(tests: PreparedTest[], runScores: number[][], runMaps: Sc
     const f = f1Max(scores, labels);
     f1.push(f.value === null ? f : { value: f.value });
     if (f.value !== null) thresholds.push(f.threshold);
-    const masks = tests.map((t) => t.mask ?? new Uint8Array(0));
-    const pm = hasMasks ? pixelMetrics(runMaps[r], masks) : null;
-    pix.push(pm ? pm.auroc : noMasks);
-    pixA.push(pm ? pm.aurocAnomalous : noMasks);
-    pro.push(pm ? pm.aupro : noMasks);
+    const pm = runPixels[r];
+    pix.push(pm ? pm.all.auroc : noMasks);
+    pixA.push(pm ? pm.all.aurocAnomalous : noMasks);
+    pro.push(pm ? pm.all.aupro : noMasks);
     for (const d of defects) {
       const idx = tests.map((t, i) => (t.item.label === 0 || t.item.defect === d ? i : -1)).filter((i) => i >= 0);
       const acc = perDefect.get(d)!;
       acc.image_auroc.push(auroc(idx.map((i) => scores[i]), idx.map((i) => labels[i])));
-      const dm = hasMasks ? pixelMetrics(idx.map((i) => runMaps[r][i]), idx.map((i) => masks[i])) : null;
+      const dm = pm?.perDefect.get(d);
       acc.pixel_auroc.push(dm ? dm.auroc : noMasks);
       acc.aupro.push(dm ? dm.aupro : noMasks);
     }
   });
-  const last = runMaps.length - 1;
+  const last = runScores.length - 1;
   return {
     metrics: {
       image_auroc: summarizeMetric(img),
@@ -208,7 +273,7 @@ function summariseRuns(tests: PreparedTest[], runScores: number[][], runMaps: Sc
     ),
     tests: tests.map((t, i) => ({
       item: t.item, geometry: t.geometry, scores: runScores.map((s) => s[i]),
-      normalized: normalizeScore(runScores[last][i], fit[last].threshold, fit[last].scale), map: runMaps[last][i], mask: t.mask,
+      normalized: normalizeScore(runScores[last][i], fit[last].threshold, fit[last].scale), map: () => map(i), mask: t.mask,
     })),
     seconds,
   };

@@ -87,6 +87,7 @@ export async function runSweep(ds: Dataset, backbone: Backbone, o: SweepOptions)
     try {
       for (const p of pending) {
         const r = await evaluateFeatures(ef, { runs, ratio, seed, scoring: { ...scoring, kind: p.score }, device: o.device, progress: o.progress });
+        r.close(); // the maps on disk are not used
         const res: SettingResult = { key: p.key, filter: s.filter, size: s.size, score: p.score, fingerprint, image_auroc: r.metrics.image_auroc, pixel_auroc: r.metrics.pixel_auroc, seconds: (Date.now() - ts) / 1000 };
         await writeFileAtomic(p.file, JSON.stringify(res, null, 2));
         results.push(res);

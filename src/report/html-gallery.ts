@@ -48,7 +48,7 @@ export function commonScale(tests: TestResult[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const t of tests) {
-    const [a, b] = mapRange(t.map);
+    const [a, b] = mapRange(t.map());
     lo = Math.min(lo, a);
     hi = Math.max(hi, b);
   }
@@ -83,9 +83,9 @@ function resampleMask(mask: Uint8Array, sw: number, sh: number, w: number, h: nu
 
 /** The image as the backbone saw it (resize + crop), with map and mask, all shrunk to the thumbnail size. */
 async function alignedThumb(t: TestResult): Promise<{ img: RgbImage; map: ScoreMap; mask?: Uint8Array }> {
-  const g = t.geometry;
-  if (t.map.width !== g.cropW || t.map.height !== g.cropH)
-    throw new Error(`${t.item.file}: anomaly map is ${t.map.width}x${t.map.height} but the crop is ${g.cropW}x${g.cropH}`);
+  const g = t.geometry, m = t.map();
+  if (m.width !== g.cropW || m.height !== g.cropH)
+    throw new Error(`${t.item.file}: anomaly map is ${m.width}x${m.height} but the crop is ${g.cropW}x${g.cropH}`);
   const full = await loadImage(t.item.file);
   const cropped = crop(resizeBilinear(full, g.resizedW, g.resizedH), g.cropX, g.cropY, g.cropW, g.cropH);
   const s = Math.min(1, THUMB_SIDE / Math.max(g.cropW, g.cropH));
@@ -93,7 +93,7 @@ async function alignedThumb(t: TestResult): Promise<{ img: RgbImage; map: ScoreM
   const h = Math.max(1, Math.round(g.cropH * s));
   return {
     img: resizeBilinear(cropped, w, h),
-    map: resampleMap(t.map, w, h),
+    map: resampleMap(m, w, h),
     mask: t.mask && resampleMask(t.mask, g.cropW, g.cropH, w, h),
   };
 }

@@ -8,6 +8,8 @@ import { rocSvg, escapeXml, type RocSeries } from './svg-plot.js';
 export const MAX_ROC_PIXELS = 200_000;
 
 const lastScore = (t: TestResult) => t.scores[t.scores.length - 1];
+/** Pixels of a test's map, known without reading the map from disk. */
+const mapPixels = (t: TestResult) => t.geometry.cropW * t.geometry.cropH;
 const lastRun = (runs: (number | null)[]) => runs[runs.length - 1] ?? undefined;
 const undefinedPlot = (what: string, reason: string) => `<p class="undef">${escapeXml(what)}: undefined (${escapeXml(reason)})</p>`;
 
@@ -26,18 +28,18 @@ export function imageRocHtml(r: EvalResult): string {
   return rocSvg(curves, 'Image-level ROC (last run)');
 }
 
-/** Every `stride`-th pixel over all maps, stride chosen so at most `max` pixels remain. */
+/** Every `stride`-th pixel over all maps, stride chosen so at most `max` pixels remain (each map read once). */
 export function subsamplePixels(tests: TestResult[], max = MAX_ROC_PIXELS): { scores: Float32Array; labels: Uint8Array; total: number; stride: number } {
-  const total = tests.reduce((n, t) => n + t.map.data.length, 0);
+  const total = tests.reduce((n, t) => n + mapPixels(t), 0);
   const stride = Math.max(1, Math.ceil(total / max));
   const scores = new Float32Array(Math.ceil(total / stride));
   const labels = new Uint8Array(scores.length);
   let g = 0; // global pixel index of the current map's first pixel
   let k = 0;
   for (const t of tests) {
-    const n = t.map.data.length;
+    const map = t.map().data, n = map.length;
     for (let i = (stride - (g % stride)) % stride; i < n; i += stride, k++) {
-      scores[k] = t.map.data[i];
+      scores[k] = map[i];
       labels[k] = t.mask![i] ? 1 : 0;
     }
     g += n;
@@ -47,7 +49,7 @@ export function subsamplePixels(tests: TestResult[], max = MAX_ROC_PIXELS): { sc
 
 /** Pixel ROC when every test image has an aligned mask; null otherwise. */
 export function pixelRocHtml(r: EvalResult): string | null {
-  if (!r.tests.length || r.tests.some((t) => !t.mask || t.mask.length !== t.map.data.length)) return null;
+  if (!r.tests.length || r.tests.some((t) => !t.mask || t.mask.length !== mapPixels(t))) return null;
   const s = subsamplePixels(r.tests);
   const c = rocCurve(s.scores, s.labels);
   if (c.reason) return undefinedPlot('Pixel ROC', c.reason);

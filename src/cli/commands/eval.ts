@@ -34,9 +34,13 @@ export const evalCommand = runCommand(EVAL, async (v) => {
   const extractor = await createExtractor(ds.train, await backboneFromFlags(v), setup);
   const { backbone } = extractor;
   const r = await evaluate(ds, extractor, { ...opts, foreground: v.foreground, foregroundRange: extractor.opts.foregroundRange });
-  if (v.out !== undefined) {
-    const file = await writeEvalReport(v.out, r, { dataset: ds.root, backbone: backbone.spec.id, coreset: opts.ratio, scoring, runs: opts.runs });
-    if (!v.json) process.stdout.write(`report: ${file}\n`);
+  try {
+    if (v.out !== undefined) {
+      const file = await writeEvalReport(v.out, r, { dataset: ds.root, backbone: backbone.spec.id, coreset: opts.ratio, scoring, runs: opts.runs });
+      if (!v.json) process.stdout.write(`report: ${file}\n`);
+    }
+  } finally {
+    r.close();
   }
   if (v.json) process.stdout.write(`${JSON.stringify(evalJson(r), null, 2)}\n`);
   else process.stdout.write(markdownTable(r, `${ds.root} · ${backbone.spec.id}${backbone.int8 ? ' int8' : ''} · coreset ${opts.ratio} · ${scoring.kind}${scoring.squared ? ' (d²)' : ''} · ${opts.runs} run(s)`));
