@@ -9,7 +9,8 @@ import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
 import { conformalThreshold, normalizationScale, normalizeScore } from '../scoring/decision.js';
 import { bankFromStore, scoreFeatures, type FittedBank, type Progress } from './bank.js';
 import { DEFAULT_TARGET_FPR, MODEL_FORMAT, type ModelConfig, type ThresholdInfo } from './config.js';
-import { saveModel, saveConfig, loadModel, type StoredModel } from './store.js';
+import { saveModel, saveConfig, saveVersion, loadModel, type StoredModel } from './store.js';
+import { parseModelConfig } from './config-schema.js';
 import { resolveBackbone } from '../backbone/index.js';
 import { summarize } from '../metrics/summary.js';
 import type { Device } from '../onnx/session.js';
@@ -17,6 +18,8 @@ import { UserError, invalid } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { quantizeBackbone } from '../backbone/int8.js';
 import { trainingFingerprint } from '../data/fingerprint.js';
+import { relativeNames } from '../data/common-folder.js';
+import { coverageRadius, updateModel, type UpdateOptions, type UpdateResult } from './update.js';
 import { TOOL } from '../util/version.js';
 
 export type { Progress } from './bank.js';
@@ -58,8 +61,10 @@ export class PatchCore {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       await extractor.release(); // its activation memory is not needed again until predict
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
+      const radius = await coverageRadius(store, fitted.origin!, o.device);
       const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0] });
       const date = new Date().toISOString();
+      const names = relativeNames(files);
       const image = conformalThreshold(train.image, targetFpr);
       const pixel = conformalThreshold(train.pixel, targetFpr);
       const info = (t: typeof image): ThresholdInfo => ({ method: 'conformal', n: t.n, date, targetFpr, promisedFpr: t.promisedFpr, ...(t.warning ? { warning: t.warning } : {}) });
@@ -76,7 +81,7 @@ export class PatchCore {
         featureDim: o.featureDim,
         ...sharedInputSize(images),
         mapStride: backbone.spec.strides[0],
-        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method },
+        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method, radius },
         scoring: o.scoring,
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
         trainScores: { mean: stats.mean, std: stats.std, max: Math.max(...train.image), n: train.image.length },
@@ -85,6 +90,7 @@ export class PatchCore {
         pixelThreshold: pixel.value,
         pixelThresholdInfo: info(pixel),
         normalization: { scale: normalizationScale(train.image) },
+        leaveOneOut: { files: train.scored.map((i) => names[i]), image: train.image, pixel: train.pixel },
       };
       return new PatchCore(config, fitted, extractor);
     } finally {
@@ -128,6 +134,22 @@ export class PatchCore {
 
   async save(dir: string): Promise<void> {
     const saved = await saveModel(dir, this.config, this.fitted.bank);
+    Object.assign(this.config, saved);
+  }
+
+  /**
+   * Add good images without refitting (model/update.ts). `model` is the new version (parent: this
+   * one), absent in a dry run; this model is left as it was.
+   */
+  async update(files: string[], o: UpdateOptions = {}): Promise<UpdateResult & { model?: PatchCore }> {
+    const r = await updateModel(this.config, this.fitted, this.extractor, files, storedId(this.config), o);
+    return { ...r, model: r.config && r.bank ? new PatchCore(r.config, r.bank, this.extractor) : undefined };
+  }
+
+  /** Save an updated version over its parent in `dir`, keeping the parent in `dir`/versions (model/store.ts). */
+  async saveOverParent(dir: string): Promise<void> {
+    if (!this.config.parent) throw new UserError('this model has no parent version to save over; use save()');
+    const saved = await saveVersion(dir, this.config, this.fitted.bank, this.config.parent, storedId);
     Object.assign(this.config, saved);
   }
 
@@ -186,6 +208,14 @@ function sharedInputSize(images: StoredImage[]): Pick<ModelConfig, 'inputSize'> 
 
 export function modelId(config: ModelConfig): string {
   return sha256(new TextEncoder().encode(JSON.stringify(config))).slice(0, 12);
+}
+
+/**
+ * The model_id a config has once saved and loaded again (what predict reports): the check on load
+ * orders some fields differently from a config built in memory, and the id hashes the text.
+ */
+export function storedId(config: ModelConfig): string {
+  return modelId(parseModelConfig(JSON.stringify(config), 'model.json'));
 }
 
 /** A threshold someone typed or chose by eye. */
