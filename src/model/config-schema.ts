@@ -102,6 +102,14 @@ const schema = obj('an object', {
     radiusEstimated: flag.optional(),
     threshold: text(),
   }).optional(),
+  suspects: obj('an object { alpha, bound, scored, of, images }', {
+    alpha: rate,
+    bound: finite(),
+    scored: int(0, 2 ** 31),
+    of: int(0, 2 ** 31),
+    images: z.array(obj('{ file, score }', { file: text(), score: finite() }), { error: 'a list' }),
+    excluded: flag.optional(),
+  }).optional(),
 });
 
 // The schema must describe every field ModelConfig has: adding one there without a line here fails to compile.

@@ -4,6 +4,7 @@ import type { Precision } from '../backbone/int8.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { TrainingFingerprint } from '../data/fingerprint.js';
+import type { Suspects } from './suspects.js';
 
 export const MODEL_FORMAT = 'patchcore-ts/model@1';
 
@@ -63,6 +64,8 @@ export interface ModelConfig {
   parent?: string;
   /** What the update that made this version did. */
   update?: UpdateRecord;
+  /** Training images whose leave-one-out score looks like a defect's (model/suspects.ts). */
+  suspects?: Suspects;
 }
 
 export interface UpdateRecord {

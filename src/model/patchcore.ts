@@ -19,6 +19,7 @@ import { sha256 } from '../util/hash.js';
 import { quantizeBackbone } from '../backbone/int8.js';
 import { trainingFingerprint } from '../data/fingerprint.js';
 import { relativeNames } from '../data/common-folder.js';
+import { findSuspects } from './suspects.js';
 import { coverageRadius, updateModel, type UpdateOptions, type UpdateResult } from './update.js';
 import { TOOL } from '../util/version.js';
 
@@ -38,6 +39,10 @@ export interface FitOptions extends ExtractorSetup {
   progress?: Progress;
   /** auto (default), exact or composable: see memory/select.ts. */
   coresetMethod?: CoresetMethod;
+  /** Training images above the logistic bound at this α are listed as suspects (model/suspects.ts). Default 0.01. */
+  suspectAlpha?: number;
+  /** Score every training image, then fit again without the suspects (recorded in model.json). */
+  excludeSuspects?: boolean;
 }
 
 export class PatchCore {
@@ -48,6 +53,19 @@ export class PatchCore {
   ) {}
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
+    if (!o.excludeSuspects) return PatchCore.fitOnce(files, backbone, o);
+    const first = await PatchCore.fitOnce(files, backbone, { ...o, calibrationImages: 0 });
+    const found = first.config.suspects!;
+    if (found.images.length === 0) return first;
+    await first.fitted.nn.release();
+    const drop = new Set(found.images.map((x) => x.file));
+    const names = relativeNames(files);
+    const model = await PatchCore.fitOnce(files.filter((_, i) => !drop.has(names[i])), backbone, { ...o, calibrationImages: 0 });
+    model.config.suspects = { ...found, excluded: true };
+    return model;
+  }
+
+  private static async fitOnce(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
     checkRatio(o.ratio);
     // the threshold scores each training image against a bank built from the others
     if (files.length < 2) throw invalid('files', 'at least 2 training images', files);
@@ -91,6 +109,7 @@ export class PatchCore {
         pixelThresholdInfo: info(pixel),
         normalization: { scale: normalizationScale(train.image) },
         leaveOneOut: { files: train.scored.map((i) => names[i]), image: train.image, pixel: train.pixel },
+        suspects: findSuspects(train.scored.map((i) => names[i]), train.image, files.length, o.suspectAlpha),
       };
       return new PatchCore(config, fitted, extractor);
     } finally {
