@@ -194,7 +194,7 @@ test('update saved in place keeps the old version loadable; a dry run writes not
   await assert.rejects(r.model!.saveOverParent(copy), /now holds model/);
 });
 
-test('CLI update: bad input is one line and exit 2; a corrupt image among good ones is listed, exit 1', async () => {
+test('CLI update: bad input is one line and exit 2; a corrupt image among good ones is listed, exit 3', async () => {
   const { dir, fresh, corrupt, modelDir } = await ready;
   const copy = path.join(dir, 'cli');
   cpSync(modelDir, copy, { recursive: true });
@@ -205,7 +205,7 @@ test('CLI update: bad input is one line and exit 2; a corrupt image among good o
     assert.match(r.err, /^patchcore: error: /);
   }
   const r = runCli('update', '--model', copy, '--add', `${fresh[2]},${corrupt}`, '--quiet');
-  assert.equal(r.code, 1, r.err);
+  assert.equal(r.code, 3, r.err);
   assert.match(r.out, /corrupt\.png: not added: cannot read image/);
   assert.match(r.out, /new_2\.png: distance to bank [\d.]+, score [\d.]+, \d+ entr/);
   assert.equal((await loadModel(copy)).config.update!.failed[0].file, 'corrupt.png');

@@ -20,7 +20,7 @@ import { quantizeBackbone } from '../backbone/int8.js';
 import { trainingFingerprint } from '../data/fingerprint.js';
 import { relativeNames } from '../data/common-folder.js';
 import { findSuspects } from './suspects.js';
-import { coverageRadius, updateModel, type UpdateOptions, type UpdateResult } from './update.js';
+import { coverageRadius, updateModel, updateWithFeatures, type NewImage, type UpdateOptions, type UpdateResult } from './update.js';
 import { TOOL } from '../util/version.js';
 
 export type { Progress } from './bank.js';
@@ -162,6 +162,12 @@ export class PatchCore {
    */
   async update(files: string[], o: UpdateOptions = {}): Promise<UpdateResult & { model?: PatchCore }> {
     const r = await updateModel(this.config, this.fitted, this.extractor, files, storedId(this.config), o);
+    return { ...r, model: r.config && r.bank ? new PatchCore(r.config, r.bank, this.extractor) : undefined };
+  }
+
+  /** `update` with images already extracted by this model's extractor. */
+  async updateFeatures(images: NewImage[], o: UpdateOptions = {}): Promise<UpdateResult & { model?: PatchCore }> {
+    const r = await updateWithFeatures(this.config, this.fitted, images, [], storedId(this.config), o);
     return { ...r, model: r.config && r.bank ? new PatchCore(r.config, r.bank, this.extractor) : undefined };
   }
 

@@ -72,7 +72,7 @@ export interface UpdateResult {
   bank?: FittedBank;
 }
 
-interface NewImage {
+export interface NewImage {
   file: string;
   features: PatchFeatures;
   geometry: import('../types.js').Geometry;
@@ -120,6 +120,12 @@ export async function updateModel(config: ModelConfig, fitted: FittedBank, extra
   if (files.length === 0) throw new UserError('no images to add');
   const names = o.names ?? relativeNames(files);
   const { ok, failed } = await extractAll(extractor, files, names, config, o.progress);
+  return updateWithFeatures(config, fitted, ok, failed, parent, o);
+}
+
+/** `updateModel` on images already extracted with the model's extractor (benches replaying a line extract once). */
+export async function updateWithFeatures(config: ModelConfig, fitted: FittedBank, ok: NewImage[], failed: UpdateResult['failed'], parent: string, o: UpdateOptions = {}): Promise<UpdateResult> {
+  const files = [...ok, ...failed];
   const D = config.bank.dim, P = 128, old = fitted.bank;
   // the store projects with this matrix (memory/feature-store.ts): same dim, 128, the fit seed
   const projector = await OrtProjector.create(D, P, config.coreset.seed);

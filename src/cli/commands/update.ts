@@ -25,7 +25,7 @@ the coverage radius recorded at fit become bank entries (the coreset's greedy ca
 threshold is re-derived by the leave-one-image-out rule over the stored sample plus the new images.
 Writes a new version (new model_id, parent = the old one) into MODEL_DIR, keeping the old one as
 MODEL_DIR/versions/model.<id>.json (copy it over model.json to go back). An image that cannot be read
-adds nothing and is listed; the exit status is then 1.`,
+adds nothing and is listed; the exit status is then 3 (as predict's).`,
   options: UPDATE_OPTIONS,
 };
 
@@ -55,5 +55,5 @@ export const updateCommand = runCommand(UPDATE, async (v) => {
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-  return r.failed.length > 0 ? 1 : 0;
+  return r.failed.length > 0 ? 3 : 0;
 });
