@@ -79,7 +79,9 @@ export class PatchCore {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       await extractor.release(); // its activation memory is not needed again until predict
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
+      o.progress?.('radius', 0, 1);
       const radius = await coverageRadius(store, fitted.origin!, o.device);
+      o.progress?.('radius', 1, 1);
       const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0] });
       const date = new Date().toISOString();
       const names = relativeNames(files);
