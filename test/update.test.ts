@@ -20,6 +20,9 @@ import { Projector } from '../src/memory/projection.js';
 import { PairwiseKnn } from '../src/scoring/pairwise-knn.js';
 import { conformalThreshold } from '../src/scoring/decision.js';
 import { UserError } from '../src/util/errors.js';
+import { FeatureStore } from '../src/memory/index.js';
+import { bankFromStore } from '../src/model/bank.js';
+import { coverageRadius as radiusAtFit } from '../src/model/update.js';
 import { Rng } from '../src/util/rng.js';
 
 const dist = (a: Float32Array, i: number, b: Float32Array, j: number, d: number) => {
@@ -96,6 +99,19 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
   } finally {
     await knn.release();
   }
+});
+
+test("fit's recorded radius: every training patch lies within it of the bank, and one lies at it (brute force over the store's projections)", async () => {
+  const rng = new Rng(8), D = 40;
+  const store = new FeatureStore({ seed: 3, inMemory: true });
+  for (let i = 0; i < 6; i++) await store.append({ gridH: 10, gridW: 10, dim: D, count: 100, data: Float32Array.from({ length: 100 * D }, () => rng.normal()) });
+  const fb = await bankFromStore(store, 0.05, 0, DEFAULT_SCORING);
+  const radius = await radiusAtFit(store, fb.origin!);
+  const z = store.projected, bz = store.projectedRows(fb.origin!);
+  const d = range(store.count).map((i) => nearestOf(z, i, bz, range(fb.origin!.length), 128));
+  assert.ok(Math.abs(Math.max(...d) - radius) <= 1e-4 * radius, `radius ${radius} vs brute force ${Math.max(...d)}`);
+  await fb.nn.release();
+  store.close();
 });
 
 const SIZE = 160;
