@@ -242,7 +242,8 @@ export function modelId(config: ModelConfig): string {
  * orders some fields differently from a config built in memory, and the id hashes the text.
  */
 export function storedId(config: ModelConfig): string {
-  return modelId(parseModelConfig(JSON.stringify(config), 'model.json'));
+  // a model not saved yet has no bank file name: its in-memory id is all there is
+  return config.bank.file ? modelId(parseModelConfig(JSON.stringify(config), 'model.json')) : modelId(config);
 }
 
 /** A threshold someone typed or chose by eye. */
