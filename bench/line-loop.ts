@@ -4,7 +4,7 @@
 // whole stream and its second half, against the static model at the same setting. Then the
 // simplest case: the first 12 good test images (by name) added at once, judged on the rest.
 // Features of the test images are extracted once per setting (the model's own extractor).
-//   node dist/bench/line-loop.js [--data DIR] [--ratios 0.005,0.01] [--seeds 0,1,2] [--target-fpr 0.05]
+//   node dist/bench/line-loop.js [--data DIR] [--ratios 0.005,0.01] [--seeds 0,1,2] [--target-fpr 0.05] [--threshold rederive|keep]
 import { loadDataset } from '../src/data/dataset.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { PatchCore } from '../src/model/patchcore.js';
@@ -20,6 +20,8 @@ const ratios = arg('ratios', '0.005,0.01').split(',').map(Number);
 const seeds = arg('seeds', '0,1,2').split(',').map(Number);
 const targetFpr = Number(arg('target-fpr', '0.05'));
 const simplestOnly = arg('simplest-only', '0') === '1';
+// rederive: update's default; keep: --keep-threshold (the bank grows, the threshold stays)
+const keepThreshold = arg('threshold', 'rederive') === 'keep';
 const ds = await loadDataset(data);
 const names = relativeNames(ds.test.map((t) => t.file));
 const preset = PRESETS.v3;
@@ -36,7 +38,7 @@ for (const ratio of ratios) {
     feats.push({ file: names[i], features: e.features, geometry: e.geometry });
   }
   const staticScores = await Promise.all(feats.map(async (f) => (await base.predictFeatures(f.features, f.geometry)).score));
-  console.log(`\n## coreset ${ratio}: fit ${fitS.toFixed(0)} s, bank ${base.config.bank.size}, threshold ${base.threshold.toFixed(3)}`);
+  console.log(`\n## coreset ${ratio}, threshold ${keepThreshold ? 'kept' : 're-derived'} at each update: fit ${fitS.toFixed(0)} s, bank ${base.config.bank.size}, threshold ${base.threshold.toFixed(3)}`);
   const labels = ds.test.map((t) => t.label);
   const goods = labels.filter((l) => l === 0).length, bads = labels.length - goods;
   const sfa = staticScores.filter((s, i) => labels[i] === 0 && s > base.threshold).length;
@@ -57,7 +59,7 @@ for (const ratio of ratios) {
         }
         if (labels[i] === 0 && r.anomalous) {
           const u0 = Date.now();
-          const u = await model.updateFeatures([feats[i]]);
+          const u = await model.updateFeatures([feats[i]], { keepThreshold });
           ms += Date.now() - u0;
           if (model !== base) await model.fitted.nn.release();
           model = u.model!;
@@ -78,7 +80,7 @@ for (const ratio of ratios) {
   const goodIdx = ds.test.flatMap((t, i) => (t.label === 0 ? [i] : [])).sort((a, b) => (names[a] < names[b] ? -1 : 1));
   const first = goodIdx.slice(0, 12), rest = new Set(goodIdx.slice(12));
   const u0 = Date.now();
-  const u = await base.updateFeatures(first.map((i) => feats[i]));
+  const u = await base.updateFeatures(first.map((i) => feats[i]), { keepThreshold });
   const m = u.model!;
   const uS = (Date.now() - u0) / 1000;
   let fa = 0, sfa2 = 0, caught = 0, lost: string[] = [];

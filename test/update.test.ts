@@ -196,15 +196,19 @@ test('update saved in place keeps the old version loadable; a dry run writes not
 
   const r = await model.update(fresh);
   assert.equal(r.added, dry.added, 'the dry run said what the update adds');
+  const kept = await model.update(fresh, { keepThreshold: true });
+  assert.equal(kept.model!.threshold, model.threshold);
+  assert.equal(kept.model!.config.bank.size, r.model!.config.bank.size);
+  assert.deepEqual(kept.model!.config.leaveOneOut, r.model!.config.leaveOneOut);
   await r.model!.saveOverParent(copy);
   const now = await PatchCore.open(copy);
   assert.equal(now.config.parent, model.modelId);
   assert.equal(now.config.bank.size, model.config.bank.size + r.added);
-  const kept = versionFile(copy, model.modelId);
-  assert.ok(existsSync(kept) && existsSync(path.join(copy, model.config.bank.file)));
+  const keptFile = versionFile(copy, model.modelId);
+  assert.ok(existsSync(keptFile) && existsSync(path.join(copy, model.config.bank.file)));
   const back = path.join(dir, 'back');
   cpSync(copy, back, { recursive: true });
-  cpSync(kept, path.join(back, 'model.json'));
+  cpSync(keptFile, path.join(back, 'model.json'));
   assert.equal((await PatchCore.open(back)).modelId, model.modelId, 'the kept version restores the parent exactly');
   // a stale object cannot overwrite a directory that moved on
   await assert.rejects(r.model!.saveOverParent(copy), /now holds model/);

@@ -45,6 +45,8 @@ export interface UpdateOptions {
   dryRun?: boolean;
   /** Names recorded for the files (default: relative to their common folder). */
   names?: string[];
+  /** Grow the bank but keep the threshold (the new images' leave-one-out scores are still stored). */
+  keepThreshold?: boolean;
 }
 
 /** One new image: what it brought, how far it was from the bank, and how it scored. */
@@ -213,6 +215,7 @@ async function rederive(config: ModelConfig, fb: FittedBank, ok: NewImage[], ent
     o.progress?.('threshold', i + 1, ok.length);
   }
   const all = { files: [...loo.files, ...ok.map((x) => x.file)], image: [...loo.image, ...image], pixel: [...loo.pixel, ...pixel] };
+  if (o.keepThreshold) return { fields: { leaveOneOut: all }, note: 'kept, as asked (the new leave-one-out scores are stored)' };
   const date = new Date().toISOString();
   const targetFpr = config.thresholdInfo.targetFpr ?? DEFAULT_TARGET_FPR;
   const t = conformalThreshold(all.image, targetFpr);
