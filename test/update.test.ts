@@ -247,9 +247,10 @@ test('SIGKILL at any moment of an update leaves a model that loads, as the old o
     rmSync(target, { recursive: true, force: true });
     cpSync(modelDir, target, { recursive: true });
     const child = run(target);
+    const exited = new Promise((res) => child.on('exit', res)); // it may finish before the kill
     await new Promise((res) => setTimeout(res, f * T));
     child.kill('SIGKILL');
-    await new Promise((res) => child.on('exit', res));
+    await exited;
     const m = await PatchCore.open(target);
     const isNew = m.config.parent === oldId && m.config.bank.size === grown;
     assert.ok(m.modelId === oldId || isNew, `killed at ${f}: model ${m.modelId} is neither version`);
