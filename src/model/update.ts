@@ -17,6 +17,7 @@ import { estimateRadius, extendCover, ortNearest, storeCoverageRadius } from '..
 import { OrtProjector } from '../memory/projection.js';
 import { PairwiseKnn } from '../scoring/pairwise-knn.js';
 import { NearestNeighbours } from '../scoring/nn.js';
+import { usesNeighbourTable, type BankView } from '../scoring/scores.js';
 import { anomalyMap } from '../scoring/anomaly-map.js';
 import { conformalThreshold, normalizationScale } from '../scoring/decision.js';
 import { ensureNeighbourTable, scoreFeatures, type FittedBank, type Progress } from './bank.js';
@@ -107,9 +108,35 @@ function withoutRows(bank: MemoryBank, drop: Set<number>): MemoryBank {
   return { dim: D, size: keep, data };
 }
 
+/**
+ * The bank less rows `drop`, searched through the whole bank's index: k + |drop| neighbours, the
+ * dropped ones skipped (no new index per image; the distances are exact, as nn.search's).
+ */
+function withoutView(fb: FittedBank, drop: Set<number>): BankView {
+  return {
+    bank: fb.bank,
+    async search(q, n, k) {
+      const K = Math.min(fb.nn.maxK, k + drop.size);
+      const r = await fb.nn.search(q, n, K);
+      const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+      for (let p = 0; p < n; p++)
+        for (let j = 0, t = 0; j < K && t < k; j++) {
+          const m = r.index[p * K + j];
+          if (drop.has(m)) continue;
+          index[p * k + t] = m;
+          dist[p * k + t++] = r.dist[p * K + j];
+        }
+      return { index, dist };
+    },
+    neighbourhood: () => {
+      throw new Error('withoutView: no neighbour table (scorings that use one build the reduced bank)');
+    },
+  };
+}
+
 /** Image score and map maximum of one image against a bank, as the leave-one-out threshold scores it. */
-async function scoreAgainst(img: NewImage, fb: FittedBank, config: ModelConfig) {
-  const r = await scoreFeatures(img.features, fb, config.scoring);
+async function scoreAgainst(img: NewImage, fb: FittedBank, config: ModelConfig, view?: BankView) {
+  const r = await scoreFeatures(img.features, fb, config.scoring, view);
   const map = anomalyMap(r.patches, img.geometry.cropW, img.geometry.cropH, config.scoring.sigma, config.mapStride);
   return { score: r.score, pixelMax: map.data.reduce((a, v) => Math.max(a, v), -Infinity) };
 }
@@ -198,14 +225,16 @@ async function rederive(config: ModelConfig, fb: FittedBank, ok: NewImage[], ent
   for (const [i, x] of ok.entries()) {
     const own = new Set<number>();
     entryImage.forEach((img, j) => img === i && own.add(oldSize + j));
-    let sub = fb, release = false;
-    if (own.size > 0) {
+    let sub = fb, release = false, view: BankView | undefined;
+    if (own.size > 0 && !usesNeighbourTable(config.scoring)) view = withoutView(fb, own);
+    else if (own.size > 0) {
+      // the N_b table must come from the bank without the image: build that bank
       const bank = withoutRows(fb.bank, own);
       sub = { bank, nn: await NearestNeighbours.create(bank, { device: o.device }) };
       release = true;
     }
     try {
-      const s = await scoreAgainst(x, sub, config);
+      const s = await scoreAgainst(x, sub, config, view);
       image.push(s.score);
       pixel.push(s.pixelMax);
       images[i].leaveOneOut = s.score;
