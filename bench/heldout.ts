@@ -84,7 +84,7 @@ export function folds(n: number, k: number, seed = 0): number[][] {
   return Array.from({ length: k }, (_, f) => order.filter((_, i) => i % k === f).sort((a, b) => a - b));
 }
 
-async function featuresOf(ex: Extractor, files: string[]): Promise<PatchFeatures[]> {
+export async function featuresOf(ex: Extractor, files: string[]): Promise<PatchFeatures[]> {
   const out: PatchFeatures[] = [];
   for await (const e of ex.extractFiles(files)) out.push(e.features);
   return out;

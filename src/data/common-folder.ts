@@ -14,3 +14,10 @@ export function commonFolder(dirs: string[]): string {
   }
   return parts.join(path.sep) || path.sep;
 }
+
+/** Each file's path relative to the files' common folder, with forward slashes (`good/000.png`). */
+export function relativeNames(files: string[]): string[] {
+  const abs = files.map((f) => path.resolve(f));
+  const root = commonFolder(abs.map((f) => path.dirname(f)));
+  return abs.map((f) => path.relative(root, f).split(path.sep).join('/'));
+}

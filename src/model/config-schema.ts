@@ -66,6 +66,8 @@ const schema = obj('an object', {
     ratio: z.number({ error: 'a ratio in (0, 1]' }).gt(0, { error: 'a ratio in (0, 1]' }).max(1, { error: 'a ratio in (0, 1]' }),
     seed: int(0, 2 ** 31 - 1),
     trainPatches: int(1, 2 ** 53),
+    method: text().optional(),
+    radius: z.number({ error: 'a non-negative number' }).min(0, { error: 'a non-negative number' }).optional(),
   }),
   scoring: obj('an object { kind, k, b, squared, reweight, sigma }', {
     kind: z.enum(['nearest', 'knn-mean', 'neighbourhood'], { error: '"nearest", "knn-mean" or "neighbourhood"' }),
@@ -107,6 +109,26 @@ const schema = obj('an object', {
   pixelThreshold: finite().nullable(),
   pixelThresholdInfo: thresholdInfo.optional(),
   normalization: obj('an object { scale }', { scale: z.number({ error: 'a positive number' }).gt(0, { error: 'a positive number' }) }),
+  leaveOneOut: obj('an object { files, image, pixel }', { files: z.array(text(), { error: 'a list of names' }), image: z.array(finite(), { error: 'a list of numbers' }), pixel: z.array(finite(), { error: 'a list of numbers' }) })
+    .refine((l) => l.files.length === l.image.length && l.pixel.length === l.image.length, { error: 'lists of one length' })
+    .optional(),
+  parent: text('a model_id').optional(),
+  update: obj('an object { date, added, failed, radius, threshold }', {
+    date: text('a date string'),
+    added: z.array(obj('{ file, entries }', { file: text(), entries: int(0, 2 ** 31) }), { error: 'a list' }),
+    failed: z.array(obj('{ file, error }', { file: text(), error: text() }), { error: 'a list' }),
+    radius: finite(),
+    radiusEstimated: flag.optional(),
+    threshold: text(),
+  }).optional(),
+  suspects: obj('an object { alpha, bound, scored, of, images }', {
+    alpha: rate,
+    bound: finite(),
+    scored: int(0, 2 ** 31),
+    of: int(0, 2 ** 31),
+    images: z.array(obj('{ file, score }', { file: text(), score: finite() }), { error: 'a list' }),
+    excluded: flag.optional(),
+  }).optional(),
 });
 
 // The schema must describe every field ModelConfig has: adding one there without a line here fails to compile.

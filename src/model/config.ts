@@ -5,6 +5,7 @@ import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { TrainingFingerprint } from '../data/fingerprint.js';
 import type { ForegroundConfig } from '../foreground/mask.js';
+import type { Suspects } from './suspects.js';
 
 export const MODEL_FORMAT = 'patchcore-ts/model@1';
 
@@ -36,7 +37,12 @@ export interface ModelConfig {
    */
   mapStride?: number;
   /** method: how the coreset was selected (memory/select.ts), e.g. 'exact greedy'. */
-  coreset: { ratio: number; seed: number; trainPatches: number; method?: string };
+  /**
+   * radius: the largest distance from a training patch to its nearest bank entry, in the coreset's
+   * 128-d projection (memory/cover.ts); `update` adds entries until new patches are that close.
+   * Absent in models fitted before it.
+   */
+  coreset: { ratio: number; seed: number; trainPatches: number; method?: string; radius?: number };
   scoring: ScoringConfig;
   /** --foreground: the mask whose background cells score zero (foreground/); absent when off. */
   foreground?: ForegroundConfig;
@@ -53,6 +59,30 @@ export interface ModelConfig {
   pixelThresholdInfo?: ThresholdInfo;
   /** normalized = 1 / (1 + exp(−(score − threshold) / scale)); see scoring/decision.ts. */
   normalization: { scale: number };
+  /**
+   * The leave-one-image-out scores the threshold was taken from, with each image's name (relative
+   * to the training folder; updates add theirs): `update` re-derives the threshold from them.
+   */
+  leaveOneOut?: { files: string[]; image: number[]; pixel: number[] };
+  /** model_id of the version this one was updated from (model/update.ts). */
+  parent?: string;
+  /** What the update that made this version did. */
+  update?: UpdateRecord;
+  /** Training images whose leave-one-out score looks like a defect's (model/suspects.ts). */
+  suspects?: Suspects;
+}
+
+export interface UpdateRecord {
+  date: string;
+  /** Images added, with the bank entries each brought. */
+  added: { file: string; entries: number }[];
+  /** Images that could not be read or extracted: nothing of them was added. */
+  failed: { file: string; error: string }[];
+  /** Coverage radius used, and whether it was estimated (a model fitted before it was recorded). */
+  radius: number;
+  radiusEstimated?: boolean;
+  /** How the threshold was set (re-derived, or kept and why). */
+  threshold: string;
 }
 
 export type ThresholdMethod = 'conformal' | 'f1-max' | 'min-recall' | 'manual';

@@ -9,7 +9,8 @@ import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
 import { conformalThreshold, normalizationScale, normalizeScore, quantileSorted } from '../scoring/decision.js';
 import { bankFromStore, scoreFeatures, type FittedBank, type Progress } from './bank.js';
 import { DEFAULT_TARGET_FPR, MODEL_FORMAT, type ModelConfig, type ThresholdInfo } from './config.js';
-import { saveModel, saveConfig, loadModel, type StoredModel } from './store.js';
+import { saveModel, saveConfig, saveVersion, loadModel, type StoredModel } from './store.js';
+import { parseModelConfig } from './config-schema.js';
 import { resolveBackbone } from '../backbone/index.js';
 import { summarize } from '../metrics/summary.js';
 import type { Device } from '../onnx/session.js';
@@ -17,6 +18,9 @@ import { UserError, invalid } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { quantizeBackbone } from '../backbone/int8.js';
 import { trainingFingerprint } from '../data/fingerprint.js';
+import { relativeNames } from '../data/common-folder.js';
+import { findSuspects } from './suspects.js';
+import { coverageRadius, updateModel, updateWithFeatures, type NewImage, type UpdateOptions, type UpdateResult } from './update.js';
 import { TOOL } from '../util/version.js';
 import { fitForeground } from '../foreground/fit.js';
 import { foregroundCells } from '../foreground/mask.js';
@@ -37,6 +41,10 @@ export interface FitOptions extends ExtractorSetup {
   progress?: Progress;
   /** auto (default), exact or composable: see memory/select.ts. */
   coresetMethod?: CoresetMethod;
+  /** Training images above the logistic bound at this α are listed as suspects (model/suspects.ts). Default 0.01. */
+  suspectAlpha?: number;
+  /** Score every training image, then fit again without the suspects (recorded in model.json). */
+  excludeSuspects?: boolean;
 }
 
 export class PatchCore {
@@ -47,6 +55,19 @@ export class PatchCore {
   ) {}
 
   static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
+    if (!o.excludeSuspects) return PatchCore.fitOnce(files, backbone, o);
+    const first = await PatchCore.fitOnce(files, backbone, { ...o, calibrationImages: 0 });
+    const found = first.config.suspects!;
+    if (found.images.length === 0) return first;
+    await first.fitted.nn.release();
+    const drop = new Set(found.images.map((x) => x.file));
+    const names = relativeNames(files);
+    const model = await PatchCore.fitOnce(files.filter((_, i) => !drop.has(names[i])), backbone, { ...o, calibrationImages: 0 });
+    model.config.suspects = { ...found, excluded: true };
+    return model;
+  }
+
+  private static async fitOnce(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
     checkRatio(o.ratio);
     // the threshold scores each training image against a bank built from the others
     if (files.length < 2) throw invalid('files', 'at least 2 training images', files);
@@ -61,8 +82,12 @@ export class PatchCore {
       await extractor.release(); // its activation memory is not needed again until predict
       const foreground = fitForeground(store, images, { mode: o.foreground ?? 'off', seed: o.seed, range: extractor.opts.foregroundRange });
       const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
+      o.progress?.('radius', 0, 1);
+      const radius = await coverageRadius(store, fitted.origin!, o.device);
+      o.progress?.('radius', 1, 1);
       const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0], foreground });
       const date = new Date().toISOString();
+      const names = relativeNames(files);
       const image = conformalThreshold(train.image, targetFpr);
       const pixel = conformalThreshold(train.pixel, targetFpr);
       const info = (t: typeof image): ThresholdInfo => ({ method: 'conformal', n: t.n, date, targetFpr, promisedFpr: t.promisedFpr, ...(t.warning ? { warning: t.warning } : {}) });
@@ -79,7 +104,7 @@ export class PatchCore {
         featureDim: o.featureDim,
         ...sharedInputSize(images),
         mapStride: backbone.spec.strides[0],
-        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method },
+        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method, radius },
         scoring: o.scoring,
         ...(foreground ? { foreground } : {}),
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
@@ -89,6 +114,8 @@ export class PatchCore {
         pixelThreshold: pixel.value,
         pixelThresholdInfo: info(pixel),
         normalization: { scale: normalizationScale(train.image) },
+        leaveOneOut: { files: train.scored.map((i) => names[i]), image: train.image, pixel: train.pixel },
+        suspects: findSuspects(train.scored.map((i) => names[i]), train.image, files.length, o.suspectAlpha),
       };
       return new PatchCore(config, fitted, extractor);
     } finally {
@@ -133,6 +160,28 @@ export class PatchCore {
 
   async save(dir: string): Promise<void> {
     const saved = await saveModel(dir, this.config, this.fitted.bank);
+    Object.assign(this.config, saved);
+  }
+
+  /**
+   * Add good images without refitting (model/update.ts). `model` is the new version (parent: this
+   * one), absent in a dry run; this model is left as it was.
+   */
+  async update(files: string[], o: UpdateOptions = {}): Promise<UpdateResult & { model?: PatchCore }> {
+    const r = await updateModel(this.config, this.fitted, this.extractor, files, storedId(this.config), o);
+    return { ...r, model: r.config && r.bank ? new PatchCore(r.config, r.bank, this.extractor) : undefined };
+  }
+
+  /** `update` with images already extracted by this model's extractor. */
+  async updateFeatures(images: NewImage[], o: UpdateOptions = {}): Promise<UpdateResult & { model?: PatchCore }> {
+    const r = await updateWithFeatures(this.config, this.fitted, images, [], storedId(this.config), o);
+    return { ...r, model: r.config && r.bank ? new PatchCore(r.config, r.bank, this.extractor) : undefined };
+  }
+
+  /** Save an updated version over its parent in `dir`, keeping the parent in `dir`/versions (model/store.ts). */
+  async saveOverParent(dir: string): Promise<void> {
+    if (!this.config.parent) throw new UserError('this model has no parent version to save over; use save()');
+    const saved = await saveVersion(dir, this.config, this.fitted.bank, this.config.parent, storedId);
     Object.assign(this.config, saved);
   }
 
@@ -203,6 +252,15 @@ function sharedInputSize(images: StoredImage[]): Pick<ModelConfig, 'inputSize'> 
 
 export function modelId(config: ModelConfig): string {
   return sha256(new TextEncoder().encode(JSON.stringify(config))).slice(0, 12);
+}
+
+/**
+ * The model_id a config has once saved and loaded again (what predict reports): the check on load
+ * orders some fields differently from a config built in memory, and the id hashes the text.
+ */
+export function storedId(config: ModelConfig): string {
+  // a model not saved yet has no bank file name: its in-memory id is all there is
+  return config.bank.file ? modelId(parseModelConfig(JSON.stringify(config), 'model.json')) : modelId(config);
 }
 
 /** A threshold someone typed or chose by eye. */

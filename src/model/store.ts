@@ -25,7 +25,8 @@ function encodeBank(bank: MemoryBank): Uint8Array {
   return out;
 }
 
-export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, bank: MemoryBank): Promise<ModelConfig> {
+/** `keepOld`: leave the bank the old model.json points to (an update keeps the old version). */
+export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, bank: MemoryBank, o: { keepOld?: boolean } = {}): Promise<ModelConfig> {
   const bytes = encodeBank(bank);
   const hash = sha256(bytes);
   const file = `bank-${hash.slice(0, 16)}.bin`;
@@ -38,7 +39,7 @@ export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, 
   }
   await writeFileAtomic(path.join(dir, file), bytes);
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(full, null, 2) + '\n');
-  if (old && old !== file) await fs.rm(path.join(dir, old), { force: true });
+  if (old && old !== file && !o.keepOld) await fs.rm(path.join(dir, old), { force: true });
   return full;
 }
 
@@ -86,4 +87,40 @@ export async function loadModel(dir: string): Promise<StoredModel> {
   const data = new Float32Array(ab, 0, size * dim);
   const neighbours = b > 0 ? new Int32Array(ab, size * dim * 4, size * b) : undefined;
   return { config, bank: { size, dim, data, neighbours, b: b || undefined } };
+}
+
+/** Where an update keeps the version it replaced: restore it by copying it over model.json. */
+export const versionFile = (dir: string, id: string) => path.join(dir, 'versions', `model.${id}.json`);
+
+/**
+ * Save an updated model over its parent in `dir`: the parent's model.json is first kept as
+ * versions/model.<id>.json (its bank file stays), then the new bank and model.json are written,
+ * each atomically. Killed at any point, model.json names either the old or the new version, and
+ * both banks exist. Refuses when `dir` no longer holds the parent (`idOf` gives a config's model_id).
+ */
+export async function saveVersion(dir: string, config: ModelConfig, bank: MemoryBank, parent: string, idOf: (c: ModelConfig) => string): Promise<ModelConfig> {
+  if (isModelZip(dir)) throw new UserError(`${dir}: a zipped model is read-only; unzip it into a folder to update it, or give --out`);
+  await removeStaleTemps(dir);
+  const text = await fs.readFile(path.join(dir, 'model.json'), 'utf8');
+  const current = idOf(parseModelConfig(text, path.join(dir, 'model.json')));
+  if (current !== parent) throw new UserError(`${dir}: now holds model ${current}, not ${parent} that the update started from; not overwriting it`);
+  await writeFileAtomic(versionFile(dir, parent), text);
+  return saveModel(dir, config, bank, { keepOld: true });
+}
+
+/** Temp files of atomic writes whose process is gone (killed before it could remove them). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const m = /\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (m && !alive(Number(m[1]))) await fs.rm(path.join(dir, name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -22,6 +22,8 @@ export interface TrainingScores {
   image: number[];
   /** Largest anomaly-map value of each (where a defect mask of a good image would start). */
   pixel: number[];
+  /** Index (in the training files) of each scored image, in the order of the scores. */
+  scored: number[];
 }
 
 export interface TrainingScoreOptions {
@@ -88,7 +90,7 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
     // the projections' upper bounds hold for nearest and knn-mean scores; the neighbourhood score and
     // eq. 7 grow where a bound does not follow (an isolated m*), so they score every patch
     const extZ = pruned && !usesNeighbourTable(cfg) ? store.projectedRows(ext.storeRow) : null;
-    const out: TrainingScores = { image: [], pixel: [] };
+    const out: TrainingScores = { image: [], pixel: [], scored: [] };
     for (const [i, g] of images.entries()) {
       if (!scored[i]) continue;
       const count = g.gridH * g.gridW;
@@ -105,6 +107,7 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
           }));
       out.image.push(score);
       out.pixel.push(pixelMax);
+      out.scored.push(i);
       progress?.('threshold', out.image.length, total);
     }
     return out;

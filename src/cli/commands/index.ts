@@ -12,6 +12,7 @@ import type { Command } from './common.js';
 import { TOOL } from '../../util/version.js';
 import { CALIBRATE, calibrateCommand } from './calibrate.js';
 import { WEB, webCommand } from './web.js';
+import { UPDATE, updateCommand } from './update.js';
 
 export type { Command } from './common.js';
 
@@ -27,10 +28,11 @@ export const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   web: webCommand,
   calibrate: calibrateCommand,
+  update: updateCommand,
 };
 
 /** Every command's option table, in README order: `npm run docs:options` writes their tables. */
-export const SPECS = [FIT, PREDICT, CALIBRATE, EVAL, SWEEP, PREPROCESS, SERVE, EXPORT, WEB, DEMO, BACKBONE] as unknown as CommandSpec<Options>[];
+export const SPECS = [FIT, PREDICT, CALIBRATE, UPDATE, EVAL, SWEEP, PREPROCESS, SERVE, EXPORT, WEB, DEMO, BACKBONE] as unknown as CommandSpec<Options>[];
 
 /** The command list, from the same tables as each command's --help: name, usage, first line of its description. */
 export function usage(): string {
