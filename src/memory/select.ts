@@ -4,7 +4,7 @@ import { UserError, invalid } from '../util/errors.js';
 import { pickStarts } from './coreset/plain.js';
 import { greedyCoresetWithin } from './coreset/fast.js';
 import { chunkStage, finalStage, planBlocks, type ComposableOptions } from './coreset/composable.js';
-import { continueGreedy, searchNearest } from './coreset/tail.js';
+import { CANDIDATES_PER_CENTER, continueGreedy, searchNearest } from './coreset/tail.js';
 import type { FeatureStore } from './feature-store.js';
 
 /**
@@ -54,6 +54,19 @@ export const TAIL = 0.25;
  * keep the composable cost alone. Not measured above 2.7k centers: ~2× the composable stages' CPU there.
  */
 const TAIL_PAIRS_PER_ROW = 2000;
+
+/**
+ * The tail's greedy runs over CANDIDATES_PER_CENTER·tail rows (all rows when that is more) in plain
+ * JS: at most this many row–center pairs per row of the set. On tire at v3 it is ~50; at v1's 10 %
+ * of 131k rows it was ~3,300 and took the fit from 9 to 58 s, for a bank that already holds a tenth
+ * of all rows. Above it the composable bank is kept as it is.
+ */
+const TAIL_GREEDY_PAIRS_PER_ROW = 250;
+
+function tailSize(n: number, tail: number): number {
+  const rows = Math.min(n, CANDIDATES_PER_CENTER * tail);
+  return rows * tail <= TAIL_GREEDY_PAIRS_PER_ROW * n ? tail : 0;
+}
 
 /** Number of starting points of the approximate greedy coreset (official value). */
 const STARTS = 10;
@@ -118,7 +131,7 @@ export async function chooseCoreset(store: FeatureStore, opts: CoresetOptions): 
   }
   // progress: the chunk stage, then the final stage and the tail, each as one step of its share of the work
   // one block: already the greedy over all rows
-  const tail = plan.length > 1 && count / 8 <= TAIL_PAIRS_PER_ROW ? Math.round((opts.tail ?? TAIL) * count) : 0;
+  const tail = plan.length > 1 && count / 8 <= TAIL_PAIRS_PER_ROW ? tailSize(n, Math.round((opts.tail ?? TAIL) * count)) : 0;
   const tailPairs = tail > 0 ? (n * count) / 8 : 0; // the search runs ~8× the kernel's speed
   const finalPairs = union * (count + STARTS) + tailPairs, total = pairs + tailPairs;
   const z = store.projectionSource; // spilled projections are read a block at a time

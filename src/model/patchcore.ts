@@ -155,7 +155,7 @@ export class PatchCore {
 
   /** Short hash of model.json (which holds the bank's sha256 once saved): names the model in every result. */
   get modelId(): string {
-    return modelId(this.config);
+    return storedId(this.config); // fit prints the id predict will report for the saved model
   }
 
   async save(dir: string): Promise<void> {
@@ -254,13 +254,18 @@ export function modelId(config: ModelConfig): string {
   return sha256(new TextEncoder().encode(JSON.stringify(config))).slice(0, 12);
 }
 
+/** The last config storedId saw: servers ask for the same model's id on every response. */
+let lastStored = { text: '', id: '' };
+
 /**
  * The model_id a config has once saved and loaded again (what predict reports): the check on load
  * orders some fields differently from a config built in memory, and the id hashes the text.
  */
 export function storedId(config: ModelConfig): string {
+  const text = JSON.stringify(config);
   // a model not saved yet has no bank file name: its in-memory id is all there is
-  return config.bank.file ? modelId(parseModelConfig(JSON.stringify(config), 'model.json')) : modelId(config);
+  if (text !== lastStored.text) lastStored = { text, id: config.bank.file ? modelId(parseModelConfig(text, 'model.json')) : modelId(config) };
+  return lastStored.id;
 }
 
 /** A threshold someone typed or chose by eye. */
