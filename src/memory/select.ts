@@ -84,7 +84,7 @@ const UNITS_PER_ROW = 300;
  * Above this many rows `auto` goes straight to the composable coreset. Every set measured above it
  * passed the exact greedy's budget: real features (tire at 224, 320 and 384 px: 131k, 396k and 576k
  * rows; screw at 512 px: 1.19M) and the synthetic easy and hard sets of 150k–2.4M rows
- * (docs/RESULTS.md §9 session 6, §10). The attempt then cost a third to a half of the coreset stage (its setup
+ * (docs/RESULTS.md §9, §10). The attempt then cost a third to a half of the coreset stage (its setup
  * and first 1 % of centers: 3 s of 7 at 576k rows) for nothing. The exact greedy's bounds also
  * need ~250 bytes per row beside the projection.
  */

@@ -143,12 +143,12 @@ export const PRESETS: Record<string, Preset> = {
     featureDim: 0,
     precision: 'int8',
     ratio: 0.005,
-    description: 'inception_v3 int8, resize 352, whole image (no crop), coreset 0.5 %: the finest resolution measured whose fit is about 2× v1\'s (docs/RESULTS.md §9, session 7)',
+    description: 'inception_v3 int8, resize 352, whole image (no crop), coreset 0.5 %: the finest resolution measured whose fit is about 2× v1\'s (docs/RESULTS.md §9)',
   },
 };
 
 /**
- * The preset used when --preset is not given (docs/RESULTS.md §9, session 7). v3 against v2, image
+ * The preset used when --preset is not given (docs/RESULTS.md §9 and §19). v3 against v2, image
  * AUROC: tire +0.043 over 7 runs (paired on 3-seed mean scores +0.070, +0.010 … +0.135); screw
  * −0.024 over 7 runs on the 41 good test images (paired −0.026, −0.057 … +0.001) but −0.004
  * (−0.019 … +0.010) with the held-out training goods added. Fit 2.00× v1's on tire (at the issue's
