@@ -4,28 +4,19 @@
 // Run: nice -n 5 node dist/bench/watch-throughput.js [--parts 1000] [--train 20] [--rate 0]
 //      [--data ../shared/datasets/mvtec3d_tire]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
-import * as net from 'node:net';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { arg } from './args.js';
+import { freePort, MOSQUITTO } from './loopback.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const parts = Number(arg('parts', '1000'));
 const train = Number(arg('train', '20'));
 const rate = Number(arg('rate', '0'));
 const data = arg('data', path.resolve('..', 'shared', 'datasets', 'mvtec3d_tire'));
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function images(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -12,18 +12,10 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { CLI, tempDir } from './helpers.js';
 import { tinyModel, tinyPng } from './station-fixture.js';
+import { freePort, MOSQUITTO } from '../bench/loopback.js';
 
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 const PARTS = 200;
 const TOPIC = 'line1/parts';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
