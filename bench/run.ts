@@ -1,52 +1,47 @@
-// `npm run bench`: the side-by-side benchmark against the PyTorch reference, then every other
-// bench script that exists (each in its own process, so one's memory does not count in another's RSS).
-// Arguments after `--` go to the side-by-side benchmark, e.g. `npm run bench -- --rounds 1 --ratios 0.1`;
-// `--only side-by-side` or `--skip side-by-side` select scripts.
+// `npm run bench`: one runner for every bench script (bench/catalog.ts), each in its own process so
+// one's memory does not count in another's RSS.
+//   npm run bench -- --list                     every script, by purpose
+//   npm run bench -- NAME [args…]               one script; the args go to it
+//   npm run bench [-- --only a,b | --skip a,b] [args…]   the suite (the catalog's `suite` entries);
+//                                               the remaining args go to side-by-side
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main as sideBySide } from './side-by-side.js';
+import { argList, flag, withoutArgs } from './lib/args.js';
+import { BENCHES, type BenchEntry, scriptOf } from './catalog.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const OTHERS = ['coreset', 'scoring', 'metrics-speed', 'backbones', 'int8', 'browser'];
 
-function list(argv: string[], name: string): string[] | null {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1].split(',') : null;
+function listing(): string {
+  const width = Math.max(...BENCHES.map((b) => b.name.length));
+  return BENCHES.map((b) => `${b.kind.padEnd(5)}  ${b.name.padEnd(width)}  ${b.summary}${b.suite ? '  [suite]' : ''}`).join('\n');
 }
 
-async function run(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const only = list(argv, 'only');
-  const skip = list(argv, 'skip') ?? [];
-  const want = (n: string) => (only ? only.includes(n) : !skip.includes(n));
+function runOne(entry: BenchEntry, args: string[]): boolean {
+  const r = spawnSync(process.execPath, [path.join(HERE, scriptOf(entry)), ...args], { stdio: 'inherit' });
+  return r.status === 0;
+}
+
+function main(argv: string[]): number {
+  if (flag('list', argv)) return void console.log(listing()), 0;
+  const named = argv[0] && !argv[0].startsWith('--') ? BENCHES.find((b) => b.name === argv[0]) : undefined;
+  if (argv[0] && !argv[0].startsWith('--') && !named) {
+    console.error(`Expected a bench name (npm run bench -- --list) for bench but received ${argv[0]}`);
+    return 2;
+  }
+  if (named) return runOne(named, argv.slice(1)) ? 0 : 1;
+
+  const only = argList('only', argv);
+  const skip = argList('skip', argv) ?? [];
+  const rest = withoutArgs(['only', 'skip'], argv);
   const failed: string[] = [];
-
-  if (want('side-by-side')) {
-    console.log('=== bench/side-by-side ===');
-    try {
-      await sideBySide(argv.filter((a, i) => !['--only', '--skip'].includes(a) && !['--only', '--skip'].includes(argv[i - 1])));
-    } catch (e) {
-      console.error(e instanceof Error ? e.message : e);
-      failed.push('side-by-side');
-    }
+  for (const entry of BENCHES.filter((b) => b.suite)) {
+    if (only ? !only.includes(entry.name) : skip.includes(entry.name)) continue;
+    console.log(`\n=== bench/${scriptOf(entry).replace(/\.js$/, '')} ===`);
+    if (!runOne(entry, entry.name === 'side-by-side' ? rest : [])) failed.push(entry.name);
   }
-  for (const name of OTHERS) {
-    if (!want(name)) continue;
-    const file = path.join(HERE, `${name}.js`);
-    if (!existsSync(file)) continue;
-    console.log(`\n=== bench/${name} ===`);
-    const r = spawnSync(process.execPath, [file], { stdio: 'inherit' });
-    if (r.status !== 0) failed.push(name);
-  }
-  if (failed.length) {
-    console.error(`\nbench scripts that failed: ${failed.join(', ')}`);
-    process.exitCode = 1;
-  }
+  if (failed.length) console.error(`\nbench scripts that failed: ${failed.join(', ')}`);
+  return failed.length ? 1 : 0;
 }
 
-run().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+process.exitCode = main(process.argv.slice(2));

@@ -1,7 +1,7 @@
-// The K-fold estimate bench/heldout.ts uses: training goods held out per fold join the good test images.
+// The K-fold estimate bench/studies/heldout.ts uses: training goods held out per fold join the good test images.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldAuroc, folds, identityDraw, interval, resample, type FoldScores } from '../bench/heldout.js';
+import { foldAuroc, folds, identityDraw, interval, resample, type FoldScores } from '../bench/studies/heldout.js';
 import { Rng } from '../src/util/rng.js';
 
 /** P(defect > good) + ½ P(tie), by counting every pair. */

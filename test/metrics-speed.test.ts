@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { timePixelMetrics } from '../bench/metrics-speed.js';
+import { timePixelMetrics } from '../bench/speed/metrics-speed.js';
 
 test('all pixel metrics on 160 maps of 224×224 take < 5 s', () => {
   const { ms, result } = timePixelMetrics(160, 224);

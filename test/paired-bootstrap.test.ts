@@ -1,7 +1,7 @@
-// The paired bootstrap bench/paired.ts uses to compare two settings on the same test images.
+// The paired bootstrap bench/studies/paired.ts uses to compare two settings on the same test images.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pairedBootstrap } from '../bench/paired.js';
+import { pairedBootstrap } from '../bench/studies/paired.js';
 import { Rng } from '../src/util/rng.js';
 
 const rng = new Rng(11);

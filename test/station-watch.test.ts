@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { CLI, tempDir } from './helpers.js';
 import { tinyModel, tinyPng } from './station-fixture.js';
-import { freePort, MOSQUITTO } from '../bench/loopback.js';
+import { freePort, MOSQUITTO } from '../bench/lib/loopback.js';
 
 const PARTS = 200;
 const TOPIC = 'line1/parts';

@@ -70,7 +70,7 @@ for (const b of BACKBONES) {
   });
 }
 
-/** An nsfwjs backbone tapped at other layers (for layer studies, e.g. bench/accuracy); cached like the registered ones. */
+/** An nsfwjs backbone tapped at other layers (for layer studies, e.g. bench/studies/accuracy.ts); cached like the registered ones. */
 export async function nsfwjsWithLayers(id: string, layers: [string, string]): Promise<{ spec: BackboneSpec; path: string; hash: string }> {
   const b = BACKBONES.find((x) => x.id === id);
   if (!b) throw new Error(`not an nsfwjs backbone: ${id}`);
