@@ -1,6 +1,6 @@
 // A large MVTec-layout test set made of a small one: every test image and mask linked `--times`
 // times under new names, training images linked once. Eval's memory grows with the test images,
-// so this measures it at a size no shared set has (docs/RESULTS.md, "Eval in bounded memory").
+// so this measures it at a size no shared set has (docs/RESULTS.md#eval-in-bounded-memory).
 //   npm run bench -- repeated-set --data ../shared/datasets/mvtec3d_tire --times 12 --out /tmp/tire-x12
 //   /usr/bin/time -v node dist/src/cli/main.js eval --data /tmp/tire-x12 --runs 7 --json --quiet
 import fs from 'node:fs';

@@ -15,7 +15,7 @@ import { arg } from '../lib/args.js';
 
 /** Rows of one "image" (3721 = the 61×61 grid of a 512×512 input) at a time. */
 const PER_IMAGE = 3721;
-/** The official greedy's cost per 128-d distance update, torch on these 2 cores (docs/RESULTS.md §3: 38.26 s for 171,696 × 17,169). */
+/** The official greedy's cost per 128-d distance update, torch on these 2 cores (docs/RESULTS.md#against-the-pytorch-reference: 38.26 s for 171,696 × 17,169). */
 const OFFICIAL_NS = 38.26e9 / (171_696 * 17_169);
 
 /** easy: clustered low-rank features (as bench/speed/coreset.ts); hard: i.i.d. uniform noise. */

@@ -53,7 +53,7 @@ function presetSetting(name: string): Setting {
   return { ...BASE, backbone: p.backbone, resize: p.preprocess.resize, crop: p.preprocess.crop, dim: p.featureDim, precision: p.precision, ratio: p.ratio };
 }
 
-/** Exploration order: the most promising cells first (see docs/RESULTS.md for why). */
+/** Exploration order: the most promising cells first (see docs/journal/default-preset.md for why). */
 function exploreGrid(): [string, Partial<Setting>][] {
   const n = { crop: 'none' as const };
   return [
@@ -89,7 +89,7 @@ function parseCell(spec: string): [string, Partial<Setting>] {
 }
 
 /**
- * The resize the cells ran with. Cells recorded before 2026-11-30 03:40 UTC resized with libvips
+ * The resize the cells ran with. Cells recorded before release 0.2.0 resized with libvips
  * (sharp, 'linear'); since then both hosts use image/resize.ts (Pillow's bilinear). Part of the key.
  */
 const RESAMPLE = 'pillow-bilinear';

@@ -1,4 +1,4 @@
-// The line, simulated (issue 24): tire's test images in seeded shuffled orders; each false alarm on
+// The line, simulated: tire's test images in seeded shuffled orders; each false alarm on
 // a good part is marked good and added with `update` before the next part; defects are never added.
 // Reports per seed the false-alarm rate on good parts and the share of defects caught, over the
 // whole stream and its second half, against the static model at the same setting. Then the

@@ -13,7 +13,7 @@ export type Precision = (typeof PRECISIONS)[number];
 
 /**
  * Training images whose activation ranges (min/max) set the int8 scales, evenly spaced. Industrial
- * training sets are homogeneous, so a handful covers the ranges; measured in docs/RESULTS.md.
+ * training sets are homogeneous, so a handful covers the ranges (docs/RESULTS.md#backbones-and-int8).
  */
 export const CALIBRATION_IMAGES = 8;
 

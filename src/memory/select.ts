@@ -45,7 +45,7 @@ export interface CoresetChoice {
  * cost is one batched search of every row against the rest of the bank. On tire at v3 (482k rows,
  * 2,410 centers) it brought the coverage radius from 12 % above the exact greedy's to 0.2 % (10 %
  * of the bank: 1.2 %; half: equal), for about as much CPU again as the composable stages
- * (docs/RESULTS.md, issue 23).
+ * (docs/RESULTS.md#coreset-quality).
  */
 export const TAIL = 0.25;
 /**
@@ -84,7 +84,7 @@ const UNITS_PER_ROW = 300;
  * Above this many rows `auto` goes straight to the composable coreset. Every set measured above it
  * passed the exact greedy's budget: real features (tire at 224, 320 and 384 px: 131k, 396k and 576k
  * rows; screw at 512 px: 1.19M) and the synthetic easy and hard sets of 150k–2.4M rows
- * (docs/RESULTS.md §9, §10). The attempt then cost a third to a half of the coreset stage (its setup
+ * (docs/RESULTS.md#fit-at-scale-and-memory). The attempt then cost a third to a half of the coreset stage (its setup
  * and first 1 % of centers: 3 s of 7 at 576k rows) for nothing. The exact greedy's bounds also
  * need ~250 bytes per row beside the projection.
  */

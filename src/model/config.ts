@@ -148,11 +148,11 @@ export const PRESETS: Record<string, Preset> = {
 };
 
 /**
- * The preset used when --preset is not given (docs/RESULTS.md §9 and §19). v3 against v2, image
+ * The preset used when --preset is not given (docs/RESULTS.md#accuracy-of-the-default). v3 against v2, image
  * AUROC: tire +0.043 over 7 runs (paired on 3-seed mean scores +0.070, +0.010 … +0.135); screw
  * −0.024 over 7 runs on the 41 good test images (paired −0.026, −0.057 … +0.001) but −0.004
- * (−0.019 … +0.010) with the held-out training goods added. Fit 2.00× v1's on tire (at the issue's
- * budget), 1.4× on screw; predict faster than v1's.
+ * (−0.019 … +0.010) with the held-out training goods added. Fit 2.00× v1's on tire (the bound a
+ * default keeps), 1.4× on screw; predict faster than v1's.
  */
 export const DEFAULT_PRESET = 'v3';
 

@@ -62,7 +62,7 @@ async function nearestOtherImage(store: FeatureStore, imageOfRow: Int32Array, qu
  * remaining entry). A coreset drawn without the image would have had to cover such a patch anew;
  * one nearer to a remaining entry is covered from there already, and adding it as well would fill
  * the hole twice (the scores then lean low). Measured on held-out synthetic parts and on tire, see
- * docs/RESULTS.md: with no substitutes the threshold sat too high, with all of them too low.
+ * docs/RESULTS.md#the-verdict-threshold-and-calibration: with no substitutes the threshold sat too high, with all of them too low.
  */
 async function findSubstitutes(store: FeatureStore, imageOfRow: Int32Array, origin: Int32Array, scored: Uint8Array, knn: PairwiseKnn): Promise<Int32Array> {
   const M = origin.length;

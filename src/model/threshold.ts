@@ -46,13 +46,16 @@ export interface TrainingScoreOptions {
 export const calibrationImages = (targetFpr: number): number => Math.max(40, Math.ceil(2 / targetFpr));
 
 /**
- * Score every training image against the bank as it would be without that image. The image score
- * is a maximum, so only patches that can reach it are scored exactly (by the same code as
- * predict). A proxy ranks the patches: the nearest-neighbour distance on the coreset's 128-d
- * projections, scaled by the largest exact/proxy ratio seen so far. Rounds of exact scoring run
- * until no unscored patch's scaled proxy exceeds the best exact score; then the cells around the
- * map's peak are made exact until the peak no longer moves. `leaveOneOutScoresPlain` scores every
- * patch exactly and is the reference the tests compare with.
+ * Score every training image against the bank as it would be without that image, with the same
+ * scores as scoring every patch exactly, for a fraction of the work (leave-out-pruned.ts). The
+ * image score is a maximum, so only patches that could reach it are scored exactly: each patch
+ * gets an upper bound on its exact score, its score with true distances to the few allowed bank
+ * rows nearest on the coreset's 128-d projections (the true nearest rows can only be nearer).
+ * Patches are scored exactly in descending bound order until no unscored bound exceeds the best
+ * exact score. For the map's maximum, unscored cells take their bound: that map lies above the
+ * true one and equals it wherever every cell under a pixel is exact, so cells under its peak are
+ * scored until the peak stands on exact cells. `leaveOneOutScoresPlain` scores every patch exactly
+ * and is the reference the tests compare with (docs/ALGORITHM.md#the-verdict-threshold).
  */
 export async function leaveOneOutScores(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
   return scoreTraining(store, images, fb, cfg, o, true);

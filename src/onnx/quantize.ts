@@ -145,7 +145,7 @@ export function quantizeModel(bytes: Uint8Array, ranges: Ranges): Uint8Array {
  * The pool then runs as MLAS's float pool between the same DequantizeLinear and QuantizeLinear:
  * features bit-identical on the shared sets, and the int8 InceptionV3 20 % faster at 384 px, where
  * QLinearAveragePool's kernels had been 28 % of its time. The export inlines only the nodes, so it
- * runs the fused pool: the same values (docs/RESULTS.md §9).
+ * runs the fused pool: the same values (docs/RESULTS.md#backbones-and-int8).
  */
 function unfusedPools(g: onnxProto.onnx.IGraphProto, params: Map<string, QParams>): void {
   const outputs = new Set((g.output ?? []).map((o) => o.name));

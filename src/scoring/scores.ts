@@ -1,4 +1,4 @@
-// Patch scores and the image score (formulas: docs/ALGORITHM.md).
+// Patch scores and the image score (formulas: docs/ALGORITHM.md#formulas-the-code-implements).
 import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
 import { invalid, UserError } from '../util/errors.js';
 import { distance, type NearestNeighbours, type SearchResult } from './nn.js';
