@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { BENCHES, FOLDER, scriptOf } from '../bench/catalog.js';
-import { arg, argList, flag, withoutArgs } from '../bench/lib/args.js';
+import { arg, argAt, argList, flag, withoutArgs } from '../bench/lib/args.js';
 import { REPO } from './helpers.js';
 
 const RUNNER = path.join(REPO, 'dist', 'bench', 'run.js');
@@ -39,4 +39,10 @@ test('the shared argument parser reads values, lists and flags, and strips pairs
   assert.equal(flag('store', argv), true);
   assert.equal(flag('list', argv), false);
   assert.deepEqual(withoutArgs(['only'], argv), ['--rounds', '1', '--store', '--skip']);
+  // by name, else by position among the bare arguments (recorded commands pass values by position)
+  const script = ['node', 'bench.js'];
+  assert.equal(argAt('size', 1, '224', [...script, '112', '352']), '352');
+  assert.equal(argAt('size', 1, '224', [...script, '--count', '9', '--size', '64']), '64');
+  assert.equal(argAt('size', 1, '224', [...script, '--count', '9', '112']), '224', 'a named value is not a bare argument');
+  assert.equal(argAt('count', 0, '160', [...script, '--count', '9', '112']), '9');
 });

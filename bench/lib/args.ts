@@ -23,3 +23,14 @@ export function withoutArgs(names: readonly string[], argv: readonly string[]): 
   const drop = new Set(names.map((n) => `--${n}`));
   return argv.filter((a, i) => !drop.has(a) && !drop.has(argv[i - 1]));
 }
+
+/**
+ * --name's value, else the `position`-th bare argument (0-based, after the script; for the benches
+ * whose recorded commands pass values by position), else def.
+ */
+export function argAt(name: string, position: number, def: string, argv: readonly string[] = process.argv): string {
+  const named = arg(name, '', argv);
+  if (named) return named;
+  const bare = argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && all[i - 1].startsWith('--')));
+  return bare[position] ?? def;
+}

@@ -1,10 +1,12 @@
-// Where fit time goes, per stage (features, coreset, threshold): `npm run bench -- fit-stages DATA [ratio] [backbone]`.
+// Where fit time goes, per stage (features, coreset, threshold): `npm run bench -- fit-stages --data DIR [--ratio 0.1] [--backbone inception_v3] [--score nearest]`
+// (or by position: DATA [ratio] [backbone] [score]).
 import { trainImages } from '../../src/data/dataset.js';
 import { loadBackbone } from '../../src/backbone/index.js';
 import { PatchCore } from '../../src/model/patchcore.js';
 import { DEFAULT_SCORING } from '../../src/model/config.js';
+import { argAt } from '../lib/args.js';
 
-const [data, ratio = '0.1', backbone = 'inception_v3', score = 'nearest'] = process.argv.slice(2);
+const [data, ratio, backbone, score] = [argAt('data', 0, ''), argAt('ratio', 1, '0.1'), argAt('backbone', 2, 'inception_v3'), argAt('score', 3, 'nearest')];
 const files = await trainImages(data);
 const bb = await loadBackbone(backbone);
 const first = new Map<string, number>(), last = new Map<string, number>();

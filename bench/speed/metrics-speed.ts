@@ -1,10 +1,11 @@
 // Times pixelMetrics (pooled AUROC, defect-only AUROC, AUPRO, F1) on random maps, and beside it
 // the histogram metrics eval streams (PixelHistogram), with their largest difference.
-// Usage: npm run bench -- metrics-speed [count=160] [size=224]
+// Usage: npm run bench -- metrics-speed [--count 160] [--size 224]   (or by position: [count] [size])
 import { pathToFileURL } from 'node:url';
 import { histogramMetrics, PixelHistogram, pixelMetrics, type PixelMetrics } from '../../src/metrics/index.js';
 import type { ScoreMap } from '../../src/types.js';
 import { Rng } from '../../src/util/rng.js';
+import { argAt } from '../lib/args.js';
 
 /** Random maps; every other image gets a few square defects that score higher on average. */
 export function randomMaps(count: number, size: number, seed = 1): { maps: ScoreMap[]; masks: Uint8Array[] } {
@@ -34,7 +35,7 @@ export function timePixelMetrics(count: number, size: number): { ms: number; res
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const count = Number(process.argv[2] ?? 160), size = Number(process.argv[3] ?? 224);
+  const count = Number(argAt('count', 0, '160')), size = Number(argAt('size', 1, '224'));
   const { ms, result } = timePixelMetrics(count, size);
   const v = (m: { value: number | null }) => (m.value === null ? 'undefined' : m.value.toFixed(4));
   console.log(`${count} maps ${size}×${size} (${((count * size * size) / 1e6).toFixed(1)} M pixels): ${ms.toFixed(0)} ms`);

@@ -1,7 +1,7 @@
 // Per-stage timings of PatchCore.predict, one image at a time (inception_v3, 60 train / 40 test
 // screw images). The plain versions the fast stages replaced are checked for equal outputs by the
 // tests (features, predict-speed), so only the current src is timed here.
-// Run: npm run bench -- predict-stages [reps=3] [train=60] [test=40] [ratio=0.1]
+// Run: npm run bench -- predict-stages [--reps 3] [--train 60] [--test 40] [--ratio 0.1]   (or by position)
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { loadBackbone } from '../../src/backbone/index.js';
@@ -13,11 +13,12 @@ import { loadImage } from '../../src/image/load.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { aggregate } from '../../src/features/aggregate.js';
 import { anomalyMap } from '../../src/scoring/anomaly-map.js';
+import { argAt } from '../lib/args.js';
 
-const reps = Number(process.argv[2] ?? 3);
-const nTrain = Number(process.argv[3] ?? 60);
-const nTest = Number(process.argv[4] ?? 40);
-const ratio = Number(process.argv[5] ?? 0.1);
+const reps = Number(argAt('reps', 0, '3'));
+const nTrain = Number(argAt('train', 1, '60'));
+const nTest = Number(argAt('test', 2, '40'));
+const ratio = Number(argAt('ratio', 3, '0.1'));
 const ROOT = path.join(process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..', 'shared'), 'datasets', 'mvtec_screw');
 
 const median = (xs: number[]) => {

@@ -1,11 +1,12 @@
 // Scoring-stage timings: exact NN search (784 queries, D=1536) and the anomaly map.
-// Run: npm run bench -- scoring [threads=2] [repeats=5]
+// Run: npm run bench -- scoring [--threads 2] [--repeats 5]   (or by position: [threads] [repeats])
 import type { MemoryBank, PatchScores } from '../../src/types.js';
 import { NearestNeighbours } from '../../src/scoring/nn.js';
 import { anomalyMap } from '../../src/scoring/anomaly-map.js';
+import { argAt } from '../lib/args.js';
 
-const threads = Number(process.argv[2] ?? 2);
-const repeats = Number(process.argv[3] ?? 5);
+const threads = Number(argAt('threads', 0, '2'));
+const repeats = Number(argAt('repeats', 1, '5'));
 const D = 1536;
 const N = 784;
 
