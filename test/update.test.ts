@@ -52,7 +52,7 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
   const rng = new Rng(3), D = 16, K = 6;
   const centers = Float32Array.from({ length: 12 * D }, () => 4 * rng.normal());
   const train = blobs(rng, 900, centers, K, D, 1), n = 900;
-  const sel = plainGreedyCoreset(train, n, D, 60, pickStarts(n, 0));
+  const sel = plainGreedyCoreset({ data: train, n, dim: D }, 60, pickStarts(n, 0));
   const bank = new Float32Array(sel.length * D);
   sel.forEach((r, j) => bank.set(train.subarray(r * D, (r + 1) * D), j * D));
   const knn = await PairwiseKnn.create(D);
@@ -105,7 +105,7 @@ test("fit's recorded radius: every training patch lies within it of the bank, an
   const rng = new Rng(8), D = 40;
   const store = new FeatureStore({ seed: 3, inMemory: true });
   for (let i = 0; i < 6; i++) await store.append({ gridH: 10, gridW: 10, dim: D, count: 100, data: Float32Array.from({ length: 100 * D }, () => rng.normal()) });
-  const fb = await bankFromStore(store, 0.05, 0, DEFAULT_SCORING);
+  const fb = await bankFromStore(store, { ratio: 0.05, seed: 0, scoring: DEFAULT_SCORING });
   const radius = await radiusAtFit(store, fb.origin!);
   const z = store.projected, bz = store.projectedRows(fb.origin!);
   const d = range(store.count).map((i) => nearestOf(z, i, bz, range(fb.origin!.length), 128));

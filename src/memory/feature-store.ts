@@ -77,7 +77,7 @@ export class FeatureStore {
     const len = this.count * this.projectDim;
     if (this.projFd >= 0 && this.proj.length < len) {
       this.grow(len);
-      readRange(this.projFd, this.projectDim, 0, this.count, this.proj);
+      readRange(this.projFd, this.projectDim, { from: 0, to: this.count }, this.proj);
     }
     return this.proj.subarray(0, len);
   }
