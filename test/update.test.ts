@@ -57,11 +57,12 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
   sel.forEach((r, j) => bank.set(train.subarray(r * D, (r + 1) * D), j * D));
   const knn = await PairwiseKnn.create(D);
   try {
-    const rowsAt = (a: number, b: number) => train.subarray(a * D, b * D);
-    const fast = await coverageRadius(rowsAt, n, bank, sel.length, D, ortNearest(knn));
+    const rows = { n, at: (a: number, b: number) => train.subarray(a * D, b * D) };
+    const bankM = { data: bank, n: sel.length, dim: D };
+    const fast = await coverageRadius(rows, bankM, ortNearest(knn));
     const brute = Math.max(...range(n).map((i) => nearestOf(train, i, bank, range(sel.length), D)));
     assert.ok(Math.abs(fast - brute) <= 1e-4 * brute, `radius ${fast} vs brute force ${brute}`);
-    const plainR = await coverageRadius(rowsAt, n, bank, sel.length, D, plainNearest);
+    const plainR = await coverageRadius(rows, bankM, plainNearest);
     assert.ok(Math.abs(plainR - brute) <= 1e-6 * brute, `plain radius ${plainR} vs ${brute}`);
 
     // new rows: half from the training blobs, half from blobs the bank never saw (a drift)
@@ -69,10 +70,10 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
     const fresh = new Float32Array(m * D);
     fresh.set(blobs(rng, m / 2, centers, K, D, 1));
     fresh.set(blobs(rng, m / 2, centers.subarray(K * D), 12 - K, D, 1), (m / 2) * D);
-    const delta0 = await ortNearest(knn)(fresh, m, bank, sel.length, D);
-    const plain0 = await plainNearest(fresh, m, bank, sel.length, D);
+    const delta0 = await ortNearest(knn)({ data: fresh, n: m, dim: D }, bankM);
+    const plain0 = await plainNearest({ data: fresh, n: m, dim: D }, bankM);
     delta0.forEach((v, i) => assert.ok(Math.abs(v - plain0[i]) <= 1e-4 * (1 + plain0[i])));
-    const { added, delta } = extendCover(fresh, m, D, brute, delta0);
+    const { added, delta } = extendCover({ data: fresh, n: m, dim: D }, brute, delta0);
     assert.ok(added.length > 0, 'the unseen blobs must add entries');
     const grown = new Float32Array((sel.length + added.length) * D);
     grown.set(bank);
@@ -89,7 +90,8 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
     });
     // rows on top of the bank add nothing
     const near = Float32Array.from(bank.subarray(0, 20 * D), (v) => v + 1e-3 * rng.normal());
-    assert.equal(extendCover(near, 20, D, brute, await plainNearest(near, 20, bank, sel.length, D)).added.length, 0);
+    const nearM = { data: near, n: 20, dim: D };
+    assert.equal(extendCover(nearM, brute, await plainNearest(nearM, bankM)).added.length, 0);
 
     // old models: the smallest distance between two bank rows
     let pair = Infinity;
