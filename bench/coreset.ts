@@ -2,7 +2,7 @@
 // and (--store) a whole memory stage: 219 batches of 784 × 1536 through the FeatureStore.
 // Usage: node dist/bench/coreset.js [--n 171696] [--ratios 0.1,0.01] [--data manifold|gaussian] [--store]
 //        node dist/bench/coreset.js --real DIR [--images 210] [--backbone inception_v3|wrn50-random]
-// --threads 1|2 forces the fast version's thread count (default: its own choice, see fast-coreset.ts).
+// --threads 1|2 forces the fast version's thread count (default: its own choice, see src/memory/coreset/exact/greedy.ts).
 // --real: projected features of the first N train images of an MVTec-layout DIR (extracted
 // once, cached in the OS temp dir), instead of synthetic data.
 // "manifold" mimics projected CNN patch features (clustered, low intrinsic dimension);

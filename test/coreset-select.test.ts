@@ -35,7 +35,7 @@ test('ratio outside (0, 1] is a UserError', async () => {
 });
 
 /** The memory bank as fit builds it (model/bank.ts), without its search index. */
-async function buildMemoryBank(store: FeatureStore, o: Pick<CoresetOptions, 'ratio' | 'seed'>) {
+async function bankOf(store: FeatureStore, o: Pick<CoresetOptions, 'ratio' | 'seed'>) {
   const fb = await bankFromStore(store, { ...o, scoring: DEFAULT_SCORING });
   await fb.nn.release();
   return fb.bank;
@@ -43,9 +43,9 @@ async function buildMemoryBank(store: FeatureStore, o: Pick<CoresetOptions, 'rat
 
 test('same seed gives the same bank; another seed gives another', async () => {
   const data = features(2);
-  const a = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const b = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const c = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 5 });
+  const a = await bankOf(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const b = await bankOf(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const c = await bankOf(await storeOf(data, 4), { ratio: 0.1, seed: 5 });
   assert.equal(a.size, 120);
   assert.equal(a.dim, D);
   assert.deepEqual(a.data, b.data);
@@ -58,7 +58,7 @@ test('bank rows are the original features of the selected patches, with progress
   const seen: number[] = [];
   const idx = (await selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } })).indices;
   assert.equal(seen.at(-1), 60);
-  const bank = await buildMemoryBank(store, { ratio: 0.05, seed: 1 });
+  const bank = await bankOf(store, { ratio: 0.05, seed: 1 });
   for (const [k, r] of idx.entries()) assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D));
 });
 

@@ -10,12 +10,12 @@ import type { FeatureStore } from './feature-store.js';
 import type { Matrix, ProjectedRows } from './matrix.js';
 
 /**
- * How the coreset is selected (the user's choice, `--coreset-method`):
+ * How the coreset is selected (the `method` option; `auto` resolves to one of the two algorithms):
  * - `exact`: PatchCore's greedy k-center, exactly (coreset/exact/: the accelerated version, same
  *   indices as the plain loop in coreset/plain.ts);
  * - `composable`: greedy on blocks of rows, then greedy on the union (coreset/composable/): a cost
  *   fixed by n and count, whatever the data; its last TAIL of the centers are the greedy continued
- *   over all rows (composable/tail.ts), which takes the rare rows the union missed;
+ *   over all rows (coreset/composable/tail.ts), which takes the rare rows the union missed;
  * - `auto` (default): exact, unless its work heads past what the composable one would cost
  *   (deterministic: counted in work units, not time), or the set has more than EXACT_MAX_ROWS
  *   rows; then composable.
@@ -29,7 +29,7 @@ export interface CoresetOptions {
   seed: number;
   method?: CoresetMethod;
   onProgress?: (done: number, total: number) => void;
-  /** For tests and benches: the composable method's block size and union factor. */
+  /** For tests and benches: the composable algorithm's block size and union factor. */
   composable?: Pick<ComposableOptions, 'chunkRows' | 'union' | 'threads'>;
   /** For tests and benches: the share of the composable bank continued over all rows (default TAIL). */
   tail?: number;
@@ -48,7 +48,7 @@ export interface CoresetSelection {
 }
 
 /**
- * Share of a composable bank picked by the greedy continued over all rows (composable/tail.ts). Its
+ * Share of a composable bank picked by the greedy continued over all rows (coreset/composable/tail.ts). Its
  * cost is one batched search of every row against the rest of the bank. On tire at v3 (482k rows,
  * 2,410 centers) it brought the coverage radius from 12 % above the exact greedy's to 0.2 % (10 %
  * of the bank: 1.2 %; half: equal), for about as much CPU again as the composable stages
