@@ -5,12 +5,13 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { coverage } from './coverage.js';
-import { MinUpdate, minUpdateRef } from '../src/memory/coreset/simd.js';
-import { blockRows, chunkStage, composableCoreset, finalStage, kernelGreedy, pairBudget, planBlocks, unionFactor, type ComposableStats } from '../src/memory/coreset/composable.js';
+import { MinUpdate, minUpdateRef } from '../src/memory/coreset/composable/simd.js';
+import { blockRows, chunkStage, kernelGreedy, pairBudget, planBlocks, unionFactor, type ComposableStats } from '../src/memory/coreset/composable/blocks.js';
+import { composableCoreset, finalStage } from '../src/memory/coreset/composable/composable.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
-import { chooseCoreset } from '../src/memory/select.js';
-import { greedyCoreset, greedyCoresetWithin, withinBudget } from '../src/memory/coreset/fast.js';
+import { selectCoreset } from '../src/memory/select.js';
+import { greedyCoreset, greedyCoresetWithin, withinBudget } from '../src/memory/coreset/exact/greedy.js';
 
 function gaussian(n: number, dim: number, seed: number, shared = false): Float32Array {
   const rng = new Rng(seed);
@@ -43,7 +44,7 @@ test('SIMD kernel equals its plain version bit for bit (padded dims, duplicates,
     for (let i = 0; i < n; i++) f.set(z.subarray(i * dim, (i + 1) * dim), i * k.dimP);
     const ref = new Float32Array(n).fill(Infinity);
     for (const c of [0, 9, 333, 699, 5]) {
-      assert.equal(k.update(c), minUpdateRef(f, n, k.dimP, c, ref), `dim ${dim} center ${c}`);
+      assert.equal(k.update(c), minUpdateRef({ data: f, n, dim: k.dimP }, c, ref), `dim ${dim} center ${c}`);
       assert.deepEqual(d, ref);
     }
   }
@@ -52,8 +53,8 @@ test('SIMD kernel equals its plain version bit for bit (padded dims, duplicates,
 test('the kernel greedy is the official greedy (same picks as the float64 plain loop)', () => {
   const n = 1500, dim = 32, z = blobs(n, dim, 3), count = 150;
   const starts = pickStarts(n, 4);
-  const plain = plainGreedyCoreset(z, n, dim, count, starts);
-  const kern = kernelGreedy(new MinUpdate(dim), z, Int32Array.from({ length: n }, (_, i) => i), count, starts);
+  const plain = plainGreedyCoreset({ data: z, n, dim }, count, starts);
+  const kern = kernelGreedy(new MinUpdate(dim), { data: z, rows: Int32Array.from({ length: n }, (_, i) => i) }, { keep: count, starts });
   assert.deepEqual(Array.from(kern), Array.from(plain));
 });
 
@@ -63,8 +64,8 @@ test('composable: blocks keep their share, the bank is taken from the union, thr
   const plan = planBlocks(n, count, o);
   assert.equal(plan.length, 24);
   assert.ok(plan.every((b) => b.keep === 20));
-  const one = chunkStage(z, n, dim, count, 5, undefined, { ...o, threads: 1 });
-  const two = chunkStage(z, n, dim, count, 5, undefined, { ...o, threads: 2, awaitWorker: true });
+  const one = chunkStage({ data: z, n, dim }, count, 5, { ...o, threads: 1 });
+  const two = chunkStage({ data: z, n, dim }, count, 5, { ...o, threads: 2, awaitWorker: true });
   assert.deepEqual(two.union, one.union);
   assert.equal(one.union.length, 480);
   assert.equal(two.blocks.length, 2);
@@ -72,12 +73,12 @@ test('composable: blocks keep their share, the bank is taken from the union, thr
   assert.equal(two.blocks[0] + two.blocks[1], 24);
   // each block's centers lie in the block
   for (const b of plan) for (const u of one.union.filter((r) => r >= b.from && r < b.to)) assert.ok(u >= b.from && u < b.to);
-  const bank = finalStage(z, dim, one.union, count, 1);
+  const bank = finalStage({ data: z, dim }, one.union, count, 1);
   assert.equal(new Set(bank).size, count);
   const inUnion = new Set(one.union);
   assert.ok(Array.from(bank).every((r) => inUnion.has(r)));
   const stats = {} as ComposableStats;
-  assert.deepEqual(composableCoreset(z, n, dim, count, 1, 5, undefined, { ...o, stats }), bank);
+  assert.deepEqual(composableCoreset({ data: z, n, dim }, count, 1, { chunkSeed: 5, ...o, stats }), bank);
   assert.equal(stats.union, 480);
 });
 
@@ -87,11 +88,11 @@ test('composable from the spilled projections file: the same union and bank as f
   fs.writeFileSync(file, new Uint8Array(z.buffer));
   try {
     const o = { chunkRows: 500, union: 2 };
-    const mem = chunkStage(z, n, dim, count, 3, undefined, { ...o, threads: 1 });
-    const disk = chunkStage(file, n, dim, count, 3, undefined, { ...o, threads: 2, awaitWorker: true });
+    const mem = chunkStage({ data: z, n, dim }, count, 3, { ...o, threads: 1 });
+    const disk = chunkStage({ data: file, n, dim }, count, 3, { ...o, threads: 2, awaitWorker: true });
     assert.deepEqual(disk.union, mem.union);
     assert.ok(disk.blocks[0] > 0 && disk.blocks[1] > 0, `both threads read blocks: ${disk.blocks}`);
-    assert.deepEqual(finalStage(file, dim, disk.union, count, 1), finalStage(z, dim, mem.union, count, 1));
+    assert.deepEqual(finalStage({ data: file, dim }, disk.union, count, 1), finalStage({ data: z, dim }, mem.union, count, 1));
   } finally {
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
@@ -99,8 +100,8 @@ test('composable from the spilled projections file: the same union and bank as f
 
 test('composable coverage: within r₁ + r₂ and near the exact greedy, far better than random', () => {
   const n = 6000, dim = 8, z = blobs(n, dim, 11), count = 120, o = { chunkRows: 1000, threads: 1 };
-  const union = chunkStage(z, n, dim, count, 2, undefined, o).union;
-  const bank = finalStage(z, dim, union, count, 2);
+  const union = chunkStage({ data: z, n, dim }, count, 2, { ...o }).union;
+  const bank = finalStage({ data: z, dim }, union, count, 2);
   // r₁: each block covered by its own centers; r₂: the union covered by the bank
   let r1 = 0;
   for (const b of planBlocks(n, count, o)) {
@@ -113,7 +114,7 @@ test('composable coverage: within r₁ + r₂ and near the exact greedy, far bet
   const r2 = coverage(uz, union.length, dim, bank.map((r) => pos.get(r)!));
   const got = coverage(z, n, dim, bank);
   assert.ok(got <= r1 + r2 + 1e-9, `${got} ≤ ${r1} + ${r2}`);
-  const exact = coverage(z, n, dim, plainGreedyCoreset(z, n, dim, count, pickStarts(n, 2)));
+  const exact = coverage(z, n, dim, plainGreedyCoreset({ data: z, n, dim }, count, pickStarts(n, 2)));
   const random = coverage(z, n, dim, pickStarts(n, 9, count));
   assert.ok(got < 1.5 * exact, `composable ${got} vs exact ${exact}`);
   assert.ok(got < 0.8 * random, `composable ${got} vs random ${random}`);
@@ -124,26 +125,26 @@ test('auto: exact when the exact greedy is cheap, composable past its budget; ev
   const store = new FeatureStore({ seed: 3, inMemory: true });
   const data = blobs(n, dim, 5);
   for (let i = 0; i < n; i += 500) await store.append({ gridH: 1, gridW: 500, dim, count: 500, data: data.subarray(i * dim, (i + 500) * dim) });
-  const small = await chooseCoreset(store, { ratio: 0.05, seed: 0 });
-  assert.equal(small.method, 'exact');
-  assert.deepEqual(small.indices, (await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'exact' })).indices);
-  const a = await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
-  assert.equal(a.method, 'composable');
+  const small = await selectCoreset(store, { ratio: 0.05, seed: 0 });
+  assert.equal(small.algorithm, 'exact');
+  assert.deepEqual(small.indices, (await selectCoreset(store, { ratio: 0.05, seed: 0, method: 'exact' })).indices);
+  const a = await selectCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
+  assert.equal(a.algorithm, 'composable');
   assert.match(a.note, /composable: 8 block\(s\).*, last 38 centers by the greedy over all rows/);
-  const b = await chooseCoreset(store, { ratio: 0.05, seed: 1, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
+  const b = await selectCoreset(store, { ratio: 0.05, seed: 1, method: 'composable', composable: { chunkRows: 400, threads: 1 } });
   assert.notDeepEqual(a.indices, b.indices, 'another run seed redraws the final stage');
-  assert.deepEqual((await chooseCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } })).indices, a.indices);
+  assert.deepEqual((await selectCoreset(store, { ratio: 0.05, seed: 0, method: 'composable', composable: { chunkRows: 400, threads: 1 } })).indices, a.indices);
 });
 
 test('exact greedy within a work budget: the same result, or null once the budget is passed', () => {
   const n = 4000, dim = 32, z = gaussian(n, dim, 8), count = 200, starts = pickStarts(n, 1);
   const stats = { threads: 0, distances: [] as number[], work: [] as number[] };
-  const full = greedyCoreset(z, n, dim, count, starts, undefined, { threads: 1, stats });
+  const full = greedyCoreset({ data: z, n, dim }, { count, starts, threads: 1, stats });
   const work = stats.work[0];
   assert.ok(work > 0);
-  assert.deepEqual(greedyCoresetWithin(z, n, dim, count, starts, work, undefined, { threads: 1 }), full);
-  assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 1 }), null);
-  assert.equal(greedyCoresetWithin(z, n, dim, count, starts, work / 4, undefined, { threads: 2 }), null);
+  assert.deepEqual(greedyCoresetWithin({ data: z, n, dim }, work, { count, starts, threads: 1 }), full);
+  assert.equal(greedyCoresetWithin({ data: z, n, dim }, work / 4, { count, starts, threads: 1 }), null);
+  assert.equal(greedyCoresetWithin({ data: z, n, dim }, work / 4, { count, starts, threads: 2 }), null);
 });
 
 test('the budget check: under the budget always before 1 % of the centers, then heading for at most 8×, from 5 % at most 2×', () => {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { UserError } from '../src/util/errors.js';
 import { FeatureStore } from '../src/memory/feature-store.js';
-import { buildMemoryBank, selectCoreset } from '../src/memory/select.js';
+import { selectCoreset, type CoresetOptions } from '../src/memory/select.js';
+import { bankFromStore } from '../src/model/bank.js';
+import { DEFAULT_SCORING } from '../src/model/config.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
 import { coverage } from './coverage.js';
 
@@ -28,15 +30,22 @@ test('ratio outside (0, 1] is a UserError', async () => {
   for (const ratio of [0, -0.1, 1.5, NaN])
     await assert.rejects(selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
       e instanceof UserError && e.message === `Expected a number in (0, 1] for ratio but received ${ratio}`);
-  assert.equal((await selectCoreset(store, { ratio: 1e-6, seed: 0 })).length, 1, 'at least one center');
-  assert.equal((await selectCoreset(store, { ratio: 1, seed: 0 })).length, N);
+  assert.equal((await selectCoreset(store, { ratio: 1e-6, seed: 0 })).indices.length, 1, 'at least one center');
+  assert.equal((await selectCoreset(store, { ratio: 1, seed: 0 })).indices.length, N);
 });
+
+/** The memory bank as fit builds it (model/bank.ts), without its search index. */
+async function bankOf(store: FeatureStore, o: Pick<CoresetOptions, 'ratio' | 'seed'>) {
+  const fb = await bankFromStore(store, { ...o, scoring: DEFAULT_SCORING });
+  await fb.nn.release();
+  return fb.bank;
+}
 
 test('same seed gives the same bank; another seed gives another', async () => {
   const data = features(2);
-  const a = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const b = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
-  const c = await buildMemoryBank(await storeOf(data, 4), { ratio: 0.1, seed: 5 });
+  const a = await bankOf(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const b = await bankOf(await storeOf(data, 4), { ratio: 0.1, seed: 4 });
+  const c = await bankOf(await storeOf(data, 4), { ratio: 0.1, seed: 5 });
   assert.equal(a.size, 120);
   assert.equal(a.dim, D);
   assert.deepEqual(a.data, b.data);
@@ -47,9 +56,9 @@ test('bank rows are the original features of the selected patches, with progress
   const data = features(3);
   const store = await storeOf(data, 1);
   const seen: number[] = [];
-  const idx = await selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } });
+  const idx = (await selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } })).indices;
   assert.equal(seen.at(-1), 60);
-  const bank = await buildMemoryBank(store, { ratio: 0.05, seed: 1 });
+  const bank = await bankOf(store, { ratio: 0.05, seed: 1 });
   for (const [k, r] of idx.entries()) assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D));
 });
 
@@ -57,11 +66,11 @@ test('coverage: equals the plain run in projected space, near a full-dimension g
   const data = features(4);
   const store = await storeOf(data, 2);
   const z = store.projected;
-  const idx = await selectCoreset(store, { ratio: 0.1, seed: 2 });
+  const idx = (await selectCoreset(store, { ratio: 0.1, seed: 2 })).indices;
   const starts = pickStarts(N, 2);
-  const plain = plainGreedyCoreset(z, N, 128, idx.length, starts);
+  const plain = plainGreedyCoreset({ data: z, n: N, dim: 128 }, idx.length, starts);
   assert.equal(coverage(z, N, 128, idx), coverage(z, N, 128, plain));
-  const full = plainGreedyCoreset(data, N, D, idx.length, starts); // no projection
+  const full = plainGreedyCoreset({ data, n: N, dim: D }, idx.length, starts); // no projection
   const ratio = coverage(data, N, D, idx) / coverage(data, N, D, full);
   assert.ok(ratio > 0.7 && ratio < 1.3, `original-space coverage ratio ${ratio}`);
 });

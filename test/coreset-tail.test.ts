@@ -6,8 +6,9 @@ import path from 'node:path';
 import { Rng } from '../src/util/rng.js';
 import { coverage } from './coverage.js';
 import { dist2 } from '../src/memory/distance.js';
-import { chunkStage, finalStage } from '../src/memory/coreset/composable.js';
-import { continueGreedy, continueGreedyPlain, searchNearest, type TailStats } from '../src/memory/coreset/tail.js';
+import { chunkStage } from '../src/memory/coreset/composable/blocks.js';
+import { finalStage } from '../src/memory/coreset/composable/composable.js';
+import { continueGreedy, continueGreedyPlain, searchNearest, type TailStats } from '../src/memory/coreset/composable/tail.js';
 
 /** Blobs plus 2 % far outliers: rows the composable union tends to miss. */
 function blobs(n: number, dim: number, seed: number): Float32Array {
@@ -27,19 +28,19 @@ function bruteNearest(z: Float32Array, n: number, dim: number): (c: Int32Array) 
 }
 
 function composable(z: Float32Array, n: number, dim: number, count: number, seed: number): Int32Array {
-  const union = chunkStage(z, n, dim, count, 0, undefined, { chunkRows: 500, threads: 1, union: 2 }).union;
-  return finalStage(z, dim, union, count, seed);
+  const union = chunkStage({ data: z, n, dim }, count, 0, { chunkRows: 500, threads: 1, union: 2 }).union;
+  return finalStage({ data: z, dim }, union, count, seed);
 }
 
 test('tail: the greedy continued over all rows, the same picks as the plain continuation, and never above τ', async () => {
   const n = 3000, dim = 16, z = blobs(n, dim, 3), count = 80;
   const sel = composable(z, n, dim, count, 1);
   for (const tail of [1, 8, 20]) {
-    const plain = continueGreedyPlain(z, n, dim, sel, tail);
+    const plain = continueGreedyPlain({ data: z, n, dim }, sel, tail);
     // every row a candidate: the whole tail is the all-rows greedy's
-    assert.deepEqual(await continueGreedy(z, n, dim, sel, tail, bruteNearest(z, n, dim), n), plain, `tail ${tail}`);
+    assert.deepEqual(await continueGreedy({ data: z, n, dim }, sel, tail, { nearest: bruteNearest(z, n, dim), candidatesPerCenter: n }), plain, `tail ${tail}`);
     const stats = {} as TailStats;
-    const fast = await continueGreedy(z, n, dim, sel, tail, bruteNearest(z, n, dim), 16, stats);
+    const fast = await continueGreedy({ data: z, n, dim }, sel, tail, { nearest: bruteNearest(z, n, dim), candidatesPerCenter: 16, stats });
     assert.ok(stats.candidates < n && stats.continued >= 1, JSON.stringify(stats));
     const upTo = count - tail + stats.continued;
     assert.deepEqual(fast.subarray(0, upTo), plain.subarray(0, upTo), `tail ${tail}: the candidates' picks are the plain ones`);
@@ -48,9 +49,9 @@ test('tail: the greedy continued over all rows, the same picks as the plain cont
   }
   // few candidates: the continuation stops at τ, what it picked is still the plain one's, the rest comes from the composable order
   const stats = {} as TailStats;
-  const short = await continueGreedy(z, n, dim, sel, 20, bruteNearest(z, n, dim), 1, stats);
+  const short = await continueGreedy({ data: z, n, dim }, sel, 20, { nearest: bruteNearest(z, n, dim), candidatesPerCenter: 1, stats });
   assert.ok(stats.continued < 20 && stats.candidates === 20, JSON.stringify(stats));
-  const plain = continueGreedyPlain(z, n, dim, sel, 20);
+  const plain = continueGreedyPlain({ data: z, n, dim }, sel, 20);
   assert.deepEqual(short.subarray(0, count - 20 + stats.continued), plain.subarray(0, count - 20 + stats.continued));
   assert.equal(new Set(short).size, count, 'no center twice');
   assert.ok(short.every((r) => sel.includes(r) || plain.includes(r)));
@@ -59,12 +60,12 @@ test('tail: the greedy continued over all rows, the same picks as the plain cont
 test('tail: covers better than the composable coreset alone and is deterministic', async () => {
   const n = 4000, dim = 8, z = blobs(n, dim, 5), count = 100;
   const sel = composable(z, n, dim, count, 2);
-  const tailed = await continueGreedy(z, n, dim, sel, 10, bruteNearest(z, n, dim));
-  assert.deepEqual(await continueGreedy(z, n, dim, sel, 10, bruteNearest(z, n, dim)), tailed);
+  const tailed = await continueGreedy({ data: z, n, dim }, sel, 10, { nearest: bruteNearest(z, n, dim) });
+  assert.deepEqual(await continueGreedy({ data: z, n, dim }, sel, 10, { nearest: bruteNearest(z, n, dim) }), tailed);
   const before = coverage(z, n, dim, sel), after = coverage(z, n, dim, tailed);
   // the continued greedy's last pick was the farthest row: the radius is at most its δ, and below the composable one's
   assert.ok(after < before, `tail ${after} vs composable ${before}`);
-  assert.deepEqual(await continueGreedy(z, n, dim, sel, 0, bruteNearest(z, n, dim)), sel);
+  assert.deepEqual(await continueGreedy({ data: z, n, dim }, sel, 0, { nearest: bruteNearest(z, n, dim) }), sel);
 });
 
 test('searchNearest: each row at its nearest center (float32 distances), from memory and from the spill file, as brute force', async () => {
@@ -74,7 +75,7 @@ test('searchNearest: each row at its nearest center (float32 distances), from me
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-tail-')), 'z.f32');
   try {
     fs.writeFileSync(file, new Uint8Array(z.buffer));
-    for (const got of [await searchNearest(z, n, dim)(centers), await searchNearest(file, n, dim)(centers)])
+    for (const got of [await searchNearest({ data: z, n, dim })(centers), await searchNearest({ data: file, n, dim })(centers)])
       for (let i = 0; i < n; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-6 * (1 + want[i]), `row ${i}: ${got[i]} vs ${want[i]}`);
   } finally {
     fs.rmSync(path.dirname(file), { recursive: true, force: true });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../src/util/rng.js';
 import { coverage } from './coverage.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
-import { greedyCoreset } from '../src/memory/coreset/fast.js';
+import { greedyCoreset } from '../src/memory/coreset/exact/greedy.js';
 
 /** Gaussian blobs of varying spread, with some exact duplicate rows. */
 function clustered(n: number, dim: number, seed: number, clusters: number, dupEvery = 0): Float32Array {
@@ -40,8 +40,8 @@ for (const [k, cs] of cases.entries()) {
   test(`fast coreset equals plain: ${cs.name}`, () => {
     const z = clustered(cs.n, cs.dim, 100 + k, cs.clusters, cs.dup);
     const starts = pickStarts(cs.n, 7 + k);
-    const plain = plainGreedyCoreset(z, cs.n, cs.dim, cs.count, starts);
-    const fast = greedyCoreset(z, cs.n, cs.dim, cs.count, starts);
+    const plain = plainGreedyCoreset({ data: z, n: cs.n, dim: cs.dim }, cs.count, starts);
+    const fast = greedyCoreset({ data: z, n: cs.n, dim: cs.dim }, { count: cs.count, starts });
     assert.deepEqual(Array.from(fast), Array.from(plain));
   });
 }
@@ -51,9 +51,9 @@ test('fast coreset on two threads equals plain, and the worker lets the process 
     if (cs.count < 2) continue;
     const z = clustered(cs.n, cs.dim, 100 + k, cs.clusters, cs.dup);
     const starts = pickStarts(cs.n, 7 + k);
-    const plain = plainGreedyCoreset(z, cs.n, cs.dim, cs.count, starts);
+    const plain = plainGreedyCoreset({ data: z, n: cs.n, dim: cs.dim }, cs.count, starts);
     const stats = { threads: 0, distances: [] as number[], work: [] as number[] };
-    const fast = greedyCoreset(z, cs.n, cs.dim, cs.count, starts, undefined, { threads: 2, stats });
+    const fast = greedyCoreset({ data: z, n: cs.n, dim: cs.dim }, { count: cs.count, starts, threads: 2, stats });
     assert.deepEqual(Array.from(fast), Array.from(plain), cs.name);
     if (cs.dim < 4) continue; // the plain fallback
     // both threads ran and did work on their own points
@@ -63,14 +63,14 @@ test('fast coreset on two threads equals plain, and the worker lets the process 
   }
   const n = 50, dim = 8;
   const z = new Float32Array(n * dim).fill(1.5);
-  assert.deepEqual(Array.from(greedyCoreset(z, n, dim, 5, pickStarts(n, 3), undefined, { threads: 2 })), [0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(greedyCoreset({ data: z, n, dim }, { count: 5, starts: pickStarts(n, 3), threads: 2 })), [0, 0, 0, 0, 0]);
 });
 
 test('progress reaches count on one and two threads', () => {
   const n = 1500, dim = 16, z = clustered(n, dim, 5, 4);
   for (const threads of [1, 2]) {
     const seen: number[] = [];
-    greedyCoreset(z, n, dim, 150, pickStarts(n, 2), (d, t) => { assert.equal(t, 150); seen.push(d); }, { threads });
+    greedyCoreset({ data: z, n, dim }, { count: 150, starts: pickStarts(n, 2), onProgress: (d, t) => { assert.equal(t, 150); seen.push(d); }, threads });
     assert.equal(seen.at(-1), 150);
     assert.ok(seen.every((d, i) => i === 0 || d > seen[i - 1]));
   }
@@ -80,17 +80,17 @@ test('all-identical points: ties go to the lowest index', () => {
   const n = 50, dim = 8;
   const z = new Float32Array(n * dim).fill(1.5);
   const starts = pickStarts(n, 3);
-  const fast = greedyCoreset(z, n, dim, 5, starts);
+  const fast = greedyCoreset({ data: z, n, dim }, { count: 5, starts });
   assert.deepEqual(Array.from(fast), [0, 0, 0, 0, 0]);
-  assert.deepEqual(Array.from(plainGreedyCoreset(z, n, dim, 5, starts)), [0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(plainGreedyCoreset({ data: z, n, dim }, 5, starts)), [0, 0, 0, 0, 0]);
 });
 
 test('coreset covers the set far better than random picks and shrinks with size', () => {
   const n = 3000, dim = 32;
   const z = clustered(n, dim, 42, 10);
   const starts = pickStarts(n, 1);
-  const small = greedyCoreset(z, n, dim, 30, starts);
-  const big = greedyCoreset(z, n, dim, 300, starts);
+  const small = greedyCoreset({ data: z, n, dim }, { count: 30, starts });
+  const big = greedyCoreset({ data: z, n, dim }, { count: 300, starts });
   const rnd = Int32Array.from(pickStarts(n, 9, 300));
   assert.ok(coverage(z, n, dim, big) < coverage(z, n, dim, small));
   assert.ok(coverage(z, n, dim, big) < 0.8 * coverage(z, n, dim, rnd));

@@ -44,7 +44,7 @@ for (const [label, s] of VARIANTS) {
   test(`threshold at A = ${A} from ${TRAIN} good images: held-out false alarms close to A (${label})`, async (t) => {
     const { store, images, held } = await ready;
     const cfg = { ...DEFAULT_SCORING, ...s };
-    const fb = await bankFromStore(store, 0.1, 0, cfg);
+    const fb = await bankFromStore(store, { ratio: 0.1, seed: 0, scoring: cfg });
     const pruned = await leaveOneOutScores(store, images, fb, cfg);
     const plain = await leaveOneOutScoresPlain(store, images, fb, cfg);
     // pruning only skips patches that cannot be the maximum: the same image scores
@@ -70,7 +70,7 @@ test('pruned leave-one-out equals the plain one on i.i.d. noise features, where 
     await store.append({ gridH: side, gridW: side, dim: D, count: side * side, data: Float32Array.from({ length: side * side * D }, () => rng.normal()) });
     images.push({ gridH: side, gridW: side, geometry: g });
   }
-  const fb = await bankFromStore(store, 0.05, 0, DEFAULT_SCORING);
+  const fb = await bankFromStore(store, { ratio: 0.05, seed: 0, scoring: DEFAULT_SCORING });
   const o = { mapStride: 8 };
   const pruned = await leaveOneOutScores(store, images, fb, DEFAULT_SCORING, o);
   const plain = await leaveOneOutScoresPlain(store, images, fb, DEFAULT_SCORING, o);

@@ -52,16 +52,17 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
   const rng = new Rng(3), D = 16, K = 6;
   const centers = Float32Array.from({ length: 12 * D }, () => 4 * rng.normal());
   const train = blobs(rng, 900, centers, K, D, 1), n = 900;
-  const sel = plainGreedyCoreset(train, n, D, 60, pickStarts(n, 0));
+  const sel = plainGreedyCoreset({ data: train, n, dim: D }, 60, pickStarts(n, 0));
   const bank = new Float32Array(sel.length * D);
   sel.forEach((r, j) => bank.set(train.subarray(r * D, (r + 1) * D), j * D));
   const knn = await PairwiseKnn.create(D);
   try {
-    const rowsAt = (a: number, b: number) => train.subarray(a * D, b * D);
-    const fast = await coverageRadius(rowsAt, n, bank, sel.length, D, ortNearest(knn));
+    const rows = { n, at: (a: number, b: number) => train.subarray(a * D, b * D) };
+    const bankM = { data: bank, n: sel.length, dim: D };
+    const fast = await coverageRadius(rows, bankM, ortNearest(knn));
     const brute = Math.max(...range(n).map((i) => nearestOf(train, i, bank, range(sel.length), D)));
     assert.ok(Math.abs(fast - brute) <= 1e-4 * brute, `radius ${fast} vs brute force ${brute}`);
-    const plainR = await coverageRadius(rowsAt, n, bank, sel.length, D, plainNearest);
+    const plainR = await coverageRadius(rows, bankM, plainNearest);
     assert.ok(Math.abs(plainR - brute) <= 1e-6 * brute, `plain radius ${plainR} vs ${brute}`);
 
     // new rows: half from the training blobs, half from blobs the bank never saw (a drift)
@@ -69,10 +70,10 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
     const fresh = new Float32Array(m * D);
     fresh.set(blobs(rng, m / 2, centers, K, D, 1));
     fresh.set(blobs(rng, m / 2, centers.subarray(K * D), 12 - K, D, 1), (m / 2) * D);
-    const delta0 = await ortNearest(knn)(fresh, m, bank, sel.length, D);
-    const plain0 = await plainNearest(fresh, m, bank, sel.length, D);
+    const delta0 = await ortNearest(knn)({ data: fresh, n: m, dim: D }, bankM);
+    const plain0 = await plainNearest({ data: fresh, n: m, dim: D }, bankM);
     delta0.forEach((v, i) => assert.ok(Math.abs(v - plain0[i]) <= 1e-4 * (1 + plain0[i])));
-    const { added, delta } = extendCover(fresh, m, D, brute, delta0);
+    const { added, delta } = extendCover({ data: fresh, n: m, dim: D }, brute, delta0);
     assert.ok(added.length > 0, 'the unseen blobs must add entries');
     const grown = new Float32Array((sel.length + added.length) * D);
     grown.set(bank);
@@ -89,7 +90,8 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
     });
     // rows on top of the bank add nothing
     const near = Float32Array.from(bank.subarray(0, 20 * D), (v) => v + 1e-3 * rng.normal());
-    assert.equal(extendCover(near, 20, D, brute, await plainNearest(near, 20, bank, sel.length, D)).added.length, 0);
+    const nearM = { data: near, n: 20, dim: D };
+    assert.equal(extendCover(nearM, brute, await plainNearest(nearM, bankM)).added.length, 0);
 
     // old models: the smallest distance between two bank rows
     let pair = Infinity;
@@ -105,7 +107,7 @@ test("fit's recorded radius: every training patch lies within it of the bank, an
   const rng = new Rng(8), D = 40;
   const store = new FeatureStore({ seed: 3, inMemory: true });
   for (let i = 0; i < 6; i++) await store.append({ gridH: 10, gridW: 10, dim: D, count: 100, data: Float32Array.from({ length: 100 * D }, () => rng.normal()) });
-  const fb = await bankFromStore(store, 0.05, 0, DEFAULT_SCORING);
+  const fb = await bankFromStore(store, { ratio: 0.05, seed: 0, scoring: DEFAULT_SCORING });
   const radius = await radiusAtFit(store, fb.origin!);
   const z = store.projected, bz = store.projectedRows(fb.origin!);
   const d = range(store.count).map((i) => nearestOf(z, i, bz, range(fb.origin!.length), 128));

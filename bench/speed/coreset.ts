@@ -2,7 +2,7 @@
 // and (--store) a whole memory stage: 219 batches of 784 × 1536 through the FeatureStore.
 // Usage: npm run bench -- coreset [--n 171696] [--ratios 0.1,0.01] [--data manifold|gaussian] [--store]
 //        npm run bench -- coreset --real DIR [--images 210] [--backbone inception_v3|wrn50-random]
-// --threads 1|2 forces the fast version's thread count (default: its own choice, see fast-coreset.ts).
+// --threads 1|2 forces the fast version's thread count (default: its own choice, see src/memory/coreset/exact/greedy.ts).
 // --real: projected features of the first N train images of an MVTec-layout DIR (extracted
 // once, cached in the OS temp dir), instead of synthetic data.
 // "manifold" mimics projected CNN patch features (clustered, low intrinsic dimension);
@@ -13,9 +13,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Rng } from '../../src/util/rng.js';
 import { initialDelta, pickStarts, plainGreedyCoreset } from '../../src/memory/coreset/plain.js';
-import { greedyCoreset } from '../../src/memory/coreset/fast.js';
+import { greedyCoreset } from '../../src/memory/coreset/exact/greedy.js';
 import { FeatureStore } from '../../src/memory/feature-store.js';
-import { buildMemoryBank } from '../../src/memory/select.js';
+import { selectCoreset } from '../../src/memory/select.js';
 import { randomWrn50 } from '../lib/random-wrn50.js';
 import { arg } from '../lib/args.js';
 
@@ -92,10 +92,10 @@ async function coresetBench(): Promise<void> {
   const plainIters = Number(arg('plain-iters', '100'));
 
   let t = performance.now();
-  initialDelta(z, n, dim, starts);
+  initialDelta({ data: z, n, dim }, starts);
   const initMs = performance.now() - t;
   t = performance.now();
-  plainGreedyCoreset(z, n, dim, plainIters, starts);
+  plainGreedyCoreset({ data: z, n, dim }, plainIters, starts);
   const perIter = (performance.now() - t - initMs) / plainIters;
 
   const threads = arg('threads', '') ? Number(arg('threads', '')) : undefined;
@@ -103,7 +103,7 @@ async function coresetBench(): Promise<void> {
   for (const ratio of ratios) {
     const count = Math.max(1, Math.floor(n * ratio));
     t = performance.now();
-    greedyCoreset(z, n, dim, count, starts, undefined, { threads });
+    greedyCoreset({ data: z, n, dim }, { count, starts, threads });
     const fastS = (performance.now() - t) / 1000;
     const plainS = (initMs + perIter * count) / 1000;
     rows.push([String(n), String(dim), kind, String(ratio), String(count), perIter.toFixed(1),
@@ -125,7 +125,8 @@ async function storeBench(): Promise<void> {
   }
   const appendS = (performance.now() - t - genMs) / 1000, rssAppend = rssMB();
   t = performance.now();
-  const bank = await buildMemoryBank(store, { ratio, seed: 0 });
+  const { indices } = await selectCoreset(store, { ratio, seed: 0 });
+  const bank = { size: indices.length, data: store.rows(indices) };
   const bankS = (performance.now() - t) / 1000;
   store.close();
   table([['N', 'D', 'ratio', 'bank', 'append+project s', 'peak RSS after append MB', 'coreset+rows s', 'peak RSS MB'],

@@ -14,7 +14,7 @@ const rows = Float32Array.from({ length: n * P }, () => rng.normal());
 const bank = rows.slice(0, m * P);
 const knn = await PairwiseKnn.create(P);
 const t0 = Date.now();
-const r = await coverageRadius((a, b) => rows.subarray(a * P, b * P), n, bank, m, P, ortNearest(knn));
+const r = await coverageRadius({ n, at: (a, b) => rows.subarray(a * P, b * P) }, { data: bank, n: m, dim: P }, ortNearest(knn));
 const t1 = Date.now();
 // the substitute search's shape: the bank's entries as queries, all rows as candidates, k 16
 for (let r0 = 0; r0 < n; r0 += 16384) await knn.search(bank, m, rows.subarray(r0 * P, Math.min(n, r0 + 16384) * P), Math.min(16384, n - r0), 16);

@@ -3,10 +3,11 @@
 // Usage: npm run bench -- coverage --real DIR [--images 320] [--resize 512 --crop none] [--ratio 0.01]
 //        [--seeds 0,1,2] [--no-exact] [--sample 60000]
 import { realFeatures } from './coreset.js';
-import { greedyCoreset } from '../../src/memory/coreset/fast.js';
+import { greedyCoreset } from '../../src/memory/coreset/exact/greedy.js';
 import { pickStarts } from '../../src/memory/coreset/plain.js';
-import { chunkStage, finalStage } from '../../src/memory/coreset/composable.js';
-import { MinUpdate } from '../../src/memory/coreset/simd.js';
+import { chunkStage } from '../../src/memory/coreset/composable/blocks.js';
+import { finalStage } from '../../src/memory/coreset/composable/composable.js';
+import { MinUpdate } from '../../src/memory/coreset/composable/simd.js';
 import { arg } from '../lib/args.js';
 
 /** max over sampled rows of the distance to the nearest bank row (float32 kernel). */
@@ -32,17 +33,17 @@ async function main(): Promise<void> {
   console.log(`N = ${n}, bank ${count}; coverage over ${Math.ceil(n / Math.max(1, Math.floor(n / sample)))} rows`);
   const rows = [['seed', 'method', 'time s', 'coverage radius']];
   const t = performance.now();
-  const union = chunkStage(zs, n, dim, count, 0).union;
+  const union = chunkStage({ data: zs, n, dim }, count, 0).union;
   const chunkS = (performance.now() - t) / 1000;
   rows.push(['0', `composable: block stage (union ${union.length}, shared by the runs)`, chunkS.toFixed(1), '']);
   for (const seed of arg('seeds', '0').split(',').map(Number)) {
     if (!process.argv.includes('--no-exact')) {
       const t0 = performance.now();
-      const ex = greedyCoreset(zs, n, dim, count, pickStarts(n, seed));
+      const ex = greedyCoreset({ data: zs, n, dim }, { count, starts: pickStarts(n, seed) });
       rows.push([String(seed), 'exact greedy', ((performance.now() - t0) / 1000).toFixed(1), coverageRadius(zs, n, dim, ex, sample).toFixed(3)]);
     }
     const t1 = performance.now();
-    const co = finalStage(zs, dim, union, count, seed);
+    const co = finalStage({ data: zs, dim }, union, count, seed);
     rows.push([String(seed), 'composable: final stage', ((performance.now() - t1) / 1000).toFixed(1), coverageRadius(zs, n, dim, co, sample).toFixed(3)]);
     console.error(rows.at(-1)!.join(' '));
   }

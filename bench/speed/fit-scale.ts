@@ -10,7 +10,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { featureSource } from './coreset.js';
 import { FeatureStore } from '../../src/memory/feature-store.js';
-import { chooseCoreset, type CoresetMethod } from '../../src/memory/select.js';
+import { selectCoreset, type CoresetMethod } from '../../src/memory/select.js';
 import { arg } from '../lib/args.js';
 
 /** Rows of one "image" (3721 = the 61×61 grid of a 512×512 input) at a time. */
@@ -39,7 +39,7 @@ async function one(): Promise<void> {
   }
   const storeS = (performance.now() - t0 - gen) / 1000;
   const t1 = performance.now(), cpu = process.cpuUsage();
-  const c = await chooseCoreset(store, { ratio, seed: 0, method });
+  const c = await selectCoreset(store, { ratio, seed: 0, method });
   const coresetS = (performance.now() - t1) / 1000;
   const u = process.cpuUsage(cpu), coresetCpuS = (u.user + u.system) / 1e6; // both threads
   const t2 = performance.now();

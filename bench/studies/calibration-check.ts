@@ -40,7 +40,7 @@ for (const name of settings) {
       const store = new FeatureStore({ seed: 0, inMemory: true });
       try {
         for (const f of keep) await store.append(f);
-        const fb = await bankFromStore(store, ratio, 0, DEFAULT_SCORING);
+        const fb = await bankFromStore(store, { ratio, seed: 0, scoring: DEFAULT_SCORING });
         // nominal geometry: only the image threshold is checked here, not the pixel one
         const images = keep.map((f) => ({ gridH: f.gridH, gridW: f.gridW, geometry: { origW: 0, origH: 0, resizedW: 0, resizedH: 0, cropX: 0, cropY: 0, cropW: f.gridW * 8, cropH: f.gridH * 8 } }));
         const loo = await leaveOneOutScores(store, images, fb, DEFAULT_SCORING, { images: calibrationImages(A), seed: 0, mapStride: 8 });

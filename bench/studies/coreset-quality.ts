@@ -21,12 +21,13 @@ import { evaluateFeatures, extractEvalFeatures } from '../../src/model/evaluate.
 import { DEFAULT_SCORING, PRESETS } from '../../src/model/config.js';
 import { FeatureStore } from '../../src/memory/feature-store.js';
 import { readRows } from '../../src/memory/row-file.js';
-import { greedyCoreset } from '../../src/memory/coreset/fast.js';
+import { greedyCoreset } from '../../src/memory/coreset/exact/greedy.js';
 import { pickStarts } from '../../src/memory/coreset/plain.js';
-import { chunkStage, finalStage, unionFactor, blockRows } from '../../src/memory/coreset/composable.js';
+import { chunkStage, unionFactor, blockRows } from '../../src/memory/coreset/composable/blocks.js';
+import { finalStage } from '../../src/memory/coreset/composable/composable.js';
 import { NearestNeighbours } from '../../src/scoring/nn.js';
 import type { CoresetMethod } from '../../src/memory/select.js';
-import { continueGreedy, type TailStats } from '../../src/memory/coreset/tail.js';
+import { continueGreedy, type TailStats } from '../../src/memory/coreset/composable/tail.js';
 import { arg } from '../lib/args.js';
 
 const SHARED = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..', 'shared');
@@ -107,14 +108,14 @@ function permutedUnion(z: Float32Array, n: number, count: number, seed: number, 
   }
   const zp = new Float32Array(new SharedArrayBuffer(n * P * 4));
   for (let i = 0; i < n; i++) zp.set(z.subarray(perm[i] * P, (perm[i] + 1) * P), i * P);
-  const u = chunkStage(zp, n, P, count, seed + 1, undefined, union ? { union } : {}).union;
+  const u = chunkStage({ data: zp, n, dim: P }, count, seed + 1, union ? { union } : {}).union;
   return u.map((i) => perm[i]);
 }
 
 function variants(z: Float32Array, n: number, count: number, seed: number): Variant[] {
-  const comp = (union?: number) => () => finalStage(z, P, chunkStage(z, n, P, count, 0, undefined, union ? { union } : {}).union, count, seed);
+  const comp = (union?: number) => () => finalStage({ data: z, dim: P }, chunkStage({ data: z, n, dim: P }, count, 0, union ? { union } : {}).union, count, seed);
   const all: Variant[] = [
-    { name: 'exact', run: () => greedyCoreset(z, n, P, count, pickStarts(n, seed)) },
+    { name: 'exact', run: () => greedyCoreset({ data: z, n, dim: P }, { count, starts: pickStarts(n, seed) }) },
     { name: 'composable', run: comp() },
     { name: 'union2', run: comp(2) },
     { name: 'union4', run: comp(4) },
@@ -126,14 +127,14 @@ function variants(z: Float32Array, n: number, count: number, seed: number): Vari
         name: `tail${pct}`, stats, run: async () => {
           const sel = comp()();
           const dist = (centers: Int32Array) => nearest(rowsOf(z, centers), centers.length, P, (a, b) => z.slice(a * P, b * P), n);
-          return continueGreedy(z, n, P, sel, Math.round((pct / 100) * count), dist, undefined, stats);
+          return continueGreedy({ data: z, n, dim: P }, sel, Math.round((pct / 100) * count), { nearest: dist, stats });
         },
       };
     }),
     {
       name: 'twopass', run: () => {
-        const a = chunkStage(z, n, P, count, 0).union, b = permutedUnion(z, n, count, 0);
-        return finalStage(z, P, Int32Array.from(new Set([...a, ...b])).sort(), count, seed);
+        const a = chunkStage({ data: z, n, dim: P }, count, 0).union, b = permutedUnion(z, n, count, 0);
+        return finalStage({ data: z, dim: P }, Int32Array.from(new Set([...a, ...b])).sort(), count, seed);
       },
     },
   ];
@@ -184,8 +185,8 @@ async function evalBench(): Promise<void> {
         const t0 = performance.now();
         const r = await evaluateFeatures(ef, { runs, ratio: preset.ratio, seed: 0, scoring: DEFAULT_SCORING, coresetMethod: method });
         const f = (k: keyof typeof r.metrics) => (r.metrics[k].mean === null ? '—' : `${r.metrics[k].mean!.toFixed(4)} ± ${r.metrics[k].std!.toFixed(4)}`);
-        console.log(JSON.stringify({ set, method, runs, seconds: (performance.now() - t0) / 1000, load: os.loadavg()[0], methods: r.coresetMethods, metrics: r.metrics, fitThresholds: r.fitThresholds }));
-        console.log(`| ${set} | ${method} | ${f('image_auroc')} | ${f('pixel_auroc')} | ${f('aupro')} | ${f('threshold_recall')} | ${f('threshold_fpr')} | ${r.coresetMethods?.[0] ?? ''} |`);
+        console.log(JSON.stringify({ set, method, runs, seconds: (performance.now() - t0) / 1000, load: os.loadavg()[0], methods: r.coresetNotes, metrics: r.metrics, fitThresholds: r.fitThresholds }));
+        console.log(`| ${set} | ${method} | ${f('image_auroc')} | ${f('pixel_auroc')} | ${f('aupro')} | ${f('threshold_recall')} | ${f('threshold_fpr')} | ${r.coresetNotes?.[0] ?? ''} |`);
         r.close();
       }
     } finally {

@@ -69,7 +69,7 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
         metrics: Object.fromEntries(METRICS.map((m) => [m, r.metrics[m]])) as CellRecord['metrics'],
         scores: r.tests.map((t) => t.scores.reduce((a, b) => a + b, 0) / t.scores.length),
         labels: r.tests.map((t) => t.item.label),
-        methods: [...new Set(r.coresetMethods ?? [])],
+        methods: [...new Set(r.coresetNotes ?? [])],
         seconds: r.seconds, load: [load0, os.loadavg()[0]], date: new Date().toISOString(),
       };
       r.close();

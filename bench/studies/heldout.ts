@@ -106,7 +106,7 @@ async function scoresOf(ds: Dataset, heldout: number[][], name: string, runs: nu
       for (const [i, f] of train.entries()) if (!skip.has(i)) await store.append(f);
       const h = out.map(() => 0), t = test.map(() => 0);
       for (let r = 0; r < runs; r++) {
-        const fb = await bankFromStore(store, p.ratio, r, DEFAULT_SCORING);
+        const fb = await bankFromStore(store, { ratio: p.ratio, seed: r, scoring: DEFAULT_SCORING });
         for (const [j, i] of out.entries()) h[j] += (await scoreFeatures(train[i], fb, DEFAULT_SCORING)).score / runs;
         for (const [i, f] of test.entries()) t[i] += (await scoreFeatures(f, fb, DEFAULT_SCORING)).score / runs;
         await fb.nn.release();

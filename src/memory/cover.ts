@@ -3,22 +3,23 @@
 // one an update keeps are the same quantity.
 import { dist2 } from './distance.js';
 import type { FeatureStore } from './feature-store.js';
+import type { Matrix } from './matrix.js';
 import type { PairwiseKnn } from '../scoring/pairwise-knn.js';
 import { pairwiseKnnPlain } from '../scoring/pairwise-knn.js';
 
 /** Rows per search call: bounds the queries × bank scratch inside PairwiseKnn and the copies here. */
 const TILE = 16384;
 
-/** Each row's distance to its nearest bank row (n rows of `rows`, m of `bank`, both `dim` wide). */
-export type NearestDistance = (rows: Float32Array, n: number, bank: Float32Array, m: number, dim: number) => Promise<Float32Array>;
+/** Each row's distance to its nearest bank row (both the same width). */
+export type NearestDistance = (rows: Matrix, bank: Matrix) => Promise<Float32Array>;
 
 /** The fast nearest distances: ONNX Runtime's Gemm + TopK (scoring/pairwise-knn.ts), tiled. */
 export function ortNearest(knn: PairwiseKnn): NearestDistance {
-  return async (rows, n, bank, m, dim) => {
+  return async ({ data: rows, n, dim }, bank) => {
     const out = new Float32Array(n);
     for (let r0 = 0; r0 < n; r0 += TILE) {
       const k = Math.min(TILE, n - r0);
-      const r = await knn.search(rows.subarray(r0 * dim, (r0 + k) * dim), k, bank, m, 1);
+      const r = await knn.search(rows.subarray(r0 * dim, (r0 + k) * dim), k, bank.data, bank.n, 1);
       out.set(r.dist.subarray(0, k), r0);
     }
     return out;
@@ -26,17 +27,21 @@ export function ortNearest(knn: PairwiseKnn): NearestDistance {
 }
 
 /** The plain reference: direct float64 distances. */
-export const plainNearest: NearestDistance = async (rows, n, bank, m, dim) => pairwiseKnnPlain(rows, n, bank, m, dim, 1).dist;
+export const plainNearest: NearestDistance = async (rows, bank) => pairwiseKnnPlain(rows.data, rows.n, bank.data, bank.n, rows.dim, 1).dist;
 
-/**
- * The coverage radius: the largest distance from a row to its nearest bank row. `rowsAt(from, to)`
- * reads the rows in blocks, so a spilled store is never held whole.
- */
-export async function coverageRadius(rowsAt: (from: number, to: number) => Float32Array, n: number, bank: Float32Array, m: number, dim: number, nearest: NearestDistance): Promise<number> {
+/** n rows read a block at a time: `at(from, to)` returns rows [from, to), so a spilled store is never held whole. */
+export interface RowBlocks {
+  n: number;
+  at: (from: number, to: number) => Float32Array;
+}
+
+/** The coverage radius: the largest distance from a row to its nearest bank row. */
+export async function coverageRadius(rows: RowBlocks, bank: Matrix, nearest: NearestDistance): Promise<number> {
+  const { n } = rows;
   let radius = 0;
   for (let r0 = 0; r0 < n; r0 += TILE) {
     const k = Math.min(TILE, n - r0);
-    const d = await nearest(rowsAt(r0, r0 + k), k, bank, m, dim);
+    const d = await nearest({ data: rows.at(r0, r0 + k), n: k, dim: bank.dim }, bank);
     for (let i = 0; i < k; i++) if (d[i] > radius) radius = d[i];
   }
   return radius;
@@ -54,7 +59,8 @@ export interface CoverExtension {
  * every δ drops to its distance to it. It stops when every row is within `radius` of the grown bank
  * (ties to the lowest index, as at fit).
  */
-export function extendCover(rows: Float32Array, n: number, dim: number, radius: number, delta0: ArrayLike<number>): CoverExtension {
+export function extendCover(m: Matrix, radius: number, delta0: ArrayLike<number>): CoverExtension {
+  const { data: rows, n, dim } = m;
   const delta = Float64Array.from(delta0);
   const added: number[] = [];
   for (;;) {
@@ -98,6 +104,6 @@ export async function estimateRadius(bank: Float32Array, m: number, dim: number,
 /** The radius of a bank drawn from `store` (entries at store rows `origin`), on the store's projections. */
 export async function storeCoverageRadius(store: FeatureStore, origin: Int32Array, knn: PairwiseKnn): Promise<number> {
   const P = store.projectDim;
-  const rowsAt = (from: number, to: number) => store.projectedRows(Int32Array.from({ length: to - from }, (_, i) => from + i));
-  return coverageRadius(rowsAt, store.count, store.projectedRows(origin), origin.length, P, ortNearest(knn));
+  const at = (from: number, to: number) => store.projectedRows(Int32Array.from({ length: to - from }, (_, i) => from + i));
+  return coverageRadius({ n: store.count, at }, { data: store.projectedRows(origin), n: origin.length, dim: P }, ortNearest(knn));
 }

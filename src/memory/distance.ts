@@ -1,8 +1,10 @@
-// Squared Euclidean distance kernels shared by the plain and the fast coreset.
+// Squared Euclidean distance kernels shared by the plain and the exact accelerated coreset.
 // Both paths must round identically, so every distance is summed by the same code
 // in the same order: four double accumulators over float32 inputs, combined as
 // (s0 + s1) + (s2 + s3). Adding non-negative terms with round-to-nearest is
 // monotone, so a partial sum is a valid lower bound of the final computed sum.
+// They run once per pair of rows, so they take offsets into the arrays as plain arguments
+// (as headDist2 in coreset/exact/probe.ts does) rather than an options object.
 
 /** ‖a[ao..] − b[bo..]‖² over `dim` floats. */
 export function dist2(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {

@@ -12,7 +12,7 @@ import { openSpillFiles, type SpillFiles } from './spill.js';
 
 /**
  * Above this many reserved rows the projections go to disk too: 2.4M rows are 1.2 GB, and the
- * composable coreset (the only method `auto` runs there) and the threshold read them in blocks.
+ * composable coreset (the only algorithm `auto` runs there) and the threshold read them in blocks.
  */
 export const SPILL_PROJECTION_ROWS = 1_000_000;
 
@@ -77,7 +77,7 @@ export class FeatureStore {
     const len = this.count * this.projectDim;
     if (this.projFd >= 0 && this.proj.length < len) {
       this.grow(len);
-      readRange(this.projFd, this.projectDim, 0, this.count, this.proj);
+      readRange(this.projFd, this.projectDim, { from: 0, to: this.count }, this.proj);
     }
     return this.proj.subarray(0, len);
   }

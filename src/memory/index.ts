@@ -1,8 +1,7 @@
 export { FeatureStore, type FeatureStoreOptions } from './feature-store.js';
 export { RecordFile } from './record-file.js';
 export { openSpillFiles, removeStaleSpills, SPILL_PREFIX, type SpillFiles } from './spill.js';
-export { EXACT_MAX_ROWS, checkRatio, selectCoreset, chooseCoreset, selectBank, buildMemoryBank, type CoresetOptions, type CoresetMethod, type CoresetChoice } from './select.js';
-export { plainGreedyCoreset, pickStarts, initialDelta } from './coreset/plain.js';
-export { greedyCoreset, type GreedyCoresetOptions } from './coreset/fast.js';
+export { EXACT_MAX_ROWS, checkRatio, selectCoreset, type CoresetOptions, type CoresetMethod, type CoresetAlgorithm, type CoresetSelection } from './select.js';
+export type { Matrix, ProjectedRows } from './matrix.js';
 export { randomProjection, Projector } from './projection.js';
 export { dist2 } from './distance.js';

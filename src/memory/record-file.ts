@@ -29,7 +29,7 @@ export class RecordFile {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`record ${i} out of range`);
     const from = this.starts[i], to = this.starts[i + 1];
     if (to === from) return new Float32Array(0);
-    return readRange(this.spill!.fds[0], 1, from, to) as Float32Array;
+    return readRange(this.spill!.fds[0], 1, { from, to }) as Float32Array;
   }
 
   /** Remove the file. Safe to call twice. */

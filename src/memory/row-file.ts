@@ -28,10 +28,20 @@ export function readRows(fd: number, width: number, indices: ArrayLike<number>, 
   return out;
 }
 
-/** Rows [from, to) of a file of `width`-float rows, in one read. */
-export function readRange(fd: number, width: number, from: number, to: number, out: Float32Array<ArrayBufferLike> = new Float32Array((to - from) * width)): Float32Array<ArrayBufferLike> {
+/** Rows [from, to) of a file of `width`-float rows, in one read (into `out` when given). */
+export function readRange(fd: number, width: number, { from, to }: { from: number; to: number }, out: Float32Array<ArrayBufferLike> = new Float32Array((to - from) * width)): Float32Array<ArrayBufferLike> {
   readFully(fd, new Uint8Array(out.buffer, out.byteOffset, (to - from) * width * 4), from * width * 4);
   return out;
+}
+
+/** `read` on the file, opened for reading and closed after. */
+export function withFile<T>(file: string, read: (fd: number) => T): T {
+  const fd = fs.openSync(file, 'r');
+  try {
+    return read(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function readFully(fd: number, bytes: Uint8Array, position: number): void {

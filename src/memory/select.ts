@@ -1,18 +1,21 @@
-// The memory stage's entry points for the model: coreset indices and the memory bank.
-import type { MemoryBank } from '../types.js';
+// The memory stage's one entry point for the model: the coreset of a feature store, by the method
+// asked for (`auto` chooses between the two algorithms, deterministically).
 import { UserError, invalid } from '../util/errors.js';
 import { pickStarts } from './coreset/plain.js';
-import { greedyCoresetWithin } from './coreset/fast.js';
-import { chunkStage, finalStage, planBlocks, type ComposableOptions } from './coreset/composable.js';
-import { CANDIDATES_PER_CENTER, continueGreedy, searchNearest } from './coreset/tail.js';
+import { greedyCoresetWithin } from './coreset/exact/greedy.js';
+import { chunkStage, planBlocks, type ComposableOptions } from './coreset/composable/blocks.js';
+import { finalStage } from './coreset/composable/composable.js';
+import { CANDIDATES_PER_CENTER, continueGreedy, searchNearest } from './coreset/composable/tail.js';
 import type { FeatureStore } from './feature-store.js';
+import type { Matrix, ProjectedRows } from './matrix.js';
 
 /**
- * How the coreset is selected:
- * - `exact`: PatchCore's greedy k-center, exactly (the accelerated version, same indices as the plain loop);
- * - `composable`: greedy on blocks of rows, then greedy on the union (coreset/composable.ts): a cost
+ * How the coreset is selected (the `method` option; `auto` resolves to one of the two algorithms):
+ * - `exact`: PatchCore's greedy k-center, exactly (coreset/exact/: the accelerated version, same
+ *   indices as the plain loop in coreset/plain.ts);
+ * - `composable`: greedy on blocks of rows, then greedy on the union (coreset/composable/): a cost
  *   fixed by n and count, whatever the data; its last TAIL of the centers are the greedy continued
- *   over all rows (coreset/tail.ts), which takes the rare rows the union missed;
+ *   over all rows (coreset/composable/tail.ts), which takes the rare rows the union missed;
  * - `auto` (default): exact, unless its work heads past what the composable one would cost
  *   (deterministic: counted in work units, not time), or the set has more than EXACT_MAX_ROWS
  *   rows; then composable.
@@ -26,22 +29,26 @@ export interface CoresetOptions {
   seed: number;
   method?: CoresetMethod;
   onProgress?: (done: number, total: number) => void;
-  /** For tests and benches: the composable method's block size and union factor. */
+  /** For tests and benches: the composable algorithm's block size and union factor. */
   composable?: Pick<ComposableOptions, 'chunkRows' | 'union' | 'threads'>;
   /** For tests and benches: the share of the composable bank continued over all rows (default TAIL). */
   tail?: number;
 }
 
-/** What was selected, and how (the text goes into model.json and the CLI's output). */
-export interface CoresetChoice {
+/** Which of the two algorithms a selection ran (`auto` resolves to one of them). */
+export type CoresetAlgorithm = Exclude<CoresetMethod, 'auto'>;
+
+/** What was selected, and how (the note goes into model.json and the CLI's output). */
+export interface CoresetSelection {
+  /** Store rows of the coreset, in selection order. */
   indices: Int32Array;
-  method: 'exact' | 'composable';
+  algorithm: CoresetAlgorithm;
   /** e.g. "exact greedy" or "composable: 74 blocks of 16384, union 24024 (exact greedy stopped at its budget)". */
   note: string;
 }
 
 /**
- * Share of a composable bank picked by the greedy continued over all rows (coreset/tail.ts). Its
+ * Share of a composable bank picked by the greedy continued over all rows (coreset/composable/tail.ts). Its
  * cost is one batched search of every row against the rest of the bank. On tire at v3 (482k rows,
  * 2,410 centers) it brought the coverage radius from 12 % above the exact greedy's to 0.2 % (10 %
  * of the bank: 1.2 %; half: equal), for about as much CPU again as the composable stages
@@ -71,7 +78,7 @@ function tailSize(n: number, tail: number): number {
 /** Number of starting points of the approximate greedy coreset (official value). */
 const STARTS = 10;
 /**
- * Exact work units (fast.ts) allowed per row-to-center distance of the composable plan: a unit
+ * Exact work units (coreset/exact/greedy.ts) allowed per row-to-center distance of the composable plan: a unit
  * costs ~2× a SIMD distance, so at this budget the exact run costs about what the composable one
  * would. Below FLOOR units (~1–2 s) the exact run always goes on; above CEILING (~10–15 s on an
  * idle machine) it never does, which bounds what a failed attempt wastes on hard data (there the
@@ -96,17 +103,13 @@ export const EXACT_MAX_ROWS = 100_000;
  */
 const shared = new WeakMap<FeatureStore, Map<string, { union?: Int32Array; overBudget?: string }>>();
 
-/** Indices of the coreset of all patches in `store`, in selection order. */
-export async function selectCoreset(store: FeatureStore, opts: CoresetOptions): Promise<Int32Array> {
-  return (await chooseCoreset(store, opts)).indices;
-}
-
 /** The coreset ratio's one check: fit calls it before extracting features, the stage again before selecting. */
 export function checkRatio(ratio: number): void {
   if (!(ratio > 0 && ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', ratio);
 }
 
-export async function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Promise<CoresetChoice> {
+/** The coreset of all patches in `store`: its rows in selection order, which algorithm ran, and a note of how. */
+export async function selectCoreset(store: FeatureStore, opts: CoresetOptions): Promise<CoresetSelection> {
   checkRatio(opts.ratio);
   const method = opts.method ?? 'auto';
   if (!['auto', 'exact', 'composable'].includes(method)) throw invalid('method', "'auto', 'exact' or 'composable'", method);
@@ -125,8 +128,9 @@ export async function chooseCoreset(store: FeatureStore, opts: CoresetOptions): 
   if (method === 'auto' && n > EXACT_MAX_ROWS) memo.overBudget ??= ` (auto: more than ${EXACT_MAX_ROWS} rows)`;
   if (method === 'exact' || (method === 'auto' && !memo.overBudget)) {
     const budget = method === 'exact' ? Infinity : Math.max(FLOOR, Math.min(CEILING, UNITS_PER_ROW * n, BUDGET_PER_PAIR * pairs));
-    const exact = greedyCoresetWithin(store.projected, n, dim, count, pickStarts(n, opts.seed, STARTS), budget, opts.onProgress);
-    if (exact) return { indices: exact, method: 'exact', note: 'exact greedy' };
+    const rows = { data: store.projected, n, dim };
+    const exact = greedyCoresetWithin(rows, budget, { count, starts: pickStarts(n, opts.seed, STARTS), onProgress: opts.onProgress });
+    if (exact) return { indices: exact, algorithm: 'exact', note: 'exact greedy' };
     memo.overBudget = ` (auto: the exact greedy passed its work budget, ${budget.toExponential(1)} units)`;
   }
   // progress: the chunk stage, then the final stage and the tail, each as one step of its share of the work
@@ -134,29 +138,20 @@ export async function chooseCoreset(store: FeatureStore, opts: CoresetOptions): 
   const tail = plan.length > 1 && count / 8 <= TAIL_PAIRS_PER_ROW ? tailSize(n, Math.round((opts.tail ?? TAIL) * count)) : 0;
   const tailPairs = tail > 0 ? (n * count) / 8 : 0; // the search runs ~8× the kernel's speed
   const finalPairs = union * (count + STARTS) + tailPairs, total = pairs + tailPairs;
-  const z = store.projectionSource; // spilled projections are read a block at a time
+  // spilled projections are read a block at a time
+  const rows: Matrix<ProjectedRows> = { data: store.projectionSource, n, dim };
   let u = memo.union;
   if (!u) {
-    u = chunkStage(z, n, dim, count, store.seed, (d, t) => opts.onProgress?.(Math.round((d / t) * (total - finalPairs)), total), co).union;
+    u = chunkStage(rows, count, store.seed, { ...co, onProgress: (d, t) => opts.onProgress?.(Math.round((d / t) * (total - finalPairs)), total) }).union;
     memo.union = u;
   }
   opts.onProgress?.(total - finalPairs, total);
-  const head = finalStage(z, dim, u, count, opts.seed);
+  const head = finalStage(rows, u, count, opts.seed);
   opts.onProgress?.(total - tailPairs, total);
-  const indices = tail > 0 ? await continueGreedy(z, n, dim, head, tail, searchNearest(z, n, dim)) : head;
+  const indices = tail > 0 ? await continueGreedy(rows, head, tail, { nearest: searchNearest(rows) }) : head;
   opts.onProgress?.(total, total);
   const C = co.chunkRows ?? plan[0].to - plan[0].from;
-  if (plan.length === 1) return { indices, method: 'composable', note: `greedy on all rows with float32 distances (one block)${method === 'auto' ? memo.overBudget ?? '' : ''}` };
+  if (plan.length === 1) return { indices, algorithm: 'composable', note: `greedy on all rows with float32 distances (one block)${method === 'auto' ? memo.overBudget ?? '' : ''}` };
   const tailNote = tail > 0 ? `, last ${tail} centers by the greedy over all rows` : '';
-  return { indices, method: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length} (${(u.length / count).toFixed(1)}× the bank)${tailNote}${method === 'auto' ? memo.overBudget ?? '' : ''}` };
-}
-
-/** The memory bank: the original (unprojected) features of the coreset, and the store row of each entry. No neighbour table. */
-export async function selectBank(store: FeatureStore, opts: CoresetOptions): Promise<{ bank: MemoryBank; origin: Int32Array; method: string }> {
-  const c = await chooseCoreset(store, opts);
-  return { bank: { dim: store.dim, size: c.indices.length, data: store.rows(c.indices) }, origin: c.indices, method: c.note };
-}
-
-export async function buildMemoryBank(store: FeatureStore, opts: CoresetOptions): Promise<MemoryBank> {
-  return (await selectBank(store, opts)).bank;
+  return { indices, algorithm: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length} (${(u.length / count).toFixed(1)}× the bank)${tailNote}${method === 'auto' ? memo.overBudget ?? '' : ''}` };
 }

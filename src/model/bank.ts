@@ -1,7 +1,7 @@
 // One coreset draw made ready to score: the bank, its search index and (when the scoring uses it)
 // the N_b table. Shared by fit, eval, sweep and the leave-one-image-out threshold.
 import type { MemoryBank, PatchFeatures, PatchScores, ScoringConfig } from '../types.js';
-import { type FeatureStore, selectBank, type CoresetMethod } from '../memory/index.js';
+import { type FeatureStore, selectCoreset, type CoresetMethod } from '../memory/index.js';
 import { NearestNeighbours, buildNeighbourTable } from '../scoring/nn.js';
 import { bankView, imageScore, scorePatches, usesNeighbourTable, type BankView } from '../scoring/scores.js';
 import type { Device } from '../onnx/session.js';
@@ -15,19 +15,32 @@ export interface FittedBank {
   nn: NearestNeighbours;
   /** Store row of each bank entry (known at fit time only). */
   origin?: Int32Array;
-  /** How the coreset was selected (fit time only; memory/select.ts). */
-  method?: string;
+  /** How the coreset was selected, in words (fit time only; memory/select.ts). */
+  coresetNote?: string;
+}
+
+/** What `bankFromStore` draws: the coreset's ratio, seed and method, and the scoring it is made ready for. */
+export interface BankOptions {
+  /** Fraction of patches kept, in (0, 1]. */
+  ratio: number;
+  seed: number;
+  scoring: ScoringConfig;
+  device?: Device;
+  progress?: Progress;
+  /** Default `auto`. */
+  method?: CoresetMethod;
 }
 
 /**
  * Coreset bank for one seed. The N_b table (a bank-vs-bank search) is built only when the scoring
  * uses it (neighbourhood score, eq. 7 reweighting): for nearest and knn-mean it was ~5 % of fit.
  */
-export async function bankFromStore(store: FeatureStore, ratio: number, seed: number, scoring: ScoringConfig, device?: Device, progress?: Progress, method?: CoresetMethod): Promise<FittedBank> {
-  const sel = await selectBank(store, { ratio, seed, method, onProgress: (d, t) => progress?.('coreset', d, t) });
-  const { bank, origin } = sel;
-  const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device }), origin, method: sel.method };
-  await ensureNeighbourTable(fb, scoring);
+export async function bankFromStore(store: FeatureStore, o: BankOptions): Promise<FittedBank> {
+  const { indices: origin, note } = await selectCoreset(store, { ratio: o.ratio, seed: o.seed, method: o.method, onProgress: (d, t) => o.progress?.('coreset', d, t) });
+  // the original (unprojected) features of the coreset; no neighbour table yet
+  const bank: MemoryBank = { dim: store.dim, size: origin.length, data: store.rows(origin) };
+  const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device: o.device }), origin, coresetNote: note };
+  await ensureNeighbourTable(fb, o.scoring);
   return fb;
 }
 

@@ -64,8 +64,8 @@ export interface EvalResult {
   per_defect: Record<string, Record<'image_auroc' | 'pixel_auroc' | 'aupro', MetricSummary>>;
   tests: TestResult[];
   seconds: { features: number; perRun: number[] };
-  /** How each run's coreset was selected (memory/select.ts). */
-  coresetMethods?: string[];
+  /** How each run's coreset was selected, in words (memory/select.ts). */
+  coresetNotes?: string[];
   /** The resolved --foreground (shared by the runs: it depends on the features only); absent when off. */
   foreground?: ForegroundConfig;
   /** Frees the last run's maps (tests[i].map() fails after). Safe to call twice. */
@@ -132,7 +132,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
 export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promise<EvalResult> {
   if (!(o.runs >= 1 && Number.isInteger(o.runs))) throw invalid('runs', 'a positive integer', o.runs);
   const perRun: number[] = [];
-  const methods: string[] = [];
+  const notes: string[] = [];
   const runScores: number[][] = [];
   const runPixels: RunPixels[] = [];
   const fg = evalForeground(ef, o);
@@ -142,7 +142,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     for (let r = 0; r < o.runs; r++) {
       const tr = Date.now();
       const run = await oneRun(ef, o, fg, r, r === o.runs - 1 ? maps : undefined);
-      if (run.method) methods.push(run.method);
+      if (run.coresetNote) notes.push(run.coresetNote);
       fit.push(run.fit);
       runScores.push(run.scores);
       runPixels.push(run.pixels);
@@ -154,7 +154,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     throw e;
   }
   const map = (i: number): ScoreMap => ({ width: ef.tests[i].geometry.cropW, height: ef.tests[i].geometry.cropH, data: maps.read(i) });
-  return { ...summariseRuns(ef.tests, runScores, runPixels, fit, map, { features: ef.seconds, perRun }), coresetMethods: methods, ...(fg.config ? { foreground: fg.config } : {}), close: () => maps.close() };
+  return { ...summariseRuns(ef.tests, runScores, runPixels, fit, map, { features: ef.seconds, perRun }), coresetNotes: notes, ...(fg.config ? { foreground: fg.config } : {}), close: () => maps.close() };
 }
 
 /** The foreground mask shared by every run (it depends on the features only), and each test image's kept cells. */
@@ -173,7 +173,8 @@ function evalForeground(ef: EvalFeatures, o: EvalOptions): EvalForeground {
 /** Run r: its coreset, fit's threshold, every test image's score, and pixel metrics counted map by map (maps kept in `keep`). */
 async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: number, keep?: RecordFile) {
   const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
-  const fb = await bankFromStore(ef.store, o.ratio, o.seed + r, o.scoring, o.device, (s, d, t) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t), o.coresetMethod);
+  const progress = (s: string, d: number, t: number) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t);
+  const fb = await bankFromStore(ef.store, { ratio: o.ratio, seed: o.seed + r, scoring: o.scoring, device: o.device, progress, method: o.coresetMethod });
   try {
     const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride, foreground: fg.config });
     const fit = { threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) };
@@ -188,7 +189,7 @@ async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: n
       keep?.append(map.data);
     }
     o.progress?.(`run ${r + 1}/${o.runs} scoring`, ef.tests.length, ef.tests.length);
-    return { method: fb.method, fit, scores, pixels: ef.hasMasks ? hists.metrics() : null };
+    return { coresetNote: fb.coresetNote, fit, scores, pixels: ef.hasMasks ? hists.metrics() : null };
   } finally {
     await fb.nn.release();
   }

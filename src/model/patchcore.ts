@@ -81,7 +81,7 @@ export class PatchCore {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       await extractor.release(); // its activation memory is not needed again until predict
       const foreground = fitForeground(store, images, { mode: o.foreground ?? 'off', seed: o.seed, range: extractor.opts.foregroundRange });
-      const fitted = await bankFromStore(store, o.ratio, o.seed, o.scoring, o.device, o.progress, o.coresetMethod);
+      const fitted = await bankFromStore(store, { ratio: o.ratio, seed: o.seed, scoring: o.scoring, device: o.device, progress: o.progress, method: o.coresetMethod });
       o.progress?.('radius', 0, 1);
       const radius = await coverageRadius(store, fitted.origin!, o.device);
       o.progress?.('radius', 1, 1);
@@ -104,7 +104,7 @@ export class PatchCore {
         featureDim: o.featureDim,
         ...sharedInputSize(images),
         mapStride: backbone.spec.strides[0],
-        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.method, radius },
+        coreset: { ratio: o.ratio, seed: o.seed, trainPatches: store.count, method: fitted.coresetNote, radius },
         scoring: o.scoring,
         ...(foreground ? { foreground } : {}),
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },

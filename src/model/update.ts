@@ -175,8 +175,9 @@ export async function updateWithFeatures(config: ModelConfig, fitted: FittedBank
       at += x.features.count;
     }
     const z = n > 0 ? await projector.project(rows, n) : new Float32Array(0);
-    const delta0 = n > 0 ? await ortNearest(knn)(z, n, bankZ, old.size, P) : new Float32Array(0);
-    const { added } = extendCover(z, n, P, radius, delta0);
+    const fresh = { data: z, n, dim: P };
+    const delta0 = n > 0 ? await ortNearest(knn)(fresh, { data: bankZ, n: old.size, dim: P }) : new Float32Array(0);
+    const { added } = extendCover(fresh, radius, delta0);
     const images: UpdatedImage[] = ok.map((x) => ({ file: x.file, entries: 0, distance: 0, score: 0 }));
     for (let r = 0; r < n; r++) images[imageOf[r]].distance = Math.max(images[imageOf[r]].distance, delta0[r]);
     for (const r of added) images[imageOf[r]].entries++;

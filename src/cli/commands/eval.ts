@@ -48,7 +48,7 @@ export const evalCommand = runCommand(EVAL, async (v) => {
 });
 
 export function evalJson(r: EvalResult) {
-  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetMethods, ...(r.foreground ? { foreground: { requested: r.foreground.requested, mask: r.foreground.mask, reason: r.foreground.reason } } : {}) };
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetNotes, ...(r.foreground ? { foreground: { requested: r.foreground.requested, mask: r.foreground.mask, reason: r.foreground.reason } } : {}) };
 }
 
 export function markdownTable(r: EvalResult, title: string): string {
@@ -57,7 +57,7 @@ export function markdownTable(r: EvalResult, title: string): string {
   lines.push('', '| defect type | image AUROC | pixel AUROC | AUPRO |', '|---|---|---|---|');
   for (const [d, m] of Object.entries(r.per_defect)) lines.push(`| ${d} | ${summaryText(m.image_auroc)} | ${summaryText(m.pixel_auroc)} | ${summaryText(m.aupro)} |`);
   lines.push('', `features ${r.seconds.features.toFixed(1)} s; per run ${r.seconds.perRun.map((s) => s.toFixed(1)).join(', ')} s`);
-  if (r.coresetMethods?.length) lines.push(`coreset: ${[...new Set(r.coresetMethods)].join('; ')}`);
+  if (r.coresetNotes?.length) lines.push(`coreset: ${[...new Set(r.coresetNotes)].join('; ')}`);
   if (r.foreground) lines.push(`foreground (--foreground ${r.foreground.requested}): ${r.foreground.reason}`);
   lines.push('');
   return lines.join('\n');

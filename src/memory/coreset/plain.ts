@@ -1,7 +1,8 @@
 // Approximate greedy coreset (PatchCore): the plain reference and the pieces it shares
-// with the exact fast version in fast.ts.
+// with the exact accelerated version in exact/greedy.ts.
 import { Rng } from '../../util/rng.js';
 import { dist2 } from '../distance.js';
+import type { Matrix } from '../matrix.js';
 
 /** `count` distinct random indices in [0, n) (official: np.random.choice(n, 10, replace=False)). */
 export function pickStarts(n: number, seed: number, count = 10): Int32Array {
@@ -16,11 +17,18 @@ export function pickStarts(n: number, seed: number, count = 10): Int32Array {
   return out;
 }
 
+/** Every `step`-th row from `from`: one thread's share of the points. */
+export interface Stride {
+  from: number;
+  step: number;
+}
+
 /**
  * δ_i = mean over starts of ‖z_i − z_s‖, plus each of those distances (rows × starts), for
  * the points i = from, from + step, … < n (all of them by default), in that order.
  */
-export function initialDelta(z: Float32Array, n: number, dim: number, starts: Int32Array, from = 0, step = 1) {
+export function initialDelta(m: Matrix, starts: Int32Array, { from, step }: Stride = { from: 0, step: 1 }) {
+  const { data: z, n, dim } = m;
   const S = starts.length;
   const rows = Math.max(0, Math.ceil((n - from) / step));
   const delta = new Float64Array(rows);
@@ -38,10 +46,9 @@ export function initialDelta(z: Float32Array, n: number, dim: number, starts: In
 }
 
 /** The straightforward O(N·count·dim) reference. Ties in the argmax go to the lowest index. */
-export function plainGreedyCoreset(
-  z: Float32Array, n: number, dim: number, count: number, starts: Int32Array,
-): Int32Array {
-  const { delta } = initialDelta(z, n, dim, starts);
+export function plainGreedyCoreset(m: Matrix, count: number, starts: Int32Array): Int32Array {
+  const { data: z, n, dim } = m;
+  const { delta } = initialDelta(m, starts);
   const out = new Int32Array(count);
   for (let t = 0; t < count; t++) {
     let c = 0;

@@ -3,7 +3,7 @@
 // the candidates lie in a window |u(c) − u(g)| ≤ 2r on the first principal axis u: the
 // centers are kept sorted by u (newest ones appended unsorted, re-sorted every RESORT), and
 // within the window the bound is tightened with head and then tail sketch partial sums.
-import { dist2Bounded } from '../distance.js';
+import { dist2Bounded } from '../../distance.js';
 import { REL, headDist2, sq } from './probe.js';
 import type { Board } from './board.js';
 
@@ -23,11 +23,18 @@ export class Window {
   /** Groups whose bound was checked (the work done). */
   visits = 0;
 
+  private readonly count: number;
+  private readonly K: number;
+  private readonly dim: number;
+  private readonly eps: number;
+
+  /** `size`: the run's centers, head length K, row width and slack eps (as the probe's). */
   constructor(
-    private readonly count: number, private readonly K: number, private readonly dim: number,
-    private readonly eps: number, private readonly sh: Board, private readonly part: number,
+    size: { count: number; K: number; dim: number; eps: number }, private readonly sh: Board, private readonly part: number,
     private readonly gMax: Float64Array,
   ) {
+    const { count, K, dim } = size;
+    this.count = count; this.K = K; this.dim = dim; this.eps = size.eps;
     this.axU = new Float64Array(count); this.axG = new Int32Array(count); this.axH = new Float32Array(count * K);
     this.pos = new Int32Array(count);
     this.gMaxAx = sh.gMaxAx.subarray(part * count, (part + 1) * count);

@@ -1,17 +1,17 @@
 // The two-thread driver's control words (threads.ts, worker.ts). The one-thread path never sees them.
 
-/** Int32 slots of Control.ctrl. */
-export const enum Ctl {
-  Go = 0, // main → worker: iteration number + 1 (−1: stop)
-  Center, // main → worker: the center index
-  Ready, // worker → main: 1 once set up (its best is then published)
-  WorkerPhase1, // worker → main: iteration + 1 when its half of the center-to-group distances is done
-  MainPhase1, // main → worker: same for the main thread
-  WorkerDone, // worker → main: iteration + 1 when its points are updated (0: ready after setup)
-  WorkerBestIndex, // worker's best point index
-  Failed, // worker → main: 1 when the worker threw
-  Size,
-}
+/** Int32 slots of Control.ctrl (a plain object rather than a const enum, which bundlers cannot inline across files). */
+export const Ctl = {
+  Go: 0, // main → worker: iteration number + 1 (−1: stop)
+  Center: 1, // main → worker: the center index
+  Ready: 2, // worker → main: 1 once set up (its best is then published)
+  WorkerPhase1: 3, // worker → main: iteration + 1 when its half of the center-to-group distances is done
+  MainPhase1: 4, // main → worker: same for the main thread
+  WorkerDone: 5, // worker → main: iteration + 1 when its points are updated (0: ready after setup)
+  WorkerBestIndex: 6, // worker's best point index
+  Failed: 7, // worker → main: 1 when the worker threw
+  Size: 8,
+} as const;
 
 export class Control {
   readonly ctrl: Int32Array;

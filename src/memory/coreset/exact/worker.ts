@@ -1,21 +1,22 @@
-// The second thread of `greedyCoreset` (driven by threads.ts): owns the points with odd index.
+// The second thread of the exact greedy (greedy.ts, driven by threads.ts): owns the points with odd index.
 import { workerData } from 'node:worker_threads';
 import { Part } from './part.js';
 import { Board } from './board.js';
 import { Control, Ctl, signal, waitFor } from './protocol.js';
-import type { Geometry } from './principal-axes.js';
+import type { ExactJob } from './job.js';
 
 interface Data {
-  z: Float32Array; n: number; dim: number; count: number; starts: Int32Array; geo: Geometry;
+  job: ExactJob;
   board: SharedArrayBuffer[];
   control: SharedArrayBuffer[];
 }
 
-const { z, n, dim, count, starts, geo, board, control } = workerData as Data;
+const { job, board, control } = workerData as Data;
+const { count } = job;
 const sh = new Board(count, 2, board);
 const ctl = new Control(control), ctrl = ctl.ctrl;
 try {
-  const part = new Part(z, n, dim, count, starts, geo, 1, 2, sh);
+  const part = new Part(job, 1, 2, sh);
   const publish = () => {
     ctl.f64[0] = part.tree.bestValue;
     ctl.f64[2] = part.distances;

@@ -1,8 +1,9 @@
-// The one test of the fast coreset: does the new center c lower a point's δ? It must give the
+// The one test of the exact greedy: does the new center c lower a point's δ? It must give the
 // plain version's answer exactly, so it only skips a distance when a bound proves that it
 // cannot lower δ, with a slack (REL, eps) far above float rounding (computed distances are
 // accurate to ~1e-14), and computes every other distance with the plain version's kernel.
-import { dist2Bounded } from '../distance.js';
+import { dist2Bounded } from '../../distance.js';
+import type { Matrix } from '../../matrix.js';
 
 /** Relative slack on δ in every bound. */
 export const REL = 1e-9;
@@ -21,6 +22,17 @@ export function headDist2(h: Float32Array, ho: number, yc: Float32Array, K: numb
   if (s >= lim) return s;
   for (let k = 4; k < K; k++) { const d = h[ho + k] - yc[k]; s += d * d; }
   return s;
+}
+
+/** What the probe's bounds are made of, for one part's points. */
+export interface ProbeBounds {
+  /** Head length (principal axes). */
+  K: number;
+  /** Absolute slack covering float32 heads and the residual norms' rounding. */
+  eps: number;
+  /** Residual norm of each of this part's points, by local index (id >> shift). */
+  rho: Float64Array;
+  shift: number;
 }
 
 /**
@@ -42,15 +54,17 @@ export class Probe {
   distances = 0;
   tests = 0;
 
-  /**
-   * @param rho residual norm of each of this part's points, by local index (id >> shift)
-   * @param eps absolute slack covering float32 heads and the residual norms' rounding
-   */
-  constructor(
-    private readonly z: Float32Array, private readonly dim: number, private readonly K: number,
-    private readonly eps: number, private readonly rho: Float64Array, private readonly shift: number,
-  ) {
-    this.yc = new Float32Array(K + dim);
+  private readonly z: Float32Array;
+  private readonly dim: number;
+  private readonly K: number;
+  private readonly eps: number;
+  private readonly rho: Float64Array;
+  private readonly shift: number;
+
+  constructor(rows: Matrix, b: ProbeBounds) {
+    this.z = rows.data; this.dim = rows.dim;
+    this.K = b.K; this.eps = b.eps; this.rho = b.rho; this.shift = b.shift;
+    this.yc = new Float32Array(b.K + rows.dim);
   }
 
   /** If c lowers δ = dj of point `id` (head at h[ho..]), record it as a mover and return true. */

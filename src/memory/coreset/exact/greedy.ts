@@ -1,4 +1,4 @@
-// Exact fast version of `plainGreedyCoreset` (plain.ts): same indices, same order. Per new
+// Exact accelerated version of `plainGreedyCoreset` (../plain.ts): same indices, same order. Per new
 // center, the plain version updates every point's δ; this one only computes distances that
 // bounds cannot rule out, and every distance it computes uses the plain version's kernel, so
 // all comparisons (and the argmax tie-break: lowest index) match.
@@ -11,18 +11,25 @@
 //   part.ts      one thread's points: the above plus a max-tree for the next center
 //   board.ts     what the parts read from each other (candidate groups, groups' max δ)
 //   threads.ts   the optional two-thread driver (worker.ts is the other thread, protocol.ts their control words)
+//   job.ts       what a run is built from (rows, count, starts, axes), as the worker receives it
 import os from 'node:os';
 import { Part } from './part.js';
 import { Board } from './board.js';
 import { idleCores, twoThreads } from './threads.js';
 import { principalAxes } from './principal-axes.js';
-import { plainGreedyCoreset } from './plain.js';
+import { plainGreedyCoreset } from '../plain.js';
+import type { Matrix } from '../../matrix.js';
 
 /** Below this n·count, one thread without asking: a worker costs ~0.1 s and sampling idle cores 50 ms,
  * ~7 % of a 47k × 4.7k selection (0.7 s), which two threads do not win back. */
 const THREAD_MIN_WORK = 1e9;
 
 export interface GreedyCoresetOptions {
+  /** Number of centers. */
+  count: number;
+  /** The starting points: δ_i starts as the mean distance to them. */
+  starts: Int32Array;
+  onProgress?: (done: number, total: number) => void;
   /**
    * 1 or 2. Default: 2 for large inputs (n·count ≥ 1e9) when ≥ 1.5 cores are idle right
    * now (sampled over 50 ms): the two threads advance in lockstep, so on a machine whose
@@ -56,38 +63,32 @@ export function withinBudget(budget: number, count: number): (t: number, work: n
 }
 
 /**
- * Indices of the approximate-greedy (k-center) coreset of the n rows of z (n×dim), in
- * selection order, starting from δ_i = mean distance to the `starts` rows: exactly what
- * `plainGreedyCoreset` returns.
+ * Indices of the approximate-greedy (k-center) coreset of the rows, in selection order,
+ * starting from δ_i = mean distance to the `starts` rows: exactly what `plainGreedyCoreset` returns.
  */
-export function greedyCoreset(
-  z: Float32Array, n: number, dim: number, count: number, starts: Int32Array,
-  onProgress?: (done: number, total: number) => void, opts: GreedyCoresetOptions = {},
-): Int32Array {
-  return greedyCoresetWithin(z, n, dim, count, starts, Infinity, onProgress, opts)!;
+export function greedyCoreset(rows: Matrix, opts: GreedyCoresetOptions): Int32Array {
+  return greedyCoresetWithin(rows, Infinity, opts)!;
 }
 
 /** `greedyCoreset`, or null once its work units exceed (or head for 2×) `budget` (see withinBudget). */
-export function greedyCoresetWithin(
-  z: Float32Array, n: number, dim: number, count: number, starts: Int32Array, budget: number,
-  onProgress?: (done: number, total: number) => void, opts: GreedyCoresetOptions = {},
-): Int32Array | null {
+export function greedyCoresetWithin(rows: Matrix, budget: number, opts: GreedyCoresetOptions): Int32Array | null {
+  const { count, starts, onProgress } = opts, { n, dim } = rows;
   const within = withinBudget(budget, count);
   if (dim < 4) { // the bounds read 4 axes unconditionally; nothing to gain in so few dimensions anyway
-    const out = plainGreedyCoreset(z, n, dim, count, starts);
+    const out = plainGreedyCoreset(rows, count, starts);
     onProgress?.(count, count);
     return out;
   }
   const threads = opts.threads ?? (n * count >= THREAD_MIN_WORK && os.availableParallelism() >= 2 && idleCores(50) >= 1.5 ? 2 : 1);
-  const geo = principalAxes(z, n, dim);
+  const job = { rows, count, starts, geo: principalAxes(rows) };
   if (threads >= 2 && n >= 2 && count >= 2) {
-    const run = twoThreads(z, n, dim, count, starts, geo, onProgress, within);
+    const run = twoThreads(job, { onProgress, within });
     if (run) {
       if (opts.stats) Object.assign(opts.stats, { threads: 2, distances: run.distances, work: run.work });
       return run.indices;
     }
   }
-  const part = new Part(z, n, dim, count, starts, geo, 0, 1, new Board(count, 1));
+  const part = new Part(job, 0, 1, new Board(count, 1));
   const out = new Int32Array(count);
   const every = Math.max(1, Math.floor(count / 100));
   for (let t = 0; t < count; t++) {

@@ -6,6 +6,7 @@
 // Sums are float32 in a fixed order (4 accumulators of 4 lanes over dims k ≡ 4j + l mod 16, then
 // (a0 + a1) + (a2 + a3) lane-wise, then (l0 + l1) + (l2 + l3)), so the result is deterministic
 // and identical to the reference; wasm never fuses a multiply-add.
+import type { Matrix } from '../../matrix.js';
 
 /** Rows are padded with zeros to a multiple of this many floats (zeros add nothing to a distance). */
 export const LANES = 16;
@@ -138,8 +139,9 @@ export class MinUpdate {
   }
 }
 
-/** The kernel's plain version on a padded copy: same float32 operations in the same order. */
-export function minUpdateRef(f: Float32Array, n: number, dimP: number, c: number, d: Float32Array): number {
+/** The kernel's plain version on a padded copy (rows of `dim` = dimP floats): same float32 operations in the same order. */
+export function minUpdateRef(padded: Matrix, c: number, d: Float32Array): number {
+  const { data: f, n, dim: dimP } = padded;
   const fr = Math.fround, acc = new Float32Array(16);
   let best = -1, bi = -1;
   for (let i = 0; i < n; i++) {

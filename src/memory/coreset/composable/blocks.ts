@@ -1,35 +1,17 @@
-// Composable greedy k-center coreset (Malkomes et al., NeurIPS 2015: greedy on parts, then greedy
-// on the union of their centers). For sets where the exact greedy is too slow: its cost is set by
-// n and count (≈ 600 distances per row, see PAIRS_PER_ROW) no matter how the data look, because
-// every step is the plain update (no bound to prune with), done by the SIMD kernel (simd.ts).
-//
-//   1. chunks: the rows in blocks of `chunkRows`; each block keeps its share of f·count centers,
-//      by the official greedy (10 random starts, δ = their mean distance, argmax updates);
-//   2. final: the same greedy picks `count` of the union.
-// f (the union factor) is as large as pairBudget allows, up to the number of blocks m: f = m is
-// Malkomes et al.'s scheme (every block keeps `count`), f = 1 keeps each block's share with no
-// final stage. Cost ≈ f·count·(chunkRows + count) distances. Small sets are one block (the
-// official greedy itself, float32 distances).
-// Every row is then within r₁ (its block's coverage radius) of a union point, which is within r₂
-// of a bank entry: the coverage radius is at most r₁ + r₂.
-//
-// The blocks are shared by both threads (each takes the next block), so a busy core only
-// slows the run down, never stalls it. The chunk stage depends on its own seed only, so
-// eval's runs reuse it and redraw only the final stage.
-import fs from 'node:fs';
+// The composable coreset's first stage (composable.ts): the rows in blocks, each keeping its share
+// of the union by the official greedy on the SIMD kernel (simd.ts). The blocks are shared by both
+// threads (each takes the next block; worker.ts is the second), so a busy core only slows the run
+// down, never stalls it. The stage depends on its own seed only, so eval's runs reuse it and
+// redraw only the final stage.
 import os from 'node:os';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Rng } from '../../util/rng.js';
-import { pickStarts } from './plain.js';
+import { Rng } from '../../../util/rng.js';
+import { pickStarts } from '../plain.js';
 import { MinUpdate } from './simd.js';
-import { readRange, readRows } from '../row-file.js';
-
-/**
- * The projected rows: in memory (count × dim; shared memory spares the worker a copy), or the
- * path of the store's spill file of them, from which each thread reads only its current block.
- */
-export type ProjectedRows = Float32Array | string;
+import { readRange, withFile } from '../../row-file.js';
+import type { Matrix, ProjectedRows } from '../../matrix.js';
 
 /** Rows per block: 16384 × 128 floats = 8 MB, about a core's share of cache. */
 export const CHUNK_ROWS = 16384;
@@ -56,6 +38,7 @@ export interface ComposableOptions {
   stats?: ComposableStats;
   /** Let the worker finish the first block before taking any (tests: so that both threads surely take some). */
   awaitWorker?: boolean;
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface ComposableStats {
@@ -108,12 +91,18 @@ function blockWork(b: Block): number {
   return (b.to - b.from) * (b.keep + 10);
 }
 
+/** Some rows of a matrix (row-major `data`, the kernel's width): the rows a greedy runs over. */
+export interface RowsOf {
+  data: Float32Array;
+  rows: ArrayLike<number>;
+}
+
 /**
- * The official greedy on the rows `rows` of z with the kernel: `keep` centers (local indices,
+ * The official greedy on the rows `rows` of `data` with the kernel: `keep` centers (local indices,
  * selection order) from the starts (local indices).
  */
-export function kernelGreedy(k: MinUpdate, z: Float32Array, rows: ArrayLike<number>, keep: number, starts: Int32Array): Int32Array {
-  const d = k.load(z, rows), m = rows.length;
+export function kernelGreedy(k: MinUpdate, { data, rows }: RowsOf, { keep, starts }: { keep: number; starts: Int32Array }): Int32Array {
+  const d = k.load(data, rows), m = rows.length;
   const mean = new Float64Array(m);
   for (const s of starts) {
     d.fill(Infinity);
@@ -140,19 +129,31 @@ function blockStarts(b: Block, seed: number): Int32Array {
 }
 
 /**
+ * The chunk stage's shared state, as both threads see it (the worker receives it as is): the rows,
+ * the plan, the blocks' seed; `out` receives each block's centers at its `at`; done[0] is the
+ * next block to take, done[1 + j] becomes 1 + the thread that wrote block j.
+ */
+export interface BlockJob {
+  z: ProjectedRows;
+  dim: number;
+  blocks: Block[];
+  seed: number;
+  out: Int32Array;
+  done: Int32Array;
+}
+
+/**
  * Take blocks (done[0] is the next one to take) until none is left; done[1 + j] becomes 1 + slot
  * when block j is written. slot 0 is the main thread, 1 the worker.
  */
-export function runBlocks(
-  z: ProjectedRows, dim: number, blocks: Block[], seed: number, out: Int32Array, done: Int32Array,
-  slot: number, onBlock?: () => void,
-): number {
-  const k = new MinUpdate(dim);
+export function runBlocks(job: BlockJob, slot: number, onBlock?: () => void): number {
+  const { blocks, done } = job;
+  const k = new MinUpdate(job.dim);
   let did = 0;
   for (;;) {
     const j = Atomics.add(done, 0, 1); // done[0]: next block to take
     if (j >= blocks.length) return did;
-    runBlock(k, z, blocks[j], seed, out);
+    runBlock(k, job, blocks[j]);
     Atomics.store(done, 1 + j, 1 + slot);
     Atomics.notify(done, 1 + j);
     did++;
@@ -160,33 +161,21 @@ export function runBlocks(
   }
 }
 
-function runBlock(k: MinUpdate, z: ProjectedRows, b: Block, seed: number, out: Int32Array): void {
+function runBlock(k: MinUpdate, { z, seed, out }: BlockJob, b: Block): void {
   // a spilled block is read alone, so its rows are numbered from 0
-  const rows = typeof z === 'string' ? withFile(z, (fd) => readRange(fd, k.dim, b.from, b.to)) : z;
+  const data = typeof z === 'string' ? withFile(z, (fd) => readRange(fd, k.dim, b)) : z;
   const first = typeof z === 'string' ? 0 : b.from;
-  const idx = Int32Array.from({ length: b.to - b.from }, (_, i) => first + i);
-  const picks = kernelGreedy(k, rows, idx, b.keep, blockStarts(b, seed));
+  const rows = Int32Array.from({ length: b.to - b.from }, (_, i) => first + i);
+  const picks = kernelGreedy(k, { data, rows }, { keep: b.keep, starts: blockStarts(b, seed) });
   for (let t = 0; t < b.keep; t++) out[b.at + t] = b.from + picks[t];
-}
-
-/** `read` on the file, opened for reading and closed after. */
-export function withFile<T>(file: string, read: (fd: number) => T): T {
-  const fd = fs.openSync(file, 'r');
-  try {
-    return read(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**
  * Stage 1: the union of the blocks' centers (sorted row indices). Deterministic in (z, count,
  * seed, chunkRows, union): the thread count and which thread ran which block do not matter.
  */
-export function chunkStage(
-  z: ProjectedRows, n: number, dim: number, count: number, seed: number,
-  onProgress?: (done: number, total: number) => void, o: ComposableOptions = {},
-): { union: Int32Array; blocks: number[] } {
+export function chunkStage(rows: Matrix<ProjectedRows>, count: number, seed: number, o: ComposableOptions = {}): { union: Int32Array; blocks: number[] } {
+  const { data: z, n, dim } = rows, onProgress = o.onProgress;
   const blocks = planBlocks(n, count, o);
   const total = blocks.reduce((s, b) => s + b.keep, 0);
   const threads = o.threads ?? (os.availableParallelism() >= 2 && blocks.length >= 2 ? 2 : 1);
@@ -206,10 +195,11 @@ export function chunkStage(
     const zs = shared ? z : toShared(z as Float32Array, n * dim);
     worker = startWorker({ z: zs, dim, blocks, seed, out, done });
   }
+  const job: BlockJob = { z, dim, blocks, seed, out, done };
   try {
     if (worker && o.awaitWorker) Atomics.wait(done, 1, 0, STALL_MS);
-    runBlocks(z, dim, blocks, seed, out, done, 0, report);
-    if (worker) waitForBlocks(z, dim, blocks, seed, out, done, report);
+    runBlocks(job, 0, report);
+    if (worker) waitForBlocks(job, report);
     report();
     const union = out.slice().sort();
     const by = [0, 0];
@@ -221,14 +211,13 @@ export function chunkStage(
 }
 
 /** Wait for the worker's blocks; redo here any it left unfinished for STALL_MS (a dead worker). */
-function waitForBlocks(
-  z: ProjectedRows, dim: number, blocks: Block[], seed: number, out: Int32Array, done: Int32Array, report: () => void,
-): void {
-  const k = new MinUpdate(dim);
+function waitForBlocks(job: BlockJob, report: () => void): void {
+  const { blocks, done } = job;
+  const k = new MinUpdate(job.dim);
   for (let j = 0; j < blocks.length; j++) {
     if (Atomics.load(done, 1 + j)) continue;
     if (Atomics.wait(done, 1 + j, 0, STALL_MS) === 'timed-out' && !Atomics.load(done, 1 + j)) {
-      runBlock(k, z, blocks[j], seed, out); // the result is the same whoever computes it
+      runBlock(k, job, blocks[j]); // the result is the same whoever computes it
       Atomics.store(done, 1 + j, 1);
     }
     report();
@@ -241,8 +230,8 @@ function toShared(z: Float32Array, len: number): Float32Array {
   return zs;
 }
 
-function startWorker(data: object): Worker | null {
-  const file = new URL('./composable-worker.js', import.meta.url);
+function startWorker(data: BlockJob): Worker | null {
+  const file = new URL('./worker.js', import.meta.url);
   if (file.protocol !== 'file:' || !fs.existsSync(fileURLToPath(file))) return null; // e.g. run from .ts sources
   try {
     const w = new Worker(file, { workerData: data });
@@ -254,20 +243,3 @@ function startWorker(data: object): Worker | null {
   }
 }
 
-/** Stage 2: `count` of the union's rows by the same greedy (seeded by `seed`), in selection order. */
-export function finalStage(z: ProjectedRows, dim: number, union: Int32Array, count: number, seed: number): Int32Array {
-  if (union.length <= count) return union.slice();
-  const local = typeof z === 'string' ? withFile(z, (fd) => readRows(fd, dim, union)) : null;
-  const rows = local ? Int32Array.from(union.keys()) : union;
-  return kernelGreedy(new MinUpdate(dim), local ?? (z as Float32Array), rows, count, pickStarts(union.length, seed)).map((p) => union[p]);
-}
-
-/** Both stages; the chunk stage seeded by `chunkSeed`, the final one by `seed`. */
-export function composableCoreset(
-  z: ProjectedRows, n: number, dim: number, count: number, seed: number, chunkSeed = seed,
-  onProgress?: (done: number, total: number) => void, o: ComposableOptions = {},
-): Int32Array {
-  const u = chunkStage(z, n, dim, count, chunkSeed, onProgress, o);
-  if (o.stats) Object.assign(o.stats, { chunks: planBlocks(n, count, o).length, union: u.union.length, threads: u.blocks.length, blocks: u.blocks });
-  return finalStage(z, dim, u.union, count, seed);
-}

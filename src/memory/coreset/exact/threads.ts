@@ -1,4 +1,4 @@
-// Two-thread driver of the fast coreset. The points are split by index parity between the
+// Two-thread driver of the exact greedy. The points are split by index parity between the
 // main thread and one worker (worker.ts), each keeping its own groups and max-tree.
 // Per center, both threads share the center-to-group bounds (each computes half of them),
 // then update their own points; the main thread takes the larger of the two maxima. Each
@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { Part } from './part.js';
 import { Board } from './board.js';
 import { Control, Ctl, signal, waitFor } from './protocol.js';
-import type { Geometry } from './principal-axes.js';
+import type { ExactJob } from './job.js';
 
 /** A worker silent this long is given up on (the run then restarts on one thread). */
 const STALL_MS = 60_000;
@@ -31,22 +31,27 @@ export interface ThreadedRun {
   work: number[];
 }
 
+/** How the main thread follows the run: progress, and whether it may go on (a work budget). */
+export interface RunControl {
+  onProgress?: (done: number, total: number) => void;
+  within?: (t: number, work: number) => boolean;
+}
+
 /** The main thread's side of the two-thread run; null when the worker fails (then run on one thread). */
-export function twoThreads(
-  z: Float32Array, n: number, dim: number, count: number, starts: Int32Array, geo: Geometry,
-  onProgress?: (done: number, total: number) => void, within: (t: number, work: number) => boolean = () => true,
-): ThreadedRun | null {
+export function twoThreads(job: ExactJob, { onProgress, within = () => true }: RunControl = {}): ThreadedRun | null {
+  const { count } = job, { data: z, n, dim } = job.rows;
   const sh = new Board(count, 2), ctl = new Control();
   let zs = z;
   if (!(z.buffer instanceof SharedArrayBuffer)) {
     zs = new Float32Array(new SharedArrayBuffer(n * dim * 4));
     zs.set(z.subarray(0, n * dim));
   }
+  const shared: ExactJob = { ...job, rows: { data: zs, n, dim } };
   const file = new URL('./worker.js', import.meta.url);
   if (file.protocol !== 'file:' || !fs.existsSync(fileURLToPath(file))) return null; // e.g. run from .ts sources
   let worker: Worker;
   try {
-    worker = new Worker(file, { workerData: { z: zs, n, dim, count, starts, geo, board: sh.buffers, control: ctl.buffers } });
+    worker = new Worker(file, { workerData: { job: shared, board: sh.buffers, control: ctl.buffers } });
   } catch {
     return null;
   }
@@ -54,7 +59,7 @@ export function twoThreads(
   worker.on('error', () => signal(ctl.ctrl, Ctl.Failed, 1)); // only seen once the main thread is idle
   const ctrl = ctl.ctrl, f64 = ctl.f64;
   try {
-    const part = new Part(zs, n, dim, count, starts, geo, 0, 2, sh);
+    const part = new Part(shared, 0, 2, sh);
     if (!waitFor(ctrl, Ctl.Ready, 1, STALL_MS)) return null;
     const out = new Int32Array(count);
     const every = Math.max(1, Math.floor(count / 100));

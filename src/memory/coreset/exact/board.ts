@@ -1,4 +1,4 @@
-// What the parts of the fast coreset read from each other: the groups' max δ and, per center,
+// What the parts of the exact greedy read from each other: the groups' max δ and, per center,
 // the candidate groups with their distance bounds. One thread keeps it in ordinary
 // ArrayBuffers; the two-thread driver (threads.ts) puts it in SharedArrayBuffers.
 

@@ -2,7 +2,7 @@
 // their δ). A group's members sit contiguously, sorted by δ descending, with their heads
 // copied alongside, so a visit streams through memory and stops at the first member that
 // the center provably cannot reach.
-import { MaxTree, NO_INDEX } from './max-tree.js';
+import { type MaxTree, NO_INDEX } from './max-tree.js';
 import { REL, type Movers, type Probe } from './probe.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

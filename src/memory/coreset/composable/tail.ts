@@ -15,9 +15,9 @@
 // centers are the composable's next picks not taken yet.
 import fs from 'node:fs';
 import { MinUpdate } from './simd.js';
-import { withFile, type ProjectedRows } from './composable.js';
-import { readRange, readRows } from '../row-file.js';
-import { NearestNeighbours } from '../../scoring/nn.js';
+import { readRange, readRows, withFile } from '../../row-file.js';
+import type { Matrix, ProjectedRows } from '../../matrix.js';
+import { NearestNeighbours } from '../../../scoring/nn.js';
 
 /** Distance of each row in [0, n) to its nearest row of `centers`: a true distance to one of them (an upper bound on the nearest). */
 export type NearestDistances = (centers: Int32Array) => Promise<Float64Array>;
@@ -33,14 +33,21 @@ export interface TailStats {
 /** Candidate rows per tail center (a run that stops at τ early wastes the tail: 64 kept it to the end on real sets). */
 export const CANDIDATES_PER_CENTER = 64;
 
+export interface TailOptions {
+  /** Each row's distance to the kept centers (searchNearest). */
+  nearest: NearestDistances;
+  /** Default CANDIDATES_PER_CENTER. */
+  candidatesPerCenter?: number;
+  /** Filled in with how the run went. */
+  stats?: TailStats;
+}
+
 /**
  * The first `count − tail` of `selection` (composable, in selection order), then `tail` centers
- * of the greedy continued over all n rows of z (n × dim).
+ * of the greedy continued over all rows.
  */
-export async function continueGreedy(
-  z: ProjectedRows, n: number, dim: number, selection: Int32Array, tail: number, nearest: NearestDistances,
-  candidatesPerCenter = CANDIDATES_PER_CENTER, stats?: TailStats,
-): Promise<Int32Array> {
+export async function continueGreedy(rows: Matrix<ProjectedRows>, selection: Int32Array, tail: number, o: TailOptions): Promise<Int32Array> {
+  const { data: z, n, dim } = rows, { nearest, candidatesPerCenter = CANDIDATES_PER_CENTER, stats } = o;
   const count = selection.length, keep = count - tail;
   if (tail <= 0 || keep <= 0) return selection.slice();
   const base = selection.subarray(0, keep);
@@ -53,10 +60,10 @@ export async function continueGreedy(
   for (let i = 0; i < n; i++) if (delta[i] > tau) candidates.push(i);
   const c0 = candidates.length;
   // candidates first, then the kept centers (kernel rows); δ² starts at ∞ and takes every kept center
-  const rows = [...candidates, ...base];
+  const loaded = [...candidates, ...base];
   const k = new MinUpdate(dim);
-  const local = typeof z === 'string' ? withFile(z, (fd) => readRows(fd, dim, Int32Array.from(rows))) : null;
-  const d = local ? k.load(local, Int32Array.from(rows.keys())) : k.load(z as Float32Array, rows);
+  const local = typeof z === 'string' ? withFile(z, (fd) => readRows(fd, dim, Int32Array.from(loaded))) : null;
+  const d = local ? k.load(local, Int32Array.from(loaded.keys())) : k.load(z as Float32Array, loaded);
   d.fill(Infinity);
   let c = -1;
   for (let b = 0; b < keep; b++) c = k.update(c0 + b);
@@ -84,7 +91,7 @@ const SEARCH_ROWS = 16384;
  * `NearestDistances` over the n projected rows by the scoring's exact search (a Gemm per batch;
  * each reported distance recomputed in float64 to the center it found, so an upper bound).
  */
-export function searchNearest(z: ProjectedRows, n: number, dim: number): NearestDistances {
+export function searchNearest({ data: z, n, dim }: Matrix<ProjectedRows>): NearestDistances {
   return async (centers) => {
     const fd = typeof z === 'string' ? fs.openSync(z, 'r') : -1;
     try {
@@ -95,7 +102,7 @@ export function searchNearest(z: ProjectedRows, n: number, dim: number): Nearest
         for (let from = 0; from < n; from += SEARCH_ROWS) {
           const to = Math.min(n, from + SEARCH_ROWS);
           // a copy: the search wants a plain (not shared) buffer
-          const q = fd >= 0 ? readRange(fd, dim, from, to) : (z as Float32Array).slice(from * dim, to * dim);
+          const q = fd >= 0 ? readRange(fd, dim, { from, to }) : (z as Float32Array).slice(from * dim, to * dim);
           out.set((await nn.search(q, to - from, 1)).dist, from);
         }
       } finally {
@@ -115,7 +122,7 @@ function gather(z: Float32Array, dim: number, rows: Int32Array): Float32Array {
 }
 
 /** The reference: the same continuation with every row a candidate (n × count distances). */
-export function continueGreedyPlain(z: Float32Array, n: number, dim: number, selection: Int32Array, tail: number): Int32Array {
+export function continueGreedyPlain({ data: z, n, dim }: Matrix, selection: Int32Array, tail: number): Int32Array {
   const count = selection.length, keep = count - tail;
   if (tail <= 0 || keep <= 0) return selection.slice();
   const k = new MinUpdate(dim);

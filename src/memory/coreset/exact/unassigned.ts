@@ -2,23 +2,28 @@
 // start points (the plain version's initial value), so they belong to no group; instead each
 // keeps its distances to the starts, which bound ‖z_i − c‖ ≥ |d(i,s) − d(c,s)| for every
 // start s before the head test.
-import { dist2 } from '../distance.js';
-import { initialDelta } from './plain.js';
+import { dist2 } from '../../distance.js';
+import { initialDelta } from '../plain.js';
 import { REL, type Probe } from './probe.js';
 import { NO_INDEX } from './max-tree.js';
+import type { ExactJob } from './job.js';
 
 export class Unassigned {
   private readonly ids: Int32Array;
   private readonly dl: Float64Array;
   private readonly anc: Float64Array; // distances to the starts, S per point
   private readonly dc: Float64Array; // the center's distances to the starts
+  private readonly z: Float32Array;
+  private readonly dim: number;
+  private readonly starts: Int32Array;
+  private readonly K: number; // head length (the part's heads H hold K floats per point)
+  private readonly shift: number; // local index of point id: id >> shift
   size: number;
 
-  constructor(
-    private readonly z: Float32Array, n: number, private readonly dim: number, private readonly starts: Int32Array,
-    part: number, parts: number,
-  ) {
-    const init = initialDelta(z, n, dim, starts, part, parts);
+  constructor({ rows, starts, geo }: ExactJob, part: number, parts: number) {
+    this.z = rows.data; this.dim = rows.dim; this.starts = starts;
+    this.K = geo.A; this.shift = parts === 2 ? 1 : 0;
+    const init = initialDelta(rows, starts, { from: part, step: parts });
     const m = init.delta.length;
     this.ids = new Int32Array(m);
     for (let l = 0; l < m; l++) this.ids[l] = part + l * parts;
@@ -28,8 +33,8 @@ export class Unassigned {
   }
 
   /** Move the points that the probe's center c lowers; returns whether any moved. */
-  visit(c: number, probe: Probe, H: Float32Array, K: number, shift: number): boolean {
-    const { z, dim, starts, dc, ids, dl, anc } = this, S = starts.length, co = c * dim;
+  visit(c: number, probe: Probe, H: Float32Array): boolean {
+    const { z, dim, starts, dc, ids, dl, anc, K, shift } = this, S = starts.length, co = c * dim;
     let maxDc = 0;
     for (let s = 0; s < S; s++) maxDc = Math.max(maxDc, (dc[s] = Math.sqrt(dist2(z, co, z, starts[s] * dim, dim))));
     let w = 0;
