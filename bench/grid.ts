@@ -2,7 +2,7 @@
 // coreset variant (ratio × method) runs N times on them (seeds 0..N−1). Each cell records the mean
 // ± run spread of every metric and each test image's mean score, so any two cells of a set can be
 // compared paired (stratified bootstrap of the image AUROC difference, bench/paired.ts).
-//   node dist/bench/grid.js --set tire --extract inception_v3/352/none/int8 --variants 0.005:auto,0.01:exact [--runs 7]
+//   node dist/bench/grid.js --set tire --extract inception_v3/352/none/int8 --variants 0.005:auto,0.01:exact [--runs 7] [--seed 0]
 // A variant is ratio:method[:stretch][:sigma=N][:fg=MODE]; stretch places the map's cells as models before
 // mapStride did; sigma is the map's Gaussian (default 4 px at the backbone input); fg is --foreground
 // (off, auto, pca; same seeds, so a cell with fg is paired run by run with the one without).
@@ -50,10 +50,10 @@ interface CellRecord {
 type Store = Record<string, CellRecord>;
 
 const readStore = (file: string): Store => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Store) : {});
-const keyOf = (set: string, extract: string, variant: string, runs: number) => `${set} ${extract}@${variant} x${runs}`;
+const keyOf = (set: string, extract: string, variant: string, runs: number, seed = 0) => `${set} ${extract}@${variant} x${runs}${seed ? ` from seed ${seed}` : ''}`;
 
-async function runSet(set: string, extract: string, variants: string[], runs: number, out: string): Promise<void> {
-  const todo = variants.filter((v) => !readStore(out)[keyOf(set, extract, v, runs)]);
+async function runSet(set: string, extract: string, variants: string[], runs: number, out: string, seed: number): Promise<void> {
+  const todo = variants.filter((v) => !readStore(out)[keyOf(set, extract, v, runs, seed)]);
   if (todo.length === 0) return void console.log(`${set} ${extract}: all recorded`);
   const p = presetNamed(extract);
   const ds = await loadDataset(SETS[set] ? path.join(SHARED, 'datasets', SETS[set]) : set.startsWith('tex-') ? path.join(TILES, set.slice(4)) : set);
@@ -68,7 +68,7 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
       const stretch = more.includes('stretch');
       const sigma = Number(more.find((m) => m.startsWith('sigma='))?.slice(6) ?? DEFAULT_SCORING.sigma);
       const foreground = (more.find((m) => m.startsWith('fg='))?.slice(3) ?? 'off') as ForegroundMode;
-      const r = await evaluateFeatures(stretch ? { ...ef, mapStride: undefined as unknown as number } : ef, { runs, ratio: Number(ratio), seed: 0, scoring: { ...DEFAULT_SCORING, sigma }, coresetMethod: (method ?? 'auto') as CoresetMethod, foreground });
+      const r = await evaluateFeatures(stretch ? { ...ef, mapStride: undefined as unknown as number } : ef, { runs, ratio: Number(ratio), seed, scoring: { ...DEFAULT_SCORING, sigma }, coresetMethod: (method ?? 'auto') as CoresetMethod, foreground });
       const rec: CellRecord = {
         set, extract, variant: v, runs,
         metrics: Object.fromEntries(METRICS.map((m) => [m, r.metrics[m]])) as CellRecord['metrics'],
@@ -80,7 +80,7 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
       };
       r.close();
       const store = readStore(out); // re-read: another invocation may have appended meanwhile
-      store[keyOf(set, extract, v, runs)] = rec;
+      store[keyOf(set, extract, v, runs, seed)] = rec;
       await writeFileAtomic(out, JSON.stringify(store) + '\n');
       console.log(`  ${v}: ${line(rec)}${rec.foreground ? ` (${rec.foreground})` : ''}`);
     }
@@ -132,11 +132,13 @@ async function main(): Promise<void> {
   const out = arg('out', path.join('bench', 'results', 'grid.json'));
   if (process.argv.includes('--table')) return void console.log(tables(readStore(out), arg('base', '') || undefined));
   const runs = Number(arg('runs', '7'));
+  // runs use seeds seed..seed+runs−1: more runs of a recorded cell without redoing its seeds
+  const seed = Number(arg('seed', '0'));
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error(`Expected a positive integer for --runs but received ${arg('runs', '')}`);
   const sets = arg('set', 'mpdd,tire,screw').split(',');
   const extracts = arg('extract', 'inception_v3/352/none/int8').split(',');
   const variants = arg('variants', '0.005:auto').split(',');
-  for (const e of extracts) for (const s of sets) await runSet(s, e, variants, runs, out);
+  for (const e of extracts) for (const s of sets) await runSet(s, e, variants, runs, out, seed);
 }
 
 if (process.argv[1]?.endsWith('grid.js')) main().catch((e) => {
