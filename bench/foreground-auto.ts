@@ -1,7 +1,8 @@
 // What `--foreground auto` decides on each set at the default extraction, from the training
 // features alone (no test features, no runs): where it declines, the eval is `off`'s on the same
 // seeds, so its paired difference against off is zero and only the sets it turns on need bench/grid.ts.
-//   node dist/bench/foreground-auto.js --set screw,tex-dust [--extract inception_v3/352/none/int8]
+//   node dist/bench/foreground-auto.js --set screw,tex-dust [--extract inception_v3/352/none/int8] [--seeds 0,1,2]
+// Each seed draws its own PCA sample and agreement images, as fit --seed does.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
@@ -27,8 +28,10 @@ async function main(): Promise<void> {
     try {
       const images = await ex.storeFiles(ds.train, store);
       await ex.release();
-      const fg = fitForeground(store, images, { mode: 'auto', seed: 0 });
-      console.log(`${set}: ${fg?.mask} (${fg?.reason}); ${ds.train.length} training images, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${load0.toFixed(1)}–${os.loadavg()[0].toFixed(1)}`);
+      for (const seed of arg('seeds', '0').split(',').map(Number)) {
+        const fg = fitForeground(store, images, { mode: 'auto', seed });
+        console.log(`${set} seed ${seed}: ${fg?.mask} (${fg?.reason}); ${ds.train.length} training images, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${load0.toFixed(1)}–${os.loadavg()[0].toFixed(1)}`);
+      }
     } finally {
       store.close();
     }
