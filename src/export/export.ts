@@ -12,6 +12,7 @@ import { graphBytes } from '../backbone/backbone.js';
 import { mapNodes, normaliseNodes } from './head.js';
 import { aggregateNodes, type FeatureGrid } from '../features/aggregate-graph.js';
 import { scoreNodes } from './score-graph.js';
+import { checkExportable, foregroundNodes } from './foreground-graph.js';
 import { convertToFp16 } from './fp16.js';
 import { ONNX_SIDECAR_FORMAT, scoreSemantics, type OnnxSidecar } from './sidecar.js';
 
@@ -58,12 +59,12 @@ async function probeGrid(model: PatchCore, H: number, W: number): Promise<Featur
   return { c1, c2, h, w, dh, dw };
 }
 
+const MASK_SEMANTICS = 'Patches off the foreground (the PCA mask of the training patches, closed and dilated on the patch grid) score 0, in the score and the map.';
+
 export async function exportModel(model: PatchCore, opts: ExportOptions = {}): Promise<ExportResult> {
   const { config } = model;
   const { bank } = model.fitted;
-  // the graph has no foreground mask yet: its scores would disagree with predict's on every background cell
-  if (config.foreground && config.foreground.mask !== 'none')
-    throw new UserError(`the model scores with a ${config.foreground.mask} foreground mask (--foreground ${config.foreground.requested}), which the ONNX export cannot express yet; refit with --foreground off to export`);
+  checkExportable(config.foreground);
   const { H, W } = inputSize(model);
   const grid = await probeGrid(model, H, W);
   if (grid.c1 + grid.c2 < bank.dim) throw new Error(`bank dim ${bank.dim} exceeds the backbone's ${grid.c1 + grid.c2} channels`);
@@ -80,7 +81,8 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const image = uint8 ? normaliseNodes(g, 'image', config.preprocess, 'normalised') : 'image';
   const [shallow, deep] = config.backbone.layers.map((l) => BACKBONE_PREFIX + l);
   const Q = aggregateNodes(g, shallow, deep, grid, bank.dim);
-  const scores = scoreNodes(g, Q, bank, grid.h * grid.w, config.scoring, opts.tileRows);
+  const keep = foregroundNodes(g, Q, config.foreground, grid.h, grid.w);
+  const scores = scoreNodes(g, Q, bank, grid.h * grid.w, config.scoring, opts.tileRows, keep);
   g.op('Identity', [scores.image], {}, 'score');
   // normalized = sigmoid((score − threshold) / scale), as scoring/decision.ts
   const threshold = g.scalar(g.fresh('threshold'), config.threshold);
@@ -127,7 +129,8 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
     pixelThreshold: config.pixelThreshold,
     normalization: config.normalization,
     scoring: config.scoring,
-    semantics: scoreSemantics(config.scoring),
+    semantics: scoreSemantics(config.scoring) + (keep ? ` ${MASK_SEMANTICS}` : ''),
+    ...(keep && config.foreground ? { foreground: { mask: 'pca' as const, reason: config.foreground.reason, close: config.foreground.close, dilate: config.foreground.dilate } } : {}),
     backbone: config.backbone,
     bank: { size: bank.size, dim: bank.dim, sha256: config.bank.sha256 },
     fp16: opts.fp16 === true,

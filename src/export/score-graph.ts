@@ -24,9 +24,10 @@ function neighbourTable(g: GraphBuilder, bank: MemoryBank, b: number): string {
 
 /**
  * Scores of Q ([N·P, D] patch features, P patches per image) against the bank.
- * `tileRows` bounds the Gemm scratch matrix (see knn.ts).
+ * `tileRows` bounds the Gemm scratch matrix (see knn.ts). `keep` ([N·P], 1 or 0: a foreground
+ * mask) zeroes the background patches before the image score, as scoreFeatures does.
  */
-export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, P: number, cfg: ScoringConfig, tileRows?: number): ScoreNodes {
+export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, P: number, cfg: ScoringConfig, tileRows?: number, keep?: string | null): ScoreNodes {
   const B = g.init('bank', [bank.size, bank.dim], bank.data);
   const k = cfg.kind === 'knn-mean' ? cfg.k : 1;
   if (!Number.isInteger(k) || k < 1 || k > bank.size) throw invalid('k', `an integer 1..${bank.size} (the bank size)`, k);
@@ -41,7 +42,8 @@ export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, P: numb
     const mStar = g.op('Gather', [index, g.init(g.fresh('first'), [], BigInt64Array.of(0n))], { axis: 1 }); // [n]
     nbDist = directDistances(g, Q, B, g.op('Gather', [table, mStar], { axis: 0 }), cfg.b); // [n,b]
   }
-  const patch = cfg.kind === 'neighbourhood' ? mean(pow(nbDist!)) : mean(pow(directDistances(g, Q, B, index, k)));
+  const scored = cfg.kind === 'neighbourhood' ? mean(pow(nbDist!)) : mean(pow(directDistances(g, Q, B, index, k)));
+  const patch = keep ? g.op('Mul', [scored, keep]) : scored;
 
   const perImage = g.op('Reshape', [patch, g.ints(g.fresh('shape'), [-1, P])]); // [N,P]
   const sStar = g.op('ReduceMax', [perImage], { axes: [1], keepdims: 1 }); // [N,1]

@@ -35,6 +35,8 @@ export interface OnnxSidecar {
   normalization: { scale: number };
   scoring: ScoringConfig;
   semantics: string;
+  /** The foreground mask the graph applies (its axis lives in the graph); absent when every patch scores. */
+  foreground?: { mask: 'pca'; reason: string; close: number; dilate: number };
   backbone: BackboneRef;
   bank: { size: number; dim: number; sha256: string };
   fp16: boolean;
