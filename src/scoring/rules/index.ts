@@ -46,8 +46,3 @@ export function registerScoringRule(rule: ScoringRule): void {
   rules.set(rule.kind, rule);
 }
 
-/** Remove a rule registered at run time (built-in rules stay). */
-export function unregisterScoringRule(kind: string): void {
-  if (BUILT_IN.some((r) => r.kind === kind)) throw invalid('kind', 'a kind registered at run time, not a built-in one', kind);
-  rules.delete(kind);
-}
