@@ -65,6 +65,16 @@ test('registry: the test rules join the built-in ones; a kind is registered once
   });
 });
 
+test('fit refuses an unregistered kind before any work, with one line naming the kinds', async () => {
+  const { dir, backbone, opts } = await ready;
+  // files that do not exist: reading them would fail with another message
+  const missing = [path.join(dir, 'missing-0.png'), path.join(dir, 'missing-1.png')];
+  await assert.rejects(PatchCore.fit(missing, backbone, { ...opts, scoring: cfgOf('max') }), {
+    name: 'UserError',
+    message: /^Expected "nearest", .* or "second-nearest-bounded" for scoring.kind but received "max"$/,
+  });
+});
+
 test('fit and predict score with the rule: the image score is the largest 2nd-nearest distance, by brute force', async () => {
   const { model, images } = await ready;
   assert.equal(model.config.scoring.kind, 'second-nearest');
