@@ -14,6 +14,7 @@ export { aggregate } from './features/aggregate.js';
 export { FOREGROUND_MODES, type ForegroundMode, type ForegroundConfig } from './foreground/mask.js';
 export { NearestNeighbours } from './scoring/nn.js';
 export { scorePatches, imageScore, bankView, type BankView } from './scoring/scores.js';
+export { registerScoringRule, scoringRules, scoringRule, defineRule, SCORE_KINDS, type ScoringRule, type PatchNeighbours, type ScoreGraphInputs, type ScoringParams } from './scoring/rules/index.js';
 export { anomalyMap, toOriginal } from './scoring/anomaly-map.js';
 export { conformalThreshold, normalizeScore, normalizationScale } from './scoring/decision.js';
 export * from './metrics/index.js';

@@ -1,5 +1,6 @@
 // The typed data objects that cross each pipeline-stage boundary.
 // image -> backbone -> features -> memory -> scoring -> metrics/report.
+import type { ScoreKind } from './scoring/rules/index.js';
 
 /** Decoded image, 8-bit RGB, row-major HWC. */
 export interface RgbImage {
@@ -56,7 +57,8 @@ export interface MemoryBank {
   b?: number;
 }
 
-export type ScoreKind = 'nearest' | 'knn-mean' | 'neighbourhood';
+/** The scoring rules' kinds, derived from their registry (src/scoring/rules/). */
+export type { ScoreKind };
 
 export interface ScoringConfig {
   kind: ScoreKind;

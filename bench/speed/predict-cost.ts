@@ -13,6 +13,7 @@ import { bankView } from '../../src/scoring/scores.js';
 import { scorePatches } from '../../src/scoring/scores.js';
 import { anomalyMap, toOriginal } from '../../src/scoring/anomaly-map.js';
 import { NearestNeighbours } from '../../src/scoring/nn.js';
+import { scoringRule } from '../../src/scoring/rules/index.js';
 import { GraphAggregator } from '../../src/features/aggregate-graph.js';
 import { GraphBuilder } from '../../src/onnx/builder.js';
 import { createSession, ort } from '../../src/onnx/session.js';
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
       const f = await agg.aggregate(maps);
       mark();
       n = f.count;
-      const k = model.config.scoring.kind === 'knn-mean' ? model.config.scoring.k : 1;
+      const k = scoringRule(model.config.scoring.kind).neighbours(model.config.scoring);
       await view.search(f.data, f.count, k);
       mark();
       const ps = await scorePatches(f.data, f.gridH, f.gridW, view, model.config.scoring); // searches again: its own cost is score − search

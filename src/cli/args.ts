@@ -9,6 +9,7 @@ import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import { invalid } from '../util/errors.js';
 import { EXACT_MAX_ROWS, type CoresetMethod } from '../memory/index.js';
 import { FOREGROUND_MODES } from '../foreground/mask.js';
+import { SCORE_KINDS, scoringRule } from '../scoring/rules/index.js';
 import { choice, custom, flag, integer, number, oneOf, text, type Values } from './options.js';
 
 export const DEVICE = choice('cpu|cuda', 'ONNX Runtime execution provider', ['cpu', 'cuda'] as const, 'cpu');
@@ -61,7 +62,7 @@ export const MODEL_OPTIONS = {
   'coreset-method': choice('auto|exact|composable', `\`exact\`: PatchCore's greedy; \`composable\`: greedy on blocks, then on their union, its last quarter the greedy continued over all rows (a cost fixed by the size); \`auto\`: exact unless its work heads past the composable one's, composable directly above ${EXACT_MAX_ROWS / 1000}k patches`, ['auto', 'exact', 'composable'] as const, 'auto'),
   'coreset-exact': flag('short for --coreset-method exact: the PatchCore-exact bank'),
   seed: integer('N', 'coreset seed; the same seed gives the same bank', 0, 2 ** 31 - 1, 0, { expected: 'a non-negative integer' }),
-  score: choice('', 'image score: `nearest` (PatchCore), `knn-mean` (mean of --k), `neighbourhood` (the report\'s eq. 3-4, --b)', ['nearest', 'knn-mean', 'neighbourhood'] as const, DEFAULT_SCORING.kind),
+  score: choice('', `image score: ${SCORE_KINDS.map((k) => scoringRule(k).help).join(', ')}`, SCORE_KINDS, DEFAULT_SCORING.kind),
   k: integer('K', 'neighbours of the knn-mean score', 1, 1000, DEFAULT_SCORING.k, { key: 'k' }),
   b: integer('B', 'neighbourhood size of the neighbourhood score and of --reweight', 1, 1000, DEFAULT_SCORING.b, { key: 'b' }),
   squared: flag('report squared distances d², as the official faiss code does (default: true distances)'),

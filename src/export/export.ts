@@ -82,7 +82,7 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const [shallow, deep] = config.backbone.layers.map((l) => BACKBONE_PREFIX + l);
   const Q = aggregateNodes(g, shallow, deep, grid, bank.dim);
   const keep = foregroundNodes(g, Q, config.foreground, grid.h, grid.w);
-  const scores = scoreNodes(g, Q, bank, grid.h * grid.w, config.scoring, opts.tileRows, keep);
+  const scores = scoreNodes(g, Q, bank, { P: grid.h * grid.w, cfg: config.scoring, tileRows: opts.tileRows, keep });
   g.op('Identity', [scores.image], {}, 'score');
   // normalized = sigmoid((score − threshold) / scale), as scoring/decision.ts
   const threshold = g.scalar(g.fresh('threshold'), config.threshold);

@@ -1,11 +1,12 @@
-// Patch and image scores as graph nodes, mirroring src/scoring/scores.ts:
-// nearest, knn-mean (TopK + ReduceMean), neighbourhood (Gather of the N_b table), --squared,
+// Patch and image scores as graph nodes, mirroring src/scoring/scores.ts: the k-NN search, the
+// distances to N_b(m*) (Gather of the N_b table), the rule's own nodes (scoring/rules/), --squared,
 // and eq. 7 reweighting (softmax over the distances to N_b(m*)).
 import type { MemoryBank, ScoringConfig } from '../types.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import { invalid } from '../util/errors.js';
 import { directDistances, knnNodes } from './knn.js';
 import { checkNeighbourTable, usesNeighbourTable } from '../scoring/scores.js';
+import { scoringRule } from '../scoring/rules/index.js';
 
 export interface ScoreNodes {
   /** [N·P] patch scores. */
@@ -27,9 +28,18 @@ function neighbourTable(g: GraphBuilder, bank: MemoryBank, b: number): string {
  * `tileRows` bounds the Gemm scratch matrix (see knn.ts). `keep` ([N·P], 1 or 0: a foreground
  * mask) zeroes the background patches before the image score, as scoreFeatures does.
  */
-export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, P: number, cfg: ScoringConfig, tileRows?: number, keep?: string | null): ScoreNodes {
+export interface ScoreGraphOptions {
+  /** Patches per image. */
+  P: number;
+  cfg: ScoringConfig;
+  tileRows?: number;
+  keep?: string | null;
+}
+
+export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, { P, cfg, tileRows, keep }: ScoreGraphOptions): ScoreNodes {
   const B = g.init('bank', [bank.size, bank.dim], bank.data);
-  const k = cfg.kind === 'knn-mean' ? cfg.k : 1;
+  const rule = scoringRule(cfg.kind);
+  const k = rule.neighbours(cfg);
   if (!Number.isInteger(k) || k < 1 || k > bank.size) throw invalid('k', `an integer 1..${bank.size} (the bank size)`, k);
   const { index } = knnNodes(g, Q, B, bank.size, k, tileRows);
   const pow = (d: string) => (cfg.squared ? g.op('Mul', [d, d]) : d);
@@ -42,7 +52,7 @@ export function scoreNodes(g: GraphBuilder, Q: string, bank: MemoryBank, P: numb
     const mStar = g.op('Gather', [index, g.init(g.fresh('first'), [], BigInt64Array.of(0n))], { axis: 1 }); // [n]
     nbDist = directDistances(g, Q, B, g.op('Gather', [table, mStar], { axis: 0 }), cfg.b); // [n,b]
   }
-  const scored = cfg.kind === 'neighbourhood' ? mean(pow(nbDist!)) : mean(pow(directDistances(g, Q, B, index, k)));
+  const scored = rule.graph({ g, nearest: () => directDistances(g, Q, B, index, k), neighbourhood: nbDist, pow, mean }, cfg);
   const patch = keep ? g.op('Mul', [scored, keep]) : scored;
 
   const perImage = g.op('Reshape', [patch, g.ints(g.fresh('shape'), [-1, P])]); // [N,P]

@@ -7,6 +7,7 @@ import type { BackgroundConfig } from '../image/background.js';
 import type { BackboneRef, ThresholdInfo } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { scoringRule } from '../scoring/rules/index.js';
 
 export const ONNX_SIDECAR_FORMAT = 'patchcore-ts/onnx@2';
 
@@ -46,10 +47,7 @@ export interface OnnxSidecar {
 
 export function scoreSemantics(s: ScoringConfig): string {
   const d = s.squared ? 'squared Euclidean distance' : 'Euclidean distance';
-  const patch =
-    s.kind === 'nearest' ? `the ${d} from the patch feature to its nearest memory-bank feature`
-    : s.kind === 'knn-mean' ? `the mean ${d} to the patch's ${s.k} nearest memory-bank features`
-    : `the mean ${d} to the ${s.b} memory-bank features around the patch's nearest one (N_b(m*))`;
+  const patch = scoringRule(s.kind).describe(s, d);
   const image = s.reweight ? `the maximum patch score times the PatchCore eq. 7 weight (b = ${s.b})` : 'the maximum patch score';
   return `Patch score: ${patch}. score = ${image}; anomalous when score > threshold. ` +
     `normalized = 1 / (1 + exp(-(score - threshold) / scale)): 0.5 at the threshold, monotone in the score. ` +

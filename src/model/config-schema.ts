@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { invalid, UserError } from '../util/errors.js';
 import { MODEL_FORMAT, upgradeThreshold, type ModelConfig } from './config.js';
 import { FOREGROUND_MODES } from '../foreground/mask.js';
+import { isScoreKind, scoreKindList, type ScoreKind } from '../scoring/rules/index.js';
 
 const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) => z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
 const finite = (what = 'a finite number') => z.number({ error: what }).refine(Number.isFinite, { error: what });
@@ -70,7 +71,7 @@ const schema = obj('an object', {
     radius: z.number({ error: 'a non-negative number' }).min(0, { error: 'a non-negative number' }).optional(),
   }),
   scoring: obj('an object { kind, k, b, squared, reweight, sigma }', {
-    kind: z.enum(['nearest', 'knn-mean', 'neighbourhood'], { error: '"nearest", "knn-mean" or "neighbourhood"' }),
+    kind: z.custom<ScoreKind>(isScoreKind, { error: scoreKindList }),
     k: int(1, 1000),
     b: int(1, 1000),
     squared: flag,

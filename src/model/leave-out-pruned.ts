@@ -6,6 +6,7 @@ import type { PairwiseKnn } from '../scoring/pairwise-knn.js';
 import { anomalyMap, axisSupport } from '../scoring/anomaly-map.js';
 import { distance } from '../scoring/nn.js';
 import { imageScore, scorePatches, type BankView } from '../scoring/scores.js';
+import { scoringRule, type PatchNeighbours } from '../scoring/rules/index.js';
 import type { FittedBank } from './bank.js';
 import type { StoredImage } from './extract.js';
 import type { ExtendedBank } from './leave-out-bank.js';
@@ -21,41 +22,66 @@ const PEAK_ROUNDS = 4;
 /** Cells scored exactly per search. */
 const EXACT_ROWS = 1024;
 
+/** One training image to score leave-one-out, and the banks it is scored against. */
+export interface PrunedImage {
+  store: FeatureStore;
+  /** The image's rows in the store. */
+  rows: Int32Array;
+  image: StoredImage;
+  /** Its index among the training images (the one the bank leaves out). */
+  index: number;
+  view: BankView;
+  ext: ExtendedBank;
+  /** The extended bank's 128-d projections. */
+  extZ: Float32Array;
+  /** Search on those projections. */
+  subKnn: PairwiseKnn;
+  fb: FittedBank;
+  cfg: ScoringConfig;
+  /** The model's map geometry (ModelConfig.mapStride). */
+  mapStride?: number;
+  /** Foreground cells (1) of the image; background cells score zero. */
+  keep?: Uint8Array | null;
+  /** The image's full feature rows, when the caller has read them already. */
+  features?: Float32Array;
+}
+
+/** Whether the pruned path may score `cfg`: its rule's bound holds, and eq. 7 does not reweight (it grows where a bound does not follow). */
+export const prunable = (cfg: ScoringConfig): boolean => scoringRule(cfg.kind).leaveOutBound && !cfg.reweight;
+
 /**
- * An upper bound on each cell's exact score: its score against the few allowed rows nearest on the
- * 128-d projections, with true distances. The k nearest allowed rows can only be nearer, so the
- * exact score (nearest, or the mean of the k nearest; squared or not) is at most this.
+ * An upper bound on each cell's exact score: the rule's score against the few allowed rows
+ * nearest on the 128-d projections, with true distances. The k nearest allowed rows can only be
+ * nearer, so a rule whose score grows with its k nearest distances (`leaveOutBound`) scores at most this.
  */
-async function upperBounds(
-  features: Float32Array, qz: Float32Array, n: number, ext: ExtendedBank, extZ: Float32Array,
-  subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig, P: number,
-): Promise<Float64Array> {
+async function upperBounds(o: PrunedImage, features: Float32Array, qz: Float32Array, n: number, P: number): Promise<Float64Array> {
+  const { ext, extZ, subKnn, index: img, fb, cfg } = o;
+  const rule = scoringRule(cfg.kind);
   const allowed = [...Array(ext.bank.size).keys()].filter((e) => (e < fb.bank.size ? ext.imageOf[e] !== img : ext.ownerOf[e] === img));
   const bz = new Float32Array(allowed.length * P);
   allowed.forEach((e, j) => bz.set(extZ.subarray(e * P, (e + 1) * P), j * P));
-  const k = Math.min(cfg.kind === 'knn-mean' ? cfg.k : 1, allowed.length);
+  const k = Math.min(rule.neighbours(cfg), allowed.length);
   const K = Math.min(Math.max(k, CANDIDATES), allowed.length);
   const near = (await subKnn.search(qz, n, bz, allowed.length, K)).index;
   const bound = new Float64Array(n), d = new Float64Array(K);
+  const distancesOnly = (): never => {
+    throw new Error(`leave-out bound: rule ${rule.kind} declares leaveOutBound, so its score may read distances only`);
+  };
+  // fewer allowed rows than the rule's k: the search repeats the last one, which only lowers the mean's bound
+  const cand: PatchNeighbours = { k, dist: (j) => d[j], row: distancesOnly, distanceTo: distancesOnly, neighbourhood: distancesOnly };
   for (let c = 0; c < n; c++) {
     for (let j = 0; j < K; j++) d[j] = distance(features, c, ext.bank, allowed[near[c * K + j]]);
     d.sort();
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += cfg.squared ? d[j] ** 2 : d[j];
-    // fewer allowed rows than cfg.k: the search repeats the last one, which only lowers the mean's bound
-    bound[c] = (sum / k) * (1 + MARGIN);
+    bound[c] = rule.patchScore(cand, cfg) * (1 + MARGIN);
   }
   return bound;
 }
 
-export async function scorePruned(
-  store: FeatureStore, rows: Int32Array, g: StoredImage, view: BankView, ext: ExtendedBank, extZ: Float32Array,
-  subKnn: PairwiseKnn, img: number, fb: FittedBank, cfg: ScoringConfig, mapStride?: number,
-  keep: Uint8Array | null = null, features = store.rows(rows),
-): Promise<{ score: number; pixelMax: number }> {
+export async function scorePruned(o: PrunedImage): Promise<{ score: number; pixelMax: number }> {
+  const { store, rows, image: g, view, cfg, mapStride, keep = null, features = store.rows(rows) } = o;
   const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH, D = store.dim;
   const qz = store.projectedRows(rows);
-  const bound = await upperBounds(features, qz, n, ext, extZ, subKnn, img, fb, cfg, P);
+  const bound = await upperBounds(o, features, qz, n, P);
 
   const exact = new Float64Array(n).fill(NaN);
   const nearest = new Int32Array(n), nearestDist = new Float32Array(n);

@@ -5,6 +5,7 @@ import { Extractor, createExtractor, type ExtractorSetup, type StoredImage } fro
 import { FeatureStore, checkRatio, type CoresetMethod } from '../memory/index.js';
 import { calibrationImages, leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours } from '../scoring/nn.js';
+import { scoringRule } from '../scoring/rules/index.js';
 import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
 import { conformalThreshold, normalizationScale, normalizeScore, quantileSorted } from '../scoring/decision.js';
 import { bankFromStore, scoreFeatures, type FittedBank, type Progress } from './bank.js';
@@ -69,6 +70,7 @@ export class PatchCore {
 
   private static async fitOnce(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
     checkRatio(o.ratio);
+    scoringRule(o.scoring.kind); // an unknown kind fails here, before any extraction
     // the threshold scores each training image against a bank built from the others
     if (files.length < 2) throw invalid('files', 'at least 2 training images', files);
     const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;

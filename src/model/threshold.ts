@@ -8,11 +8,10 @@ import type { FeatureStore } from '../memory/index.js';
 import type { ScoringConfig } from '../types.js';
 import { PairwiseKnn } from '../scoring/pairwise-knn.js';
 import { anomalyMap } from '../scoring/anomaly-map.js';
-import { usesNeighbourTable } from '../scoring/scores.js';
 import { scoreFeatures, type FittedBank, type Progress } from './bank.js';
 import type { StoredImage } from './extract.js';
 import { extendBank, leaveOutView } from './leave-out-bank.js';
-import { scorePruned } from './leave-out-pruned.js';
+import { prunable, scorePruned } from './leave-out-pruned.js';
 import type { Device } from '../onnx/session.js';
 import { Rng, permutation } from '../util/rng.js';
 import { foregroundCells, type ForegroundConfig } from '../foreground/mask.js';
@@ -24,6 +23,8 @@ export interface TrainingScores {
   pixel: number[];
   /** Index (in the training files) of each scored image, in the order of the scores. */
   scored: number[];
+  /** Whether only the cells that could reach the maxima were scored (leave-out-pruned.ts), not every cell. */
+  pruned: boolean;
 }
 
 export interface TrainingScoreOptions {
@@ -90,10 +91,10 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
   try {
     progress?.('threshold', 0, total); // the substitutes below take a moment before the first image
     const ext = await extendBank(store, fb, imageOfRow, images.length, scored, subKnn);
-    // the projections' upper bounds hold for nearest and knn-mean scores; the neighbourhood score and
-    // eq. 7 grow where a bound does not follow (an isolated m*), so they score every patch
-    const extZ = pruned && !usesNeighbourTable(cfg) ? store.projectedRows(ext.storeRow) : null;
-    const out: TrainingScores = { image: [], pixel: [], scored: [] };
+    // the projections' upper bounds hold for rules that declare it (nearest, knn-mean); the
+    // neighbourhood score and eq. 7 grow where a bound does not follow (an isolated m*), so they score every patch
+    const extZ = pruned && prunable(cfg) ? store.projectedRows(ext.storeRow) : null;
+    const out: TrainingScores = { image: [], pixel: [], scored: [], pruned: extZ !== null };
     for (const [i, g] of images.entries()) {
       if (!scored[i]) continue;
       const count = g.gridH * g.gridW;
@@ -103,7 +104,7 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
       const keep = foregroundCells(o.foreground, features, g.foreground);
       // the pruned scoring found its map's maximum already; the plain one's map is made here
       const { score, pixelMax } = extZ
-        ? await scorePruned(store, rows, g, view, ext, extZ, subKnn, i, fb, cfg, o.mapStride, keep, features.data)
+        ? await scorePruned({ store, rows, image: g, index: i, view, ext, extZ, subKnn, fb, cfg, mapStride: o.mapStride, keep, features: features.data })
         : await scoreFeatures(features, fb, cfg, view, keep).then((r) => ({
             score: r.score,
             pixelMax: anomalyMap(r.patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma, o.mapStride).data.reduce((a, v) => Math.max(a, v), -Infinity),

@@ -8,6 +8,7 @@ import { escapeXml } from './svg-plot.js';
 import { metricTable, perDefectTable, timingText } from './html-tables.js';
 import { imageRocHtml, pixelRocHtml } from './html-roc.js';
 import { galleryHtml, MAX_GALLERY, type ThumbFormat } from './html-gallery.js';
+import { scoringRule } from '../scoring/rules/index.js';
 
 export interface EvalReportMeta {
   dataset: string;
@@ -42,8 +43,7 @@ figure.entry[data-verdict=FP],figure.entry[data-verdict=FN]{border-color:#c33;ba
 `;
 
 function scoringText(s: ScoringConfig): string {
-  const kind = s.kind === 'knn-mean' ? `knn-mean (k=${s.k})` : s.kind === 'neighbourhood' ? `neighbourhood (b=${s.b})` : s.kind;
-  return `${kind}${s.squared ? ', squared distances' : ''}${s.reweight ? `, eq. 7 reweighting (b=${s.b})` : ''}, map σ=${s.sigma}`;
+  return `${scoringRule(s.kind).label(s)}${s.squared ? ', squared distances' : ''}${s.reweight ? `, eq. 7 reweighting (b=${s.b})` : ''}, map σ=${s.sigma}`;
 }
 
 function header(r: EvalResult, meta: EvalReportMeta, date: Date): string {

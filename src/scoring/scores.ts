@@ -2,6 +2,7 @@
 import type { MemoryBank, PatchScores, ScoringConfig } from '../types.js';
 import { invalid, UserError } from '../util/errors.js';
 import { distance, type NearestNeighbours, type SearchResult } from './nn.js';
+import { scoringRule, type PatchNeighbours } from './rules/index.js';
 
 /**
  * The bank as the scores see it: its rows, a k-NN search and the N_b table. Predict uses the
@@ -19,8 +20,8 @@ export function bankView(bank: MemoryBank, nn: NearestNeighbours): BankView {
   return { bank, search: (q, n, k) => nn.search(q, n, k), neighbourhood: (m, b) => neighbourhood(bank, m, b) };
 }
 
-/** The neighbourhood score and eq. 7 reweighting read the bank's N_b table. */
-export const usesNeighbourTable = (cfg: ScoringConfig): boolean => cfg.kind === 'neighbourhood' || cfg.reweight;
+/** Rules that declare it (the neighbourhood score) and eq. 7 reweighting read the bank's N_b table. */
+export const usesNeighbourTable = (cfg: ScoringConfig): boolean => scoringRule(cfg.kind).needsNeighbourTable || cfg.reweight;
 
 /** The bank holds an N_b table with at least `b` columns (the neighbourhood score, eq. 7, their export). */
 export function checkNeighbourTable(bank: MemoryBank, b: number): asserts bank is MemoryBank & { neighbours: Int32Array; b: number } {
@@ -47,26 +48,25 @@ export async function scorePatches(
   if (features.length !== n * bank.dim) {
     throw new Error(`scorePatches: ${features.length} values for ${gridH}×${gridW} patches of dim ${bank.dim}`);
   }
-  const k = cfg.kind === 'knn-mean' ? cfg.k : 1;
+  const rule = scoringRule(cfg.kind);
+  const k = rule.neighbours(cfg);
   const { index, dist } = await view.search(features, n, k);
-  const pow = (d: number) => (cfg.squared ? d * d : d);
   const scores = new Float32Array(n);
   const nearest = new Int32Array(n);
   const nearestDist = new Float32Array(n);
-  for (let p = 0; p < n; p++) {
+  let p = 0;
+  // one object for every patch, moved along by p: the rule's score reads its rows through it
+  const at: PatchNeighbours = {
+    k,
+    dist: (j) => dist[p * k + j],
+    row: (j) => index[p * k + j],
+    distanceTo: (m) => distance(features, p, bank, m),
+    neighbourhood: (m, b) => view.neighbourhood(m, b),
+  };
+  for (; p < n; p++) {
     nearest[p] = index[p * k];
     nearestDist[p] = dist[p * k];
-    let s = 0;
-    if (cfg.kind === 'neighbourhood') {
-      // Report eq. 3–4: mean distance from p to the bank points around its nearest one.
-      const nb = view.neighbourhood(nearest[p], cfg.b);
-      for (const m of nb) s += pow(distance(features, p, bank, m));
-      s /= nb.length;
-    } else {
-      for (let j = 0; j < k; j++) s += pow(dist[p * k + j]);
-      s /= k;
-    }
-    scores[p] = s;
+    scores[p] = rule.patchScore(at, cfg);
   }
   return { gridH, gridW, scores, nearest, nearestDist };
 }

@@ -2,7 +2,7 @@
 import { loadDataset } from '../../data/dataset.js';
 import { runSweep, type SweepFilter } from '../../model/sweep.js';
 import { writeSweepOutputs, sweepTable } from '../../report/sweep-report.js';
-import type { ScoreKind } from '../../types.js';
+import { SCORE_KINDS, type ScoreKind } from '../../scoring/rules/index.js';
 import { invalid } from '../../util/errors.js';
 import { checkOutputDir } from '../../util/atomic.js';
 import * as path from 'node:path';
@@ -12,7 +12,6 @@ import { makeProgress } from '../progress.js';
 import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
 
 const FILTERS = ['none', 'average', 'median'] as const;
-const KINDS = ['nearest', 'knn-mean', 'neighbourhood'] as const;
 
 const SWEEP_OPTIONS = {
   data: required('DIR', 'MVTec layout: train/good, test/<type>, ground_truth/<type>', 'a dataset folder'),
@@ -30,9 +29,9 @@ const SWEEP_OPTIONS = {
       return n;
     }), { shown: '5,7,9,11,13,15' }),
   ...MODEL_OPTIONS,
-  score: custom('LIST', 'score kinds to compare, comma-separated (nearest, knn-mean, neighbourhood)', ['nearest'] as ScoreKind[], (s, f) =>
-    split(s, f, `a list of ${oneOf(KINDS)}`).map((x) => {
-      if (!(KINDS as readonly string[]).includes(x)) throw invalid(f, `a list of ${oneOf(KINDS)}`, s);
+  score: custom('LIST', `score kinds to compare, comma-separated (${SCORE_KINDS.join(', ')})`, ['nearest'] as ScoreKind[], (s, f) =>
+    split(s, f, `a list of ${oneOf(SCORE_KINDS)}`).map((x) => {
+      if (!(SCORE_KINDS as readonly string[]).includes(x)) throw invalid(f, `a list of ${oneOf(SCORE_KINDS)}`, s);
       return x as ScoreKind;
     }), { shown: 'nearest' }),
 } as const;
