@@ -28,7 +28,8 @@ export interface StationObserver {
 }
 
 export interface StationOptions {
-  current: () => ServedModel;
+  /** The model `name` as it serves now (default: the default model); throws for an unknown name. */
+  current: (name?: string) => ServedModel;
   station: string;
   store: ResultStore | null;
   minArea?: number;
@@ -45,6 +46,8 @@ export interface Part {
   camera: string;
   /** Identifies a watched file across restarts; null for uploads. */
   sourceKey?: string | null;
+  /** The model to judge it with (a repository's model name); default: the default model. */
+  model?: string;
 }
 
 export interface Inspection {
@@ -66,7 +69,7 @@ export class Station {
 
   /** Judge an already decoded part with the model in force now, and record it. */
   async inspect(p: Part): Promise<Inspection> {
-    const served = this.o.current();
+    const served = this.o.current(p.model);
     const { model } = served;
     const result = await model.predict(p.img);
     const minArea = this.o.minArea ?? null;
