@@ -5,8 +5,8 @@ import sharp, { type Metadata } from 'sharp';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PatchCore } from '../model/patchcore.js';
 import { decodeImage, MAX_SIDE } from '../image/load.js';
-import type { PredictResult, PreprocessConfig, ScoreMap } from '../types.js';
-import { geometry } from '../image/preprocess.js';
+import type { PreprocessConfig, ScoreMap } from '../types.js';
+import { geometry, inspectedBox } from '../image/preprocess.js';
 import { HttpError } from './http-error.js';
 import type { InferenceQueue } from './queue.js';
 import type { HeatmapStore } from './heatmaps.js';
@@ -86,13 +86,6 @@ async function readUploads(req: FastifyRequest, ctx: PredictContext): Promise<Up
 function mapSummary(m: ScoreMap) {
   const [min, max] = mapRange(m);
   return { width: m.width, height: m.height, min, max };
-}
-
-/** The part of the original image the model saw (a centre crop leaves the rest uninspected). */
-function inspectedBox(g: PredictResult['geometry']) {
-  const sx = g.origW / g.resizedW;
-  const sy = g.origH / g.resizedH;
-  return { x: Math.round(g.cropX * sx), y: Math.round(g.cropY * sy), width: Math.round(g.cropW * sx), height: Math.round(g.cropH * sy) };
 }
 
 async function predictOne(u: Upload, ctx: PredictContext, model: PatchCore, modelName: string | undefined) {

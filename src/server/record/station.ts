@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { PatchCore } from '../../model/patchcore.js';
 import type { PredictResult, RgbImage } from '../../types.js';
 import { regionsOf } from '../../model/regions.js';
-import { overlayPng } from '../../report/overlay.js';
+import { heatScale, overlayPng } from '../../report/overlay.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import type { ResultRow, ResultStore } from './store.js';
 
@@ -59,10 +59,7 @@ export interface Inspection {
 
 const EXT: Record<string, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
-/** The verdict's fixed colour range for every part: the pixel threshold sits in the middle. */
-export function heatScale(pixelThreshold: number): { vmin: number; vmax: number } {
-  return { vmin: 0.5 * pixelThreshold, vmax: 1.5 * pixelThreshold };
-}
+export { heatScale };
 
 export class Station {
   constructor(readonly o: StationOptions) {}
