@@ -30,7 +30,7 @@ export const STATION_OPTIONS = {
     if (!dir || model === '') throw invalid(f, 'DIR or DIR=MODEL', s);
     return { dir, model };
   }),
-  mqtt: custom('URL', 'MQTT broker (mqtt://, mqtts://, ws://): one QoS 1 message per part', undefined, url(['mqtt', 'mqtts', 'ws', 'wss', 'tcp'])),
+  mqtt: custom('URL', 'MQTT broker (mqtt://, mqtts://, ws://): one QoS 2 message per part, exactly once across restarts', undefined, url(['mqtt', 'mqtts', 'ws', 'wss', 'tcp'])),
   'mqtt-topic': withDefault('T', 'topic of the part messages; the station status is retained on T/status', 'patchcore/results'),
   webhook: custom('URL', 'POST each result as JSON to URL, retried with backoff', undefined, url(['http', 'https'])),
   'drift-window': integer('N', 'parts in the rolling window of the drift gauges', 10, 1_000_000, 200),
