@@ -14,6 +14,7 @@ import { startServer } from './server-fixture.js';
 import { tinyModel, tinyPng } from './station-fixture.js';
 import { StationServices } from '../src/server/record/setup.js';
 import { ModelRepository } from '../src/server/repository.js';
+import type { Browser, Page } from 'playwright-core';
 import { PatchCore, manualThreshold } from '../src/model/patchcore.js';
 
 const CHROMIUM = findChromium();
@@ -22,6 +23,15 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking'
 const CI = process.env.CI === 'true';
 const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
 const skip = CHROMIUM === null && !CI && NO_CHROMIUM;
+
+/** The station page at 1366×900, its script errors collected. */
+async function openPage(browser: Browser, url: string): Promise<{ page: Page; pageErrors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(url);
+  return { page, pageErrors };
+}
 
 test('station page: per-file results and errors, threshold as a versioned setting, history from the record', { skip, timeout: 180_000 }, async () => {
   assert.ok(CHROMIUM !== null, NO_CHROMIUM);
@@ -32,10 +42,7 @@ test('station page: per-file results and errors, threshold as a versioned settin
   const { app, url } = await startServer({ model, modelDir, token, station });
   const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
+    const { page, pageErrors } = await openPage(browser, url);
     await page.fill('#token', token);
     await page.dispatchEvent('#token', 'change');
     await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v1'));
@@ -129,10 +136,7 @@ test('station page with several models: the picker sends parts to the chosen mod
   const { app, url } = await startServer({ model: alpha, repository, station });
   const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
+    const { page, pageErrors } = await openPage(browser, url);
     await page.waitForFunction(() => document.querySelectorAll('#model-pick option').length === 2);
     assert.equal(await page.isVisible('#model-pick'), true);
     const options = await page.locator('#model-pick option').allTextContents();

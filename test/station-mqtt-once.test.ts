@@ -7,14 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { tempDir } from './helpers.js';
-import { freePort, MOSQUITTO } from '../bench/loopback.js';
+import { hasMosquitto, startMosquitto } from './station-fixture.js';
 import { ResultStore, type ResultRow } from '../src/server/record/store.js';
 import { MqttSink } from '../src/server/outputs/mqtt.js';
 import { StationMetrics } from '../src/server/monitor/station-metrics.js';
@@ -78,16 +77,10 @@ const part: ResultRow = {
 };
 
 test('MQTT: the part in flight at a SIGKILL reaches the subscriber once after the restart', { timeout: 60_000 }, async (t) => {
-  if (!MOSQUITTO) {
-    if (process.env.CI === 'true') assert.fail('mosquitto is not installed (apt-get install mosquitto)');
-    t.skip('mosquitto not installed');
-    return;
-  }
+  if (!hasMosquitto(t)) return;
   const work = tempDir('pc-mqtt-once-');
-  const port = await freePort();
-  const conf = path.join(work, 'mosquitto.conf');
-  await fs.writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  const children: ChildProcess[] = [spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' })];
+  const { broker, port } = await startMosquitto(work);
+  const children: ChildProcess[] = [broker];
   const record = path.join(work, 'record');
   const store = new ResultStore(record);
   store.insert(part, null, { mqtt: true, webhook: false });

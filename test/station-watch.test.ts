@@ -13,8 +13,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { CLI, tempDir } from './helpers.js';
-import { tinyModel, tinyPng } from './station-fixture.js';
-import { freePort, MOSQUITTO } from '../bench/loopback.js';
+import { hasMosquitto, startMosquitto, tinyModel, tinyPng } from './station-fixture.js';
 
 const PARTS = 200;
 const TOPIC = 'line1/parts';
@@ -62,17 +61,10 @@ async function drop(dir: string, name: string, bytes: Buffer, slow: boolean): Pr
 }
 
 test('watch -> record + MQTT + webhook: 200 parts, server killed midway, each part judged once and delivered exactly once', { timeout: 240_000 }, async (t) => {
-  if (!MOSQUITTO) {
-    if (process.env.CI === 'true') assert.fail('mosquitto is not installed (apt-get install mosquitto)');
-    t.skip('mosquitto not installed');
-    return;
-  }
+  if (!hasMosquitto(t)) return;
   const work = tempDir('pc-station-watch-');
   const { dir: modelDir } = await tinyModel();
-  const port = await freePort();
-  const conf = path.join(work, 'mosquitto.conf');
-  await fs.writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  const broker = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  const { broker, port } = await startMosquitto(work);
   const children: ChildProcess[] = [broker];
   const received = { mqtt: [] as string[], webhook: [] as string[] };
   let webhookCalls = 0;
