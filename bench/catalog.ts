@@ -29,6 +29,7 @@ export const BENCHES: readonly BenchEntry[] = [
   { name: 'fit-stages', kind: 'speed', summary: 'where fit time goes, per stage' },
   { name: 'int8-pools', kind: 'speed', summary: "the int8 graph's unfused AveragePools: equal features, time" },
   { name: 'load', kind: 'speed', summary: 'loopback load test of a running `patchcore serve`' },
+  { name: 'mqtt-delivery', kind: 'speed', summary: 'exactly-once MQTT delivery (QoS 2, store in the record) against QoS 1, side by side' },
   { name: 'predict-cost', kind: 'speed', summary: "a saved model's per-image predict cost by stage, beside what the cores allow" },
   { name: 'predict-stages', kind: 'speed', summary: 'per-stage timings of predict, one image at a time' },
   { name: 'preset-stages', kind: 'speed', summary: "where a preset's fit and predict time goes" },

@@ -1,16 +1,21 @@
 // Browser end-to-end (headless Chromium): 20 files uploaded, one a .txt -> 19 results and 1 error,
 // each with its own card; a threshold change refused without the token and, with it, a new version
 // used by later parts only while earlier rows keep their verdicts; a reload shows the same record.
+// With a model repository: a picker lists the models (name, version, threshold), an upload goes to
+// the chosen one, and the record's table filters by model.
 // Screenshots of a good and a defect part: test-artifacts/ (and docs/figures/ with UPDATE_FIGURES=1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { findChromium, tempDir } from './helpers.js';
 import { startServer } from './server-fixture.js';
 import { tinyModel, tinyPng } from './station-fixture.js';
 import { StationServices } from '../src/server/record/setup.js';
+import { ModelRepository } from '../src/server/repository.js';
+import type { Browser, Page } from 'playwright-core';
+import { PatchCore, manualThreshold } from '../src/model/patchcore.js';
 
 const CHROMIUM = findChromium();
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
@@ -18,6 +23,15 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking'
 const CI = process.env.CI === 'true';
 const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
 const skip = CHROMIUM === null && !CI && NO_CHROMIUM;
+
+/** The station page at 1366×900, its script errors collected. */
+async function openPage(browser: Browser, url: string): Promise<{ page: Page; pageErrors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(url);
+  return { page, pageErrors };
+}
 
 test('station page: per-file results and errors, threshold as a versioned setting, history from the record', { skip, timeout: 180_000 }, async () => {
   assert.ok(CHROMIUM !== null, NO_CHROMIUM);
@@ -28,10 +42,7 @@ test('station page: per-file results and errors, threshold as a versioned settin
   const { app, url } = await startServer({ model, modelDir, token, station });
   const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
+    const { page, pageErrors } = await openPage(browser, url);
     await page.fill('#token', token);
     await page.dispatchEvent('#token', 'change');
     await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v1'));
@@ -103,6 +114,56 @@ test('station page: per-file results and errors, threshold as a versioned settin
     await page.waitForFunction(() => document.querySelectorAll('.card[data-ready="1"]').length === 3, undefined, { timeout: 60_000 });
     await page.locator('.card[data-state="pass"]', { hasText: 'good_01.png' }).screenshot({ path: path.join(out, 'station-good.png') });
     await page.locator('.card[data-state="fail"]').first().screenshot({ path: path.join(out, 'station-defect.png') });
+  } finally {
+    await browser.close();
+    await app.close();
+  }
+});
+
+test('station page with several models: the picker sends parts to the chosen model; the record filters by model', { skip, timeout: 120_000 }, async () => {
+  assert.ok(CHROMIUM !== null, NO_CHROMIUM);
+  const { chromium } = await import('playwright-core');
+  const { dir: tiny } = await tinyModel();
+  const repo = tempDir('pc-browser-repo-');
+  cpSync(tiny, path.join(repo, 'alpha', '1'), { recursive: true });
+  cpSync(tiny, path.join(repo, 'beta', '2'), { recursive: true });
+  const beta = await PatchCore.open(path.join(repo, 'beta', '2'));
+  beta.setThreshold(beta.threshold / 100, manualThreshold('test')); // beta fails every part, alpha passes good ones
+  await beta.saveConfig(path.join(repo, 'beta', '2'));
+  const repository = await ModelRepository.open(repo, { load: (d) => PatchCore.open(d) });
+  const alpha = repository.get('alpha')!.model;
+  const station = StationServices.open({ model: alpha, modelName: 'alpha', repository, station: 'line1', recordDir: tempDir('pc-browser-rec-'), keepImages: 10 });
+  const { app, url } = await startServer({ model: alpha, repository, station });
+  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
+  try {
+    const { page, pageErrors } = await openPage(browser, url);
+    await page.waitForFunction(() => document.querySelectorAll('#model-pick option').length === 2);
+    assert.equal(await page.isVisible('#model-pick'), true);
+    const options = await page.locator('#model-pick option').allTextContents();
+    assert.match(options[0], /^alpha v1 · threshold \d/);
+    assert.match(options[1], /^beta v2 · threshold \d/);
+    assert.equal(await page.inputValue('#model-pick'), 'alpha', 'the default model is chosen first');
+
+    const f = path.join(tempDir('pc-browser-pick-'), 'good_part.png');
+    await writeFileAtomic(f, await tinyPng('good', 301));
+    await page.setInputFiles('#files', [f]);
+    await page.waitForFunction(() => document.querySelectorAll('.card[data-state]').length === 1);
+    await page.selectOption('#model-pick', 'beta');
+    await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').startsWith('model beta v2'));
+    await page.setInputFiles('#files', [f]);
+    await page.waitForFunction(() => document.querySelectorAll('.card[data-state]').length === 2);
+    assert.match((await page.locator('.card').first().locator('.scoreline').textContent()) ?? '', /· beta v2 ·/);
+    assert.equal(await page.locator('.card').first().getAttribute('data-state'), 'fail', "beta's low threshold");
+    assert.equal(await page.locator('.card').nth(1).getAttribute('data-state'), 'pass', 'alpha passes the good part');
+
+    await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length === 2);
+    await page.selectOption('#history-model', 'alpha');
+    await page.waitForFunction(() => document.querySelectorAll('#history tbody tr').length === 1);
+    assert.match((await page.locator('#history tbody').textContent()) ?? '', /good_part\.png.*alpha v1.*PASS/);
+    await page.selectOption('#history-model', 'beta');
+    await page.waitForFunction(() => (document.querySelector('#history tbody')?.textContent ?? '').includes('beta v2'));
+    assert.equal(await page.locator('#history tbody tr').count(), 1);
+    assert.deepEqual(pageErrors, []);
   } finally {
     await browser.close();
     await app.close();

@@ -133,6 +133,8 @@ test('?selftest fits and scores the synthetic set in the default page (inception
 test('fit in the page, download the model: patchcore predict reads the zip and gives the page scores', { skip, timeout: 300_000 }, async () => {
   const page = await studio();
   await page.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
+  // the settings it will fit with, before any fit
+  assert.match((await page.textContent('#settings')) ?? '', /^Fits with: backbone mobilenet_v2; images resized to 256 px on the shorter side, then centre-cropped to 224×224 px \(outside the crop is not inspected\)/);
   // more images than the page accepts: one clear message, and the page stays usable
   const many = tempDir('pc-web-many-');
   const tooMany = Array.from({ length: 201 }, (_, i) => path.join(many, `${i}.png`));
@@ -145,7 +147,20 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   await page.setInputFiles('#train-files', train);
   await page.fill('#ratio', '0.25'); // not the CLI model's 0.1: a model of the page's own
   await page.click('#fit');
+  // from the click on, the bar moves or fills and says which stage runs: never empty and silent
+  const bar = await page.evaluate(() => {
+    const p = document.querySelector('#progress') as HTMLProgressElement;
+    return { indeterminate: p.getAttribute('value') === null, value: p.value, text: document.querySelector('#eta')?.textContent ?? '' };
+  });
+  assert.ok(bar.indeterminate || bar.value > 0, `progress bar empty at the start: ${JSON.stringify(bar)}`);
+  assert.match(bar.text, /^(starting: loading the backbone and 8 good images|reading the good images \d)/);
   await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('fitted in the page'), null, { timeout: 240_000 });
+  assert.equal(await page.textContent('#error'), '', 'the failed fit\'s error is gone after the fit that worked');
+  // 8 good images cannot promise 5 in 100: model.json's warning, said plainly
+  assert.equal(await page.isVisible('#threshold-warning'), true);
+  assert.match((await page.textContent('#threshold-warning')) ?? '', /^Too few good images for the false-alarm rate asked: 8 training images cannot promise a false-alarm rate of 0\.05.*about 0\.111/);
+  assert.match((await page.textContent('#model')) ?? '', /threshold [\d.]+ \(set so that about 11\.1 in 100 good parts are flagged, from the scores of 8 good images\)/);
+  assert.match((await page.textContent('#settings')) ?? '', /^Fitted with: backbone mobilenet_v2; images resized to 256 px .* centre-cropped to 224×224 px .*; coreset ratio 0\.25 \(1568 of 6272 patches\)/);
   const tests = testImages();
   const scores = await pageScores(page, tests);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -166,9 +181,22 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
     el.dispatchEvent(new Event('input', { bubbles: true }));
   }, String(v));
   await slide(score * 1.01);
-  assert.equal(await card.locator('.verdict').textContent(), 'GOOD');
+  assert.equal(await card.locator('.verdict').textContent(), 'PASS');
   await slide(score * 0.99);
-  assert.equal(await card.locator('.verdict').textContent(), 'ANOMALOUS');
+  assert.equal(await card.locator('.verdict').textContent(), 'FAIL');
+
+  // a non-image gets its own error card; the next image scores and leaves no page-wide error
+  const txt = path.join(root, 'notes.txt');
+  writeFileSync(txt, 'not an image');
+  const cardsBefore = await page.locator('.card').count();
+  await page.setInputFiles('#test-files', [txt, tests[0]]);
+  await page.waitForFunction((n) => document.querySelectorAll('.card').length === n + 2 && document.querySelectorAll('.card[data-ready="1"], .card[data-state="error"]').length >= 2, cardsBefore, { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('.card')?.getAttribute('data-ready') === '1');
+  const errorCard = page.locator('.card[data-state="error"]');
+  assert.equal(await errorCard.count(), 1);
+  assert.match((await errorCard.locator('.scoreline').textContent()) ?? '', /^notes\.txt: \S/);
+  assert.equal(await errorCard.locator('.verdict').textContent(), 'ERROR');
+  assert.equal(await page.textContent('#error'), '', 'no error left standing after the image that worked');
   mkdirSync('test-artifacts', { recursive: true });
   await page.screenshot({ path: path.join('test-artifacts', 'studio.png'), fullPage: true });
   assert.deepEqual(external, []);
@@ -186,12 +214,18 @@ test('a CLI-fitted model opened in the page (on a plain static server) gives the
   const worst = assertSameScores(await pageScores(page, tests), cliScores(cliModel, tests));
   process.stdout.write(`# CLI-fitted model: ${tests.length} images, largest |page - node| = ${worst.toExponential(2)}\n`);
   // verdicts at the model's threshold, as predict gives them
-  const rows = JSON.parse(cli('predict', '--model', cliModel, '--json', ...tests)) as { file: string; anomalous: boolean; normalized: number }[];
+  const rows = JSON.parse(cli('predict', '--model', cliModel, '--json', ...tests)) as { file: string; anomalous: boolean; normalized: number; regions?: unknown[] }[];
   for (const r of rows) {
     const card = page.locator(`.card[data-name="${path.basename(r.file)}"]`).first();
-    assert.equal(await card.locator('.verdict').textContent(), r.anomalous ? 'ANOMALOUS' : 'GOOD', path.basename(r.file));
+    assert.equal(await card.locator('.verdict').textContent(), r.anomalous ? 'FAIL' : 'PASS', path.basename(r.file));
     assert.equal(await card.locator('.normalized').textContent(), r.normalized.toFixed(2), path.basename(r.file));
+    // the station's layout: predict's regions outlined, and the crop's border marked not inspected (300 px -> 256 -> 224)
+    assert.equal(await card.locator('.region').count(), r.regions?.length ?? 0, `${path.basename(r.file)}: regions as predict finds them`);
+    const box = await card.locator('.inspected').evaluate((el) => [(el as HTMLElement).style.left, (el as HTMLElement).style.width]);
+    assert.deepEqual(box.map((v) => Number.parseFloat(v).toFixed(1)), [(100 * 19 / 300).toFixed(1), (100 * 263 / 300).toFixed(1)], "the inspected frame: crop 224 of 256 is 263 of 300 px, from x = 19");
+    assert.equal(await card.locator('.not-inspected').textContent(), 'grey: not inspected');
   }
+  assert.ok(rows.some((r) => (r.regions?.length ?? 0) > 0), 'some part has a region to outline');
   assert.ok(rows.some((r) => r.anomalous) && rows.some((r) => !r.anomalous), 'both verdicts occur');
   assert.deepEqual(external, []);
   await page.close();

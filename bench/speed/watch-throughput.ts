@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       list.push(performance.now());
       got.set(m.source, list);
     });
-    await sub.subscribeAsync('bench/parts', { qos: 1 });
+    await sub.subscribeAsync('bench/parts', { qos: 2 }); // the station publishes at QoS 2: exactly once end to end
 
     const watch = path.join(work, 'in');
     await fs.mkdir(watch);

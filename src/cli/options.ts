@@ -15,8 +15,10 @@ export interface Option<T> {
   shown?: string;
   /** The library's name for this value (`ratio`), so its messages can be told in flags. */
   key?: string;
+  /** The flag may be given several times; `read` then gets every value. */
+  multiple?: boolean;
   /** Convert and check the raw value (undefined when the flag is absent); `flag` is `--name`. */
-  read(raw: string | boolean | undefined, flag: string): T;
+  read(raw: string | string[] | boolean | undefined, flag: string): T;
 }
 
 export type Options = Record<string, Option<unknown>>;
@@ -95,6 +97,11 @@ export function custom<T, D>(arg: string, help: string, fallback: D, parse: (raw
   return { kind: 'string', arg, help, ...extra, read: (raw, f) => (typeof raw === 'string' ? parse(raw, f) : fallback) };
 }
 
+/** A flag given any number of times: each value parsed on its own, in order. */
+export function repeated<T>(arg: string, help: string, parse: (raw: string, flag: string) => T, extra: Extra = {}): Option<T[]> {
+  return { kind: 'string', multiple: true, arg, help: `${help} (repeatable)`, ...extra, read: (raw, f) => (Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : []).map((r) => parse(r, f)) };
+}
+
 export function oneOf(xs: readonly string[]): string {
   const q = xs.map((x) => `"${x}"`);
   return q.length < 2 ? q.join('') : `${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
@@ -110,8 +117,8 @@ export const COMMON = {
 /** Parse `argv` against the table: every value converted and checked, or one UserError. */
 export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: string[]): { values: Values<O & typeof COMMON>; positionals: string[] } {
   const all: Options = { ...spec.options, ...COMMON };
-  const config = Object.fromEntries(Object.entries(all).map(([k, o]) => [k, { type: o.kind, ...(k === 'help' ? { short: 'h' } : {}) }]));
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  const config = Object.fromEntries(Object.entries(all).map(([k, o]) => [k, { type: o.kind, ...(o.multiple ? { multiple: true } : {}), ...(k === 'help' ? { short: 'h' } : {}) }]));
+  let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: joinNegatives(argv, all), options: config as never, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (e) {

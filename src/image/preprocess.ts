@@ -17,6 +17,13 @@ export function geometry(w: number, h: number, cfg: PreprocessConfig): Geometry 
   return { origW: w, origH: h, resizedW, resizedH, cropX, cropY, cropW, cropH };
 }
 
+/** The part of the original image the model saw, in original pixels (a centre crop leaves the rest uninspected). */
+export function inspectedBox(g: Geometry): { x: number; y: number; width: number; height: number } {
+  const sx = g.origW / g.resizedW;
+  const sy = g.origH / g.resizedH;
+  return { x: Math.round(g.cropX * sx), y: Math.round(g.cropY * sy), width: Math.round(g.cropW * sx), height: Math.round(g.cropH * sy) };
+}
+
 /** Fraction of the original image area that the crop discards. */
 export function discardedFraction(g: Geometry): number {
   return 1 - (g.cropW * g.cropH) / (g.resizedW * g.resizedH);

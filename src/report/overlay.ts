@@ -32,6 +32,11 @@ export function colourScale(map: ScoreMap, threshold: number): [number, number] 
   return [lo, hi > lo ? hi : lo + 1e-6];
 }
 
+/** The station's and the studio's fixed colour range for every part: the pixel threshold sits in the middle. */
+export function heatScale(pixelThreshold: number): { vmin: number; vmax: number } {
+  return { vmin: 0.5 * pixelThreshold, vmax: 1.5 * pixelThreshold };
+}
+
 /** Blend the map over the image (same size) into a new RGB image. */
 export function blend(img: RgbImage, map: ScoreMap, vmin: number, vmax: number, alpha = 0.45, contour?: Uint8Array): RgbImage {
   const n = img.width * img.height;

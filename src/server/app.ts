@@ -141,7 +141,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       if (!png) throw new HttpError(404, 'not_found', 'no such heatmap (unknown id, or evicted from the recent-heatmap store)');
       return reply.type('image/png').header('cache-control', 'private, max-age=3600').send(png);
     });
-    registerPredict(v1, { get model() { return o.model; }, station: o.station?.station, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
+    const station = o.station;
+    const modelNamed = station ? (name: string) => station.current(name).model : undefined;
+    registerPredict(v1, { get model() { return o.model; }, modelNamed, station: station?.station, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
   });
   const repository = o.repository ?? ModelRepository.single(o.modelName ?? 'patchcore', o.model);
   const { maxBytes, maxPixels, maxFiles: maxBatch } = limits;

@@ -5,8 +5,8 @@ import sharp, { type Metadata } from 'sharp';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PatchCore } from '../model/patchcore.js';
 import { decodeImage, MAX_SIDE } from '../image/load.js';
-import type { PredictResult, PreprocessConfig, ScoreMap } from '../types.js';
-import { geometry } from '../image/preprocess.js';
+import type { PreprocessConfig, ScoreMap } from '../types.js';
+import { geometry, inspectedBox } from '../image/preprocess.js';
 import { HttpError } from './http-error.js';
 import type { InferenceQueue } from './queue.js';
 import type { HeatmapStore } from './heatmaps.js';
@@ -18,7 +18,10 @@ export const RAW_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/tiff',
 const FORMATS = new Set(['png', 'jpeg', 'webp', 'tiff']); // no SVG/PDF: their decoders do far more than pixels
 
 export interface PredictContext {
+  /** The default model. */
   model: PatchCore;
+  /** `?model=NAME`: another model of the repository (throws 404 for an unknown name). */
+  modelNamed?: (name: string) => PatchCore;
   /** When set, each part is judged and recorded by the station (regions, --min-area, record). */
   station?: Station;
   queue: InferenceQueue;
@@ -85,18 +88,11 @@ function mapSummary(m: ScoreMap) {
   return { width: m.width, height: m.height, min, max };
 }
 
-/** The part of the original image the model saw (a centre crop leaves the rest uninspected). */
-function inspectedBox(g: PredictResult['geometry']) {
-  const sx = g.origW / g.resizedW;
-  const sy = g.origH / g.resizedH;
-  return { x: Math.round(g.cropX * sx), y: Math.round(g.cropY * sy), width: Math.round(g.cropW * sx), height: Math.round(g.cropH * sy) };
-}
-
-async function predictOne(u: Upload, ctx: PredictContext) {
+async function predictOne(u: Upload, ctx: PredictContext, model: PatchCore, modelName: string | undefined) {
   const t0 = performance.now();
   const img = await decodeImage(u.bytes, u.name); // UserError -> 400
-  const judged = ctx.station ? await ctx.station.inspect({ bytes: u.bytes, img, name: u.name, camera: 'upload' }) : null;
-  const r = judged?.result ?? (await ctx.model.predict(img));
+  const judged = ctx.station ? await ctx.station.inspect({ bytes: u.bytes, img, name: u.name, camera: 'upload', model: modelName }) : null;
+  const r = judged?.result ?? (await model.predict(img));
   ctx.metrics.inferenceTime((performance.now() - t0) / 1000);
   const id = judged?.row.id ?? randomUUID();
   ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold);
@@ -116,16 +112,19 @@ async function predictOne(u: Upload, ctx: PredictContext) {
 }
 
 export function registerPredict(app: FastifyInstance, ctx: PredictContext): void {
-  app.post('/v1/predict', async (req, reply) => {
+  app.post<{ Querystring: { model?: string } }>('/v1/predict', async (req, reply) => {
+    const name = req.query.model || undefined;
+    if (name !== undefined && !ctx.modelNamed) throw new HttpError(404, 'not_found', `this server judges with one model: leave out ?model= (received ${JSON.stringify(name.slice(0, 64))})`);
+    const model = name === undefined ? ctx.model : ctx.modelNamed!(name);
     const uploads = await readUploads(req, ctx);
-    for (const u of uploads) await checkImage(u, ctx.maxPixels, ctx.model.config.preprocess);
+    for (const u of uploads) await checkImage(u, ctx.maxPixels, model.config.preprocess);
     // One queue slot per request: a batch runs its images back to back.
     const results = await ctx.queue.run(async () => {
       const out = [];
-      for (const u of uploads) out.push(await predictOne(u, ctx));
+      for (const u of uploads) out.push(await predictOne(u, ctx, model, name));
       return out;
     });
-    void reply.header('x-model-id', ctx.model.modelId);
+    void reply.header('x-model-id', model.modelId);
     if (!req.isMultipart()) return results[0];
     return { results: results.map((r, i) => ({ filename: uploads[i].name, ...r })) };
   });

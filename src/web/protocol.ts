@@ -38,6 +38,10 @@ export interface PredictReply {
   height: number;
   rgba: Uint8ClampedArray;
   ms: number;
+  /** Defect regions at the model's pixel threshold (null when it has none), in original pixels. */
+  regions: import('../types.js').Region[] | null;
+  /** The part of the image the model saw; outside it nothing was inspected. */
+  inspected: { x: number; y: number; width: number; height: number };
 }
 
 export type Reply =

@@ -8,7 +8,9 @@ import { onnxBackbone, type Backbone } from '../backbone/backbone.js';
 import { ort } from '../onnx/session.js';
 import { useWebGpu } from './shims/ort.js';
 import { syntheticSample, type DefectKind } from '../data/synthetic.js';
-import { blend, colourScale } from '../report/overlay.js';
+import { blend, colourScale, heatScale } from '../report/overlay.js';
+import { regionsOf } from '../model/regions.js';
+import { inspectedBox } from '../image/preprocess.js';
 import { registerImage, forgetImages, loadImage } from './adapters/load.js';
 import { readBytes, writeFileSync, rmSync } from './shims/memfs.js';
 import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, type Reply, type Request, type SiteManifest } from './protocol.js';
@@ -95,14 +97,17 @@ async function predict(r: Extract<Request, { type: 'predict' }>): Promise<void> 
   const img = r.file ? await loadFile(r.file) : syntheticSample(r.synthetic!.seed, r.synthetic!.kind as DefectKind).image;
   const res = await model.predict(img);
   const ms = performance.now() - t0;
-  const [lo, hi] = colourScale(res.mapOriginal, res.threshold);
+  // one colour scale for every part, anchored at the pixel threshold, as the station's
+  const fixed = model.pixelThreshold !== null ? heatScale(model.pixelThreshold) : null;
+  const [lo, hi] = fixed ? [fixed.vmin, fixed.vmax] : colourScale(res.mapOriginal, res.threshold);
   const over = blend(img, res.mapOriginal, lo, hi);
+  const regions = model.pixelThreshold !== null ? regionsOf(res.mapOriginal, model.pixelThreshold).regions : null;
   const rgba = new Uint8ClampedArray(over.width * over.height * 4);
   for (let i = 0; i < over.width * over.height; i++) {
     rgba.set(over.data.subarray(3 * i, 3 * i + 3), 4 * i);
     rgba[4 * i + 3] = 255;
   }
-  post({ type: 'result', id: r.id, name, score: res.score, threshold: res.threshold, width: over.width, height: over.height, rgba, ms }, [rgba.buffer]);
+  post({ type: 'result', id: r.id, name, score: res.score, threshold: res.threshold, width: over.width, height: over.height, rgba, ms, regions, inspected: inspectedBox(res.geometry) }, [rgba.buffer]);
 }
 
 async function loadFile(f: File) {

@@ -63,9 +63,10 @@ export const serveCommand = runCommand(SERVE, async (v) => {
   if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
 
   const served = { modelDir: v.threshold === undefined && dir !== undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits };
-  // the station (record, watch, outputs) judges with the model /v1 serves: with --models, the default one, following its reloads
+  // the station (record, watch, outputs) judges with the model /v1 serves unless a part names
+  // another of the repository (the page's picker, --watch DIR=MODEL); each follows its reloads
   const station = repository
-    ? stationConfig(v, { get model() { return repository.defaultModel().model; } }, repository.defaultModel().name)
+    ? stationConfig(v, { get model() { return repository.defaultModel().model; } }, repository.defaultModel().name, repository)
     : stationConfig(v, { model }, path.basename(path.resolve(dir!)).replace(/\.zip$/i, ''));
   const app = await buildServer(
     repository

@@ -1,16 +1,35 @@
-// --mqtt URL --mqtt-topic T: one QoS 1 message per part on T, and the station's status retained on
-// T/status ("online" now, "offline" as the broker's last will). While the broker is away the
-// client holds the message and the record keeps it pending; inspection never waits for it.
-import mqtt, { type MqttClient } from 'mqtt';
+// --mqtt URL --mqtt-topic T: one QoS 2 message per part on T, and the station's status retained on
+// T/status ("online" now, "offline" as the broker's last will). Exactly once across a crash: a
+// persistent session (fixed client id, clean: false) and the client's outgoing store in the record
+// (SqliteMqttStore), so a message in flight at a kill is resent under its old packet id and the
+// broker drops the repeat. While the broker is away the record keeps the part pending; inspection
+// never waits for it.
+import mqtt, { type IClientOptions, type MqttClient, UniqueMessageIdProvider } from 'mqtt';
 import type { ResultRow, ResultStore } from '../record/store.js';
 import type { StationMetrics } from '../monitor/station-metrics.js';
 import { message, OutboxSink } from './outbox.js';
+import { SqliteMqttStore } from './mqtt-store.js';
 
 export interface MqttOptions {
   url: string;
   topic: string;
   station: string;
   status: () => object;
+}
+
+/** One client id per station and topic, a session that outlives the process, packets kept in the record. */
+export function clientOptions(store: ResultStore, o: MqttOptions): IClientOptions {
+  const offline = JSON.stringify({ station: o.station, status: 'offline' });
+  return {
+    clientId: `patchcore-${o.station}-${o.topic}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200),
+    clean: false,
+    outgoingStore: new SqliteMqttStore(store.db, o.topic),
+    // ids of the stored packets are registered before new ones are drawn, so none is reused
+    messageIdProvider: new UniqueMessageIdProvider(),
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    will: { topic: `${o.topic}/status`, payload: Buffer.from(offline), qos: 1, retain: true },
+  };
 }
 
 export class MqttSink extends OutboxSink {
@@ -27,13 +46,7 @@ export class MqttSink extends OutboxSink {
   /** Connects in the background: a broker that is down at start is retried, not fatal. */
   static open(store: ResultStore, o: MqttOptions, metrics: StationMetrics): MqttSink {
     const statusTopic = `${o.topic}/status`;
-    const offline = JSON.stringify({ station: o.station, status: 'offline' });
-    const client = mqtt.connect(o.url, {
-      clientId: `patchcore-${o.station}-${process.pid}`,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
-      will: { topic: statusTopic, payload: Buffer.from(offline), qos: 1, retain: true },
-    });
+    const client = mqtt.connect(o.url, clientOptions(store, o));
     const sink = new MqttSink(store, client, o, metrics);
     client.on('connect', () => {
       client.publish(statusTopic, JSON.stringify({ station: o.station, status: 'online', ...o.status() }), { qos: 1, retain: true });
@@ -43,14 +56,16 @@ export class MqttSink extends OutboxSink {
     return sink;
   }
 
-  protected async deliver(r: ResultRow): Promise<boolean> {
+  /** Publishes only once connected (the stored packets are resent first); a failure leaves the part pending. */
+  protected async deliver(r: ResultRow): Promise<boolean | null> {
+    if (!this.client.connected) return null; // the next 'connect' wakes the outbox
     try {
-      await this.client.publishAsync(this.o.topic, JSON.stringify(message(r)), { qos: 1 });
+      await this.client.publishAsync(this.o.topic, JSON.stringify(message(r)), { qos: 2 });
       this.metrics.deliveries.mqtt.ok++;
       return true;
     } catch {
       this.metrics.deliveries.mqtt.failed++;
-      return false;
+      return null;
     }
   }
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { PatchCore } from '../../model/patchcore.js';
 import type { PredictResult, RgbImage } from '../../types.js';
 import { regionsOf } from '../../model/regions.js';
-import { overlayPng } from '../../report/overlay.js';
+import { heatScale, overlayPng } from '../../report/overlay.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import type { ResultRow, ResultStore } from './store.js';
 
@@ -28,7 +28,8 @@ export interface StationObserver {
 }
 
 export interface StationOptions {
-  current: () => ServedModel;
+  /** The model `name` as it serves now (default: the default model); throws for an unknown name. */
+  current: (name?: string) => ServedModel;
   station: string;
   store: ResultStore | null;
   minArea?: number;
@@ -45,6 +46,8 @@ export interface Part {
   camera: string;
   /** Identifies a watched file across restarts; null for uploads. */
   sourceKey?: string | null;
+  /** The model to judge it with (a repository's model name); default: the default model. */
+  model?: string;
 }
 
 export interface Inspection {
@@ -56,17 +59,14 @@ export interface Inspection {
 
 const EXT: Record<string, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
-/** The verdict's fixed colour range for every part: the pixel threshold sits in the middle. */
-export function heatScale(pixelThreshold: number): { vmin: number; vmax: number } {
-  return { vmin: 0.5 * pixelThreshold, vmax: 1.5 * pixelThreshold };
-}
+export { heatScale };
 
 export class Station {
   constructor(readonly o: StationOptions) {}
 
   /** Judge an already decoded part with the model in force now, and record it. */
   async inspect(p: Part): Promise<Inspection> {
-    const served = this.o.current();
+    const served = this.o.current(p.model);
     const { model } = served;
     const result = await model.predict(p.img);
     const minArea = this.o.minArea ?? null;

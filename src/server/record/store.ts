@@ -86,6 +86,13 @@ CREATE TABLE IF NOT EXISTS thresholds (
   previous REAL NOT NULL,
   model_id TEXT NOT NULL,
   source TEXT NOT NULL
+);
+-- the MQTT client's packets in flight (QoS 2): resent under their packet id after a restart
+CREATE TABLE IF NOT EXISTS mqtt_outgoing (
+  message_id INTEGER PRIMARY KEY,
+  result_id TEXT,
+  packet TEXT NOT NULL,
+  payload BLOB
 );`;
 
 const COLUMNS = 'seq, id, time, station, camera, source, model_name, model_version, model_id, threshold, min_area, score, normalized, verdict, regions, label, image_path, heatmap_path';
@@ -145,9 +152,10 @@ export class ResultStore {
     return this.db.prepare('UPDATE results SET label = ?, label_time = ? WHERE id = ?').run(label, new Date().toISOString(), id).changes === 1;
   }
 
-  /** Results still to be sent to `sink`, oldest first. */
+  /** Results still to be sent to `sink`, oldest first; MQTT messages already in the client's store are the client's to resend. */
   pending(sink: 'mqtt' | 'webhook', limit = 100): (ResultRow & { seq: number })[] {
-    return (this.db.prepare(`SELECT ${COLUMNS} FROM results WHERE ${sink} = 0 ORDER BY seq LIMIT ?`).all(limit) as Raw[]).map(parse);
+    const inFlight = sink === 'mqtt' ? ' AND id NOT IN (SELECT result_id FROM mqtt_outgoing WHERE result_id IS NOT NULL)' : '';
+    return (this.db.prepare(`SELECT ${COLUMNS} FROM results WHERE ${sink} = 0${inFlight} ORDER BY seq LIMIT ?`).all(limit) as Raw[]).map(parse);
   }
 
   delivered(sink: 'mqtt' | 'webhook', id: string, state: 1 | 2): void {

@@ -38,14 +38,49 @@ function plainThreshold(info) {
   return info.method === 'manual' ? `threshold set by hand (${info.source})` : `threshold from ${info.n} labelled parts`;
 }
 
+// ---- model picker: with `serve --models` the parts go to the model chosen here ----
+
+/** The chosen model's name, or undefined for the server's default model. */
+function chosenModel() {
+  const pick = $('#model-pick');
+  return $('#model-pick-box').hidden || !pick.value ? undefined : pick.value;
+}
+
+/** Fills the picker and the history filter from /v1/station; keeps what the operator chose. */
+function showModelChoice(models) {
+  const pick = $('#model-pick');
+  const filter = $('#history-model');
+  const keep = { pick: pick.value || sessionStorage.getItem('patchcore-model') || '', filter: filter.value };
+  pick.replaceChildren();
+  for (const m of models) {
+    const o = new Option(`${m.name} ${m.version} · threshold ${fmt(m.threshold)}`, m.name);
+    o.dataset.version = m.version;
+    pick.add(o);
+  }
+  pick.value = models.some((m) => m.name === keep.pick) ? keep.pick : (models.find((m) => m.default) ?? models[0])?.name ?? '';
+  filter.replaceChildren(new Option('all models', ''), ...models.map((m) => new Option(m.name, m.name)));
+  filter.value = models.some((m) => m.name === keep.filter) ? keep.filter : '';
+  $('#model-pick-box').hidden = models.length < 2;
+  $('#history-model-box').hidden = models.length < 2;
+}
+
+function wireModelChoice() {
+  $('#model-pick').addEventListener('change', () => {
+    sessionStorage.setItem('patchcore-model', $('#model-pick').value);
+    loadModel();
+  });
+  $('#history-model').addEventListener('change', () => loadHistory());
+}
+
 async function loadModel() {
   try {
     const m = await (await api('/v1/model')).json();
     const st = await api('/v1/station').then((r) => r.json(), () => null);
-    const fitted = m.config.trainingData?.images;
-    $('#model-info').textContent = `${fitted ? `Fitted on ${fitted} good images; ` : ''}${plainThreshold(m.thresholdInfo)}.`;
-    const v = st?.models?.[0];
-    $('#model-version').textContent = v ? `model ${v.name} ${v.version}${v.version !== 'v1' ? ' (threshold changed)' : ''} · threshold ${fmt(v.threshold)} · id ${v.model_id}` : `model ${m.model_id} · threshold ${fmt(m.threshold)}`;
+    if (st?.models) showModelChoice(st.models);
+    const v = st?.models?.find((x) => x.name === (chosenModel() ?? st.default_model)) ?? st?.models?.[0];
+    const fitted = v ? v.fitted_on : m.config.trainingData?.images;
+    $('#model-info').textContent = `${fitted ? `Fitted on ${fitted} good images; ` : ''}${plainThreshold(v?.threshold_info ?? m.thresholdInfo)}.`;
+    $('#model-version').textContent = v ? `model ${v.name} ${v.version}${v.threshold_changes ? ' (threshold changed)' : ''} · threshold ${fmt(v.threshold)} · id ${v.model_id}` : `model ${m.model_id} · threshold ${fmt(m.threshold)}`;
     // never overwrite what the operator is typing
     const field = $('#threshold');
     if (field.value === '' || Number(field.value) === state.model?.threshold) field.value = String(m.threshold);
@@ -63,7 +98,8 @@ async function loadHistory() {
   const body = $('#history tbody');
   let rows;
   try {
-    rows = (await (await api('/v1/results?limit=50')).json()).results;
+    const model = $('#history-model').value;
+    rows = (await (await api(`/v1/results?limit=50${model ? `&model=${encodeURIComponent(model)}` : ''}`)).json()).results;
   } catch (e) {
     body.replaceChildren();
     const tr = body.insertRow();
@@ -156,7 +192,8 @@ async function inspectFile(file) {
   try {
     const form = new FormData();
     form.append('images', file, name);
-    const { results } = await (await api('/v1/predict', { method: 'POST', body: form })).json();
+    const model = chosenModel();
+    const { results } = await (await api(`/v1/predict${model ? `?model=${encodeURIComponent(model)}` : ''}`, { method: 'POST', body: form })).json();
     showResult(card, results[0]);
     return true;
   } catch (e) {
@@ -218,6 +255,7 @@ function wire() {
     upload(e.dataTransfer.files);
   });
   $('#apply-threshold').addEventListener('click', applyThreshold);
+  wireModelChoice();
   loadModel();
   loadHistory();
 }

@@ -19,6 +19,8 @@ const IMAGE = /\.(png|jpe?g|webp|tiff?)$/i;
 
 export interface WatchOptions {
   dir: string;
+  /** The model this folder's parts are judged with; default: the default model. */
+  model?: string;
   camera: string;
   station: Station;
   /** The server's inference queue: watched files take their turn with uploads. */
@@ -91,7 +93,7 @@ export class FolderWatcher {
       await fs.writeFile(path.join(root, FAILED, `${rel}.error.txt`), `${errorMessage(e).split('\n')[0]}\n`).catch(() => undefined);
       return;
     }
-    const part = { bytes, img, name: rel, camera: this.o.camera, sourceKey };
+    const part = { bytes, img, name: rel, camera: this.o.camera, sourceKey, model: this.o.model };
     for (;;) {
       try {
         await (this.o.queue ? this.o.queue.run(() => this.o.station.inspect(part)) : this.o.station.inspect(part));

@@ -14,6 +14,8 @@ let threshold = NaN;
 let scale = 1; // the model's normalization scale
 let nextId = 0;
 const waiting = new Map<number, (r: PredictReply) => void>();
+/** Per-card failure: a part that cannot be scored shows its error in its own card. */
+const failing = new Map<number, (msg: string) => void>();
 let onFitted: ((m: ModelSummary) => void) | undefined;
 let onError: ((msg: string) => void) | undefined;
 let ready: (m: SiteManifest) => void;
@@ -25,16 +27,38 @@ function showError(msg: string): void {
   onError?.(msg);
 }
 
+/** A request that succeeds clears the error of the one before (a retry that worked). */
+function clearError(): void {
+  $('error').textContent = '';
+}
+
+// ---- progress: a stage in words from the first moment, never an empty bar ----
+
+const STAGE_WORDS: Record<string, string> = {
+  features: 'reading the good images',
+  coreset: 'choosing the memory bank',
+  radius: 'measuring the bank',
+};
+
+/** Before the first progress message: an indeterminate bar with what is happening. */
+function progressStarting(text: string): void {
+  const bar = $<HTMLProgressElement>('progress');
+  bar.removeAttribute('value'); // indeterminate: moving, not empty
+  stage = '';
+  $('eta').textContent = text;
+}
+
 // progress bar with a time estimate per stage (rate so far within the stage)
 let stage = '', stageStart = 0;
 function progress(s: string, done: number, total: number): void {
   const now = performance.now();
   if (s !== stage) (stage = s), (stageStart = now);
   const bar = $<HTMLProgressElement>('progress');
-  bar.max = total;
-  bar.value = done;
+  bar.max = Math.max(1, total);
+  if (done > 0 || total === 0) bar.value = done;
+  else bar.removeAttribute('value'); // a stage that has just begun: moving, not empty
   const left = done > 0 ? ((now - stageStart) / done) * (total - done) / 1000 : NaN;
-  $('eta').textContent = `${s} ${done}/${total}${Number.isFinite(left) ? ` · about ${Math.ceil(left)} s left` : ''}`;
+  $('eta').textContent = `${STAGE_WORDS[s] ?? s} ${done}/${total}${Number.isFinite(left) ? ` · about ${Math.ceil(left)} s left` : ''}`;
 }
 
 worker.onmessage = (ev: MessageEvent<Reply>) => {
@@ -45,14 +69,22 @@ worker.onmessage = (ev: MessageEvent<Reply>) => {
     $('limits').textContent = `Backbone ${r.manifest.backbone.id} (ONNX Runtime ${runtime}). ` +
       `At most ${r.manifest.maxTrainImages} training images (all their patch features stay in this tab's memory) and a bank of ${r.manifest.maxBankRows} patches.`;
     ready(r.manifest);
+    showSettings(r.manifest);
     updateButtons();
   } else if (r.type === 'progress') progress(r.stage, r.done, r.total);
   else if (r.type === 'fitted') {
+    clearError();
+    const bar = $<HTMLProgressElement>('progress');
+    bar.max = 1;
+    bar.value = 1;
     $('eta').textContent = `done in ${(r.ms / 1000).toFixed(1)} s`;
     document.body.dataset.fitMs = String(r.ms);
     showModel(r.model);
     onFitted?.(r.model);
-  } else if (r.type === 'result') waiting.get(r.id)?.(r);
+  } else if (r.type === 'result') {
+    clearError();
+    waiting.get(r.id)?.(r);
+  }
   else if (r.type === 'zip') {
     const a = document.createElement('a');
     a.href = URL.createObjectURL(new Blob([r.bytes as BlobPart], { type: 'application/zip' }));
@@ -60,9 +92,14 @@ worker.onmessage = (ev: MessageEvent<Reply>) => {
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   } else if (r.type === 'error') {
-    if (r.id !== undefined) waiting.delete(r.id);
     $<HTMLButtonElement>('fit').disabled = trainFiles.length === 0;
-    showError(r.message);
+    const card = r.id !== undefined ? failing.get(r.id) : undefined;
+    if (r.id !== undefined) waiting.delete(r.id), failing.delete(r.id);
+    if (card) card(r.message);
+    else {
+      if ($<HTMLProgressElement>('progress').getAttribute('value') === null) $('eta').textContent = 'stopped';
+      showError(r.message);
+    }
   }
 };
 worker.onerror = (e) => showError(`the pipeline worker stopped: ${e.message || 'out of memory?'} — reload the page`);
@@ -70,6 +107,8 @@ worker.onerror = (e) => showError(`the pipeline worker stopped: ${e.message || '
 function showModel(m: ModelSummary): void {
   const c = m.config;
   $('model').textContent = `${m.source}: backbone ${c.backbone.id}, bank ${c.bank.size} × ${c.bank.dim} from ${c.coreset.trainPatches} patches, threshold ${c.threshold.toFixed(4)} (${describeThreshold(c.thresholdInfo)})`;
+  showFittedSettings(c);
+  showThresholdWarning(c.thresholdInfo);
   scale = c.normalization.scale;
   setThreshold(c.threshold, Math.max(c.threshold * 2, c.trainScores.max * 1.5));
   $<HTMLInputElement>('test-files').disabled = false;
@@ -77,9 +116,40 @@ function showModel(m: ModelSummary): void {
   $<HTMLButtonElement>('fit').disabled = trainFiles.length === 0;
 }
 
+/** The threshold in plain words: what it promises, and from how many images. */
 function describeThreshold(t: ModelSummary['config']['thresholdInfo']): string {
-  const fpr = t.targetFpr !== undefined ? `, false-alarm rate ${t.targetFpr}` : '';
-  return `${t.method} on ${t.n} images${fpr}`;
+  if (t.method === 'conformal') {
+    const rate = t.promisedFpr ?? t.targetFpr;
+    const per100 = rate !== undefined ? `about ${+(100 * rate).toFixed(1)} in 100 good parts are flagged` : 'few good parts are flagged';
+    return `set so that ${per100}, from the scores of ${t.n} good images`;
+  }
+  return t.method === 'manual' ? `set by hand${t.source ? ` (${t.source})` : ''}` : `${t.method} on ${t.n} images`;
+}
+
+// ---- what the page fits with, and what its threshold can promise ----
+
+function cropWords(p: { resize: number; crop: number | 'none' }): string {
+  return p.crop === 'none'
+    ? `resized to ${p.resize} px on the shorter side, whole image inspected`
+    : `resized to ${p.resize} px on the shorter side, then centre-cropped to ${p.crop}×${p.crop} px (outside the crop is not inspected)`;
+}
+
+/** Before a fit: the settings the page will fit with. */
+function showSettings(m: SiteManifest): void {
+  $('settings').textContent = `Fits with: backbone ${m.backbone.id}; images ${cropWords(m.preprocess)}; coreset ratio as set below; threshold from the good images' own scores.`;
+}
+
+/** After a fit or an open: the settings the model was actually fitted with. */
+function showFittedSettings(c: ModelSummary['config']): void {
+  const fpr = c.thresholdInfo.targetFpr !== undefined ? `; false-alarm target ${c.thresholdInfo.targetFpr}` : '';
+  $('settings').textContent = `Fitted with: backbone ${c.backbone.id}; images ${cropWords(c.preprocess)}; coreset ratio ${c.coreset.ratio} (${c.bank.size} of ${c.coreset.trainPatches} patches); scoring ${c.scoring.kind ?? 'nearest'}${fpr}.`;
+}
+
+/** model.json's own warning when there are too few images for the rate asked, said plainly. */
+function showThresholdWarning(t: ModelSummary['config']['thresholdInfo']): void {
+  const w = $('threshold-warning');
+  w.hidden = !t.warning;
+  w.textContent = t.warning ? `Too few good images for the false-alarm rate asked: ${t.warning}. Add good images and fit again for the promised rate.` : '';
 }
 
 function setThreshold(t: number, max?: number): void {
@@ -94,16 +164,63 @@ function setThreshold(t: number, max?: number): void {
 
 function judge(card: HTMLElement): void {
   const score = Number(card.dataset.score);
-  const v = score > threshold ? 'ANOMALOUS' : 'GOOD'; // as PatchCore.predict: score > threshold
+  const fail = score > threshold; // as PatchCore.predict: score > threshold
   card.querySelector('.normalized')!.textContent = normalizeScore(score, threshold, scale).toFixed(2);
+  card.dataset.state = fail ? 'fail' : 'pass';
   const el = card.querySelector('.verdict')!;
-  el.textContent = v;
-  el.className = `verdict ${v}`;
+  el.textContent = fail ? 'FAIL' : 'PASS';
+  el.className = `verdict big ${fail ? 'fail' : 'pass'}`;
+}
+
+// ---- a card: the station's layout (large verdict, regions outlined, not-inspected band) ----
+
+const CARD_HTML =
+  '<div class="verdict big">…</div><div class="name"></div><div class="heat-wrap"><canvas></canvas><div class="boxes"></div></div>' +
+  '<p class="scoreline">score <span class="score">…</span> · normalised <span class="normalized" title="0.5 at the threshold, near 0 for a typical good part, near 1 far above"></span> · <span class="regions"></span> · <span class="ms"></span></p>';
+
+function cardError(card: HTMLElement, name: string, message: string): void {
+  card.dataset.state = 'error';
+  card.classList.add('error');
+  card.querySelector('.verdict')!.textContent = 'ERROR';
+  card.querySelector('.verdict')!.className = 'verdict big error';
+  card.querySelector('.heat-wrap')?.remove();
+  card.querySelector('.scoreline')!.textContent = `${name}: ${message}`;
+}
+
+function drawBoxes(card: HTMLElement, res: PredictReply): void {
+  const boxes = card.querySelector('.boxes')!;
+  const place = (el: HTMLElement, b: { x: number; y: number; width: number; height: number }) => {
+    el.style.left = `${(100 * b.x) / res.width}%`;
+    el.style.top = `${(100 * b.y) / res.height}%`;
+    el.style.width = `${(100 * b.width) / res.width}%`;
+    el.style.height = `${(100 * b.height) / res.height}%`;
+  };
+  for (const g of res.regions ?? []) {
+    const el = document.createElement('div');
+    el.className = 'region';
+    place(el, g.box);
+    boxes.append(el);
+  }
+  const ins = res.inspected;
+  if (ins.width < res.width || ins.height < res.height) {
+    const el = document.createElement('div');
+    el.className = 'inspected';
+    el.title = 'outside this frame: not inspected';
+    place(el, ins);
+    boxes.append(el);
+    const note = document.createElement('span');
+    note.className = 'not-inspected';
+    note.textContent = 'grey: not inspected';
+    card.querySelector('.heat-wrap')!.append(note);
+  }
+  const n = res.regions?.length ?? 0;
+  card.querySelector('.regions')!.textContent = res.regions === null ? 'no pixel threshold' : `${n} region${n === 1 ? '' : 's'}`;
 }
 
 function fit(r: Omit<Extract<Request, { type: 'fit' }>, 'type' | 'ratio'>): Promise<ModelSummary> {
   $('error').textContent = '';
   $<HTMLButtonElement>('fit').disabled = true;
+  progressStarting(`starting: loading the backbone and ${r.files ? r.files.length : (r.synthetic?.seeds.length ?? 0)} good images…`);
   return new Promise((resolve, reject) => {
     onFitted = resolve;
     onError = reject;
@@ -115,13 +232,20 @@ function predict(r: Omit<Extract<Request, { type: 'predict' }>, 'type' | 'id'>):
   const id = nextId++;
   const card = document.createElement('div');
   card.className = 'card';
-  card.innerHTML = '<canvas></canvas><div class="name"></div><div><span class="score">…</span> (<span class="normalized" title="normalized: 0.5 at the threshold"></span>) <span class="verdict"></span> <span class="ms"></span></div>';
-  card.querySelector('.name')!.textContent = r.file?.name ?? r.synthetic!.name;
+  card.innerHTML = CARD_HTML;
+  const name = r.file ? r.file.webkitRelativePath || r.file.name : r.synthetic!.name;
+  card.querySelector('.name')!.textContent = name;
+  (card.querySelector('.name') as HTMLElement).title = name;
   $('cards').prepend(card);
   return new Promise((resolve, reject) => {
-    onError = reject;
+    failing.set(id, (msg) => {
+      cardError(card, name, msg);
+      reject(new Error(msg));
+    });
     waiting.set(id, (res) => {
       waiting.delete(id);
+      failing.delete(id);
+      (card.querySelector('.heat-wrap') as HTMLElement).style.setProperty('--ar', `${res.width} / ${res.height}`);
       const canvas = card.querySelector('canvas')!;
       canvas.width = res.width;
       canvas.height = res.height;
@@ -131,6 +255,7 @@ function predict(r: Omit<Extract<Request, { type: 'predict' }>, 'type' | 'id'>):
       card.dataset.ms = String(res.ms);
       card.querySelector('.score')!.textContent = res.score.toFixed(4);
       card.querySelector('.ms')!.textContent = `${res.ms.toFixed(0)} ms`;
+      drawBoxes(card, res);
       card.dataset.ready = '1';
       judge(card);
       resolve(res);
