@@ -99,7 +99,9 @@ async function predictOne(u: Upload, ctx: PredictContext) {
   const r = judged?.result ?? (await ctx.model.predict(img));
   ctx.metrics.inferenceTime((performance.now() - t0) / 1000);
   const id = judged?.row.id ?? randomUUID();
-  ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold);
+  // without a stored image in the record, the bytes stay here for a while so the part can be labelled
+  const upload = judged?.row.image_path ? undefined : { bytes: u.bytes, name: u.name, modelId: r.modelId, score: r.score, anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous };
+  ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold, upload);
   return {
     score: r.score,
     normalized: r.normalized,
@@ -125,7 +127,7 @@ export function registerPredict(app: FastifyInstance, ctx: PredictContext): void
       for (const u of uploads) out.push(await predictOne(u, ctx));
       return out;
     });
-    void reply.header('x-model-id', ctx.model.modelId);
+    void reply.header('x-model-id', results[0].model_id); // the model that scored it, even if swapped since
     if (!req.isMultipart()) return results[0];
     return { results: results.map((r, i) => ({ filename: uploads[i].name, ...r })) };
   });

@@ -34,6 +34,7 @@ export class StationServices {
   readonly watchers: FolderWatcher[] = [];
   private readonly sinks: (MqttSink | WebhookSink)[] = [];
   private overrides = 0;
+  private updated: PatchCore | null = null;
 
   private constructor(
     readonly cfg: StationConfig,
@@ -63,7 +64,13 @@ export class StationServices {
 
   /** The single served model; a model repository replaces this at merge. */
   current(): ServedModel {
-    return { model: this.cfg.model, name: this.cfg.modelName, version: `v${1 + this.overrides}` };
+    return { model: this.updated ?? this.cfg.model, name: this.cfg.modelName, version: `v${1 + this.overrides}` };
+  }
+
+  /** An update's new version judges the parts from now on (POST /v1/update); recorded as a new version. */
+  useModel(next: PatchCore, previousThreshold: number, source: string): void {
+    this.updated = next;
+    this.thresholdChanged(previousThreshold, source);
   }
 
   /** Starts the watched folders, sharing the server's inference queue. */

@@ -54,7 +54,7 @@ export interface Inspection {
   fresh: boolean;
 }
 
-const EXT: Record<string, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
+export const EXT: Record<string, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
 /** The verdict's fixed colour range for every part: the pixel threshold sits in the middle. */
 export function heatScale(pixelThreshold: number): { vmin: number; vmax: number } {
