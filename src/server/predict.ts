@@ -103,12 +103,13 @@ async function predictOne(u: Upload, ctx: PredictContext) {
   const upload = judged?.row.image_path ? undefined : { bytes: u.bytes, name: u.name, modelId: r.modelId, score: r.score, anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous };
   ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold, upload);
   return {
+    id, // names the result for its heatmap and for feedback
     score: r.score,
     normalized: r.normalized,
     threshold: r.threshold,
     anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous,
     model_id: r.modelId,
-    ...(judged && { id, verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
+    ...(judged && { verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
     image: { width: img.width, height: img.height },
     map: mapSummary(r.mapOriginal),
     inspected: inspectedBox(r.geometry),

@@ -1,6 +1,8 @@
 // Inspection page: each file goes to /v1/predict on its own, so each part gets its own result or
 // error as it finishes. Verdicts are the server's and never re-judged here; the history is the
 // server's record. No dependencies; user text only ever goes into textContent.
+import { createFeedback } from './feedback.js';
+
 const $ = (sel) => document.querySelector(sel);
 const PARALLEL = 2;
 const state = { model: null };
@@ -107,6 +109,7 @@ function showResult(card, r) {
   const v = card.querySelector('.verdict');
   v.textContent = fail ? 'FAIL' : 'PASS';
   v.className = `verdict big ${fail ? 'fail' : 'pass'}`;
+  feedback.addButtons(card, r.id);
   const regions = r.regions ?? [];
   card.querySelector('.scoreline').textContent =
     `score ${fmt(r.score)} · normalised ${r.normalized.toFixed(2)} · threshold ${fmt(r.threshold)}${r.model ? ` · ${r.model.name} ${r.model.version}` : ''} · ${regions.length} region${regions.length === 1 ? '' : 's'}${r.min_area ? ` of ${r.min_area} px or more` : ''}`;
@@ -184,6 +187,7 @@ async function upload(list) {
   await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
   await loadHistory();
   await loadModel();
+  await feedback.refresh();
 }
 
 async function applyThreshold() {
@@ -204,6 +208,7 @@ function wire() {
     sessionStorage.setItem('patchcore-token', $('#token').value.trim());
     loadModel();
     loadHistory();
+    feedback.refresh();
   });
   $('#files').addEventListener('change', (e) => {
     upload(e.target.files);
@@ -220,6 +225,8 @@ function wire() {
   $('#apply-threshold').addEventListener('click', applyThreshold);
   loadModel();
   loadHistory();
+  feedback.refresh();
 }
 
+const feedback = createFeedback({ $, api, setStatus, onModelChange: () => Promise.all([loadModel(), loadHistory()]) });
 wire();
