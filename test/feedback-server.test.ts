@@ -186,3 +186,18 @@ test('an unreadable stored label: the update records the failure and keeps the o
   const st = (await (await fetch(`${url}/v1/feedback`, { headers: AUTH })).json()) as { waiting: number; labels: { failed: number } };
   assert.deepEqual([st.waiting, st.labels.failed], [0, 1]);
 });
+
+test('an update that finds model.json changed meanwhile writes nothing, answers 409, and the labels still wait', async () => {
+  const { url, dir, model } = await station();
+  const r = await judge(url, await tinyPng('good', 51));
+  assert.equal((await label(url, r.id, 'good')).status, 201);
+  const file = path.join(dir, 'model.json');
+  const changed = `${JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), threshold: 123.5 }, null, 2)}\n`;
+  writeFileSync(file, changed); // another writer (a threshold saved elsewhere)
+  const up = await update(url);
+  assert.equal(up.status, 409, await up.clone().text());
+  assert.equal(readFileSync(file, 'utf8'), changed);
+  assert.equal((await judge(url, await tinyPng('good', 52))).model_id, model.modelId);
+  const st = (await (await fetch(`${url}/v1/feedback`, { headers: AUTH })).json()) as { waiting: number };
+  assert.equal(st.waiting, 1);
+});

@@ -118,7 +118,13 @@ async function applyGoods(ctx: FeedbackContext, dir: string) {
   const time = new Date().toISOString();
   for (const f of r.failed) await markLabels(dir, [byName.get(f.file)!], { failed: { error: f.error, time } });
   const next = r.model!;
-  await next.saveOverParent(dir); // the new bank, then model.json, each atomic; the old one kept in versions/
+  try {
+    await next.saveOverParent(dir); // the new bank, then model.json, each atomic; the old one kept in versions/
+  } catch (e) {
+    // model.json changed meanwhile (a threshold saved from the page): nothing written, labels still wait
+    if (e instanceof UserError) throw new HttpError(409, 'conflict', `${errorMessage(e)}; apply again`);
+    throw e;
+  }
   const applied = r.images.map((x) => byName.get(x.file)!);
   ctx.swap(next, old.threshold, `update: ${applied.length} good label(s)`);
   await markLabels(dir, applied, { applied: { model_id: next.modelId, time } });
