@@ -25,6 +25,7 @@ export const BENCHES: readonly BenchEntry[] = [
   { name: 'browser', kind: 'speed', summary: 'fit and predict in headless Chromium against Node', suite: true },
   { name: 'cover-radius', kind: 'speed', summary: 'what recording the coverage radius adds to fit' },
   { name: 'coverage', kind: 'speed', summary: 'exact vs composable coreset: time and coverage radius on real features' },
+  { name: 'feedback-swap', kind: 'speed', summary: 'POST /v1/update under load: predicts during the swap, wall time, what the update changed' },
   { name: 'fit-scale', kind: 'speed', summary: "fit's memory stage at scale: time and peak RSS per N" },
   { name: 'fit-stages', kind: 'speed', summary: 'where fit time goes, per stage' },
   { name: 'int8-pools', kind: 'speed', summary: "the int8 graph's unfused AveragePools: equal features, time" },

@@ -21,6 +21,8 @@ import { invalid, UserError } from '../util/errors.js';
 import { fitForeground } from '../foreground/fit.js';
 import { foregroundCells, type ForegroundConfig, type ForegroundMode } from '../foreground/mask.js';
 import type { BgRange } from '../image/background-range.js';
+import { findSuspects, type Suspects } from './suspects.js';
+import { relativeNames } from '../data/common-folder.js';
 
 export type MetricSummary = { mean: number; std: number; runs: number[] } | { mean: null; std: null; runs: (number | null)[]; reason: string };
 
@@ -37,6 +39,8 @@ export interface EvalOptions {
   progress?: Progress;
   /** auto (default), exact or composable: see memory/select.ts. */
   coresetMethod?: CoresetMethod;
+  /** Suspect training images are listed above the logistic bound at this α (model/suspects.ts; default 0.01). */
+  suspectAlpha?: number;
   /** Foreground mask of the scores (default off); `range` needs features from an extractor with a foreground range. */
   foreground?: ForegroundMode;
   /** The setting's RGB range, for `range`. */
@@ -68,6 +72,8 @@ export interface EvalResult {
   coresetNotes?: string[];
   /** The resolved --foreground (shared by the runs: it depends on the features only); absent when off. */
   foreground?: ForegroundConfig;
+  /** Training images that score like defects, from the last run's leave-one-out scores (as fit lists them). */
+  suspects?: Suspects;
   /** Frees the last run's maps (tests[i].map() fails after). Safe to call twice. */
   close(): void;
 }
@@ -91,6 +97,8 @@ export function summarizeMetric(values: MetricValue[]): MetricSummary {
 export interface EvalFeatures {
   store: FeatureStore;
   images: StoredImage[];
+  /** The training images' names (relative to their common folder), for the suspects list. */
+  trainNames?: string[];
   tests: PreparedTest[];
   /** Test image i's patch features, read back from disk. */
   testFeatures(i: number): PatchFeatures;
@@ -121,7 +129,7 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
     }
     await extractor.release(); // the runs need only the features
     const testFeatures = (i: number): PatchFeatures => ({ ...grids[i], data: file.read(i) });
-    return { store, images, tests, testFeatures, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close };
+    return { store, images, trainNames: relativeNames(ds.train), tests, testFeatures, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close };
   } catch (e) {
     close();
     throw e;
@@ -138,12 +146,14 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
   const fg = evalForeground(ef, o);
   const maps = new RecordFile(); // the last run's, for the report
   const fit: { threshold: number; scale: number }[] = [];
+  let suspects: Suspects | undefined;
   try {
     for (let r = 0; r < o.runs; r++) {
       const tr = Date.now();
       const run = await oneRun(ef, o, fg, r, r === o.runs - 1 ? maps : undefined);
       if (run.coresetNote) notes.push(run.coresetNote);
       fit.push(run.fit);
+      suspects = run.suspects;
       runScores.push(run.scores);
       runPixels.push(run.pixels);
       perRun.push((Date.now() - tr) / 1000);
@@ -154,7 +164,7 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     throw e;
   }
   const map = (i: number): ScoreMap => ({ width: ef.tests[i].geometry.cropW, height: ef.tests[i].geometry.cropH, data: maps.read(i) });
-  return { ...summariseRuns(ef.tests, runScores, runPixels, fit, map, { features: ef.seconds, perRun }), coresetNotes: notes, ...(fg.config ? { foreground: fg.config } : {}), close: () => maps.close() };
+  return { ...summariseRuns(ef.tests, runScores, runPixels, fit, map, { features: ef.seconds, perRun }), coresetNotes: notes, ...(fg.config ? { foreground: fg.config } : {}), ...(suspects && { suspects }), close: () => maps.close() };
 }
 
 /** The foreground mask shared by every run (it depends on the features only), and each test image's kept cells. */
@@ -178,6 +188,8 @@ async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: n
   try {
     const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride, foreground: fg.config });
     const fit = { threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) };
+    const name = (i: number) => ef.trainNames?.[i] ?? `training image ${i + 1}`;
+    const suspects = findSuspects(train.scored.map(name), train.image, ef.images.length, o.suspectAlpha);
     const scores: number[] = [];
     const hists = new GroupHistograms(ef.tests);
     for (const [i, t] of ef.tests.entries()) {
@@ -189,7 +201,7 @@ async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: n
       keep?.append(map.data);
     }
     o.progress?.(`run ${r + 1}/${o.runs} scoring`, ef.tests.length, ef.tests.length);
-    return { coresetNote: fb.coresetNote, fit, scores, pixels: ef.hasMasks ? hists.metrics() : null };
+    return { coresetNote: fb.coresetNote, fit, suspects, scores, pixels: ef.hasMasks ? hists.metrics() : null };
   } finally {
     await fb.nn.release();
   }

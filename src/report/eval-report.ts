@@ -9,6 +9,7 @@ import { metricTable, perDefectTable, timingText } from './html-tables.js';
 import { imageRocHtml, pixelRocHtml } from './html-roc.js';
 import { galleryHtml, MAX_GALLERY, type ThumbFormat } from './html-gallery.js';
 import { scoringRule } from '../scoring/rules/index.js';
+import { suspectsHtml } from './html-suspects.js';
 
 export interface EvalReportMeta {
   dataset: string;
@@ -76,7 +77,7 @@ ${metricTable(r)}
 ${perDefectTable(r)}
 <h2>ROC curves</h2>
 <div class="plots">${imageRocHtml(r)}${pixelRoc ?? '<p class="note">No pixel ROC: the dataset has no ground-truth masks.</p>'}</div>
-<h2>Heatmap gallery (last run)</h2>
+${suspectsHtml(r.suspects)}<h2>Heatmap gallery (last run)</h2>
 ${await galleryHtml(r.tests, threshold, o.maxGallery ?? MAX_GALLERY, o.format)}
 </body></html>
 `;

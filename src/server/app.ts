@@ -11,6 +11,7 @@ import { RAW_TYPES, registerPredict } from './predict.js';
 import { loadUi, UI_HEADERS } from './static.js';
 import { loadSite, SITE_HEADERS } from '../web/site-files.js';
 import { registerThreshold } from './threshold.js';
+import { registerFeedback } from './feedback.js';
 import { bearerGuard } from './auth.js';
 import { ModelRepository } from './repository.js';
 import { registerV2 } from './v2/routes.js';
@@ -46,7 +47,7 @@ export interface ServerOptions extends Partial<ServerLimits> {
   repository?: ModelRepository;
   /** The name of `model` under /v2 when no repository is given (default 'patchcore'). */
   modelName?: string;
-  /** The model's directory: with a token, PUT /v1/threshold saves the page's threshold into its model.json. */
+  /** The model's directory: with a token, PUT /v1/threshold saves the page's threshold into its model.json, and POST /v1/feedback and /v1/update write labels and new versions there. */
   modelDir?: string;
   /** When set, every /v1 request needs `Authorization: Bearer <token>`. */
   token?: string;
@@ -81,6 +82,11 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const heatmaps = new HeatmapStore(limits.heatmapEntries, limits.heatmapBytes);
   const metrics = new Metrics();
   const ui = loadUi();
+  // POST /v1/update swaps a new version in: from then on `served()` is it. A request reads the model
+  // once and runs to the end on that object, so requests in flight finish on the old one.
+  let updated: PatchCore | null = null;
+  const served = () => updated ?? o.model;
+  const repository = o.repository ?? ModelRepository.single(o.modelName ?? 'patchcore', o.model);
 
   app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fieldSize: 1024, fields: 32 } });
@@ -113,7 +119,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }
   app.get('/healthz', async (_req, reply) => {
     if (closing) void reply.code(503); // load balancers stop sending work while in-flight requests finish
-    return { status: closing ? 'closing' : 'ok', backbone: o.model.config.backbone.id, inflight: queue.active, queued: queue.queued, ...o.station?.health() };
+    return { status: closing ? 'closing' : 'ok', backbone: served().config.backbone.id, inflight: queue.active, queued: queue.queued, ...o.station?.health() };
   });
   app.get('/metrics', (_req, reply) => {
     const text = metrics.render({
@@ -127,13 +133,26 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     if (o.token) v1.addHook('onRequest', bearerGuard(o.token));
     v1.get('/v1/model', async () => {
-      const c = o.model.config;
+      const m = served();
+      const c = m.config;
       return {
-        model_id: o.model.modelId, backbone: c.backbone, preprocessing: c.preprocess, threshold: c.threshold, thresholdInfo: c.thresholdInfo,
+        model_id: m.modelId, backbone: c.backbone, preprocessing: c.preprocess, threshold: c.threshold, thresholdInfo: c.thresholdInfo,
         normalization: c.normalization, canSaveThreshold: !!(o.token && o.modelDir), limits, config: c,
       };
     });
-    registerThreshold(v1, { ...o, onChange: (previous, source) => o.station?.thresholdChanged(previous, source) });
+    registerThreshold(v1, { get model() { return served(); }, modelDir: o.modelDir, token: o.token, onChange: (previous, source) => o.station?.thresholdChanged(previous, source) });
+    registerFeedback(v1, {
+      get model() { return served(); },
+      modelDir: o.repository ? undefined : o.modelDir, // a repository's versions are folders of their own: not updated in place
+      token: o.token,
+      store: o.station?.store ?? null,
+      heatmaps,
+      swap: (next, previous, source) => {
+        updated = next;
+        repository.replace(o.modelName ?? 'patchcore', next);
+        o.station?.useModel(next, previous, source);
+      },
+    });
     if (o.station) registerStation(v1, o.station);
     v1.get<{ Params: { name: string } }>('/v1/heatmap/:name', async (req, reply) => {
       const id = /^(.*)\.png$/.exec(req.params.name)?.[1];
@@ -143,9 +162,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     });
     const station = o.station;
     const modelNamed = station ? (name: string) => station.current(name).model : undefined;
-    registerPredict(v1, { get model() { return o.model; }, modelNamed, station: station?.station, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
+    registerPredict(v1, { get model() { return served(); }, modelNamed, station: station?.station, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
   });
-  const repository = o.repository ?? ModelRepository.single(o.modelName ?? 'patchcore', o.model);
   const { maxBytes, maxPixels, maxFiles: maxBatch } = limits;
   await registerV2(app, { repository, queue, maxBytes, maxPixels, maxBatch, guard: o.token ? bearerGuard(o.token) : undefined, isClosing: () => closing });
   if (o.station) {

@@ -3,8 +3,18 @@
 import type { RgbImage, ScoreMap } from '../types.js';
 import { overlayPng } from '../report/overlay.js';
 
+/** A scored upload's own bytes, kept where no record holds them, so the part can be labelled. */
+export interface RecentUpload {
+  bytes: Uint8Array;
+  name: string;
+  modelId: string;
+  score: number;
+  anomalous: boolean;
+}
+
 interface Entry {
   source?: { img: RgbImage; map: ScoreMap; score: number; threshold: number };
+  upload?: RecentUpload;
   png?: Promise<Buffer>;
   bytes: number;
 }
@@ -24,11 +34,16 @@ export class HeatmapStore {
     return this.entries.size;
   }
 
-  put(id: string, img: RgbImage, map: ScoreMap, score: number, threshold: number): void {
-    const bytes = img.data.byteLength + map.data.byteLength;
-    this.entries.set(id, { source: { img, map, score, threshold }, bytes });
+  put(id: string, img: RgbImage, map: ScoreMap, score: number, threshold: number, upload?: RecentUpload): void {
+    const bytes = img.data.byteLength + map.data.byteLength + (upload?.bytes.byteLength ?? 0);
+    this.entries.set(id, { source: { img, map, score, threshold }, bytes, ...(upload && { upload }) });
     this.total += bytes;
     this.evict();
+  }
+
+  /** The upload kept with `put`, or null for an unknown or evicted id. */
+  upload(id: string): RecentUpload | null {
+    return this.entries.get(id)?.upload ?? null;
   }
 
   /** The overlay PNG, or null for an unknown or evicted id. */

@@ -95,14 +95,17 @@ async function predictOne(u: Upload, ctx: PredictContext, model: PatchCore, mode
   const r = judged?.result ?? (await model.predict(img));
   ctx.metrics.inferenceTime((performance.now() - t0) / 1000);
   const id = judged?.row.id ?? randomUUID();
-  ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold);
+  // without a stored image in the record, the bytes stay here for a while so the part can be labelled
+  const upload = judged?.row.image_path ? undefined : { bytes: u.bytes, name: u.name, modelId: r.modelId, score: r.score, anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous };
+  ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold, upload);
   return {
+    id, // names the result for its heatmap and for feedback
     score: r.score,
     normalized: r.normalized,
     threshold: r.threshold,
     anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous,
     model_id: r.modelId,
-    ...(judged && { id, verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
+    ...(judged && { verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
     image: { width: img.width, height: img.height },
     map: mapSummary(r.mapOriginal),
     inspected: inspectedBox(r.geometry),
@@ -124,7 +127,7 @@ export function registerPredict(app: FastifyInstance, ctx: PredictContext): void
       for (const u of uploads) out.push(await predictOne(u, ctx, model, name));
       return out;
     });
-    void reply.header('x-model-id', model.modelId);
+    void reply.header('x-model-id', results[0].model_id); // the model that scored it, even if swapped since
     if (!req.isMultipart()) return results[0];
     return { results: results.map((r, i) => ({ filename: uploads[i].name, ...r })) };
   });

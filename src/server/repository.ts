@@ -82,6 +82,13 @@ export class ModelRepository {
     return repo;
   }
 
+  /** A repository of one (`single`): serve `model` from now on (an update's new version). */
+  replace(name: string, model: PatchCore): void {
+    const e = this.entries.get(name);
+    if (this.root !== null || !e?.serving) throw new Error('replace: only a repository of one given model can be replaced in place');
+    e.serving = { ...e.serving, model };
+  }
+
   /** Model names, sorted. */
   names(): string[] {
     return [...this.entries.keys()].sort();

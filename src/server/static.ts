@@ -1,4 +1,4 @@
-// The inspection web page: three fixed files, read once. No path from the URL ever reaches the
+// The inspection web page: a few fixed files, read once. No path from the URL ever reaches the
 // file system. The files live in src/server/ui/ and are found from dist/ too (tsc does not copy them).
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 const FILES: Record<string, [file: string, type: string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/feedback.js': ['feedback.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
 };
 

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { DEVICE, WEIGHTS } from '../args.js';
-import { flag, number, required, type CommandSpec } from '../options.js';
+import { flag, number, required, text, type CommandSpec } from '../options.js';
 import { PatchCore } from '../../model/patchcore.js';
 import { labelledImages } from '../../data/dataset.js';
+import { feedbackDir, feedbackItems } from '../../model/feedback.js';
 import { loadMask } from '../../image/load.js';
 import { confusion, f1Of, f1Threshold, pixelThresholdFromMasks, recallThreshold } from '../../model/calibrate.js';
 import type { ThresholdInfo } from '../../model/config.js';
@@ -13,7 +14,8 @@ import { runCommand } from './common.js';
 
 const CALIBRATE_OPTIONS = {
   model: required('MODEL_DIR', 'the model directory whose threshold is set (model.json is rewritten)', 'a model directory'),
-  data: required('DIR', 'labelled images: MVTec layout (test/good, test/<defect>, ground_truth/<defect>) or a folder with good/ and one folder per defect type', 'a folder of labelled images'),
+  data: text('DIR', 'labelled images: MVTec layout (test/good, test/<defect>, ground_truth/<defect>) or a folder with good/ and one folder per defect type'),
+  'from-feedback': flag("instead of --data: the parts labelled at the station (MODEL_DIR/feedback, from POST /v1/feedback); goods an update already added to the bank are left out"),
   'min-recall': number('R', 'instead of F1-max: the threshold with the fewest false alarms that still catches R (0..1] of the defective images', 'a share in (0, 1]', undefined, (x) => x > 0 && x <= 1),
   'dry-run': flag('print, do not save'),
   device: DEVICE,
@@ -22,7 +24,7 @@ const CALIBRATE_OPTIONS = {
 
 export const CALIBRATE: CommandSpec<typeof CALIBRATE_OPTIONS> = {
   name: 'calibrate',
-  usage: '--model MODEL_DIR --data DIR [--min-recall R] [--dry-run]',
+  usage: '--model MODEL_DIR (--data DIR | --from-feedback) [--min-recall R] [--dry-run]',
   about: `Sets the model's threshold from labelled images and saves it into MODEL_DIR/model.json: by
 default the F1-max threshold (the best balance of missed defects and false alarms). With masks
 (ground_truth/<defect>/<name>_mask.png) the pixel threshold for --masks and regions is set too, by
@@ -32,10 +34,10 @@ pixel F1-max. Prints the confusion matrix first.`,
 
 export const calibrateCommand = runCommand(CALIBRATE, async (v) => {
   const dir = v.model;
-  const data = v.data;
+  if ((v.data === undefined) === !v['from-feedback']) throw new UserError('calibrate: give --data DIR or --from-feedback (one of them)');
   const minRecall = v['min-recall'];
   const dev = v.device;
-  const { test, hasMasks } = await labelledImages(data);
+  const { test, hasMasks, data } = v.data !== undefined ? { ...(await labelledImages(v.data)), data: v.data } : await fromFeedback(dir);
   const model = await PatchCore.open(dir, { device: dev, weights: v.weights });
   const progress = makeProgress(v.quiet);
 
@@ -82,6 +84,12 @@ export const calibrateCommand = runCommand(CALIBRATE, async (v) => {
   process.stdout.write(`saved into ${path.join(dir, 'model.json')} [model ${model.modelId}]\n`);
   return 0;
 });
+
+/** The station's labels as labelled images (no masks). */
+async function fromFeedback(dir: string) {
+  const { items, leftOut } = await feedbackItems(dir);
+  return { test: items, hasMasks: false, data: `${feedbackDir(dir)}${leftOut ? ` (${leftOut} applied or unreadable label(s) left out)` : ''}` };
+}
 
 async function maskOf(file: string, map: ScoreMap): Promise<Uint8Array> {
   const m = await loadMask(file);

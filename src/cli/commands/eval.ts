@@ -8,6 +8,7 @@ import { makeProgress } from '../progress.js';
 import { backboneFromFlags, extractorFlags, runCommand } from './common.js';
 import { writeEvalReport } from '../../report/eval-report.js';
 import { summaryText } from '../../report/html-tables.js';
+import { describeSuspects } from '../../model/suspects.js';
 
 const EVAL_OPTIONS = {
   data: required('DIR', 'MVTec layout: train/good, test/<type>, ground_truth/<type>', 'a dataset folder'),
@@ -48,7 +49,7 @@ export const evalCommand = runCommand(EVAL, async (v) => {
 });
 
 export function evalJson(r: EvalResult) {
-  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetNotes, ...(r.foreground ? { foreground: { requested: r.foreground.requested, mask: r.foreground.mask, reason: r.foreground.reason } } : {}) };
+  return { ...r.metrics, per_defect: r.per_defect, image_threshold: r.thresholds, fit_threshold: r.fitThresholds, seconds: r.seconds, coreset_methods: r.coresetNotes, ...(r.suspects && { suspects: r.suspects }), ...(r.foreground ? { foreground: { requested: r.foreground.requested, mask: r.foreground.mask, reason: r.foreground.reason } } : {}) };
 }
 
 export function markdownTable(r: EvalResult, title: string): string {
@@ -59,6 +60,7 @@ export function markdownTable(r: EvalResult, title: string): string {
   lines.push('', `features ${r.seconds.features.toFixed(1)} s; per run ${r.seconds.perRun.map((s) => s.toFixed(1)).join(', ')} s`);
   if (r.coresetNotes?.length) lines.push(`coreset: ${[...new Set(r.coresetNotes)].join('; ')}`);
   if (r.foreground) lines.push(`foreground (--foreground ${r.foreground.requested}): ${r.foreground.reason}`);
+  if (r.suspects) lines.push(describeSuspects(r.suspects));
   lines.push('');
   return lines.join('\n');
 }

@@ -13,6 +13,7 @@ import { TOOL } from '../../util/version.js';
 import { CALIBRATE, calibrateCommand } from './calibrate.js';
 import { WEB, webCommand } from './web.js';
 import { UPDATE, updateCommand } from './update.js';
+import { PRUNE, pruneCommand } from './prune.js';
 
 export type { Command } from './common.js';
 
@@ -29,10 +30,11 @@ export const COMMANDS: Record<string, Command> = {
   web: webCommand,
   calibrate: calibrateCommand,
   update: updateCommand,
+  prune: pruneCommand,
 };
 
 /** Every command's option table, in README order: `npm run docs:options` writes their tables. */
-export const SPECS = [FIT, PREDICT, CALIBRATE, UPDATE, EVAL, SWEEP, PREPROCESS, SERVE, EXPORT, WEB, DEMO, BACKBONE] as unknown as CommandSpec<Options>[];
+export const SPECS = [FIT, PREDICT, CALIBRATE, UPDATE, PRUNE, EVAL, SWEEP, PREPROCESS, SERVE, EXPORT, WEB, DEMO, BACKBONE] as unknown as CommandSpec<Options>[];
 
 /** The command list, from the same tables as each command's --help: name, usage, first line of its description. */
 export function usage(): string {

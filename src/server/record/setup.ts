@@ -42,6 +42,8 @@ export class StationServices {
   private readonly sinks: (MqttSink | WebhookSink)[] = [];
   /** Threshold changes per model name: each one is a new version. */
   private readonly overrides = new Map<string, number>();
+  /** An update's new version of the single model (POST /v1/update); a repository swaps its own. */
+  private updated: PatchCore | null = null;
 
   private constructor(
     readonly cfg: StationConfig,
@@ -97,8 +99,14 @@ export class StationServices {
     if (r) {
       const s = r.get(n);
       if (s) return { model: s.model, name: n, version: changes ? `v${s.version}.${changes}` : `v${s.version}` };
-    } else if (n === this.cfg.modelName) return { model: this.cfg.model, name: n, version: `v${1 + changes}` };
+    } else if (n === this.cfg.modelName) return { model: this.updated ?? this.cfg.model, name: n, version: `v${1 + changes}` };
     throw new HttpError(404, 'not_found', `no model named ${JSON.stringify(n.slice(0, 64))} is served here (models: ${this.names().join(', ')})`);
+  }
+
+  /** An update's new version judges the parts from now on (POST /v1/update); recorded as a new version. */
+  useModel(next: PatchCore, previousThreshold: number, source: string): void {
+    this.updated = next;
+    this.thresholdChanged(previousThreshold, source);
   }
 
   /** Starts the watched folders, sharing the server's inference queue. */

@@ -57,7 +57,7 @@ export interface Inspection {
   fresh: boolean;
 }
 
-const EXT: Record<string, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
+export const EXT: Record<string, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', tiff: '.tif' };
 
 export { heatScale };
 

@@ -1,6 +1,8 @@
 // Inspection page: each file goes to /v1/predict on its own, so each part gets its own result or
 // error as it finishes. Verdicts are the server's and never re-judged here; the history is the
 // server's record. No dependencies; user text only ever goes into textContent.
+import { createFeedback } from './feedback.js';
+
 const $ = (sel) => document.querySelector(sel);
 const PARALLEL = 2;
 const state = { model: null };
@@ -143,6 +145,7 @@ function showResult(card, r) {
   const v = card.querySelector('.verdict');
   v.textContent = fail ? 'FAIL' : 'PASS';
   v.className = `verdict big ${fail ? 'fail' : 'pass'}`;
+  feedback.addButtons(card, r.id);
   const regions = r.regions ?? [];
   card.querySelector('.scoreline').textContent =
     `score ${fmt(r.score)} · normalised ${r.normalized.toFixed(2)} · threshold ${fmt(r.threshold)}${r.model ? ` · ${r.model.name} ${r.model.version}` : ''} · ${regions.length} region${regions.length === 1 ? '' : 's'}${r.min_area ? ` of ${r.min_area} px or more` : ''}`;
@@ -221,6 +224,7 @@ async function upload(list) {
   await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
   await loadHistory();
   await loadModel();
+  await feedback.refresh();
 }
 
 async function applyThreshold() {
@@ -241,6 +245,7 @@ function wire() {
     sessionStorage.setItem('patchcore-token', $('#token').value.trim());
     loadModel();
     loadHistory();
+    feedback.refresh();
   });
   $('#files').addEventListener('change', (e) => {
     upload(e.target.files);
@@ -258,6 +263,8 @@ function wire() {
   wireModelChoice();
   loadModel();
   loadHistory();
+  feedback.refresh();
 }
 
+const feedback = createFeedback({ $, api, setStatus, onModelChange: () => Promise.all([loadModel(), loadHistory()]) });
 wire();
