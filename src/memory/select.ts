@@ -1,6 +1,8 @@
 // The memory stage's entry points for the model: coreset indices and the memory bank.
 import type { MemoryBank } from '../types.js';
 import { UserError, invalid } from '../util/errors.js';
+import { checkNumber } from '../settings/define.js';
+import { RATIO } from '../settings/coreset.js';
 import { pickStarts } from './coreset/plain.js';
 import { greedyCoresetWithin } from './coreset/fast.js';
 import { chunkStage, finalStage, planBlocks, type ComposableOptions } from './coreset/composable.js';
@@ -103,7 +105,7 @@ export async function selectCoreset(store: FeatureStore, opts: CoresetOptions): 
 
 /** The coreset ratio's one check: fit calls it before extracting features, the stage again before selecting. */
 export function checkRatio(ratio: number): void {
-  if (!(ratio > 0 && ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', ratio);
+  checkNumber(RATIO, ratio);
 }
 
 export async function chooseCoreset(store: FeatureStore, opts: CoresetOptions): Promise<CoresetChoice> {
