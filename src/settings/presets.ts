@@ -95,20 +95,25 @@ export function presetNamed(name: string | undefined, backbone?: string): string
   return backbone !== undefined && backbone !== PRESETS[DEFAULT_PRESET].backbone ? 'v1' : DEFAULT_PRESET;
 }
 
+/** The preset's resize and crop where not given; a crop no larger than the resize. */
+export function preprocessOf(p: Preset, given: Partial<Preset['preprocess']> = {}): Preset['preprocess'] {
+  const resize = checkNumber(RESIZE, given.resize ?? p.preprocess.resize);
+  const crop = given.crop ?? p.preprocess.crop;
+  if (crop !== 'none') checkNumber(CROP, crop);
+  if (typeof crop === 'number' && crop > resize) throw invalid(CROP.key, `a size no larger than the resize (${resize})`, crop);
+  return { resize, crop };
+}
+
 /** The settings of a fit: `overrides` where given (each checked against its bounds), else the preset's or the default. */
 export function resolveFitOptions(preset: string | undefined, overrides: FitOverrides = {}): FitSettings {
   const name = presetNamed(preset, overrides.backbone);
   const p = PRESETS[name];
   const o = overrides;
-  const resize = checkNumber(RESIZE, o.preprocess?.resize ?? p.preprocess.resize);
-  const crop = o.preprocess?.crop ?? p.preprocess.crop;
-  if (crop !== 'none') checkNumber(CROP, crop);
-  if (typeof crop === 'number' && crop > resize) throw invalid(CROP.key, `a size no larger than the resize (${resize})`, crop);
   const s = { ...DEFAULT_SCORING, ...o.scoring };
   return {
     preset: name,
     backbone: o.backbone ?? p.backbone,
-    preprocess: { resize, crop },
+    preprocess: preprocessOf(p, o.preprocess),
     featureDim: checkNumber(FEATURE_DIM, o.featureDim ?? p.featureDim),
     precision: checkMember(PRECISION, o.precision ?? p.precision),
     ratio: checkNumber(RATIO, o.ratio ?? p.ratio),

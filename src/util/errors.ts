@@ -26,11 +26,6 @@ export function invalid(key: string, expected: string, actual: unknown): UserErr
   return new UserError(`Expected ${expected} for ${key} but received ${describe(actual)}`, { key, expected, actual });
 }
 
-/** The same complaint about another name for the option (a flag for a library key). */
-export function renamed(e: UserError & { option: InvalidOption }, name: string): UserError {
-  return invalid(name, e.option.expected, e.option.actual);
-}
-
 function describe(x: unknown): string {
   if (typeof x === 'string') return JSON.stringify(x);
   if (x === undefined || x === null || typeof x === 'number' || typeof x === 'boolean') return String(x);
