@@ -8,7 +8,7 @@ import { invalid } from '../util/errors.js';
 import { EXACT_MAX_ROWS, type CoresetMethod } from '../memory/index.js';
 import {
   B, BATCH, BG_FILTER, BG_MORPH, BG_SIZE, CALIBRATION_IMAGES, CORESET_METHOD, CROP, DEFAULT_PRESET, FEATURE_DIM, FOREGROUND, INPUT_SIZE, K, PRECISION,
-  PRESET, PRESETS, RATIO, RESIZE, SCORE_KIND, SEED, SIGMA, TARGET_FPR, preprocessOf, presetNamed, resolveFitOptions, withinBounds, type Preset,
+  PRESET, PRESETS, RATIO, RESIZE, SCORE_KIND, SEED, SIGMA, TARGET_FPR, preprocessOf, presetNameFor, resolveFitOptions, withinBounds, type Preset,
 } from '../settings/index.js';
 import { choice, custom, flag, fromSetting, number, oneOf, text, type Values } from './options.js';
 
@@ -88,7 +88,7 @@ export function coresetMethodFlag(v: Pick<ModelValues, 'coreset-method' | 'cores
 
 /** The preset the flags name: --preset, else the default, or v1 with another --backbone (settings/presets.ts). */
 export function presetOf(v: { preset?: string; backbone?: string }): Preset {
-  return PRESETS[presetNamed(v.preset, v.backbone)];
+  return PRESETS[presetNameFor(v.preset, v.backbone)];
 }
 
 /** --coreset, else the preset's ratio. */

@@ -90,7 +90,7 @@ export type FitOverrides = Partial<Omit<FitSettings, 'preset' | 'preprocess' | '
  * The preset named, else the default; a preset was measured with its own backbone, so with
  * another backbone and no preset named, v1 applies.
  */
-export function presetNamed(name: string | undefined, backbone?: string): string {
+export function presetNameFor(name: string | undefined, backbone?: string): string {
   if (name !== undefined) return checkMember(PRESET, name);
   return backbone !== undefined && backbone !== PRESETS[DEFAULT_PRESET].backbone ? 'v1' : DEFAULT_PRESET;
 }
@@ -106,7 +106,7 @@ export function preprocessOf(p: Preset, given: Partial<Preset['preprocess']> = {
 
 /** The settings of a fit: `overrides` where given (each checked against its bounds), else the preset's or the default. */
 export function resolveFitOptions(preset: string | undefined, overrides: FitOverrides = {}): FitSettings {
-  const name = presetNamed(preset, overrides.backbone);
+  const name = presetNameFor(preset, overrides.backbone);
   const p = PRESETS[name];
   const o = overrides;
   const s = { ...DEFAULT_SCORING, ...o.scoring };

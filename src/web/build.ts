@@ -10,7 +10,7 @@ import * as esbuild from 'esbuild';
 import { graphBytes, type Backbone } from '../backbone/backbone.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { INDEX_HTML } from './page/html.js';
-import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, type SiteManifest } from './protocol.js';
+import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, PAGE_PRESET, type SiteManifest } from './protocol.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src/web
 const require = createRequire(import.meta.url);
@@ -82,9 +82,9 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   await writeFileAtomic(path.join(o.out, file), graph);
   const manifest: SiteManifest = {
     backbone: { id: o.backbone.spec.id, hash: o.backbone.hash, file, bytes: graph.byteLength, spec: o.backbone.spec },
-    // the page fits preset v1's extraction (fp32, 224 crop): int8 calibration and whole images at
+    // the page fits PAGE_PRESET's extraction (fp32, 224 crop): int8 calibration and whole images at
     // 320–352 px are not built for WASM yet, and a tab's memory bounds the patches per image
-    preprocess: { resize: PRESETS.v1.preprocess.resize, crop: PRESETS.v1.preprocess.crop as number },
+    preprocess: { resize: PRESETS[PAGE_PRESET].preprocess.resize, crop: PRESETS[PAGE_PRESET].preprocess.crop as number },
     maxTrainImages: MAX_TRAIN_IMAGES,
     maxBankRows: MAX_BANK_ROWS,
   };
