@@ -17,6 +17,8 @@ export const PAGE_PRESET = 'v1';
 export interface SiteManifest {
   backbone: { id: string; hash: string; file: string; bytes: number; spec: import('../types.js').BackboneSpec };
   preprocess: { resize: number; crop: number };
+  /** The preset the page fits with, and how it differs from the CLI's default (shown on the page). */
+  preset: { name: string; note: string };
   maxTrainImages: number;
   maxBankRows: number;
 }
