@@ -1,7 +1,7 @@
 // `patchcore web`: the static site. esbuild bundles the page and the pipeline worker from the
 // compiled library (dist/), swapping Node's I/O for the browser adapters in shims/ and
 // adapters/; ONNX Runtime's WASM files and the backbone graph are copied next to them.
-import { DEFAULT_PRESET, PRESETS } from '../model/config.js';
+import { DEFAULT_PRESET, PRESETS, type Preset } from '../model/config.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +85,7 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
     // the page fits PAGE_PRESET's extraction (fp32, 224 crop): int8 calibration and whole images at
     // 320–352 px are not built for WASM yet, and a tab's memory bounds the patches per image
     preprocess: { resize: PRESETS[PAGE_PRESET].preprocess.resize, crop: PRESETS[PAGE_PRESET].preprocess.crop as number },
-    preset: { name: PAGE_PRESET, note: `Fits with preset ${PAGE_PRESET} (${PRESETS[PAGE_PRESET].description}), not the CLI's default ${DEFAULT_PRESET}: the page does not yet calibrate int8 or fit whole images at ${PRESETS[DEFAULT_PRESET].preprocess.resize} px.` },
+    preset: { name: PAGE_PRESET, note: presetNote(PRESETS[PAGE_PRESET], PRESETS[DEFAULT_PRESET]) },
     maxTrainImages: MAX_TRAIN_IMAGES,
     maxBankRows: MAX_BANK_ROWS,
   };
@@ -93,4 +93,10 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   await writeFileAtomic(path.join(o.out, 'index.html'), INDEX_HTML);
   const files = ['index.html', 'main.js', 'worker.js', 'manifest.json', file, ...ORT_FILES.map((f) => `ort/${f}`)];
   return Promise.all(files.map(async (f) => ({ file: f, bytes: (await fs.stat(path.join(o.out, f))).size })));
+}
+
+/** What the page says of its settings against the CLI's default preset. */
+function presetNote(page: Preset, cli: Preset): string {
+  const extraction = (p: Preset) => `${p.precision}, resize ${p.preprocess.resize}, ${p.preprocess.crop === 'none' ? 'whole image' : `centre crop ${p.preprocess.crop}`}`;
+  return `Fits as preset ${PAGE_PRESET} (${extraction(page)}), not the CLI's default ${DEFAULT_PRESET} (${extraction(cli)}): the page does not calibrate int8 yet.`;
 }
