@@ -6,6 +6,7 @@ export { evaluate, type EvalResult, type EvalOptions, type MetricSummary } from 
 export { Extractor } from './model/extract.js';
 export { saveModel, loadModel } from './model/store.js';
 export { DEFAULT_SCORING, DEFAULT_TARGET_FPR, DEFAULT_PRESET, PRESETS, type ModelConfig, type ThresholdInfo, type Preset } from './model/config.js';
+export { resolveFitOptions, type FitSettings, type FitOverrides } from './settings/presets.js';
 export { loadBackbone, resolveBackbone, backboneIds, type Backbone } from './backbone/index.js';
 export { loadImage, decodeImage, encodePng } from './image/load.js';
 export { preprocess, geometry } from './image/preprocess.js';

@@ -29,7 +29,7 @@ test('ratio outside (0, 1] is a UserError', async () => {
   const store = await storeOf(features(1), 1);
   for (const ratio of [0, -0.1, 1.5, NaN])
     await assert.rejects(selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
-      e instanceof UserError && e.message === `Expected a number in (0, 1] for ratio but received ${ratio}`);
+      e instanceof UserError && e.message === `Expected a ratio in (0, 1] for ratio but received ${ratio}`);
   assert.equal((await selectCoreset(store, { ratio: 1e-6, seed: 0 })).indices.length, 1, 'at least one center');
   assert.equal((await selectCoreset(store, { ratio: 1, seed: 0 })).indices.length, N);
 });

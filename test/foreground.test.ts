@@ -265,7 +265,7 @@ test('model.json foreground: a valid entry passes; a wrong axis length or a pca 
   assert.deepEqual(parse(fg).foreground, fg);
   assert.throws(() => parse({ ...fg, pca: { ...pca, axis: [1, 0] } }), { message: "Expected 3 numbers (the bank's dim) for model.json foreground.pca.axis but received an array of 2" });
   assert.throws(() => parse({ ...fg, pca: undefined }), { message: 'Expected a pca entry for mask "pca", a range for mask "range" for model.json foreground but received an object' });
-  assert.throws(() => parse({ ...fg, requested: 'on' }), { message: 'Expected "off", "auto", "pca", "range" for model.json foreground.requested but received "on"' });
+  assert.throws(() => parse({ ...fg, requested: 'on' }), { message: 'Expected "off", "auto", "pca" or "range" for model.json foreground.requested but received "on"' });
 });
 
 test('CLI: a bad --foreground is one line and exit 2; sweep refuses a mask', async () => {

@@ -1,9 +1,20 @@
 // Settings named on a bench's command line: a preset, or one written out.
-import { PRESETS, type Preset } from '../../src/model/config.js';
+import type { Precision } from '../../src/backbone/int8.js';
+import { PRESETS, resolveFitOptions, type Preset } from '../../src/settings/presets.js';
 
-/** A preset name, or backbone/resize/crop/precision[/dim[/ratio]], e.g. inception_v3/384/none/int8/0/0.01. */
+/**
+ * A preset name, or backbone/resize/crop/precision[/dim[/ratio]], e.g. inception_v3/384/none/int8/0/0.01:
+ * written out, what is left off is v1's (dim 0, coreset 10 %), and each value is checked as fit checks it.
+ */
 export function presetNamed(name: string): Preset {
   if (PRESETS[name]) return PRESETS[name];
   const [bb, resize, crop, precision, dim, ratio] = name.split('/');
-  return { backbone: bb, preprocess: { resize: Number(resize), crop: crop === 'none' ? 'none' : Number(crop) }, featureDim: Number(dim ?? 0), precision: precision as Preset['precision'], ratio: Number(ratio ?? 0.1), description: name };
+  const s = resolveFitOptions('v1', {
+    backbone: bb,
+    preprocess: { resize: Number(resize), crop: crop === 'none' ? 'none' : Number(crop) },
+    precision: precision as Precision,
+    featureDim: dim === undefined ? undefined : Number(dim),
+    ratio: ratio === undefined ? undefined : Number(ratio),
+  });
+  return { backbone: s.backbone, preprocess: s.preprocess, featureDim: s.featureDim, precision: s.precision, ratio: s.ratio, description: name };
 }

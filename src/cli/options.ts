@@ -5,6 +5,9 @@
 // negative numbers, "did you mean") is this file.
 import { parseArgs } from 'node:util';
 import { invalid, UserError } from '../util/errors.js';
+import { isMember, oneOf, withinBounds, type EnumSetting, type NumberSetting } from '../settings/define.js';
+
+export { oneOf };
 
 export interface Option<T> {
   kind: 'string' | 'boolean';
@@ -102,9 +105,26 @@ export function repeated<T>(arg: string, help: string, parse: (raw: string, flag
   return { kind: 'string', multiple: true, arg, help: `${help} (repeatable)`, ...extra, read: (raw, f) => (Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : []).map((r) => parse(r, f)) };
 }
 
-export function oneOf(xs: readonly string[]): string {
-  const q = xs.map((x) => `"${x}"`);
-  return q.length < 2 ? q.join('') : `${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
+/**
+ * A setting's flag (src/settings/), as a one-entry table to spread into a command's: its flag,
+ * placeholder, help, default and bounds come from the declaration; `extra` can say the default
+ * another way (`the preset's (0.005)`).
+ */
+export function fromSetting<const F extends string, D extends number | undefined>(s: NumberSetting<F, D>, extra?: Extra): Record<F, Option<number | D>>;
+export function fromSetting<const F extends string, C extends string, D extends C | undefined>(s: EnumSetting<F, C, D>, extra?: Extra): Record<F, Option<C | D>>;
+export function fromSetting(s: NumberSetting | EnumSetting, extra: Extra = {}): Record<string, Option<unknown>> {
+  const shown = s.default === undefined ? undefined : String(s.default);
+  const option: Option<unknown> = s.type === 'number'
+    ? number(s.arg, s.help, s.expected, s.default, (x) => withinBounds(s, x), { key: s.key, shown, ...extra })
+    : {
+        kind: 'string', arg: s.arg, help: s.help, key: s.key, shown, ...extra,
+        read: (raw, f) => {
+          if (raw === undefined) return s.default;
+          if (!isMember(s, raw)) throw invalid(f, s.expected, raw);
+          return raw;
+        },
+      };
+  return { [s.flag]: option };
 }
 
 // ---- parsing ---------------------------------------------------------------------------------
@@ -180,14 +200,13 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * Library messages name options (`Expected … for ratio but …`); on the command line the same
- * value came from a flag, so the message is told with the flag (`for --coreset`).
+ * Library errors carry the option's key (`ratio`, util/errors.ts); on the command line the same
+ * value came from a flag, so the error is told with the flag (`for --coreset`).
  */
 export function inFlags(e: unknown, options: Options): unknown {
-  if (!(e instanceof UserError)) return e;
-  const m = /^(Expected .* for )(\S+)( but received .*)$/.exec(e.message);
-  const hit = m && Object.entries(options).find(([, o]) => o.key === m[2]);
-  return hit && m ? new UserError(`${m[1]}--${hit[0]}${m[3]}`) : e;
+  const option = e instanceof UserError ? e.option : undefined;
+  const hit = option && Object.entries(options).find(([, o]) => o.key === option.key);
+  return option && hit ? invalid(`--${hit[0]}`, option.expected, option.actual) : e;
 }
 
 // ---- help and README --------------------------------------------------------------------------

@@ -7,6 +7,8 @@
 import sharp from 'sharp';
 import type { RgbImage } from '../types.js';
 import { invalid } from '../util/errors.js';
+import { checkMember, checkNumber } from '../settings/define.js';
+import { BG_FILTER, BG_MORPH, BG_SIZE } from '../settings/background.js';
 import { loadOpenCv } from './opencv.js';
 import { loadImage } from './load.js';
 import { estimateBgRange, rangeMask, type BgRange } from './background-range.js';
@@ -41,16 +43,16 @@ export interface BackgroundResult {
 /** The paper's range and its best filter (average 11×11); morph 5 closes 1–4 px dust specks. */
 export const DEFAULT_BACKGROUND: BackgroundConfig = {
   range: { lo: [150, 150, 150], hi: [255, 255, 255] },
-  morph: 5,
-  filter: 'average',
-  size: 11,
+  morph: BG_MORPH.default,
+  filter: BG_FILTER.default,
+  size: BG_SIZE.default,
 };
 
 export function validateBackgroundConfig(cfg: BackgroundConfig): void {
-  if (cfg.filter !== 'average' && cfg.filter !== 'median') throw invalid('background.filter', '"average" or "median"', cfg.filter);
-  if (!Number.isInteger(cfg.size) || cfg.size < 1 || cfg.size > 255) throw invalid('background.size', 'an integer 1..255', cfg.size);
-  if (cfg.filter === 'median' && cfg.size % 2 === 0) throw invalid('background.size', 'an odd size with the median filter (average accepts even)', cfg.size);
-  if (!Number.isInteger(cfg.morph) || cfg.morph < 0 || cfg.morph > 255) throw invalid('background.morph', 'an integer 0..255', cfg.morph);
+  checkMember(BG_FILTER, cfg.filter);
+  checkNumber(BG_SIZE, cfg.size);
+  if (cfg.filter === 'median' && cfg.size % 2 === 0) throw invalid(BG_SIZE.key, 'an odd size with the median filter (average accepts even)', cfg.size);
+  checkNumber(BG_MORPH, cfg.morph);
 }
 
 export async function removeBackground(img: RgbImage, cfg: BackgroundConfig): Promise<BackgroundResult> {

@@ -1,6 +1,8 @@
 // The memory stage's one entry point for the model: the coreset of a feature store, by the method
 // asked for (`auto` chooses between the two algorithms, deterministically).
 import { UserError, invalid } from '../util/errors.js';
+import { checkNumber } from '../settings/define.js';
+import { RATIO } from '../settings/coreset.js';
 import { pickStarts } from './coreset/plain.js';
 import { greedyCoresetWithin } from './coreset/exact/greedy.js';
 import { chunkStage, planBlocks, type ComposableOptions } from './coreset/composable/blocks.js';
@@ -105,7 +107,7 @@ const shared = new WeakMap<FeatureStore, Map<string, { union?: Int32Array; overB
 
 /** The coreset ratio's one check: fit calls it before extracting features, the stage again before selecting. */
 export function checkRatio(ratio: number): void {
-  if (!(ratio > 0 && ratio <= 1)) throw invalid('ratio', 'a number in (0, 1]', ratio);
+  checkNumber(RATIO, ratio);
 }
 
 /** The coreset of all patches in `store`: its rows in selection order, which algorithm ran, and a note of how. */

@@ -3,9 +3,10 @@
 // Objects are loose: fields a newer writer adds pass through untouched. Adding a field is one line.
 import { z } from 'zod';
 import { invalid, UserError } from '../util/errors.js';
+import type { BackgroundConfig, BgRange } from '../image/background.js';
 import { MODEL_FORMAT, upgradeThreshold, type ModelConfig } from './config.js';
-import { FOREGROUND_MODES } from '../foreground/mask.js';
 import { isScoreKind, scoreKindList, type ScoreKind } from '../scoring/rules/index.js';
+import { B, BG_FILTER, BG_MORPH, BG_SIZE, CROP, FEATURE_DIM, FOREGROUND, K, RATIO, RESIZE, SEED, SIGMA, zodEnum, zodNumber } from '../settings/index.js';
 
 const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) => z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
 const finite = (what = 'a finite number') => z.number({ error: what }).refine(Number.isFinite, { error: what });
@@ -49,37 +50,37 @@ const schema = obj('an object', {
     }).optional(),
   }),
   preprocess: obj('an object { resize, crop, mean, std }', {
-    resize: int(16, 4096),
-    crop: z.union([int(16, 4096), z.literal('none')], { error: 'an integer 16..4096 or "none"' }),
+    resize: zodNumber(RESIZE),
+    crop: z.union([zodNumber(CROP), z.literal('none')], { error: CROP.expected }),
     mean: rgb(-10, 10),
     std: rgb(1e-6, 1e6),
   }),
   background: obj('null or an object { range, morph, filter, size }', {
     range: obj('{ lo, hi } RGB bounds', { lo: rgb(0, 255), hi: rgb(0, 255) }),
-    morph: int(0, 255),
-    filter: z.enum(['average', 'median'], { error: '"average" or "median"' }),
-    size: int(1, 255),
+    morph: zodNumber(BG_MORPH),
+    filter: zodEnum(BG_FILTER),
+    size: zodNumber(BG_SIZE),
     estimated: text().optional(),
     connected: flag.optional(),
   }).nullable(),
-  featureDim: int(0, 100000),
+  featureDim: zodNumber(FEATURE_DIM),
   coreset: obj('an object { ratio, seed, trainPatches }', {
-    ratio: z.number({ error: 'a ratio in (0, 1]' }).gt(0, { error: 'a ratio in (0, 1]' }).max(1, { error: 'a ratio in (0, 1]' }),
-    seed: int(0, 2 ** 31 - 1),
+    ratio: zodNumber(RATIO),
+    seed: zodNumber(SEED),
     trainPatches: int(1, 2 ** 53),
     method: text().optional(),
     radius: z.number({ error: 'a non-negative number' }).min(0, { error: 'a non-negative number' }).optional(),
   }),
   scoring: obj('an object { kind, k, b, squared, reweight, sigma }', {
     kind: z.custom<ScoreKind>(isScoreKind, { error: scoreKindList }),
-    k: int(1, 1000),
-    b: int(1, 1000),
+    k: zodNumber(K),
+    b: zodNumber(B),
     squared: flag,
     reweight: flag,
-    sigma: z.number({ error: 'a number 0..64' }).min(0, { error: 'a number 0..64' }).max(64, { error: 'a number 0..64' }),
+    sigma: zodNumber(SIGMA),
   }),
   foreground: obj('an object { requested, mask, reason, close, dilate }', {
-    requested: z.enum(FOREGROUND_MODES, { error: FOREGROUND_MODES.map((m) => `"${m}"`).join(', ') }),
+    requested: zodEnum(FOREGROUND),
     mask: z.enum(['pca', 'range', 'none'], { error: '"pca", "range" or "none"' }),
     reason: text(),
     close: int(0, 64),
@@ -132,9 +133,23 @@ const schema = obj('an object', {
   }).optional(),
 });
 
-// The schema must describe every field ModelConfig has: adding one there without a line here fails to compile.
+/** A loose object's type without its `[key: string]: unknown` (the fields a newer writer may add). */
+type Closed<T> = T extends readonly unknown[]
+  ? { [I in keyof T]: Closed<T[I]> }
+  : T extends object
+    ? { [K in keyof T as string extends K ? (unknown extends T[K] ? never : K) : K]: Closed<T[K]> }
+    : T;
+
+/** A ModelConfig as fit saves it: `--bg-range auto` resolved to the range used. */
+type Saved = ModelConfig & { background: (BackgroundConfig & { range: BgRange }) | null };
+
+// The schema and ModelConfig must agree both ways, so neither can gain a field or an enum member
+// alone: what the schema accepts is a ModelConfig (a field or member missing from the schema, or
+// added there only, fails to compile), and every ModelConfig is what the schema accepts (a saved
+// model always loads again).
 const _covers = (c: z.infer<typeof schema>): ModelConfig => c;
-void _covers;
+const _accepts = (c: Saved): Closed<z.input<typeof schema>> => c;
+void _covers, _accepts;
 
 /** The checked config, or a UserError naming the first bad field (`model.json bank.file`). */
 export function validateModelConfig(json: unknown, label = 'model.json'): ModelConfig {

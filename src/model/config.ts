@@ -1,6 +1,5 @@
 // model.json: everything needed to reproduce a fitted model's predictions.
 import type { PreprocessConfig, ScoringConfig } from '../types.js';
-import type { Precision } from '../backbone/int8.js';
 import type { Int8Calibration } from '../onnx/quantize.js';
 import type { BackgroundConfig } from '../image/background.js';
 import type { TrainingFingerprint } from '../data/fingerprint.js';
@@ -104,57 +103,8 @@ export interface ThresholdInfo {
   warning?: string;
 }
 
-/** A default of `fit --target-fpr`: one good part in 20 flagged, reachable with 19+ training images. */
-export const DEFAULT_TARGET_FPR = 0.05;
-
-export const DEFAULT_SCORING: ScoringConfig = { kind: 'nearest', k: 3, b: 9, squared: false, reweight: false, sigma: 4 };
-
-/** The extraction defaults of fit, eval and sweep, by name; explicit flags override them. */
-export interface Preset {
-  backbone: string;
-  preprocess: Omit<PreprocessConfig, 'mean' | 'std'>;
-  featureDim: number;
-  precision: Precision;
-  /** Coreset ratio: the bank grows with the patch count, so whole images at 320–352 px take a smaller share. */
-  ratio: number;
-  description: string;
-}
-
-export const PRESETS: Record<string, Preset> = {
-  v1: {
-    backbone: 'inception_v3',
-    preprocess: { resize: 256, crop: 224 },
-    featureDim: 0,
-    precision: 'fp32',
-    ratio: 0.1,
-    description: 'the first default: inception_v3, resize 256, center crop 224 (drops the sides of non-square images), coreset 10 %',
-  },
-  v2: {
-    backbone: 'inception_v3',
-    preprocess: { resize: 320, crop: 'none' },
-    featureDim: 0,
-    precision: 'int8',
-    ratio: 0.01,
-    description: 'inception_v3 int8, resize 320, whole image (no crop), coreset 1 %: the default of 0.2 (docs/RESULTS.md §9)',
-  },
-  v3: {
-    backbone: 'inception_v3',
-    preprocess: { resize: 352, crop: 'none' },
-    featureDim: 0,
-    precision: 'int8',
-    ratio: 0.005,
-    description: 'inception_v3 int8, resize 352, whole image (no crop), coreset 0.5 %: the finest resolution measured whose fit is about 2× v1\'s (docs/RESULTS.md §9)',
-  },
-};
-
-/**
- * The preset used when --preset is not given (docs/RESULTS.md#accuracy-of-the-default). v3 against v2, image
- * AUROC: tire +0.043 over 7 runs (paired on 3-seed mean scores +0.070, +0.010 … +0.135); screw
- * −0.024 over 7 runs on the 41 good test images (paired −0.026, −0.057 … +0.001) but −0.004
- * (−0.019 … +0.010) with the held-out training goods added. Fit 2.00× v1's on tire (the bound a
- * default keeps), 1.4× on screw; predict faster than v1's.
- */
-export const DEFAULT_PRESET = 'v3';
+// The defaults and presets are declared with the settings (src/settings/); re-exported for the model's readers.
+export { DEFAULT_SCORING, DEFAULT_TARGET_FPR, DEFAULT_PRESET, PRESETS, type Preset } from '../settings/index.js';
 
 /** The release whose resize became Pillow's bilinear (image/resize.ts); libvips resized before it. */
 export const RESIZE_SINCE = '0.2.0';

@@ -1,15 +1,16 @@
 // PatchCore as one object: fit from good images, score new ones, save and load.
 import type { Geometry, PatchFeatures, PredictResult, RgbImage, ScoreMap } from '../types.js';
 import type { Backbone } from '../backbone/backbone.js';
-import { Extractor, createExtractor, type ExtractorSetup, type StoredImage } from './extract.js';
-import { FeatureStore, checkRatio, type CoresetMethod } from '../memory/index.js';
+import { Extractor, createExtractor, type StoredImage } from './extract.js';
+import { FeatureStore, type CoresetMethod } from '../memory/index.js';
+import { resolveFitOptions, type FitOverrides, type FitSettings } from '../settings/presets.js';
 import { calibrationImages, leaveOneOutScores } from './threshold.js';
 import { NearestNeighbours } from '../scoring/nn.js';
 import { scoringRule } from '../scoring/rules/index.js';
 import { anomalyMap, toOriginal } from '../scoring/anomaly-map.js';
 import { conformalThreshold, normalizationScale, normalizeScore, quantileSorted } from '../scoring/decision.js';
 import { bankFromStore, scoreFeatures, type FittedBank, type Progress } from './bank.js';
-import { DEFAULT_TARGET_FPR, MODEL_FORMAT, type ModelConfig, type ThresholdInfo } from './config.js';
+import { MODEL_FORMAT, type ModelConfig, type ThresholdInfo } from './config.js';
 import { saveModel, saveConfig, saveVersion, loadModel, type StoredModel } from './store.js';
 import { parseModelConfig } from './config-schema.js';
 import { resolveBackbone } from '../backbone/index.js';
@@ -29,13 +30,16 @@ import { foregroundCells } from '../foreground/mask.js';
 export type { Progress } from './bank.js';
 export type { PredictResult } from '../types.js';
 
-/** The extractor's setup (preprocessing, background, --dim, --precision int8, batch, warn) and the bank's. */
-export interface FitOptions extends ExtractorSetup {
-  ratio: number;
-  seed: number;
-  scoring: ModelConfig['scoring'];
-  /** False-alarm rate the threshold promises on good parts (conformal, leave-one-image-out). Default 0.05. */
-  targetFpr?: number;
+/**
+ * What fit is given: a preset, the settings that override it (src/settings/presets.ts), and how to
+ * run. `{ preset: 'v3' }` alone is the CLI's default fit; each setting given overrides the preset's.
+ */
+export interface FitOptions extends Omit<FitOverrides, 'backbone'> {
+  /** The preset the settings not given come from: DEFAULT_PRESET, or v1 for a backbone other than the presets' own. */
+  preset?: string;
+  /** Images per backbone batch (default: 8 at 224 px, fewer for larger inputs). */
+  batchSize?: number;
+  warn?: (msg: string) => void;
   /** Training images scored for the threshold (a seeded random sample; 0 = all). Default: 40, or 2/targetFpr if more. */
   calibrationImages?: number;
   device?: Device;
@@ -48,6 +52,18 @@ export interface FitOptions extends ExtractorSetup {
   excludeSuspects?: boolean;
 }
 
+/** Fit's options with every setting resolved. */
+type Resolved = FitOptions & FitSettings;
+
+/**
+ * The preset's values where `o` gives none. Settings written out without a preset (preprocess
+ * given, no preset named) keep fp32 unless they name a precision, as fit did before presets.
+ */
+function resolveFit(backbone: Backbone, o: FitOptions): Resolved {
+  const precision = o.precision ?? (o.preset === undefined && o.preprocess !== undefined ? 'fp32' : undefined);
+  return { ...o, ...resolveFitOptions(o.preset, { ...o, precision, backbone: backbone.spec.id }) };
+}
+
 export class PatchCore {
   private constructor(
     readonly config: ModelConfig,
@@ -55,7 +71,8 @@ export class PatchCore {
     readonly extractor: Extractor,
   ) {}
 
-  static async fit(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
+  static async fit(files: string[], backbone: Backbone, options: FitOptions): Promise<PatchCore> {
+    const o = resolveFit(backbone, options);
     if (!o.excludeSuspects) return PatchCore.fitOnce(files, backbone, o);
     const first = await PatchCore.fitOnce(files, backbone, { ...o, calibrationImages: 0 });
     const found = first.config.suspects!;
@@ -68,13 +85,11 @@ export class PatchCore {
     return model;
   }
 
-  private static async fitOnce(files: string[], backbone: Backbone, o: FitOptions): Promise<PatchCore> {
-    checkRatio(o.ratio);
+  private static async fitOnce(files: string[], backbone: Backbone, o: Resolved): Promise<PatchCore> {
     scoringRule(o.scoring.kind); // an unknown kind fails here, before any extraction
     // the threshold scores each training image against a bank built from the others
     if (files.length < 2) throw invalid('files', 'at least 2 training images', files);
-    const targetFpr = o.targetFpr ?? DEFAULT_TARGET_FPR;
-    if (!(targetFpr > 0 && targetFpr < 1)) throw invalid('targetFpr', 'a number in (0, 1)', targetFpr);
+    const targetFpr = o.targetFpr;
     const extractor = await createExtractor(files, backbone, o);
     const { preprocess, background } = extractor.opts;
     backbone = extractor.backbone;
@@ -82,7 +97,7 @@ export class PatchCore {
     try {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       await extractor.release(); // its activation memory is not needed again until predict
-      const foreground = fitForeground(store, images, { mode: o.foreground ?? 'off', seed: o.seed, range: extractor.opts.foregroundRange });
+      const foreground = fitForeground(store, images, { mode: o.foreground, seed: o.seed, range: extractor.opts.foregroundRange });
       const fitted = await bankFromStore(store, { ratio: o.ratio, seed: o.seed, scoring: o.scoring, device: o.device, progress: o.progress, method: o.coresetMethod });
       o.progress?.('radius', 0, 1);
       const radius = await coverageRadius(store, fitted.origin!, o.device);

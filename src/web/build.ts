@@ -1,7 +1,7 @@
 // `patchcore web`: the static site. esbuild bundles the page and the pipeline worker from the
 // compiled library (dist/), swapping Node's I/O for the browser adapters in shims/ and
 // adapters/; ONNX Runtime's WASM files and the backbone graph are copied next to them.
-import { PRESETS } from '../model/config.js';
+import { DEFAULT_PRESET, PRESETS, type Preset } from '../model/config.js';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import * as esbuild from 'esbuild';
 import { graphBytes, type Backbone } from '../backbone/backbone.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { INDEX_HTML } from './page/html.js';
-import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, type SiteManifest } from './protocol.js';
+import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, PAGE_PRESET, type SiteManifest } from './protocol.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src/web
 const require = createRequire(import.meta.url);
@@ -82,9 +82,10 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   await writeFileAtomic(path.join(o.out, file), graph);
   const manifest: SiteManifest = {
     backbone: { id: o.backbone.spec.id, hash: o.backbone.hash, file, bytes: graph.byteLength, spec: o.backbone.spec },
-    // the page fits preset v1's extraction (fp32, 224 crop): int8 calibration and whole images at
+    // the page fits PAGE_PRESET's extraction (fp32, 224 crop): int8 calibration and whole images at
     // 320–352 px are not built for WASM yet, and a tab's memory bounds the patches per image
-    preprocess: { resize: PRESETS.v1.preprocess.resize, crop: PRESETS.v1.preprocess.crop as number },
+    preprocess: { resize: PRESETS[PAGE_PRESET].preprocess.resize, crop: PRESETS[PAGE_PRESET].preprocess.crop as number },
+    preset: { name: PAGE_PRESET, note: presetNote(PRESETS[PAGE_PRESET], PRESETS[DEFAULT_PRESET]) },
     maxTrainImages: MAX_TRAIN_IMAGES,
     maxBankRows: MAX_BANK_ROWS,
   };
@@ -92,4 +93,10 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   await writeFileAtomic(path.join(o.out, 'index.html'), INDEX_HTML);
   const files = ['index.html', 'main.js', 'worker.js', 'manifest.json', file, ...ORT_FILES.map((f) => `ort/${f}`)];
   return Promise.all(files.map(async (f) => ({ file: f, bytes: (await fs.stat(path.join(o.out, f))).size })));
+}
+
+/** What the page says of its settings against the CLI's default preset. */
+function presetNote(page: Preset, cli: Preset): string {
+  const extraction = (p: Preset) => `${p.precision}, resize ${p.preprocess.resize}, ${p.preprocess.crop === 'none' ? 'whole image' : `centre crop ${p.preprocess.crop}`}`;
+  return `Fits as preset ${PAGE_PRESET} (${extraction(page)}), not the CLI's default ${DEFAULT_PRESET} (${extraction(cli)}): the page does not calibrate int8 yet.`;
 }

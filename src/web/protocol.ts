@@ -8,9 +8,17 @@ export const MAX_TRAIN_IMAGES = 200;
 /** The largest memory bank the page builds (rows): 40,000 × 1056 floats ≈ 170 MB, held twice (bank and NN graph). */
 export const MAX_BANK_ROWS = 40_000;
 
+/**
+ * The preset the page fits with (its extraction is built into the manifest): v1, fp32 at 224 crop.
+ * The default preset's int8 calibration and whole images at 352 px are not yet run in the page.
+ */
+export const PAGE_PRESET = 'v1';
+
 export interface SiteManifest {
   backbone: { id: string; hash: string; file: string; bytes: number; spec: import('../types.js').BackboneSpec };
   preprocess: { resize: number; crop: number };
+  /** The preset the page fits with, and how it differs from the CLI's default (shown on the page). */
+  preset: { name: string; note: string };
   maxTrainImages: number;
   maxBankRows: number;
 }

@@ -3,7 +3,7 @@
 // with Node's I/O swapped for browser adapters by the bundler (see build.ts).
 import { zipSync, unzipSync } from 'fflate';
 import { PatchCore } from '../model/patchcore.js';
-import { DEFAULT_SCORING } from '../model/config.js';
+import { resolveFitOptions } from '../settings/presets.js';
 import { onnxBackbone, type Backbone } from '../backbone/backbone.js';
 import { ort } from '../onnx/session.js';
 import { useWebGpu } from './shims/ort.js';
@@ -13,7 +13,7 @@ import { regionsOf } from '../model/regions.js';
 import { inspectedBox } from '../image/preprocess.js';
 import { registerImage, forgetImages, loadImage } from './adapters/load.js';
 import { readBytes, writeFileSync, rmSync } from './shims/memfs.js';
-import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, type Reply, type Request, type SiteManifest } from './protocol.js';
+import { MAX_BANK_ROWS, MAX_TRAIN_IMAGES, PAGE_PRESET, type Reply, type Request, type SiteManifest } from './protocol.js';
 import { describe } from './failure.js';
 
 const base = new URL('./', self.location.href);
@@ -67,18 +67,14 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
   }
   if (names.length < 1) throw new Error('no training images');
   if (names.length > MAX_TRAIN_IMAGES) throw new Error(`${names.length} training images: the page accepts at most ${MAX_TRAIN_IMAGES} (use the CLI for more)`);
-  if (!(r.ratio > 0 && r.ratio <= 1)) throw new Error(`coreset ratio must be in (0, 1], got ${r.ratio}`);
+  // the page's settings as the library resolves them (the same checks and messages as the CLI's)
+  const settings = resolveFitOptions(PAGE_PRESET, { ratio: r.ratio, preprocess: manifest.preprocess });
   const { crop } = manifest.preprocess, stride = manifest.backbone.spec.strides[0];
-  const bankRows = Math.ceil(names.length * Math.ceil(crop / stride) ** 2 * r.ratio);
+  const bankRows = Math.ceil(names.length * Math.ceil(crop / stride) ** 2 * settings.ratio);
   if (bankRows > MAX_BANK_ROWS) throw new Error(`a bank of ${bankRows} patches (${names.length} images × coreset ratio ${r.ratio}) exceeds the page's ${MAX_BANK_ROWS}: lower the coreset ratio`);
   try {
     const fitted = await PatchCore.fit(names, backbone, {
-      preprocess: manifest.preprocess,
-      background: null,
-      featureDim: 0,
-      ratio: r.ratio,
-      seed: 0,
-      scoring: DEFAULT_SCORING,
+      ...settings,
       batchSize: 8, // as the CLI
       progress: (stage, done, total) => post({ type: 'progress', stage, done, total }),
     });

@@ -67,7 +67,7 @@ worker.onmessage = (ev: MessageEvent<Reply>) => {
     backend = r.backend;
     const runtime = r.backend === 'webgpu' ? 'WebGPU' : `WASM, ${r.ortThreads} thread${r.ortThreads === 1 ? '' : 's'}`;
     $('limits').textContent = `Backbone ${r.manifest.backbone.id} (ONNX Runtime ${runtime}). ` +
-      `At most ${r.manifest.maxTrainImages} training images (all their patch features stay in this tab's memory) and a bank of ${r.manifest.maxBankRows} patches.`;
+      `At most ${r.manifest.maxTrainImages} training images (all their patch features stay in this tab's memory) and a bank of ${r.manifest.maxBankRows} patches. ${r.manifest.preset.note}`;
     ready(r.manifest);
     showSettings(r.manifest);
     updateButtons();
