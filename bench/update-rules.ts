@@ -51,7 +51,7 @@ await ex.release();
 const labels = ds.test.map((t) => t.label);
 let t0 = Date.now();
 const fit = await fitFeatures(train, { ratio, seed: 0, targetFpr, mapStride: backbone.spec.strides[0], calibration: scoreAll ? 0 : undefined });
-console.log(`fit (every training image leave-one-out) ${((Date.now() - t0) / 1000).toFixed(0)} s, bank ${fit.fitted.bank.size}, load ${load()}`);
+console.log(`fit (${scoreAll ? 'every training image' : "fit's sample"} scored leave-one-out) ${((Date.now() - t0) / 1000).toFixed(0)} s, bank ${fit.fitted.bank.size}, load ${load()}`);
 
 // the training patches' distances to the bank on the coreset's projections
 const P = fit.store.projectDim, N = fit.store.count;

@@ -161,5 +161,9 @@ console.log(
     `signed mean ${meanOf(meanDiff).toFixed(4)}; refit's spread across seeds (sd) mean ${meanOf(spread).toFixed(4)}, median ${median(spread).toFixed(4)}; update's own spread mean ${meanOf(updSpread).toFixed(4)}; ` +
     `images with mean |update − refit| ≤ 2 sd of the refit's seeds: ${within} of ${n}`,
 );
+// the yardstick: how far two refits at different coreset seeds are apart, image by image
+const pairs: string[] = [];
+for (let a = 0; a < S; a++) for (let b = a + 1; b < S; b++) pairs.push(meanOf(refitScores[a].map((x, i) => Math.abs(x - refitScores[b][i]))).toFixed(4));
+console.log(`mean |update − refit| per seed (same seed): ${updatedScores.map((u, k) => meanOf(u.map((x, i) => Math.abs(x - refitScores[k][i]))).toFixed(4)).join(', ')}; mean |refit − refit| between seeds: ${pairs.join(', ')}`);
 const meanScores = (m: number[][]) => Array.from({ length: n }, (_, i) => meanOf(m.map((r) => r[i])));
 console.log(`AUROC of the seed-mean scores: updated ${aurocOf(meanScores(updatedScores), labels).toFixed(4)}, refit ${aurocOf(meanScores(refitScores), labels).toFixed(4)}; load ${load()}`);
