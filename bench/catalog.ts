@@ -47,6 +47,8 @@ export const BENCHES: readonly BenchEntry[] = [
   { name: 'line-loop', kind: 'study', summary: 'the line simulated: false alarms marked good and added with update' },
   { name: 'paired', kind: 'study', summary: 'settings compared on the same test images (paired bootstrap)' },
   { name: 'suspects', kind: 'study', summary: 'suspect training images: planted defects found vs clean images flagged' },
+  { name: 'update-rules', kind: 'study', summary: 'update rules (radius × threshold) on the simplest case and the line replay' },
+  { name: 'update-vs-refit', kind: 'study', summary: 'fit on 90 % + update with 10 % against a refit on all: scores, coverage, time' },
   { name: 'repeated-set', kind: 'data', summary: 'a large MVTec-layout set made of a small one (eval memory at size)' },
   { name: 'texture-set', kind: 'data', summary: 'a generated texture-like training set (no background to prune)' },
   { name: 'texture-tiles', kind: 'data', summary: 'texture sets tiled from the shared sets, real defects included' },

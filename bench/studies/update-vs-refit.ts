@@ -11,24 +11,24 @@
 //   the radius's share of the refit.
 // Features are extracted once, with one extractor calibrated on all training images (an update uses
 // its model's calibration, made from the 90 %; the difference is not measured here).
-//   node dist/bench/update-vs-refit.js --data DIR [--preset v3] [--ratio R] [--seeds 0,1,2] [--split-seed 0] [--out scores.json]
+//   npm run bench -- update-vs-refit --data DIR [--preset v3] [--ratio R] [--seeds 0,1,2] [--split-seed 0] [--out scores.json]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadDataset } from '../src/data/dataset.js';
-import { loadBackbone } from '../src/backbone/index.js';
-import { createExtractor } from '../src/model/extract.js';
-import { updateWithFeatures } from '../src/model/update.js';
-import { OrtProjector } from '../src/memory/projection.js';
-import { PairwiseKnn } from '../src/scoring/pairwise-knn.js';
-import { ortNearest, plainNearest } from '../src/memory/cover.js';
-import { relativeNames } from '../src/data/common-folder.js';
-import { Rng, permutation } from '../src/util/rng.js';
-import type { MemoryBank } from '../src/types.js';
-import { presetNamed } from './settings.js';
-import { aurocOf } from './bootstrap.js';
-import { arg } from './args.js';
-import { cachedFeatures, extractAllFiles, fitFeatures, scoresAgainst, type Feats } from './fit-features.js';
+import { loadDataset } from '../../src/data/dataset.js';
+import { loadBackbone } from '../../src/backbone/index.js';
+import { createExtractor } from '../../src/model/extract.js';
+import { updateWithFeatures } from '../../src/model/update.js';
+import { OrtProjector } from '../../src/memory/projection.js';
+import { PairwiseKnn } from '../../src/scoring/pairwise-knn.js';
+import { ortNearest, plainNearest } from '../../src/memory/cover.js';
+import { relativeNames } from '../../src/data/common-folder.js';
+import { Rng, permutation } from '../../src/util/rng.js';
+import type { MemoryBank } from '../../src/types.js';
+import { presetNamed } from '../lib/settings.js';
+import { aurocOf } from '../lib/bootstrap.js';
+import { arg } from '../lib/args.js';
+import { cachedFeatures, extractAllFiles, fitFeatures, scoresAgainst, type Feats } from '../lib/fit-features.js';
 
 const data = arg('data', '../shared/datasets/mvtec3d_tire');
 const preset = presetNamed(arg('preset', 'v3'));
@@ -74,7 +74,7 @@ async function coverage(bank: MemoryBank, seed: number, radius: number) {
       const sample: { z: Float32Array; d: number }[] = [];
       for (const f of fs) {
         const z = await proj.project(f.features.data, f.features.count);
-        const d = await ortNearest(knn)(z, f.features.count, bankZ, bank.size, P);
+        const d = await ortNearest(knn)({ data: z, n: f.features.count, dim: P }, { data: bankZ, n: bank.size, dim: P });
         let a = 0;
         for (let r = 0; r < d.length; r++) if (d[r] > d[a]) a = r;
         max = Math.max(max, d[a]);
@@ -88,7 +88,7 @@ async function coverage(bank: MemoryBank, seed: number, radius: number) {
       const rows = [...worst, ...sample];
       const flat = new Float32Array(rows.length * P);
       rows.forEach((x, i) => flat.set(x.z, i * P));
-      const exact = await plainNearest(flat, rows.length, bankZ, bank.size, P);
+      const exact = await plainNearest({ data: flat, n: rows.length, dim: P }, { data: bankZ, n: bank.size, dim: P });
       let maxExact = 0, maxDiff = 0;
       rows.forEach((x, i) => {
         maxExact = Math.max(maxExact, exact[i]);

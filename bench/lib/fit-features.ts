@@ -5,15 +5,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Geometry, PatchFeatures } from '../src/types.js';
-import type { ModelConfig } from '../src/model/config.js';
-import { DEFAULT_SCORING } from '../src/model/config.js';
-import { FeatureStore } from '../src/memory/index.js';
-import { bankFromStore, scoreFeatures, type FittedBank } from '../src/model/bank.js';
-import { coverageRadius } from '../src/model/update.js';
-import { calibrationImages, leaveOneOutScores } from '../src/model/threshold.js';
-import { conformalThreshold } from '../src/scoring/decision.js';
-import type { Extractor } from '../src/model/extract.js';
+import type { Geometry, PatchFeatures } from '../../src/types.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import { DEFAULT_SCORING } from '../../src/model/config.js';
+import { FeatureStore } from '../../src/memory/index.js';
+import { bankFromStore, scoreFeatures, type FittedBank } from '../../src/model/bank.js';
+import { coverageRadius } from '../../src/model/update.js';
+import { calibrationImages, leaveOneOutScores } from '../../src/model/threshold.js';
+import { conformalThreshold } from '../../src/scoring/decision.js';
+import type { Extractor } from '../../src/model/extract.js';
 
 export interface Feats {
   file: string;
@@ -94,7 +94,7 @@ export async function fitFeatures(train: Feats[], o: FeatureFitOptions): Promise
   for (const f of train) await store.append(f.features);
   await store.flush();
   const storeS = lap();
-  const fitted = await bankFromStore(store, o.ratio, o.seed, scoring);
+  const fitted = await bankFromStore(store, { ratio: o.ratio, seed: o.seed, scoring });
   const coresetS = lap();
   const radius = o.noRadius ? undefined : await coverageRadius(store, fitted.origin!);
   const radiusS = lap();

@@ -11,23 +11,23 @@
 // One fit (seed 0) scores every training image leave-one-out; the static model's threshold is the
 // conformal quantile over fit's default sample of them, as `patchcore fit` sets it, so every rule
 // starts from the same model. Features are extracted once.
-//   node dist/bench/update-rules.js [--data DIR] [--ratio 0.01] [--seeds 0,1,2] [--rules max:rederive,q0.99:keep,...] [--replay 1] [--calibration all|sample]
+//   npm run bench -- update-rules [--data DIR] [--ratio 0.01] [--seeds 0,1,2] [--rules max:rederive,q0.99:keep,...] [--replay 1] [--calibration all|sample]
 import * as os from 'node:os';
-import { loadDataset } from '../src/data/dataset.js';
-import { loadBackbone } from '../src/backbone/index.js';
-import { createExtractor } from '../src/model/extract.js';
-import { updateWithFeatures } from '../src/model/update.js';
-import { PairwiseKnn } from '../src/scoring/pairwise-knn.js';
-import { ortNearest } from '../src/memory/cover.js';
-import { calibrationImages } from '../src/model/threshold.js';
-import { conformalThreshold } from '../src/scoring/decision.js';
-import { relativeNames } from '../src/data/common-folder.js';
-import { Rng, permutation } from '../src/util/rng.js';
-import type { FittedBank } from '../src/model/bank.js';
-import type { ModelConfig } from '../src/model/config.js';
-import { PRESETS } from '../src/model/config.js';
-import { arg } from './args.js';
-import { cachedFeatures, fitFeatures, scoresAgainst } from './fit-features.js';
+import { loadDataset } from '../../src/data/dataset.js';
+import { loadBackbone } from '../../src/backbone/index.js';
+import { createExtractor } from '../../src/model/extract.js';
+import { updateWithFeatures } from '../../src/model/update.js';
+import { PairwiseKnn } from '../../src/scoring/pairwise-knn.js';
+import { ortNearest } from '../../src/memory/cover.js';
+import { calibrationImages } from '../../src/model/threshold.js';
+import { conformalThreshold } from '../../src/scoring/decision.js';
+import { relativeNames } from '../../src/data/common-folder.js';
+import { Rng, permutation } from '../../src/util/rng.js';
+import type { FittedBank } from '../../src/model/bank.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import { PRESETS } from '../../src/model/config.js';
+import { arg } from '../lib/args.js';
+import { cachedFeatures, fitFeatures, scoresAgainst } from '../lib/fit-features.js';
 
 const data = arg('data', '../shared/datasets/mvtec3d_tire');
 const ratio = Number(arg('ratio', '0.01'));
@@ -60,7 +60,7 @@ const bankZ = fit.store.projectedRows(fit.fitted.origin!);
 const dist = new Float32Array(N);
 for (let r0 = 0; r0 < N; r0 += 65536) {
   const r1 = Math.min(N, r0 + 65536);
-  dist.set(await ortNearest(knn)(fit.store.projectedRows(Int32Array.from({ length: r1 - r0 }, (_, i) => r0 + i)), r1 - r0, bankZ, fit.fitted.bank.size, P), r0);
+  dist.set(await ortNearest(knn)({ data: fit.store.projectedRows(Int32Array.from({ length: r1 - r0 }, (_, i) => r0 + i)), n: r1 - r0, dim: P }, { data: bankZ, n: fit.fitted.bank.size, dim: P }), r0);
 }
 await knn.release();
 fit.store.close();
