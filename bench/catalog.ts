@@ -41,7 +41,7 @@ export const BENCHES: readonly BenchEntry[] = [
   { name: 'calibration-check', kind: 'study', summary: "does fit's threshold keep its false-alarm rate on unseen goods (K folds)" },
   { name: 'coreset-quality', kind: 'study', summary: 'exact greedy against composable coresets at the default preset' },
   { name: 'foreground', kind: 'study', summary: '--foreground modes side by side, paired per run' },
-  { name: 'foreground-auto', kind: 'study', summary: "what --foreground auto decides per set, from the training features alone" },
+  { name: 'foreground-auto', kind: 'study', summary: 'what --foreground auto decides per set, from the training features alone' },
   { name: 'grid', kind: 'study', summary: "the default's grid: extraction × coreset variants, paired comparisons" },
   { name: 'heldout', kind: 'study', summary: 'image AUROC with held-out training goods added (K-fold)' },
   { name: 'line-loop', kind: 'study', summary: 'the line simulated: false alarms marked good and added with update' },

@@ -23,7 +23,7 @@ function runOne(entry: BenchEntry, args: string[]): boolean {
 }
 
 function main(argv: string[]): number {
-  if (flag('list', argv)) return void console.log(listing()), 0;
+  if (flag('list', argv)) return (void console.log(listing()), 0);
   const named = argv[0] && !argv[0].startsWith('--') ? BENCHES.find((b) => b.name === argv[0]) : undefined;
   if (argv[0] && !argv[0].startsWith('--') && !named) {
     console.error(`Expected a bench name (npm run bench -- --list) for bench but received ${argv[0]}`);

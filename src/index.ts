@@ -8,7 +8,16 @@ export type { UpdateOptions, UpdateResult, UpdatedImage } from './model/update.j
 export type { ModelConfig, ThresholdInfo } from './model/config.js';
 
 // presets and settings
-export { PRESETS, DEFAULT_PRESET, DEFAULT_SCORING, DEFAULT_TARGET_FPR, resolveFitOptions, type Preset, type FitSettings, type FitOverrides } from './settings/index.js';
+export {
+  PRESETS,
+  DEFAULT_PRESET,
+  DEFAULT_SCORING,
+  DEFAULT_TARGET_FPR,
+  resolveFitOptions,
+  type Preset,
+  type FitSettings,
+  type FitOverrides,
+} from './settings/index.js';
 
 // backbones and images
 export { loadBackbone, resolveBackbone, backboneIds, type Backbone } from './backbone/index.js';
@@ -17,7 +26,17 @@ export { removeBackground, DEFAULT_BACKGROUND, type BackgroundConfig } from './i
 export { FOREGROUND_MODES, type ForegroundMode, type ForegroundConfig } from './foreground/mask.js';
 
 // scoring rules: the built-in ones and the registry a new rule joins
-export { registerScoringRule, scoringRules, scoringRule, defineRule, SCORE_KINDS, type ScoringRule, type PatchNeighbours, type ScoreGraphInputs, type ScoringParams } from './scoring/rules/index.js';
+export {
+  registerScoringRule,
+  scoringRules,
+  scoringRule,
+  defineRule,
+  SCORE_KINDS,
+  type ScoringRule,
+  type PatchNeighbours,
+  type ScoreGraphInputs,
+  type ScoringParams,
+} from './scoring/rules/index.js';
 
 // evaluation, metrics and thresholds
 export { evaluate, type EvalResult, type EvalOptions, type MetricSummary } from './model/evaluate.js';

@@ -17,8 +17,8 @@ export interface Tensor {
 
 /** What a backbone needs from the image stage. */
 export interface BackboneSpec {
-  id: string;                     // 'inception_v3', 'wide_resnet50_2', 'resnet18', or a file path
-  layers: [string, string];       // graph outputs: shallow (stride 8) then deep (stride 16)
+  id: string; // 'inception_v3', 'wide_resnet50_2', 'resnet18', or a file path
+  layers: [string, string]; // graph outputs: shallow (stride 8) then deep (stride 16)
   mean: [number, number, number]; // applied to RGB/255
   std: [number, number, number];
   strides: [number, number];
@@ -26,8 +26,8 @@ export interface BackboneSpec {
 
 /** How a raw image becomes the backbone input. Stored in model.json. */
 export interface PreprocessConfig {
-  resize: number;          // shorter side, bilinear
-  crop: number | 'none';   // center crop size, or keep the resized image whole
+  resize: number; // shorter side, bilinear
+  crop: number | 'none'; // center crop size, or keep the resized image whole
   mean: [number, number, number];
   std: [number, number, number];
 }
@@ -43,15 +43,15 @@ export interface PatchFeatures {
   gridH: number;
   gridW: number;
   dim: number;
-  count: number;       // number of patches (images * gridH * gridW)
-  data: Float32Array;  // count × dim, row-major
+  count: number; // number of patches (images * gridH * gridW)
+  data: Float32Array; // count × dim, row-major
 }
 
 /** The memory bank: coreset-selected patch features. */
 export interface MemoryBank {
   dim: number;
   size: number;
-  data: Float32Array;         // size × dim
+  data: Float32Array; // size × dim
   /** N_b table for the neighbourhood score and eq. 7: size × b, each row starts with the point itself. */
   neighbours?: Int32Array;
   b?: number;
@@ -62,19 +62,19 @@ export type { ScoreKind };
 
 export interface ScoringConfig {
   kind: ScoreKind;
-  k: number;          // knn-mean
-  b: number;          // neighbourhood and reweighting
-  squared: boolean;   // faiss parity: report d² instead of d
-  reweight: boolean;  // PatchCore eq. 7 on the image score
-  sigma: number;      // Gaussian σ of the anomaly map
+  k: number; // knn-mean
+  b: number; // neighbourhood and reweighting
+  squared: boolean; // faiss parity: report d² instead of d
+  reweight: boolean; // PatchCore eq. 7 on the image score
+  sigma: number; // Gaussian σ of the anomaly map
 }
 
 /** Scores on the patch grid of one image. */
 export interface PatchScores {
   gridH: number;
   gridW: number;
-  scores: Float32Array;   // gridH*gridW
-  nearest: Int32Array;    // index of m*(p) in the bank
+  scores: Float32Array; // gridH*gridW
+  nearest: Int32Array; // index of m*(p) in the bank
   nearestDist: Float32Array; // d(p, m*) (true distance, never squared)
 }
 

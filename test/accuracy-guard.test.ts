@@ -21,17 +21,30 @@ const TRAIN_STEP = 3;
 const have = existsSync(TIRE);
 const ci = process.env.CI === 'true';
 
-test(`accuracy guard: preset ${DEFAULT_PRESET} on ../shared tire, image and pixel AUROC within ${TOLERANCE} of the record`, { skip: !have && !ci && `${TIRE} absent (under CI=true this fails)` }, async () => {
+test(`accuracy guard: preset ${DEFAULT_PRESET} on ../shared tire, image and pixel AUROC within ${TOLERANCE} of the record`, {
+  skip: !have && !ci && `${TIRE} absent (under CI=true this fails)`,
+}, async () => {
   assert.ok(have, `${TIRE} is missing: CI must clone the repository with shared/ beside it`);
   const full = await loadDataset(TIRE);
   const ds = { ...full, train: full.train.filter((_, i) => i % TRAIN_STEP === 0) };
   const p = PRESETS[DEFAULT_PRESET];
-  const extractor = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
+  const extractor = await createExtractor(ds.train, await loadBackbone(p.backbone), {
+    preprocess: p.preprocess,
+    background: null,
+    featureDim: p.featureDim,
+    precision: p.precision,
+  });
   const r = await evaluate(ds, extractor, { runs: 1, ratio: p.ratio, seed: 0, scoring: DEFAULT_SCORING });
   const got = { image_auroc: r.metrics.image_auroc.mean as number, pixel_auroc: r.metrics.pixel_auroc.mean as number };
   const records = existsSync(RECORD) ? (JSON.parse(readFileSync(RECORD, 'utf8')) as Record<string, typeof got & { ratio: number }>) : {};
   if (process.env.PATCHCORE_RECORD_GUARD === '1') {
-    records[DEFAULT_PRESET] = { ...got, ratio: p.ratio, recorded: new Date().toISOString().slice(0, 10), train: `${ds.train.length} of ${full.train.length}`, test: full.test.length } as typeof got & { ratio: number };
+    records[DEFAULT_PRESET] = {
+      ...got,
+      ratio: p.ratio,
+      recorded: new Date().toISOString().slice(0, 10),
+      train: `${ds.train.length} of ${full.train.length}`,
+      test: full.test.length,
+    } as typeof got & { ratio: number };
     writeFileSync(RECORD, JSON.stringify(records, null, 2) + '\n');
   }
   const want = records[DEFAULT_PRESET];

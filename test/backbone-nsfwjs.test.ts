@@ -15,11 +15,19 @@ import { Rng } from '../src/util/rng.js';
 
 process.env.PATCHCORE_CACHE = mkdtempSync(path.join(os.tmpdir(), 'pc-nsfwjs-'));
 after(() => fs.rm(process.env.PATCHCORE_CACHE!, { recursive: true, force: true }));
-const uniform = (seed: number) => { const r = new Rng(seed); return () => r.next(); };
+const uniform = (seed: number) => {
+  const r = new Rng(seed);
+  return () => r.next();
+};
 
 // ---- Independent reference: a float64 NHWC interpreter of Keras layers using the raw
 // Keras kernels (HWIO) and raw BN statistics, with TF's padding rules written out.
-interface Img { h: number; w: number; c: number; d: Float64Array }
+interface Img {
+  h: number;
+  w: number;
+  c: number;
+  d: Float64Array;
+}
 
 /** TF output size and leading pad; 'same' puts the odd extra pad at the end. */
 function geom(n: number, k: number, s: number, padding: string) {
@@ -30,13 +38,15 @@ function geom(n: number, k: number, s: number, padding: string) {
 
 /** Visit every output position with its in-range window positions (input pixel offsets). */
 function windows(x: Img, kh: number, kw: number, s: number[], padding: string, fn: (o: number, taps: [number, number][]) => void) {
-  const gy = geom(x.h, kh, s[0], padding), gx = geom(x.w, kw, s[1], padding);
+  const gy = geom(x.h, kh, s[0], padding),
+    gx = geom(x.w, kw, s[1], padding);
   for (let oy = 0; oy < gy.out; oy++)
     for (let ox = 0; ox < gx.out; ox++) {
       const taps: [number, number][] = []; // [pixel offset in x, kernel tap index]
       for (let ky = 0; ky < kh; ky++)
         for (let kx = 0; kx < kw; kx++) {
-          const iy = oy * s[0] - gy.before + ky, ix = ox * s[1] - gx.before + kx;
+          const iy = oy * s[0] - gy.before + ky,
+            ix = ox * s[1] - gx.before + kx;
           if (iy >= 0 && iy < x.h && ix >= 0 && ix < x.w) taps.push([(iy * x.w + ix) * x.c, ky * kw + kx]);
         }
       fn(oy * gx.out + ox, taps);
@@ -50,8 +60,7 @@ function conv(x: Img, k: WeightTensor, s: number[], padding: string, depthwise: 
   const d = new Float64Array(geom(x.h, kh, s[0], padding).out * geom(x.w, kw, s[1], padding).out * oc);
   const { h, w } = windows(x, kh, kw, s, padding, (o, taps) => {
     for (const [p, t] of taps)
-      for (let i = 0; i < ci; i++)
-        for (let m = 0; m < co; m++) d[o * oc + (depthwise ? i * co + m : m)] += x.d[p + i] * k.data[(t * ci + i) * co + m];
+      for (let i = 0; i < ci; i++) for (let m = 0; m < co; m++) d[o * oc + (depthwise ? i * co + m : m)] += x.d[p + i] * k.data[(t * ci + i) * co + m];
   });
   return { h, w, c: oc, d };
 }
@@ -79,12 +88,17 @@ function reference(layers: KerasLayer[], W: Map<string, WeightTensor>, input: Im
     const x = ins[0];
     let y: Img;
     switch (l.class_name) {
-      case 'InputLayer': y = input; break;
+      case 'InputLayer':
+        y = input;
+        break;
       case 'Conv2D':
       case 'DepthwiseConv2D': {
         const dw = l.class_name === 'DepthwiseConv2D';
         y = conv(x, W.get(`${l.name}/${dw ? 'depthwise_kernel' : 'kernel'}`)!, c.strides, c.padding as string, dw);
-        if (c.use_bias) { const b = W.get(`${l.name}/bias`)!.data; y = map(y, (v, ch) => v + b[ch]); }
+        if (c.use_bias) {
+          const b = W.get(`${l.name}/bias`)!.data;
+          y = map(y, (v, ch) => v + b[ch]);
+        }
         if (c.activation === 'relu') y = map(y, (v) => Math.max(v, 0));
         break;
       }
@@ -94,16 +108,30 @@ function reference(layers: KerasLayer[], W: Map<string, WeightTensor>, input: Im
         y = map(x, (u, ch) => ((u - m[ch]) / Math.sqrt(v[ch] + c.epsilon)) * (g ? g[ch] : 1) + (b ? b[ch] : 0));
         break;
       }
-      case 'Activation': y = map(x, (v) => Math.max(v, 0)); break;
-      case 'ReLU': y = map(x, (v) => Math.min(Math.max(v, 0), c.max_value ?? Infinity)); break;
-      case 'MaxPooling2D': y = pool(x, c, true); break;
-      case 'AveragePooling2D': y = pool(x, c, false); break;
-      case 'Add': y = map(x, (v) => v); for (const z of ins.slice(1)) for (const [i, v] of z.d.entries()) y.d[i] += v; break;
+      case 'Activation':
+        y = map(x, (v) => Math.max(v, 0));
+        break;
+      case 'ReLU':
+        y = map(x, (v) => Math.min(Math.max(v, 0), c.max_value ?? Infinity));
+        break;
+      case 'MaxPooling2D':
+        y = pool(x, c, true);
+        break;
+      case 'AveragePooling2D':
+        y = pool(x, c, false);
+        break;
+      case 'Add':
+        y = map(x, (v) => v);
+        for (const z of ins.slice(1)) for (const [i, v] of z.d.entries()) y.d[i] += v;
+        break;
       case 'Concatenate': {
         const cc = ins.reduce((s, z) => s + z.c, 0);
         y = { h: x.h, w: x.w, c: cc, d: new Float64Array(x.h * x.w * cc) };
         let off = 0;
-        for (const z of ins) { for (let p = 0; p < z.h * z.w; p++) for (let i = 0; i < z.c; i++) y.d[p * cc + off + i] = z.d[p * z.c + i]; off += z.c; }
+        for (const z of ins) {
+          for (let p = 0; p < z.h * z.w; p++) for (let i = 0; i < z.c; i++) y.d[p * cc + off + i] = z.d[p * z.c + i];
+          off += z.c;
+        }
         break;
       }
       case 'ZeroPadding2D': {
@@ -112,7 +140,8 @@ function reference(layers: KerasLayer[], W: Map<string, WeightTensor>, input: Im
         for (let i = 0; i < x.h; i++) y.d.set(x.d.subarray(i * x.w * x.c, (i + 1) * x.w * x.c), ((i + t) * y.w + le) * x.c);
         break;
       }
-      default: throw new Error(`reference: ${l.class_name}`);
+      default:
+        throw new Error(`reference: ${l.class_name}`);
     }
     vals.set(l.name, y);
     if (l.name === target) return y;
@@ -134,9 +163,14 @@ function referenceGraph(nodes: any[], W: Map<string, WeightTensor>, input: Img, 
     else if (n.op === 'Placeholder') y = input;
     else if (n.op === 'Mul') y = map(k as Img, (v) => v * W.get(x)!.data[0]);
     else if (n.op === 'Sub') y = map(x, (v) => v - W.get(k)!.data[0]);
-    else if (n.op === 'AddV2') { const z = k as Img; y = map(x, (v) => v); for (const [i, v] of z.d.entries()) (y as Img).d[i] += v; }
-    else {
-      const a = n.attr, ops = a.fused_ops.list.s.map(str), bias = W.get(b)!.data;
+    else if (n.op === 'AddV2') {
+      const z = k as Img;
+      y = map(x, (v) => v);
+      for (const [i, v] of z.d.entries()) (y as Img).d[i] += v;
+    } else {
+      const a = n.attr,
+        ops = a.fused_ops.list.s.map(str),
+        bias = W.get(b)!.data;
       y = conv(x, W.get(k)!, a.strides.list.i.slice(1, 3).map(Number), str(a.padding.s).toLowerCase(), n.op.includes('Depthwise'));
       y = map(y, (v, ch) => (ops.includes('Relu6') ? Math.min(Math.max(v + bias[ch], 0), 6) : v + bias[ch]));
     }
@@ -162,7 +196,8 @@ async function compare(topology: KerasTopology | TfGraphTopology, W: Map<string,
     const got = out[name];
     assert.deepEqual(got.dims, [1, ref.c, ref.h, ref.w], name);
     const g = got.data as Float32Array;
-    let diff = 0, mag = 0;
+    let diff = 0,
+      mag = 0;
     for (let p = 0; p < ref.h * ref.w; p++)
       for (let ch = 0; ch < ref.c; ch++) {
         const r = ref.d[p * ref.c + ch];

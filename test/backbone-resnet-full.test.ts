@@ -29,6 +29,9 @@ for (const c of CASES) {
     assert.deepEqual(out.layer3.dims, c.l3);
     const l3 = out.layer3.data as Float32Array;
     assert.ok(l3.every(Number.isFinite));
-    assert.ok(l3.some((v) => v > 0), 'post-ReLU features are not all zero');
+    assert.ok(
+      l3.some((v) => v > 0),
+      'post-ReLU features are not all zero',
+    );
   });
 }

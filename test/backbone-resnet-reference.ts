@@ -56,7 +56,8 @@ function maxPool3s2(x: Fmap): Fmap {
       for (let xx = 0; xx < w; xx++)
         for (let dy = -1; dy <= 1; dy++)
           for (let dx = -1; dx <= 1; dx++) {
-            const iy = 2 * y + dy, ix = 2 * xx + dx;
+            const iy = 2 * y + dy,
+              ix = 2 * xx + dx;
             if (iy < 0 || iy >= x.h || ix < 0 || ix >= x.w) continue;
             const o = (c * h + y) * w + xx;
             out[o] = Math.max(out[o], x.data[(c * x.h + iy) * x.w + ix]);

@@ -42,7 +42,13 @@ test('resnet18 from --weights FILE, then from the fetched-file location', async 
   assert.equal(again.hash, bb.hash, 'same weights give the same graph');
   assert.notEqual(backboneEntry('resnet18').cacheName({}), backboneEntry('resnet18').cacheName({ weights: file }));
   const info = listTorchvisionBackbones();
-  assert.deepEqual(info.map((b) => [b.name, b.cached]), [['wide_resnet50_2', false], ['resnet18', true]]);
+  assert.deepEqual(
+    info.map((b) => [b.name, b.cached]),
+    [
+      ['wide_resnet50_2', false],
+      ['resnet18', true],
+    ],
+  );
   assert.ok(info[0].downloadBytes > 270e6 && info[1].downloadBytes < 50e6);
 });
 

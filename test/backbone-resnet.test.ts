@@ -38,7 +38,8 @@ const BASIC: ResNetConfig = {
   ],
 };
 
-const H = 37, W = 45; // odd sizes exercise the padding arithmetic
+const H = 37,
+  W = 45; // odd sizes exercise the padding arithmetic
 const N = 2;
 
 function randomImages(seed: number): Float32Array {
@@ -71,7 +72,10 @@ function save(name: string, bytes: Uint8Array): string {
   return file;
 }
 
-for (const [label, cfg] of [['bottleneck', BOTTLENECK], ['basic', BASIC]] as const) {
+for (const [label, cfg] of [
+  ['bottleneck', BOTTLENECK],
+  ['basic', BASIC],
+] as const) {
   test(`${label} ResNet graph matches the reference forward pass (safetensors)`, async () => {
     const weights = randomResNetWeights(cfg, 7);
     assert.ok(weights.has('layer1.0.conv1.weight') && weights.has('layer2.0.downsample.1.running_var'));

@@ -38,24 +38,38 @@ test('float model: named tensors become the only outputs and strides come from a
   const u = await userOnnxBackbone(tinyFloatModel(), ['s8', 's16'], MEAN, STD, 96);
   assert.deepEqual(u.spec.layers, ['s8', 's16']);
   assert.deepEqual(u.spec.strides, [8, 16]);
-  assert.deepEqual(u.dims, [[1, 4, 12, 12], [1, 4, 6, 6]]);
+  assert.deepEqual(u.dims, [
+    [1, 4, 12, 12],
+    [1, 4, 6, 6],
+  ]);
   const m = onnxProto.onnx.ModelProto.decode(u.bytes);
-  assert.deepEqual(m.graph!.output!.map((o) => o.name), ['s8', 's16']);
+  assert.deepEqual(
+    m.graph!.output!.map((o) => o.name),
+    ['s8', 's16'],
+  );
   assert.ok(!m.graph!.node!.some((n) => n.opType === 'GlobalAveragePool'), 'the unused head is pruned');
 });
 
 test('unknown or repeated layer names are UserErrors that list valid names', async () => {
   const file = tinyFloatModel();
-  await assert.rejects(userOnnxBackbone(file, ['s8', 'nope'], MEAN, STD), (e: unknown) => e instanceof UserError && /Expected tensors of .*, e\.g\. s2, s4, s8, s16.* for layers but received "nope"/.test(e.message));
+  await assert.rejects(
+    userOnnxBackbone(file, ['s8', 'nope'], MEAN, STD),
+    (e: unknown) => e instanceof UserError && /Expected tensors of .*, e\.g\. s2, s4, s8, s16.* for layers but received "nope"/.test(e.message),
+  );
   await assert.rejects(userOnnxBackbone(file, ['s8', 's8'], MEAN, STD), UserError);
   await assert.rejects(loadUserOnnxBackbone({ id: file, layers: 's8' }), /two tensor names/);
 });
 
-test('int8 MobileNetV2: block outputs 365_quantized (stride 8) and 426_quantized (stride 16), dequantized', { skip: !existsSync(mobilenet) && !CI && `${mobilenet} not found (../shared)` }, async () => {
+test('int8 MobileNetV2: block outputs 365_quantized (stride 8) and 426_quantized (stride 16), dequantized', {
+  skip: !existsSync(mobilenet) && !CI && `${mobilenet} not found (../shared)`,
+}, async () => {
   assert.ok(existsSync(mobilenet), `${mobilenet} not found (../shared)`);
   const u = await userOnnxBackbone(mobilenet, ['365_quantized', '426_quantized'], MEAN, STD, 224);
   assert.deepEqual(u.spec.strides, [8, 16]);
-  assert.deepEqual(u.dims, [[1, 32, 28, 28], [1, 96, 14, 14]]);
+  assert.deepEqual(u.dims, [
+    [1, 32, 28, 28],
+    [1, 96, 14, 14],
+  ]);
   // outputs are float and lie on the quantization grid: (v - 0)/scale + zero_point is an integer
   const model = onnxProto.onnx.ModelProto.decode(u.bytes);
   const deq = model.graph!.node!.find((n) => n.output![0] === u.spec.layers[0])!;

@@ -6,15 +6,24 @@ import { UserError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { loadOpenCv } from '../src/image/opencv.js';
 import { rangeMask } from '../src/image/background-range.js';
-import {
-  DEFAULT_BACKGROUND, backgroundFigure, parseBgRange, removeBackground, type BackgroundConfig,
-} from '../src/image/background.js';
+import { DEFAULT_BACKGROUND, backgroundFigure, parseBgRange, removeBackground, type BackgroundConfig } from '../src/image/background.js';
 
-const W = 120, H = 100, CX = 60, CY = 50, R = 20;
+const W = 120,
+  H = 100,
+  CX = 60,
+  CY = 50,
+  R = 20;
 const dist = (x: number, y: number) => Math.hypot(x - CX, y - CY);
 
 /** Speck positions (top-left), all > 25 px from the object centre; sizes 1 or 2 px. */
-const SPECKS: Array<[number, number, number]> = [[10, 10, 1], [100, 15, 2], [15, 80, 2], [105, 85, 1], [60, 8, 2], [20, 45, 1]];
+const SPECKS: Array<[number, number, number]> = [
+  [10, 10, 1],
+  [100, 15, 2],
+  [15, 80, 2],
+  [105, 85, 1],
+  [60, 8, 2],
+  [20, 45, 1],
+];
 
 /** Disk of `fg` on a `bg` background (± noise), dust specks of `speck`, one 1-px `glint` in the object. */
 function scene(bg: number, fg: number, speck: number, glint: number, noise = 0): RgbImage {
@@ -52,7 +61,8 @@ async function wholeImageFilter(img: RgbImage, filter: 'average' | 'median', x: 
   const { cv } = await loadOpenCv();
   const src = new cv.Mat(img.height, img.width, cv.CV_8UC3);
   src.data.set(img.data);
-  const gray = new cv.Mat(), dst = new cv.Mat();
+  const gray = new cv.Mat(),
+    dst = new cv.Mat();
   cv.cvtColor(src, gray, cv.COLOR_RGB2GRAY);
   if (filter === 'average') cv.blur(gray, dst, new cv.Size(11, 11));
   else cv.medianBlur(gray, dst, 11);
@@ -76,7 +86,10 @@ test('loading OpenCV leaves no process listeners behind (its glue aborts WASM on
   const [a, b] = await Promise.all([loadOpenCv(), loadOpenCv()]);
   assert.equal(a.cv, b.cv);
   assert.equal(typeof a.cv.Mat, 'function');
-  assert.deepEqual(events.map((e) => process.listenerCount(e)), before);
+  assert.deepEqual(
+    events.map((e) => process.listenerCount(e)),
+    before,
+  );
 });
 
 for (const filter of ['average', 'median'] as const) {
@@ -88,7 +101,11 @@ for (const filter of ['average', 'median'] as const) {
     assertObjectUntouched(src, image, mask);
     // Background just outside the object keeps its level; a whole-image blur would not.
     // (CX+R+1, CY) touches the disk's 1-px nub at (CX+R, CY) that the closing makes background.
-    for (const [x, y] of [[CX + R + 1, CY], [CX, CY - R - 2], [CX - R - 2, CY + 1]]) {
+    for (const [x, y] of [
+      [CX + R + 1, CY],
+      [CX, CY - R - 2],
+      [CX - R - 2, CY + 1],
+    ]) {
       assert.equal(mask[y * W + x], 1);
       assert.equal(px(image, x, y), 200, `halo at (${x},${y})`);
       if (filter === 'average') assert.ok((await wholeImageFilter(src, filter, x, y)) < 160, 'whole-image blur halo');
@@ -150,7 +167,11 @@ test('parseBgRange', () => {
   assert.deepEqual(parseBgRange(' 0, 10,20:30,40 ,50 '), { lo: [0, 10, 20], hi: [30, 40, 50] });
   assert.equal(parseBgRange('AUTO'), 'auto');
   for (const bad of ['', '150:255', '1,2,3:4,5', '1,2,3:4,5,x', '300,0,0:255,255,255', '200,0,0:100,255,255', '1,2,3:4,5,6:7', '-1,0,0:1,1,1']) {
-    assert.throws(() => parseBgRange(bad), (e) => e instanceof UserError && /for background.range but received/.test(e.message), bad);
+    assert.throws(
+      () => parseBgRange(bad),
+      (e) => e instanceof UserError && /for background.range but received/.test(e.message),
+      bad,
+    );
   }
 });
 

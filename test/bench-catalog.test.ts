@@ -13,7 +13,11 @@ const RUNNER = path.join(REPO, 'dist', 'bench', 'run.js');
 
 test('the catalog and the bench folders hold the same scripts', () => {
   const onDisk = Object.values(FOLDER)
-    .flatMap((dir) => readdirSync(path.join(REPO, 'bench', dir)).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f.replace(/\.ts$/, '.js')}`))
+    .flatMap((dir) =>
+      readdirSync(path.join(REPO, 'bench', dir))
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => `${dir}/${f.replace(/\.ts$/, '.js')}`),
+    )
     .sort();
   assert.deepEqual(BENCHES.map(scriptOf).sort(), onDisk);
   assert.equal(new Set(BENCHES.map((b) => b.name)).size, BENCHES.length, 'bench names are unique');
@@ -22,8 +26,14 @@ test('the catalog and the bench folders hold the same scripts', () => {
 test('`bench --list` prints every entry; an unknown name exits 2 with one line', () => {
   const list = spawnSync(process.execPath, [RUNNER, '--list'], { encoding: 'utf8' });
   assert.equal(list.status, 0, list.stderr);
-  const names = list.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[1]);
-  assert.deepEqual(names, BENCHES.map((b) => b.name));
+  const names = list.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[1]);
+  assert.deepEqual(
+    names,
+    BENCHES.map((b) => b.name),
+  );
   const bad = spawnSync(process.execPath, [RUNNER, 'no-such-bench'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr.trim(), /^Expected a bench name .* but received no-such-bench$/);

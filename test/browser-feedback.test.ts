@@ -11,7 +11,15 @@ import { tinyModel, tinyPng } from './station-fixture.js';
 import { StationServices } from '../src/server/record/setup.js';
 
 const CHROMIUM = findChromium();
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const CI = process.env.CI === 'true';
 const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
 const skip = CHROMIUM === null && !CI && NO_CHROMIUM;
@@ -43,7 +51,11 @@ test('station page: mark good, the waiting count, apply swaps in the new version
     assert.equal(await page.locator('.card[data-label="good"]').count(), 1);
 
     await page.click('#apply-feedback');
-    await page.waitForFunction(([sel, want]) => (document.querySelector(sel)?.textContent ?? '').includes(want), ['#feedback-text', `updated from ${model.modelId}`], { timeout: 60_000 });
+    await page.waitForFunction(
+      ([sel, want]) => (document.querySelector(sel)?.textContent ?? '').includes(want),
+      ['#feedback-text', `updated from ${model.modelId}`],
+      { timeout: 60_000 },
+    );
     assert.match((await page.locator('#feedback-text').textContent()) ?? '', /0 good labels waiting/);
     assert.match((await page.locator('#status').textContent()) ?? '', /1 good part added/);
     await page.waitForFunction(([sel, want]) => (document.querySelector(sel)?.textContent ?? '').includes(want), ['#model-version', `v2`]);

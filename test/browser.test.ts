@@ -18,7 +18,15 @@ import type { Browser, Page } from 'playwright-core';
 import { PatchCore, manualThreshold } from '../src/model/patchcore.js';
 
 const CHROMIUM = findChromium();
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 // A missing prerequisite skips locally; under CI=true the test runs and fails on it with the reason.
 const CI = process.env.CI === 'true';
 const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
@@ -101,7 +109,11 @@ test('station page: per-file results and errors, threshold as a versioned settin
     // Screenshots with the one colour scale: a good part and a defect (fresh page, the v2 threshold reset first).
     mkdirSync('test-artifacts', { recursive: true });
     const out = process.env.UPDATE_FIGURES === '1' ? path.join('docs', 'figures') : 'test-artifacts';
-    await fetch(`${url}/v1/threshold`, { method: 'PUT', body: JSON.stringify({ threshold: original }), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+    await fetch(`${url}/v1/threshold`, {
+      method: 'PUT',
+      body: JSON.stringify({ threshold: original }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    });
     await page.reload();
     await page.waitForFunction(() => (document.querySelector('#model-version')?.textContent ?? '').includes('v3'));
     const defects = [];
@@ -113,7 +125,10 @@ test('station page: per-file results and errors, threshold as a versioned settin
     await page.setInputFiles('#files', [files.find((f) => f.endsWith('good_01.png'))!, ...defects]);
     await page.waitForFunction(() => document.querySelectorAll('.card[data-ready="1"]').length === 3, undefined, { timeout: 60_000 });
     await page.locator('.card[data-state="pass"]', { hasText: 'good_01.png' }).screenshot({ path: path.join(out, 'station-good.png') });
-    await page.locator('.card[data-state="fail"]').first().screenshot({ path: path.join(out, 'station-defect.png') });
+    await page
+      .locator('.card[data-state="fail"]')
+      .first()
+      .screenshot({ path: path.join(out, 'station-defect.png') });
   } finally {
     await browser.close();
     await app.close();
@@ -132,7 +147,14 @@ test('station page with several models: the picker sends parts to the chosen mod
   await beta.saveConfig(path.join(repo, 'beta', '2'));
   const repository = await ModelRepository.open(repo, { load: (d) => PatchCore.open(d) });
   const alpha = repository.get('alpha')!.model;
-  const station = StationServices.open({ model: alpha, modelName: 'alpha', repository, station: 'line1', recordDir: tempDir('pc-browser-rec-'), keepImages: 10 });
+  const station = StationServices.open({
+    model: alpha,
+    modelName: 'alpha',
+    repository,
+    station: 'line1',
+    recordDir: tempDir('pc-browser-rec-'),
+    keepImages: 10,
+  });
   const { app, url } = await startServer({ model: alpha, repository, station });
   const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
   try {

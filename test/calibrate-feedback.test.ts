@@ -28,7 +28,12 @@ async function labelled(parts: [DefectKind, number, 'good' | 'defect'][]) {
     const png = await tinyPng(kind, seed);
     const score = (await model.predict(await decodeImage(png, 'x'))).score;
     const id = randomUUID();
-    await recordLabel(dir, { id, label, model_id: model.modelId, score, verdict: 'pass', source: `${kind}-${seed}`, time: new Date().toISOString() }, png, '.png');
+    await recordLabel(
+      dir,
+      { id, label, model_id: model.modelId, score, verdict: 'pass', source: `${kind}-${seed}`, time: new Date().toISOString() },
+      png,
+      '.png',
+    );
     scored.push({ score, label: label === 'good' ? 0 : 1 });
   }
   return { dir, scored };
@@ -52,11 +57,21 @@ function f1At(scored: { score: number; label: 0 | 1 }[], t: number) {
   return { f1: (2 * tp) / (2 * tp + fp + fn) };
 }
 const flagged = (scored: { score: number }[], t: number) => scored.map((x) => x.score > t);
-const saved = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { threshold: number; thresholdInfo: { method: string; n: number } };
+const saved = (dir: string) =>
+  JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as { threshold: number; thresholdInfo: { method: string; n: number } };
 
 const PARTS: [DefectKind, number, 'good' | 'defect'][] = [
-  ['good', 60, 'good'], ['good', 61, 'good'], ['good', 62, 'good'], ['good', 63, 'good'], ['scratch', 64, 'good'],
-  ['good', 71, 'defect'], ['missing', 2, 'defect'], ['crack', 65, 'defect'], ['scratch', 66, 'defect'], ['missing', 67, 'defect'], ['crack', 68, 'defect'],
+  ['good', 60, 'good'],
+  ['good', 61, 'good'],
+  ['good', 62, 'good'],
+  ['good', 63, 'good'],
+  ['scratch', 64, 'good'],
+  ['good', 71, 'defect'],
+  ['missing', 2, 'defect'],
+  ['crack', 65, 'defect'],
+  ['scratch', 66, 'defect'],
+  ['missing', 67, 'defect'],
+  ['crack', 68, 'defect'],
 ];
 
 test('F1-max from the feedback folder equals the brute-force best cut; applied goods are left out', async () => {

@@ -32,7 +32,11 @@ test('flags are parsed and checked from the table', () => {
   assert.equal(v['bg-range'], 'auto');
   assert.equal(v.crop, 'none');
   assert.equal(v.resize, undefined, 'no flag: the preset decides');
-  assert.deepEqual(preprocessFlags(v, presetOf(v)), { resize: PRESETS[DEFAULT_PRESET].preprocess.resize, crop: 'none' }, 'the default preset\'s resize, the explicit crop');
+  assert.deepEqual(
+    preprocessFlags(v, presetOf(v)),
+    { resize: PRESETS[DEFAULT_PRESET].preprocess.resize, crop: 'none' },
+    "the default preset's resize, the explicit crop",
+  );
   const v2 = parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v2']).values;
   assert.deepEqual(preprocessFlags(v2, presetOf(v2)), { resize: 320, crop: 'none' });
   const v1 = parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v1']).values;
@@ -45,8 +49,12 @@ test('flags are parsed and checked from the table', () => {
   assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--preset', 'v9']), /for --preset but received "v9"/);
   assert.equal(v.background, false);
   // a negative number after a flag is its value, and gets the flag's own explanation
-  assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--seed', '-1']), { message: 'Expected a non-negative integer for --seed but received -1' });
-  assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--coreset', 'abc']), { message: 'Expected a ratio in (0, 1] for --coreset but received "abc"' });
+  assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--seed', '-1']), {
+    message: 'Expected a non-negative integer for --seed but received -1',
+  });
+  assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--coreset', 'abc']), {
+    message: 'Expected a ratio in (0, 1] for --coreset but received "abc"',
+  });
   assert.throws(() => parseCommand(FIT, ['--out', 'o']), /for --data but received undefined/);
   assert.throws(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', '--corset', '0.1']), /unknown option --corset .*did you mean --coreset\?/);
 });

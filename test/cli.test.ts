@@ -17,7 +17,10 @@ const run = runCli;
 /** A failing run: non-zero exit, one line on stderr that mentions `needle`, no stack trace. */
 function assertUserError(r: ReturnType<typeof run>, needle: string | RegExp) {
   assert.notEqual(r.code, 0, `expected failure, got exit 0: ${r.out}`);
-  const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('warning:'));
+  const lines = r.err
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('warning:'));
   assert.equal(lines.length, 1, `expected one line, got:\n${r.err}`);
   assert.match(lines[0], /^patchcore: error: /);
   assert.doesNotMatch(r.err, /\n\s+at /);
@@ -125,14 +128,20 @@ test('a failed fit leaves the existing model intact', async () => {
 });
 
 const userOnnx = path.join(SHARED, 'models', 'mobilenetv2-12-int8.onnx');
-test('a model fitted on a user .onnx backbone reloads from another directory', { skip: !existsSync(userOnnx) && !CI && `${userOnnx} not found (../shared)` }, async () => {
+test('a model fitted on a user .onnx backbone reloads from another directory', {
+  skip: !existsSync(userOnnx) && !CI && `${userOnnx} not found (../shared)`,
+}, async () => {
   assert.ok(existsSync(userOnnx), `${userOnnx} not found (../shared)`);
   const onnx = userOnnx;
   await ready;
   const m = path.join(root, 'm-onnx');
   const fit = run('fit', '--data', data, '--out', m, '--backbone', path.relative(process.cwd(), onnx), '--layers', '365_quantized,426_quantized', '--quiet');
   assert.equal(fit.code, 0, fit.err);
-  const r = spawnSync(process.execPath, [CLI, 'predict', '--model', m, '--json', path.join(data, 'test', 'missing', '000.png'), path.join(data, 'test', 'good', '000.png')], { encoding: 'utf8', cwd: os.tmpdir() });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'predict', '--model', m, '--json', path.join(data, 'test', 'missing', '000.png'), path.join(data, 'test', 'good', '000.png')],
+    { encoding: 'utf8', cwd: os.tmpdir() },
+  );
   assert.equal(r.status, 0, r.stderr);
   const [bad, good] = JSON.parse(r.stdout);
   assert.ok(bad.score > good.score, `missing piece ${bad.score} vs good ${good.score}`);
@@ -209,6 +218,9 @@ test('paths: --out under a file, a directory as an image, --onnx missing, --mode
 test('flags are checked before any work: --runs 0 with a missing dataset, --seed -1, a typo', () => {
   assertUserError(run('eval', '--data', path.join(root, 'nope'), '--runs', '0'), 'Expected an integer 1..100 for --runs but received 0');
   assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm5'), '--seed', '-1'), 'Expected a non-negative integer for --seed but received -1');
-  assertUserError(run('fit', '--data', data, '--out', path.join(root, 'm5'), '--precision', 'int4'), 'Expected "fp32" or "int8" for --precision but received "int4"');
+  assertUserError(
+    run('fit', '--data', data, '--out', path.join(root, 'm5'), '--precision', 'int4'),
+    'Expected "fp32" or "int8" for --precision but received "int4"',
+  );
   assertUserError(run('eval', '--data', data, '--corset', '0.1'), 'did you mean --coreset?');
 });

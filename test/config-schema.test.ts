@@ -42,7 +42,10 @@ test('each broken field is named with what was expected and what was found', () 
     [(c) => (c.scoring.kind = 'max'), 'Expected "nearest", "knn-mean" or "neighbourhood" for model.json scoring.kind but received "max"'],
     [(c) => (c.coreset.ratio = 0), 'Expected a ratio in (0, 1] for model.json coreset.ratio but received 0'],
     [(c) => (c.preprocess.crop = 'all'), 'Expected an integer 16..4096 or "none" for model.json preprocess.crop but received "all"'],
-    [(c) => (c.background = { range: { lo: [0, 0, 0], hi: [300, 0, 0] }, morph: 5, filter: 'average', size: 11 }), 'Expected three numbers in [0, 255] for model.json background.range.hi but received an array of 3'],
+    [
+      (c) => (c.background = { range: { lo: [0, 0, 0], hi: [300, 0, 0] }, morph: 5, filter: 'average', size: 11 }),
+      'Expected three numbers in [0, 255] for model.json background.range.hi but received an array of 3',
+    ],
   ];
   for (const [edit, message] of cases) {
     const c = valid();
@@ -65,8 +68,11 @@ test('a model.json from before calibrated thresholds is upgraded, then checked',
   assert.equal(c.trainScores.n, 0);
 });
 
-test('models fitted before the resize became Pillow\'s get a warning; current ones do not', () => {
-  assert.match(resizeChangeNote({ tool: { name: 'patchcore-ts', version: '0.1.0' } }) ?? '', /fitted by patchcore-ts 0\.1\.0, which resized images with libvips; since 0\.2\.0/);
+test("models fitted before the resize became Pillow's get a warning; current ones do not", () => {
+  assert.match(
+    resizeChangeNote({ tool: { name: 'patchcore-ts', version: '0.1.0' } }) ?? '',
+    /fitted by patchcore-ts 0\.1\.0, which resized images with libvips; since 0\.2\.0/,
+  );
   assert.match(resizeChangeNote({}) ?? '', /before 0\.1\.0/);
   assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: RESIZE_SINCE } }), null);
   assert.equal(resizeChangeNote({ tool: { name: 'patchcore-ts', version: '0.10.0' } }), null, 'numbers, not text');

@@ -26,8 +26,12 @@ function blobs(n: number, dim: number, seed: number): Float32Array {
   const centers = Array.from({ length: 20 }, () => Array.from({ length: dim }, () => rng.normal() * 4));
   const z = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
-    if (rng.next() < 0.01) { for (let d = 0; d < dim; d++) z[i * dim + d] = (rng.next() - 0.5) * 60; continue; }
-    const k = rng.int(20), s = 0.2 + (k % 5) * 0.3;
+    if (rng.next() < 0.01) {
+      for (let d = 0; d < dim; d++) z[i * dim + d] = (rng.next() - 0.5) * 60;
+      continue;
+    }
+    const k = rng.int(20),
+      s = 0.2 + (k % 5) * 0.3;
     for (let d = 0; d < dim; d++) z[i * dim + d] = centers[k][d] + s * rng.normal();
   }
   return z;
@@ -35,7 +39,8 @@ function blobs(n: number, dim: number, seed: number): Float32Array {
 
 test('SIMD kernel equals its plain version bit for bit (padded dims, duplicates, ties)', () => {
   for (const dim of [128, 20, 3]) {
-    const n = 700, z = gaussian(n, dim, dim);
+    const n = 700,
+      z = gaussian(n, dim, dim);
     z.copyWithin(5 * dim, 9 * dim, 10 * dim); // row 5 = row 9: equal δ, the lowest index must win
     const k = new MinUpdate(dim);
     const all = Int32Array.from({ length: n }, (_, i) => i);
@@ -51,7 +56,10 @@ test('SIMD kernel equals its plain version bit for bit (padded dims, duplicates,
 });
 
 test('the kernel greedy is the official greedy (same picks as the float64 plain loop)', () => {
-  const n = 1500, dim = 32, z = blobs(n, dim, 3), count = 150;
+  const n = 1500,
+    dim = 32,
+    z = blobs(n, dim, 3),
+    count = 150;
   const starts = pickStarts(n, 4);
   const plain = plainGreedyCoreset({ data: z, n, dim }, count, starts);
   const kern = kernelGreedy(new MinUpdate(dim), { data: z, rows: Int32Array.from({ length: n }, (_, i) => i) }, { keep: count, starts });
@@ -59,7 +67,10 @@ test('the kernel greedy is the official greedy (same picks as the float64 plain 
 });
 
 test('composable: blocks keep their share, the bank is taken from the union, threads change nothing', () => {
-  const n = 24_000, dim = 64, count = 240, z = gaussian(n, dim, 7, true);
+  const n = 24_000,
+    dim = 64,
+    count = 240,
+    z = gaussian(n, dim, 7, true);
   const o = { chunkRows: 1000, union: 2 };
   const plan = planBlocks(n, count, o);
   assert.equal(plan.length, 24);
@@ -83,7 +94,10 @@ test('composable: blocks keep their share, the bank is taken from the union, thr
 });
 
 test('composable from the spilled projections file: the same union and bank as from memory, on both threads', async () => {
-  const n = 6000, dim = 128, count = 60, z = gaussian(n, dim, 12);
+  const n = 6000,
+    dim = 128,
+    count = 60,
+    z = gaussian(n, dim, 12);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-test-')), 'projected.f32');
   fs.writeFileSync(file, new Uint8Array(z.buffer));
   try {
@@ -99,7 +113,11 @@ test('composable from the spilled projections file: the same union and bank as f
 });
 
 test('composable coverage: within r₁ + r₂ and near the exact greedy, far better than random', () => {
-  const n = 6000, dim = 8, z = blobs(n, dim, 11), count = 120, o = { chunkRows: 1000, threads: 1 };
+  const n = 6000,
+    dim = 8,
+    z = blobs(n, dim, 11),
+    count = 120,
+    o = { chunkRows: 1000, threads: 1 };
   const union = chunkStage({ data: z, n, dim }, count, 2, { ...o }).union;
   const bank = finalStage({ data: z, dim }, union, count, 2);
   // r₁: each block covered by its own centers; r₂: the union covered by the bank
@@ -111,7 +129,12 @@ test('composable coverage: within r₁ + r₂ and near the exact greedy, far bet
   const uz = new Float32Array(union.length * dim);
   union.forEach((r, k) => uz.set(z.subarray(r * dim, (r + 1) * dim), k * dim));
   const pos = new Map(Array.from(union, (r, k) => [r, k]));
-  const r2 = coverage(uz, union.length, dim, bank.map((r) => pos.get(r)!));
+  const r2 = coverage(
+    uz,
+    union.length,
+    dim,
+    bank.map((r) => pos.get(r)!),
+  );
   const got = coverage(z, n, dim, bank);
   assert.ok(got <= r1 + r2 + 1e-9, `${got} ≤ ${r1} + ${r2}`);
   const exact = coverage(z, n, dim, plainGreedyCoreset({ data: z, n, dim }, count, pickStarts(n, 2)));
@@ -121,7 +144,8 @@ test('composable coverage: within r₁ + r₂ and near the exact greedy, far bet
 });
 
 test('auto: exact when the exact greedy is cheap, composable past its budget; eval runs share the blocks', async () => {
-  const n = 3000, dim = 64;
+  const n = 3000,
+    dim = 64;
   const store = new FeatureStore({ seed: 3, inMemory: true });
   const data = blobs(n, dim, 5);
   for (let i = 0; i < n; i += 500) await store.append({ gridH: 1, gridW: 500, dim, count: 500, data: data.subarray(i * dim, (i + 500) * dim) });
@@ -137,7 +161,11 @@ test('auto: exact when the exact greedy is cheap, composable past its budget; ev
 });
 
 test('exact greedy within a work budget: the same result, or null once the budget is passed', () => {
-  const n = 4000, dim = 32, z = gaussian(n, dim, 8), count = 200, starts = pickStarts(n, 1);
+  const n = 4000,
+    dim = 32,
+    z = gaussian(n, dim, 8),
+    count = 200,
+    starts = pickStarts(n, 1);
   const stats = { threads: 0, distances: [] as number[], work: [] as number[] };
   const full = greedyCoreset({ data: z, n, dim }, { count, starts, threads: 1, stats });
   const work = stats.work[0];
@@ -168,14 +196,28 @@ test('plan: one block when the greedy over all rows fits the budget, else the la
   assert.ok(Math.abs(unionFactor(1_190_720, 11_907) - pairBudget(1_190_720) / (11_907 * (16_384 + 11_907))) < 1e-9);
   assert.equal(unionFactor(12_000_000, 1_200_000), 1);
   assert.ok(blockRows(200_000, 20_000) < 16_384, 'large ratios: smaller blocks');
-  for (const [n, count] of [[131_250, 1312], [1_190_720, 11_907], [2_400_000, 24_000], [200_000, 20_000]]) {
-    const plan = planBlocks(n, count), union = plan.reduce((s, b) => s + b.keep, 0);
+  for (const [n, count] of [
+    [131_250, 1312],
+    [1_190_720, 11_907],
+    [2_400_000, 24_000],
+    [200_000, 20_000],
+  ]) {
+    const plan = planBlocks(n, count),
+      union = plan.reduce((s, b) => s + b.keep, 0);
     const pairs = plan.reduce((s, b) => s + (b.to - b.from) * b.keep, 0) + (union > count ? union * count : 0);
     assert.ok(pairs <= 1.1 * pairBudget(n), `${n} × ${count}: ${pairs} pairs`);
   }
-  for (const [n, count] of [[100_003, 999], [50_000, 50_000], [16_385, 7]]) {
+  for (const [n, count] of [
+    [100_003, 999],
+    [50_000, 50_000],
+    [16_385, 7],
+  ]) {
     const plan = planBlocks(n, count, { union: 1 });
-    assert.equal(plan.reduce((s, b) => s + b.keep, 0), count, `${n} ${count}`);
+    assert.equal(
+      plan.reduce((s, b) => s + b.keep, 0),
+      count,
+      `${n} ${count}`,
+    );
     assert.ok(plan.every((b) => b.keep >= 0 && b.keep <= b.to - b.from));
   }
 });

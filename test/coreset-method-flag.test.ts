@@ -11,7 +11,9 @@ test('--coreset-method and --coreset-exact', () => {
   assert.equal(method(), 'auto');
   assert.equal(method('--coreset-exact'), 'exact');
   assert.equal(method('--coreset-method', 'composable'), 'composable');
-  assert.throws(() => method('--coreset-method', 'fast'), (e: unknown) =>
-    e instanceof UserError && /^Expected .*auto.*exact.*composable.* for --coreset-method but received "fast"$/.test(e.message));
+  assert.throws(
+    () => method('--coreset-method', 'fast'),
+    (e: unknown) => e instanceof UserError && /^Expected .*auto.*exact.*composable.* for --coreset-method but received "fast"$/.test(e.message),
+  );
   assert.throws(() => method('--coreset-method', 'composable', '--coreset-exact'), UserError);
 });

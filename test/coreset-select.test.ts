@@ -9,7 +9,8 @@ import { DEFAULT_SCORING } from '../src/model/config.js';
 import { pickStarts, plainGreedyCoreset } from '../src/memory/coreset/plain.js';
 import { coverage } from './coverage.js';
 
-const N = 1200, D = 256;
+const N = 1200,
+  D = 256;
 
 /** Clustered features with a few hundred directions of variation. */
 function features(seed: number): Float32Array {
@@ -24,12 +25,13 @@ async function storeOf(data: Float32Array, seed: number): Promise<FeatureStore> 
   return s;
 }
 
-
 test('ratio outside (0, 1] is a UserError', async () => {
   const store = await storeOf(features(1), 1);
   for (const ratio of [0, -0.1, 1.5, NaN])
-    await assert.rejects(selectCoreset(store, { ratio, seed: 0 }), (e: unknown) =>
-      e instanceof UserError && e.message === `Expected a ratio in (0, 1] for ratio but received ${ratio}`);
+    await assert.rejects(
+      selectCoreset(store, { ratio, seed: 0 }),
+      (e: unknown) => e instanceof UserError && e.message === `Expected a ratio in (0, 1] for ratio but received ${ratio}`,
+    );
   assert.equal((await selectCoreset(store, { ratio: 1e-6, seed: 0 })).indices.length, 1, 'at least one center');
   assert.equal((await selectCoreset(store, { ratio: 1, seed: 0 })).indices.length, N);
 });
@@ -56,7 +58,16 @@ test('bank rows are the original features of the selected patches, with progress
   const data = features(3);
   const store = await storeOf(data, 1);
   const seen: number[] = [];
-  const idx = (await selectCoreset(store, { ratio: 0.05, seed: 1, onProgress: (d, t) => { assert.equal(t, 60); seen.push(d); } })).indices;
+  const idx = (
+    await selectCoreset(store, {
+      ratio: 0.05,
+      seed: 1,
+      onProgress: (d, t) => {
+        assert.equal(t, 60);
+        seen.push(d);
+      },
+    })
+  ).indices;
   assert.equal(seen.at(-1), 60);
   const bank = await bankOf(store, { ratio: 0.05, seed: 1 });
   for (const [k, r] of idx.entries()) assert.deepEqual(bank.data.subarray(k * D, (k + 1) * D), data.subarray(r * D, (r + 1) * D));
@@ -80,7 +91,8 @@ test('the store keeps its projections in shared memory, and ORT searches still t
   const store = await storeOf(features(5), 3);
   assert.ok(store.projected.buffer instanceof SharedArrayBuffer, 'shared: the coreset thread reads it without a copy');
   const knn = await PairwiseKnn.create(128);
-  const q = store.projected.subarray(0, 10 * 128), b = store.projected.subarray(100 * 128, 300 * 128);
+  const q = store.projected.subarray(0, 10 * 128),
+    b = store.projected.subarray(100 * 128, 300 * 128);
   const shared = await knn.search(q, 10, b, 200, 3);
   const plain = await knn.search(q.slice(), 10, b.slice(), 200, 3);
   assert.deepEqual(shared, plain);

@@ -16,7 +16,8 @@ function blobs(n: number, dim: number, seed: number): Float32Array {
   const centers = Array.from({ length: 12 }, () => Array.from({ length: dim }, () => rng.normal() * 4));
   const z = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
-    const far = rng.next() < 0.02, k = rng.int(12);
+    const far = rng.next() < 0.02,
+      k = rng.int(12);
     for (let d = 0; d < dim; d++) z[i * dim + d] = far ? (rng.next() - 0.5) * 40 : centers[k][d] + 0.5 * rng.normal();
   }
   return z;
@@ -33,7 +34,10 @@ function composable(z: Float32Array, n: number, dim: number, count: number, seed
 }
 
 test('tail: the greedy continued over all rows, the same picks as the plain continuation, and never above τ', async () => {
-  const n = 3000, dim = 16, z = blobs(n, dim, 3), count = 80;
+  const n = 3000,
+    dim = 16,
+    z = blobs(n, dim, 3),
+    count = 80;
   const sel = composable(z, n, dim, count, 1);
   for (const tail of [1, 8, 20]) {
     const plain = continueGreedyPlain({ data: z, n, dim }, sel, tail);
@@ -58,18 +62,24 @@ test('tail: the greedy continued over all rows, the same picks as the plain cont
 });
 
 test('tail: covers better than the composable coreset alone and is deterministic', async () => {
-  const n = 4000, dim = 8, z = blobs(n, dim, 5), count = 100;
+  const n = 4000,
+    dim = 8,
+    z = blobs(n, dim, 5),
+    count = 100;
   const sel = composable(z, n, dim, count, 2);
   const tailed = await continueGreedy({ data: z, n, dim }, sel, 10, { nearest: bruteNearest(z, n, dim) });
   assert.deepEqual(await continueGreedy({ data: z, n, dim }, sel, 10, { nearest: bruteNearest(z, n, dim) }), tailed);
-  const before = coverage(z, n, dim, sel), after = coverage(z, n, dim, tailed);
+  const before = coverage(z, n, dim, sel),
+    after = coverage(z, n, dim, tailed);
   // the continued greedy's last pick was the farthest row: the radius is at most its δ, and below the composable one's
   assert.ok(after < before, `tail ${after} vs composable ${before}`);
   assert.deepEqual(await continueGreedy({ data: z, n, dim }, sel, 0, { nearest: bruteNearest(z, n, dim) }), sel);
 });
 
 test('searchNearest: each row at its nearest center (float32 distances), from memory and from the spill file, as brute force', async () => {
-  const n = 2500, dim = 16, z = blobs(n, dim, 7);
+  const n = 2500,
+    dim = 16,
+    z = blobs(n, dim, 7);
   const centers = Int32Array.from([3, 77, 1200, 2499, 640]);
   const want = await bruteNearest(z, n, dim)(centers);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'patchcore-tail-')), 'z.f32');

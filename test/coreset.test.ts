@@ -23,7 +23,6 @@ function clustered(n: number, dim: number, seed: number, clusters: number, dupEv
   return z;
 }
 
-
 const cases = [
   { name: 'gaussian', n: 2000, dim: 16, clusters: 1, dup: 0, count: 200 },
   { name: 'clustered', n: 3000, dim: 32, clusters: 12, dup: 0, count: 300 },
@@ -61,23 +60,38 @@ test('fast coreset on two threads equals plain, and the worker lets the process 
     assert.equal(stats.distances.length, 2, cs.name);
     assert.ok(stats.distances[0] > 0 && stats.distances[1] > 0, `${cs.name}: ${stats.distances}`);
   }
-  const n = 50, dim = 8;
+  const n = 50,
+    dim = 8;
   const z = new Float32Array(n * dim).fill(1.5);
   assert.deepEqual(Array.from(greedyCoreset({ data: z, n, dim }, { count: 5, starts: pickStarts(n, 3), threads: 2 })), [0, 0, 0, 0, 0]);
 });
 
 test('progress reaches count on one and two threads', () => {
-  const n = 1500, dim = 16, z = clustered(n, dim, 5, 4);
+  const n = 1500,
+    dim = 16,
+    z = clustered(n, dim, 5, 4);
   for (const threads of [1, 2]) {
     const seen: number[] = [];
-    greedyCoreset({ data: z, n, dim }, { count: 150, starts: pickStarts(n, 2), onProgress: (d, t) => { assert.equal(t, 150); seen.push(d); }, threads });
+    greedyCoreset(
+      { data: z, n, dim },
+      {
+        count: 150,
+        starts: pickStarts(n, 2),
+        onProgress: (d, t) => {
+          assert.equal(t, 150);
+          seen.push(d);
+        },
+        threads,
+      },
+    );
     assert.equal(seen.at(-1), 150);
     assert.ok(seen.every((d, i) => i === 0 || d > seen[i - 1]));
   }
 });
 
 test('all-identical points: ties go to the lowest index', () => {
-  const n = 50, dim = 8;
+  const n = 50,
+    dim = 8;
   const z = new Float32Array(n * dim).fill(1.5);
   const starts = pickStarts(n, 3);
   const fast = greedyCoreset({ data: z, n, dim }, { count: 5, starts });
@@ -86,7 +100,8 @@ test('all-identical points: ties go to the lowest index', () => {
 });
 
 test('coreset covers the set far better than random picks and shrinks with size', () => {
-  const n = 3000, dim = 32;
+  const n = 3000,
+    dim = 32;
   const z = clustered(n, dim, 42, 10);
   const starts = pickStarts(n, 1);
   const small = greedyCoreset({ data: z, n, dim }, { count: 30, starts });
@@ -98,7 +113,9 @@ test('coreset covers the set far better than random picks and shrinks with size'
 });
 
 test('pickStarts: distinct, seeded, capped at n', () => {
-  const a = pickStarts(1000, 5), b = pickStarts(1000, 5), c = pickStarts(1000, 6);
+  const a = pickStarts(1000, 5),
+    b = pickStarts(1000, 5),
+    c = pickStarts(1000, 6);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   assert.equal(new Set(a).size, 10);

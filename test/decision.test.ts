@@ -43,7 +43,10 @@ test('normalized score: strictly monotone, exactly 0.5 at the threshold, in (0, 
 
 test('PairwiseKnn (ONNX Runtime) equals the plain float64 search', async () => {
   const rng = new Rng(3);
-  const D = 24, n = 40, m = 300, k = 5;
+  const D = 24,
+    n = 40,
+    m = 300,
+    k = 5;
   const q = Float32Array.from({ length: n * D }, () => rng.normal());
   const b = Float32Array.from({ length: m * D }, () => rng.normal());
   const knn = await PairwiseKnn.create(D);
@@ -62,7 +65,8 @@ test('PairwiseKnn (ONNX Runtime) equals the plain float64 search', async () => {
 });
 
 test('defect regions: 8-connected blobs, areas and boxes as brute force; small ones dropped', () => {
-  const W = 12, H = 8;
+  const W = 12,
+    H = 8;
   const mask = new Uint8Array(W * H);
   const set = (x: number, y: number) => (mask[y * W + x] = 1);
   for (let y = 1; y <= 3; y++) for (let x = 2; x <= 5; x++) set(x, y); // 12 px, box (2,1) 4×3
@@ -74,7 +78,10 @@ test('defect regions: 8-connected blobs, areas and boxes as brute force; small o
     { area: 1, box: { x: 10, y: 6, width: 1, height: 1 } },
   ]);
   const m2 = mask.slice();
-  assert.deepEqual(defectRegions(m2, W, H, 2).map((r) => r.area), [13]);
+  assert.deepEqual(
+    defectRegions(m2, W, H, 2).map((r) => r.area),
+    [13],
+  );
   assert.equal(m2[6 * W + 10], 0, 'the dropped speck is cleared from the mask');
 });
 

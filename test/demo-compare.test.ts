@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { comparisonTable } from '../src/cli/commands/demo-compare.js';
 import type { Dataset } from '../src/data/dataset.js';
 
-const ds = { root: 'x', train: [], hasMasks: false, test: [0, 0, 0, 1, 1].map((label, i) => ({ file: `${i}.png`, defect: label ? 'scratch' : 'good', label })) } as unknown as Dataset;
+const ds = {
+  root: 'x',
+  train: [],
+  hasMasks: false,
+  test: [0, 0, 0, 1, 1].map((label, i) => ({ file: `${i}.png`, defect: label ? 'scratch' : 'good', label })),
+} as unknown as Dataset;
 
 test('comparison: AUROC, false alarms on good parts, misses, and a plain verdict per method', () => {
   const lines = comparisonTable(ds, [

@@ -16,7 +16,10 @@ export function anchorsOf(markdown: string): Set<string> {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
     const text = m[1].replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/`/g, '');
-    const slug = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     out.add(n ? `${slug}-${n}` : slug);
@@ -74,12 +77,17 @@ export function brokenCommentRefs(dir: string): string[] {
 
 const markdownFiles = (): string[] => [
   path.join(REPO, 'README.md'),
-  ...readdirSync(path.join(REPO, 'docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => path.join(REPO, 'docs', f)),
+  ...readdirSync(path.join(REPO, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => path.join(REPO, 'docs', f)),
 ];
 
 test('every relative link and anchor in README.md and docs/ resolves', () => {
   const files = markdownFiles();
-  assert.ok(files.some((f) => f.endsWith(path.join('docs', 'ALGORITHM.md'))), 'docs/ALGORITHM.md is checked');
+  assert.ok(
+    files.some((f) => f.endsWith(path.join('docs', 'ALGORITHM.md'))),
+    'docs/ALGORITHM.md is checked',
+  );
   assert.deepEqual(files.flatMap(brokenLinks), []);
 });
 

@@ -31,7 +31,11 @@ test('eval lists planted defective training images as suspects, in its output an
   for (let i = 0; i < 2; i++) await put('test/good', `g${i}.png`, 'good', 700 + i);
   for (let i = 0; i < 2; i++) await put('test/crack', `c${i}.png`, 'crack', 710 + i);
   const ds = await loadDataset(root);
-  const extractor = await createExtractor(ds.train, await loadBackbone('mobilenet_v2'), { preprocess: { resize: SIZE, crop: SIZE }, background: null, featureDim: 0 });
+  const extractor = await createExtractor(ds.train, await loadBackbone('mobilenet_v2'), {
+    preprocess: { resize: SIZE, crop: SIZE },
+    background: null,
+    featureDim: 0,
+  });
   const r = await evaluate(ds, extractor, { runs: 1, ratio: 0.2, seed: 0, scoring: DEFAULT_SCORING });
   try {
     const s = r.suspects!;

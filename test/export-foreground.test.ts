@@ -34,8 +34,20 @@ test('foregroundNodes equal foregroundCells on random features: threshold, closi
   const [N, h, w, D] = [3, 16, 20, 5];
   const data = Float32Array.from({ length: N * h * w * D }, () => rng.normal());
   const axis = Array.from({ length: D }, () => rng.normal());
-  for (const [close, dilate] of [[0, 0], [1, 1], [2, 0], [0, 2]]) {
-    const fg: ForegroundConfig = { requested: 'pca', mask: 'pca', reason: '', close, dilate, pca: { axis, offset: 0.3, cut: 2.5, separation: 1, agreement: 1, share: 0.5 } };
+  for (const [close, dilate] of [
+    [0, 0],
+    [1, 1],
+    [2, 0],
+    [0, 2],
+  ]) {
+    const fg: ForegroundConfig = {
+      requested: 'pca',
+      mask: 'pca',
+      reason: '',
+      close,
+      dilate,
+      pca: { axis, offset: 0.3, cut: 2.5, separation: 1, agreement: 1, share: 0.5 },
+    };
     const g = new GraphBuilder('mask');
     g.input('q', ['n', D]);
     g.op('Identity', [foregroundNodes(g, 'q', fg, h, w)!], {}, 'keep');
@@ -71,7 +83,16 @@ async function setup() {
     files.push(f);
   }
   const backbone = await loadBackbone('inception_v3');
-  const model = await PatchCore.fit(files, backbone, { preprocess: { resize: SIZE, crop: SIZE }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: DEFAULT_SCORING, targetFpr: 0.1, foreground: 'pca' });
+  const model = await PatchCore.fit(files, backbone, {
+    preprocess: { resize: SIZE, crop: SIZE },
+    background: null,
+    featureDim: 0,
+    ratio: 0.1,
+    seed: 0,
+    scoring: DEFAULT_SCORING,
+    targetFpr: 0.1,
+    foreground: 'pca',
+  });
   const images = [backgroundDefect(902), syntheticSample(901, 'crack', SIZE).image, syntheticSample(902, 'good', SIZE).image];
   return { dir, backbone, images, model };
 }
@@ -120,7 +141,7 @@ for (const [label, scoring] of VARIANTS)
     }
   });
 
-test('export --triton of a pca model: the repository\'s graph scores as predict', async () => {
+test("export --triton of a pca model: the repository's graph scores as predict", async () => {
   const { dir, model, backbone, images } = await ready;
   const mdir = path.join(dir, 'model-pca');
   await model.save(mdir);

@@ -69,11 +69,18 @@ test('export --triton writes a repository whose config.pbtxt matches the graph a
   assert.ok(config.dynamic_batching, 'dynamic batching on');
 
   const graph = onnx.ModelProto.decode(bytes).graph!;
-  const TYPES: Record<number, string> = { [onnx.TensorProto.DataType.FLOAT]: 'TYPE_FP32', [onnx.TensorProto.DataType.UINT8]: 'TYPE_UINT8', [onnx.TensorProto.DataType.BOOL]: 'TYPE_BOOL' };
+  const TYPES: Record<number, string> = {
+    [onnx.TensorProto.DataType.FLOAT]: 'TYPE_FP32',
+    [onnx.TensorProto.DataType.UINT8]: 'TYPE_UINT8',
+    [onnx.TensorProto.DataType.BOOL]: 'TYPE_BOOL',
+  };
   const dims = (v: onnxProto.onnx.IValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => (d.dimParam ? -1 : Number(d.dimValue)));
   const type = (v: onnxProto.onnx.IValueInfoProto) => TYPES[v.type!.tensorType!.elemType!];
   const check = (entries: Pb[], values: onnxProto.onnx.IValueInfoProto[]) => {
-    assert.deepEqual(entries.map((e) => e.name[0]), values.map((v) => v.name));
+    assert.deepEqual(
+      entries.map((e) => e.name[0]),
+      values.map((v) => v.name),
+    );
     for (const [k, e] of entries.entries()) {
       const v = values[k];
       const [batch, ...rest] = dims(v);
@@ -87,7 +94,10 @@ test('export --triton writes a repository whose config.pbtxt matches the graph a
   check(config.input as Pb[], graph.input!);
   check(config.output as Pb[], graph.output!);
   // serve's outputs are the graph's, with the same datatypes
-  assert.deepEqual(tensorMetadata(model).outputs.map((o) => [o.name, `TYPE_${o.datatype}`]), (config.output as Pb[]).map((o) => [o.name[0], o.data_type[0]]));
+  assert.deepEqual(
+    tensorMetadata(model).outputs.map((o) => [o.name, `TYPE_${o.datatype}`]),
+    (config.output as Pb[]).map((o) => [o.name[0], o.data_type[0]]),
+  );
   // serve's preprocessed-tensor input is the graph's input
   const serveInput = tensorMetadata(model).inputs[0];
   assert.equal(serveInput.name, (config.input[0] as Pb).name[0]);

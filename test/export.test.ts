@@ -149,7 +149,10 @@ test('normalized score: predict, serve and the exported graph agree to 1e-6; sid
       const g = await graph.predict(img);
       assert.equal(served.model_id, lib.modelId);
       assert.equal(g.modelId, lib.modelId);
-      for (const [name, v] of [['serve', served.normalized], ['graph', g.normalized]] as const)
+      for (const [name, v] of [
+        ['serve', served.normalized],
+        ['graph', g.normalized],
+      ] as const)
         assert.ok(Math.abs(v - lib.normalized) <= 1e-6, `image ${i}: ${name} normalized ${v} vs predict ${lib.normalized}`);
       assert.equal(lib.normalized > 0.5, lib.anomalous);
     }
@@ -159,7 +162,7 @@ test('normalized score: predict, serve and the exported graph agree to 1e-6; sid
   }
 });
 
-test('--crop none on non-square images: the graph is fixed to the training images\' resized size and matches predict', async () => {
+test("--crop none on non-square images: the graph is fixed to the training images' resized size and matches predict", async () => {
   // 240x176 parts (a stretched synthetic set): resize 176 keeps them whole at 240x176
   const dir = tempDir('pc-export-none-');
   const wide = async (seed: number, kind: 'good' | 'scratch') => resizeBilinear(syntheticSample(seed, kind, 176).image, 240, 176);
@@ -170,7 +173,12 @@ test('--crop none on non-square images: the graph is fixed to the training image
     train.push(f);
   }
   const model = await PatchCore.fit(train, await loadBackbone('inception_v3'), {
-    preprocess: { resize: 176, crop: 'none' }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: { ...DEFAULT_SCORING },
+    preprocess: { resize: 176, crop: 'none' },
+    background: null,
+    featureDim: 0,
+    ratio: 0.1,
+    seed: 0,
+    scoring: { ...DEFAULT_SCORING },
   });
   assert.deepEqual(model.config.inputSize, { width: 240, height: 176 });
   const images = [await wide(1, 'good'), await wide(2, 'scratch')];

@@ -19,13 +19,17 @@ function spillOf(s: FeatureStore): SpillFiles | undefined {
 
 for (const inMemory of [false, true]) {
   test(`rows() returns the appended rows in the requested order (${inMemory ? 'memory' : 'temp file'})`, async () => {
-    const rng = new Rng(3), dim = 20;
+    const rng = new Rng(3),
+      dim = 20;
     const batches = [batch(rng, 50, dim), batch(rng, 1, dim), batch(rng, 1500, dim)];
     const store = new FeatureStore({ inMemory, seed: 1 });
     for (const b of batches) await store.append(b);
     const all = new Float32Array(1551 * dim);
     let off = 0;
-    for (const b of batches) { all.set(b.data, off); off += b.data.length; }
+    for (const b of batches) {
+      all.set(b.data, off);
+      off += b.data.length;
+    }
     assert.equal(store.count, 1551);
     assert.equal(store.dim, dim);
     const idx = Int32Array.from([1550, 0, 51, 50, 50, 7, 1200, 1201, 1202, 3]);
@@ -39,8 +43,9 @@ for (const inMemory of [false, true]) {
   });
 }
 
-test('overlapped writes (fit\'s feature stage): the same rows once flushed; rows() before flush() throws; close() with a write in flight is safe', async () => {
-  const rng = new Rng(4), dim = 64;
+test("overlapped writes (fit's feature stage): the same rows once flushed; rows() before flush() throws; close() with a write in flight is safe", async () => {
+  const rng = new Rng(4),
+    dim = 64;
   const batches = Array.from({ length: 12 }, () => batch(rng, 700, dim));
   const store = new FeatureStore({ seed: 1 });
   for (const b of batches) await store.append(b, { overlap: true });
@@ -58,7 +63,8 @@ test('overlapped writes (fit\'s feature stage): the same rows once flushed; rows
 });
 
 test('projection is computed on append, seeded, and preserves distances roughly', async () => {
-  const rng = new Rng(5), dim = 512;
+  const rng = new Rng(5),
+    dim = 512;
   const b = batch(rng, 40, dim);
   const store = new FeatureStore({ inMemory: true, seed: 9 });
   await store.append(b);
@@ -73,7 +79,8 @@ test('projection is computed on append, seeded, and preserves distances roughly'
   // uniform(±1/√D) has variance 1/(3D): ‖Rᵀx‖² ≈ 128/(3D)·‖x‖², a fixed scale on all pairs
   const scale = Math.sqrt(128 / (3 * dim));
   for (let i = 1; i < 40; i++) {
-    let a = 0, p = 0;
+    let a = 0,
+      p = 0;
     for (let d = 0; d < dim; d++) a += (b.data[d] - b.data[i * dim + d]) ** 2;
     for (let d = 0; d < 128; d++) p += (expect[d] - expect[i * 128 + d]) ** 2;
     const ratio = Math.sqrt(p) / (scale * Math.sqrt(a));
@@ -101,7 +108,8 @@ test('the temp file is gone from disk once open (Linux: only its descriptor hold
 });
 
 test('projections spill to disk above the reserved bound: the same rows, read in part or whole', async () => {
-  const rng = new Rng(8), dim = 40;
+  const rng = new Rng(8),
+    dim = 40;
   const batches = [batch(rng, 300, dim), batch(rng, 1200, dim), batch(rng, 7, dim)];
   const mem = new FeatureStore({ seed: 4 });
   const disk = new FeatureStore({ seed: 4, spillProjectionAbove: 1000 });
@@ -126,7 +134,8 @@ test('projections spill to disk above the reserved bound: the same rows, read in
 });
 
 test('a non-finite feature value anywhere is refused, and the store keeps what it had', async () => {
-  const rng = new Rng(13), dim = 300;
+  const rng = new Rng(13),
+    dim = 300;
   for (const bad of [NaN, Infinity, -Infinity]) {
     const store = new FeatureStore({ inMemory: true, seed: 2 });
     await store.append(batch(rng, 20, dim));

@@ -35,8 +35,20 @@ async function station(o: { token?: boolean; modelDir?: boolean; record?: boolea
   const dir = path.join(tempDir('pc-feedback-'), 'tiny');
   cpSync(fittedDir, dir, { recursive: true });
   const model = await PatchCore.open(dir);
-  const services = StationServices.open({ model, modelName: 'tiny', station: 'st1', recordDir: o.record === false ? null : tempDir('pc-feedback-rec-'), keepImages: o.keepImages ?? 100 });
-  const s = await startServer({ model, modelDir: o.modelDir === false ? undefined : dir, token: o.token === false ? undefined : TOKEN, station: services, modelName: 'tiny' });
+  const services = StationServices.open({
+    model,
+    modelName: 'tiny',
+    station: 'st1',
+    recordDir: o.record === false ? null : tempDir('pc-feedback-rec-'),
+    keepImages: o.keepImages ?? 100,
+  });
+  const s = await startServer({
+    model,
+    modelDir: o.modelDir === false ? undefined : dir,
+    token: o.token === false ? undefined : TOKEN,
+    station: services,
+    modelName: 'tiny',
+  });
   apps.push(s.app);
   return { url: s.url, dir, model };
 }
@@ -50,7 +62,8 @@ async function judge(url: string, png: Buffer): Promise<Scored> {
 const label = (url: string, id: unknown, l: string, headers: Record<string, string> = JSON_AUTH) =>
   fetch(`${url}/v1/feedback`, { method: 'POST', body: JSON.stringify({ id, label: l }), headers });
 const update = (url: string) => fetch(`${url}/v1/update`, { method: 'POST', headers: AUTH });
-const sidecars = (dir: string, kind: string) => (existsSync(path.join(dir, 'feedback', kind)) ? readdirSync(path.join(dir, 'feedback', kind)).filter((n) => n.endsWith('.json')) : []);
+const sidecars = (dir: string, kind: string) =>
+  existsSync(path.join(dir, 'feedback', kind)) ? readdirSync(path.join(dir, 'feedback', kind)).filter((n) => n.endsWith('.json')) : [];
 const readLabel = (dir: string, kind: string, id: string) => JSON.parse(readFileSync(path.join(dir, 'feedback', kind, `${id}.json`), 'utf8')) as FeedbackLabel;
 
 test('feedback and update are refused (403) without a token or without a model directory, and 401 without the bearer', async () => {
@@ -78,7 +91,11 @@ test('only parts the server scored and still holds are accepted: unknown, malfor
   const expired = await label(url, first.id, 'good');
   assert.equal(expired.status, 404);
   assert.equal(((await expired.json()) as { code: string }).code, 'expired');
-  const raw = await fetch(`${url}/v1/feedback`, { method: 'POST', body: new Uint8Array(await tinyPng('good', 44)), headers: { ...AUTH, 'content-type': 'image/png' } });
+  const raw = await fetch(`${url}/v1/feedback`, {
+    method: 'POST',
+    body: new Uint8Array(await tinyPng('good', 44)),
+    headers: { ...AUTH, 'content-type': 'image/png' },
+  });
   assert.equal(raw.status, 400, 'an image sent as feedback is not a scored part');
   assert.equal((await label(url, first.id, 'maybe')).status, 400);
   assert.deepEqual([...sidecars(dir, 'good'), ...sidecars(dir, 'defect')], []);
@@ -141,7 +158,10 @@ test('POST /v1/update: new model_id with the old as parent, saved over it; the p
   const u = (await up.json()) as { model_id: string; parent: string; applied: { id: string }[]; bank: { before: number; after: number } };
   assert.equal(u.parent, old.modelId);
   assert.notEqual(u.model_id, old.modelId);
-  assert.deepEqual(u.applied.map((a) => a.id), [before.id]);
+  assert.deepEqual(
+    u.applied.map((a) => a.id),
+    [before.id],
+  );
   assert.ok(u.bank.after > u.bank.before, 'the planted part adds bank entries');
 
   const saved = await PatchCore.open(dir); // what the directory holds now is what serves
@@ -178,7 +198,10 @@ test('an unreadable stored label: the update records the failure and keeps the o
   const up = await update(url);
   assert.equal(up.status, 422, await up.clone().text());
   const body = (await up.json()) as { model_id: string; failed: { id: string }[] };
-  assert.deepEqual(body.failed.map((f) => f.id), [r.id]);
+  assert.deepEqual(
+    body.failed.map((f) => f.id),
+    [r.id],
+  );
   assert.deepEqual(readFileSync(path.join(dir, 'model.json')), json, 'model.json untouched');
   assert.ok(!existsSync(path.join(dir, 'versions')));
   assert.equal((await judge(url, await tinyPng('good', 50))).model_id, model.modelId, 'the old version keeps serving');

@@ -12,7 +12,9 @@ import type { Precision } from '../src/backbone/int8.js';
 export const SIZE = 224; // no resize/crop loss: maps align with the synthetic masks pixel for pixel
 
 /** Fit on `files`, or on `train` synthetic good images (seeds 500…) written to a temp dir. */
-export async function fitSynthetic(o: { train?: number; files?: string[]; ratio?: number; precision?: Precision } = {}): Promise<{ model: PatchCore; dir: string }> {
+export async function fitSynthetic(
+  o: { train?: number; files?: string[]; ratio?: number; precision?: Precision } = {},
+): Promise<{ model: PatchCore; dir: string }> {
   const dir = tempDir();
   let files = o.files;
   if (!files) {

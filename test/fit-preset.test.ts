@@ -23,7 +23,13 @@ test('fit with a preset equals fit with its settings written out; no preset and 
   const backbone = await loadBackbone('mobilenet_v2');
   await assert.rejects(PatchCore.fit(files, backbone, { preset: 'v9' }), (e) => e instanceof UserError && e.option?.key === 'preset');
   const written = await PatchCore.fit(files, backbone, {
-    preprocess: { resize: 256, crop: 224 }, background: null, featureDim: 0, precision: 'fp32', ratio: 0.3, seed: 1, scoring: DEFAULT_SCORING,
+    preprocess: { resize: 256, crop: 224 },
+    background: null,
+    featureDim: 0,
+    precision: 'fp32',
+    ratio: 0.3,
+    seed: 1,
+    scoring: DEFAULT_SCORING,
   });
   const named = await PatchCore.fit(files, backbone, { preset: 'v1', ratio: 0.3, seed: 1 });
   const implied = await PatchCore.fit(files, backbone, { ratio: 0.3, seed: 1 });

@@ -27,7 +27,9 @@ import * as path from 'node:path';
 
 /** Eigenvalues and vectors of a symmetric matrix by cyclic Jacobi rotations (the brute-force reference). */
 function jacobi(a: number[][]): { values: number[]; vectors: number[][] } {
-  const n = a.length, A = a.map((r) => r.slice()), V: number[][] = a.map((_, i) => a.map((_, j) => (i === j ? 1 : 0)));
+  const n = a.length,
+    A = a.map((r) => r.slice()),
+    V: number[][] = a.map((_, i) => a.map((_, j) => (i === j ? 1 : 0)));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += A[p][q] ** 2;
@@ -37,19 +39,23 @@ function jacobi(a: number[][]): { values: number[]; vectors: number[][] } {
         if (A[p][q] === 0) continue;
         const th = (A[q][q] - A[p][p]) / (2 * A[p][q]);
         const t = Math.sign(th || 1) / (Math.abs(th) + Math.sqrt(th * th + 1));
-        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        const c = 1 / Math.sqrt(t * t + 1),
+          s = t * c;
         for (let k = 0; k < n; k++) {
-          const akp = A[k][p], akq = A[k][q];
+          const akp = A[k][p],
+            akq = A[k][q];
           A[k][p] = c * akp - s * akq;
           A[k][q] = s * akp + c * akq;
         }
         for (let k = 0; k < n; k++) {
-          const apk = A[p][k], aqk = A[q][k];
+          const apk = A[p][k],
+            aqk = A[q][k];
           A[p][k] = c * apk - s * aqk;
           A[q][k] = s * apk + c * aqk;
         }
         for (let k = 0; k < n; k++) {
-          const vkp = V[k][p], vkq = V[k][q];
+          const vkp = V[k][p],
+            vkq = V[k][q];
           V[k][p] = c * vkp - s * vkq;
           V[k][q] = s * vkp + c * vkq;
         }
@@ -60,12 +66,23 @@ function jacobi(a: number[][]): { values: number[]; vectors: number[][] } {
 
 test('principalAxis equals the top eigenvector of the sample covariance (Jacobi)', () => {
   const rng = new Rng(3);
-  const n = 300, D = 6;
+  const n = 300,
+    D = 6;
   const scale = [3, 1.5, 1, 0.7, 0.5, 0.2];
   const rows = new Float32Array(n * D);
   for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) rows[i * D + d] = 5 + scale[d] * rng.normal() + (d === 1 ? 0.8 * rows[i * D] : 0);
-  const mean = Array.from({ length: D }, (_, d) => { let s = 0; for (let i = 0; i < n; i++) s += rows[i * D + d]; return s / n; });
-  const cov = mean.map((_, a) => mean.map((_, b) => { let s = 0; for (let i = 0; i < n; i++) s += (rows[i * D + a] - mean[a]) * (rows[i * D + b] - mean[b]); return s / (n - 1); }));
+  const mean = Array.from({ length: D }, (_, d) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += rows[i * D + d];
+    return s / n;
+  });
+  const cov = mean.map((_, a) =>
+    mean.map((_, b) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += (rows[i * D + a] - mean[a]) * (rows[i * D + b] - mean[b]);
+      return s / (n - 1);
+    }),
+  );
   const ref = jacobi(cov);
   const top = ref.values.indexOf(Math.max(...ref.values));
   const pc = principalAxis(rows, n, D);
@@ -78,7 +95,8 @@ test('principalAxis equals the top eigenvector of the sample covariance (Jacobi)
 test('otsu: its cut is as good as the best of every cut between sorted values; separation tells two modes from one', () => {
   const rng = new Rng(5);
   const between = (v: number[], cut: number) => {
-    const a = v.filter((x) => x <= cut), b = v.filter((x) => x > cut);
+    const a = v.filter((x) => x <= cut),
+      b = v.filter((x) => x > cut);
     if (!a.length || !b.length) return 0;
     const m = (x: number[]) => x.reduce((s, y) => s + y, 0) / x.length;
     return (a.length / v.length) * (b.length / v.length) * (m(a) - m(b)) ** 2;
@@ -95,7 +113,8 @@ test('otsu: its cut is as good as the best of every cut between sorted values; s
 });
 
 test('cleanMask: closing fills a one-cell hole and keeps the border, dilation adds one ring', () => {
-  const W = 7, H = 7;
+  const W = 7,
+    H = 7;
   const raw = new Uint8Array(H * W);
   for (let y = 0; y < 5; y++) for (let x = 0; x < 4; x++) raw[y * W + x] = 1; // touches the top and left border
   raw[2 * W + 1] = 0; // the hole
@@ -108,7 +127,9 @@ test('cleanMask: closing fills a one-cell hole and keeps the border, dilation ad
 });
 
 test('rangeRaw: cells over a dark square are foreground, light background cells are not (through a 2× resize)', () => {
-  const w = 64, h = 64, data = new Uint8Array(w * h * 3).fill(220);
+  const w = 64,
+    h = 64,
+    data = new Uint8Array(w * h * 3).fill(220);
   for (let y = 16; y < 32; y++) for (let x = 32; x < 48; x++) data.fill(40, (y * w + x) * 3, (y * w + x) * 3 + 3);
   const img: RgbImage = { width: w, height: h, data };
   const g: Geometry = { origW: 64, origH: 64, resizedW: 32, resizedH: 32, cropX: 0, cropY: 0, cropW: 32, cropH: 32 };
@@ -119,18 +140,23 @@ test('rangeRaw: cells over a dark square are foreground, light background cells 
 /** Planted patch features: an object of cluster A at (ox, oy) on a background of cluster B, plus noise. */
 function plantedStore(images: number, o: { moving?: boolean; texture?: boolean }, seed = 1) {
   const rng = new Rng(seed);
-  const H = 12, W = 12, D = 16;
+  const H = 12,
+    W = 12,
+    D = 16;
   const store = new FeatureStore({ seed: 0, inMemory: true });
   const grids = [];
   const truths: Uint8Array[] = [];
   const rowsOf: Float32Array[] = [];
   return (async () => {
     for (let i = 0; i < images; i++) {
-      const ox = o.moving ? rng.int(W - 4) : 4, oy = o.moving ? rng.int(H - 4) : 4;
-      const truth = new Uint8Array(H * W), data = new Float32Array(H * W * D);
+      const ox = o.moving ? rng.int(W - 4) : 4,
+        oy = o.moving ? rng.int(H - 4) : 4;
+      const truth = new Uint8Array(H * W),
+        data = new Float32Array(H * W * D);
       for (let y = 0; y < H; y++)
         for (let x = 0; x < W; x++) {
-          const c = y * W + x, on = !o.texture && x >= ox && x < ox + 4 && y >= oy && y < oy + 4;
+          const c = y * W + x,
+            on = !o.texture && x >= ox && x < ox + 4 && y >= oy && y < oy + 4;
           truth[c] = on ? 1 : 0;
           for (let d = 0; d < D; d++) data[c * D + d] = (on ? (d < 4 ? 3 : 0) : d >= 12 ? 1 : 0) + 0.3 * rng.normal();
         }
@@ -166,7 +192,9 @@ test('auto: on for an object that stays in place, off for a texture and for an o
 });
 
 test('meanIoU against the majority mask, by hand', () => {
-  const a = Uint8Array.from([1, 1, 0, 0]), b = Uint8Array.from([1, 1, 0, 0]), c = Uint8Array.from([0, 1, 1, 0]);
+  const a = Uint8Array.from([1, 1, 0, 0]),
+    b = Uint8Array.from([1, 1, 0, 0]),
+    c = Uint8Array.from([0, 1, 1, 0]);
   // majority: [1, 1, 0, 0]; IoUs 1, 1, 1/3
   assert.ok(Math.abs(meanIoU([a, b, c]) - (2 + 1 / 3) / 3) < 1e-12);
 });
@@ -214,8 +242,19 @@ test('planted images: a background defect is flagged with --foreground off, not 
   }
   const backbone = await loadBackbone('inception_v3');
   const fit = (foreground: 'off' | 'pca' | 'range') =>
-    PatchCore.fit(files, backbone, { preprocess: { resize: SIZE, crop: SIZE }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: DEFAULT_SCORING, targetFpr: 0.1, foreground });
-  const bg = backgroundDefect(902), crack = syntheticSample(901, 'crack', SIZE).image, good = syntheticSample(902, 'good', SIZE).image;
+    PatchCore.fit(files, backbone, {
+      preprocess: { resize: SIZE, crop: SIZE },
+      background: null,
+      featureDim: 0,
+      ratio: 0.1,
+      seed: 0,
+      scoring: DEFAULT_SCORING,
+      targetFpr: 0.1,
+      foreground,
+    });
+  const bg = backgroundDefect(902),
+    crack = syntheticSample(901, 'crack', SIZE).image,
+    good = syntheticSample(902, 'good', SIZE).image;
   const results: Record<string, { bg: number; crack: number; good: number; threshold: number }> = {};
   for (const mode of ['off', 'pca', 'range'] as const) {
     const m = await fit(mode);
@@ -229,7 +268,11 @@ test('planted images: a background defect is flagged with --foreground off, not 
       const back = await PatchCore.load(out, backbone);
       assert.deepEqual(back.config.foreground, m.config.foreground);
       assert.equal((await back.predict(bg)).score, results[mode].bg);
-      if (mode === 'range') await assert.rejects(exportModel(back), (e: unknown) => e instanceof UserError && /RGB-range foreground mask .* original image/.test(e.message) && !e.message.includes('\n'));
+      if (mode === 'range')
+        await assert.rejects(
+          exportModel(back),
+          (e: unknown) => e instanceof UserError && /RGB-range foreground mask .* original image/.test(e.message) && !e.message.includes('\n'),
+        );
     }
   }
   assert.ok(results.off.bg > results.off.threshold, 'off flags the background defect');
@@ -241,7 +284,7 @@ test('planted images: a background defect is flagged with --foreground off, not 
   assert.ok(results.off.crack > results.off.threshold);
 });
 
-test('foregroundCells: a range model without the image\'s range cells is a programming error, not a silent no-mask', () => {
+test("foregroundCells: a range model without the image's range cells is a programming error, not a silent no-mask", () => {
   const fg: ForegroundConfig = { requested: 'range', mask: 'range', reason: '', close: 1, dilate: 1, range: { lo: [150, 150, 150], hi: [255, 255, 255] } };
   assert.throws(() => foregroundCells(fg, { gridH: 2, gridW: 2, dim: 1, count: 4, data: new Float32Array(4) }), /needs the image/);
   assert.equal(foregroundCells(undefined, { gridH: 2, gridW: 2, dim: 1, count: 4, data: new Float32Array(4) }), null);
@@ -253,19 +296,34 @@ test('model.json foreground: a valid entry passes; a wrong axis length or a pca 
   const { MODEL_FORMAT } = await import('../src/model/config.js');
   const H = 'a'.repeat(64);
   const base = {
-    format: MODEL_FORMAT, createdAt: 'd', backbone: { id: 'inception_v3', hash: H, layers: ['a', 'b'] },
-    preprocess: { resize: 256, crop: 224, mean: [0, 0, 0], std: [1, 1, 1] }, background: null, featureDim: 0,
-    coreset: { ratio: 0.1, seed: 0, trainPatches: 100 }, scoring: DEFAULT_SCORING,
-    bank: { file: 'bank.bin', sha256: H, size: 10, dim: 3, b: 0 }, trainScores: { mean: 1, std: 0.1, max: 2, n: 8 },
-    threshold: 1.5, thresholdInfo: { method: 'manual', n: 0, date: 'd' }, pixelThreshold: null, normalization: { scale: 0.1 },
+    format: MODEL_FORMAT,
+    createdAt: 'd',
+    backbone: { id: 'inception_v3', hash: H, layers: ['a', 'b'] },
+    preprocess: { resize: 256, crop: 224, mean: [0, 0, 0], std: [1, 1, 1] },
+    background: null,
+    featureDim: 0,
+    coreset: { ratio: 0.1, seed: 0, trainPatches: 100 },
+    scoring: DEFAULT_SCORING,
+    bank: { file: 'bank.bin', sha256: H, size: 10, dim: 3, b: 0 },
+    trainScores: { mean: 1, std: 0.1, max: 2, n: 8 },
+    threshold: 1.5,
+    thresholdInfo: { method: 'manual', n: 0, date: 'd' },
+    pixelThreshold: null,
+    normalization: { scale: 0.1 },
   };
   const pca = { axis: [1, 0, 0], offset: 0.5, cut: 0.1, separation: 0.8, agreement: 0.7, share: 0.4 };
   const fg = { requested: 'auto', mask: 'pca', reason: 'r', close: 1, dilate: 1, pca };
   const parse = (foreground: unknown) => parseModelConfig(JSON.stringify({ ...base, foreground }), 'model.json');
   assert.deepEqual(parse(fg).foreground, fg);
-  assert.throws(() => parse({ ...fg, pca: { ...pca, axis: [1, 0] } }), { message: "Expected 3 numbers (the bank's dim) for model.json foreground.pca.axis but received an array of 2" });
-  assert.throws(() => parse({ ...fg, pca: undefined }), { message: 'Expected a pca entry for mask "pca", a range for mask "range" for model.json foreground but received an object' });
-  assert.throws(() => parse({ ...fg, requested: 'on' }), { message: 'Expected "off", "auto", "pca" or "range" for model.json foreground.requested but received "on"' });
+  assert.throws(() => parse({ ...fg, pca: { ...pca, axis: [1, 0] } }), {
+    message: "Expected 3 numbers (the bank's dim) for model.json foreground.pca.axis but received an array of 2",
+  });
+  assert.throws(() => parse({ ...fg, pca: undefined }), {
+    message: 'Expected a pca entry for mask "pca", a range for mask "range" for model.json foreground but received an object',
+  });
+  assert.throws(() => parse({ ...fg, requested: 'on' }), {
+    message: 'Expected "off", "auto", "pca" or "range" for model.json foreground.requested but received "on"',
+  });
 });
 
 test('CLI: a bad --foreground is one line and exit 2; sweep refuses a mask', async () => {
@@ -275,5 +333,8 @@ test('CLI: a bad --foreground is one line and exit 2; sweep refuses a mask', asy
   assert.equal(bad.err.trim(), 'patchcore: error: Expected "off", "auto", "pca" or "range" for --foreground but received "on"');
   const sweep = runCli('sweep', '--data', 'nowhere', '--out', 'x', '--foreground', 'pca');
   assert.equal(sweep.code, 2);
-  assert.match(sweep.err.trim(), /^patchcore: error: Expected "off" \(sweep compares background filters without a foreground mask\) for --foreground but received "pca"$/);
+  assert.match(
+    sweep.err.trim(),
+    /^patchcore: error: Expected "off" \(sweep compares background filters without a foreground mask\) for --foreground but received "pca"$/,
+  );
 });

@@ -23,19 +23,57 @@ const s: FoldScores = {
 };
 
 test('folds partition the training images, each sorted, sizes within one', () => {
-  assert.deepEqual(split.flat().sort((a, b) => a - b), [...Array(12).keys()]);
-  for (const f of split) assert.deepEqual(f, [...f].sort((a, b) => a - b));
-  assert.deepEqual(split.map((f) => f.length), [4, 4, 4]);
+  assert.deepEqual(
+    split.flat().sort((a, b) => a - b),
+    [...Array(12).keys()],
+  );
+  for (const f of split)
+    assert.deepEqual(
+      f,
+      [...f].sort((a, b) => a - b),
+    );
+  assert.deepEqual(
+    split.map((f) => f.length),
+    [4, 4, 4],
+  );
   assert.notDeepEqual(split, folds(12, K, 8)); // the seed matters
 });
 
 test('each variant is the mean over folds of the pair-counting AUROC of its goods against the defects', () => {
   const d = identityDraw(s);
   for (const [goods, expect] of [
-    ['both', (t: number[], h: number[]) => pairs([...h, ...t.filter((_, i) => labels[i] === 0)], t.filter((_, i) => labels[i] === 1))],
-    ['test', (t: number[]) => pairs(t.filter((_, i) => labels[i] === 0), t.filter((_, i) => labels[i] === 1))],
-    ['heldout', (t: number[], h: number[]) => pairs(h, t.filter((_, i) => labels[i] === 1))],
-    ['testVsHeldout', (t: number[], h: number[]) => pairs(h, t.filter((_, i) => labels[i] === 0))],
+    [
+      'both',
+      (t: number[], h: number[]) =>
+        pairs(
+          [...h, ...t.filter((_, i) => labels[i] === 0)],
+          t.filter((_, i) => labels[i] === 1),
+        ),
+    ],
+    [
+      'test',
+      (t: number[]) =>
+        pairs(
+          t.filter((_, i) => labels[i] === 0),
+          t.filter((_, i) => labels[i] === 1),
+        ),
+    ],
+    [
+      'heldout',
+      (t: number[], h: number[]) =>
+        pairs(
+          h,
+          t.filter((_, i) => labels[i] === 1),
+        ),
+    ],
+    [
+      'testVsHeldout',
+      (t: number[], h: number[]) =>
+        pairs(
+          h,
+          t.filter((_, i) => labels[i] === 0),
+        ),
+    ],
   ] as const) {
     const want = split.reduce((a, _, k) => a + expect(s.testScores[k], s.heldoutScores[k]), 0) / K;
     assert.ok(Math.abs(foldAuroc(s, d, goods) - want) < 1e-12, `${goods}: ${foldAuroc(s, d, goods)} vs ${want}`);
@@ -47,7 +85,10 @@ test('the interval brackets the estimate, repeats with its seed, and is 0 wide f
   const a = interval(d, 300, (x) => foldAuroc(s, x, 'both'));
   const est = foldAuroc(s, d, 'both');
   assert.ok(a.lo <= est && est <= a.hi && a.lo < a.hi, JSON.stringify(a));
-  assert.deepEqual(interval(d, 300, (x) => foldAuroc(s, x, 'both')), a);
+  assert.deepEqual(
+    interval(d, 300, (x) => foldAuroc(s, x, 'both')),
+    a,
+  );
   const zero = interval(d, 100, (x) => foldAuroc(s, x, 'both') - foldAuroc(s, x, 'both'));
   assert.deepEqual(zero, { lo: 0, hi: 0, atMostZero: 1 });
 });
@@ -57,13 +98,21 @@ test('a resample keeps the size of each stratum and draws only from that stratum
   const r = resample(d, new Rng(3));
   for (const [got, from] of [[r.bad, d.bad], [r.good, d.good], ...r.heldout.map((h, k) => [h, d.heldout[k]])] as [number[], number[]][]) {
     assert.equal(got.length, from.length);
-    assert.ok(got.every((x) => from.includes(x)), `${got} drawn outside ${from}`);
+    assert.ok(
+      got.every((x) => from.includes(x)),
+      `${got} drawn outside ${from}`,
+    );
   }
   // with replacement: over 40 draws each stratum repeats an image somewhere (a permutation never does)
   const draws = Array.from({ length: 40 }, (_, i) => resample(d, new Rng(100 + i)));
   const repeats = (pick: (x: typeof d) => number[]) => draws.some((x) => new Set(pick(x)).size < pick(x).length);
   assert.ok(repeats((x) => x.bad) && repeats((x) => x.good), 'defects and test goods are drawn with replacement');
-  d.heldout.forEach((_, k) => assert.ok(repeats((x) => x.heldout[k]), `fold ${k}'s held-out goods are drawn with replacement`));
+  d.heldout.forEach((_, k) =>
+    assert.ok(
+      repeats((x) => x.heldout[k]),
+      `fold ${k}'s held-out goods are drawn with replacement`,
+    ),
+  );
 });
 
 test('a setting that moves every defect up by a margin gets an interval above 0', () => {

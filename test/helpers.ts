@@ -6,7 +6,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import type { MemoryBank } from '../src/types.js';
 
 // One cache per test run, shared by the test files so the default backbone is built once.
-process.env.PATCHCORE_CACHE ??= path.join(os.tmpdir(), `patchcore-ts-test-cache-${process.env.npm_lifecycle_event ?? 'x'}-${new Date().toISOString().slice(0, 10)}`);
+process.env.PATCHCORE_CACHE ??= path.join(
+  os.tmpdir(),
+  `patchcore-ts-test-cache-${process.env.npm_lifecycle_event ?? 'x'}-${new Date().toISOString().slice(0, 10)}`,
+);
 
 export function tempDir(prefix = 'pc-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -22,8 +25,7 @@ export const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 export function findChromium(): string | null {
   if (process.env.CHROMIUM_PATH) return existsSync(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : null;
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean))
-    for (const name of ['chromium', 'chromium-browser', 'google-chrome'])
-      if (existsSync(path.join(dir, name))) return path.join(dir, name);
+    for (const name of ['chromium', 'chromium-browser', 'google-chrome']) if (existsSync(path.join(dir, name))) return path.join(dir, name);
   return null;
 }
 

@@ -9,12 +9,17 @@ import * as path from 'node:path';
 
 /** Relative imports of each .ts file under `root`, as repository paths. */
 export function importGraph(root: string): Map<string, string[]> {
-  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => path.join(root, f));
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(root, f));
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]);
-    graph.set(file, specs.map((s) => path.join(path.dirname(file), s.replace(/\.js$/, '.ts'))));
+    graph.set(
+      file,
+      specs.map((s) => path.join(path.dirname(file), s.replace(/\.js$/, '.ts'))),
+    );
   }
   return graph;
 }
@@ -39,14 +44,34 @@ export function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 test('the cycle finder finds a planted cycle and passes a tree', () => {
-  const g = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]);
+  const g = new Map([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a']],
+    ['d', ['a']],
+  ]);
   assert.deepEqual(cycles(g), [['a', 'b', 'c', 'a']]);
-  assert.deepEqual(cycles(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), []);
+  assert.deepEqual(
+    cycles(
+      new Map([
+        ['a', ['b', 'c']],
+        ['b', ['c']],
+        ['c', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('src/ has no import cycle', () => {
   const g = importGraph('src');
   assert.ok(g.size > 50, `read ${g.size} modules`);
-  assert.ok([...g.values()].every((deps) => deps.every((d) => g.has(d))), 'every relative import resolves to a file');
-  assert.deepEqual(cycles(g).map((c) => c.join(' -> ')), []);
+  assert.ok(
+    [...g.values()].every((deps) => deps.every((d) => g.has(d))),
+    'every relative import resolves to a file',
+  );
+  assert.deepEqual(
+    cycles(g).map((c) => c.join(' -> ')),
+    [],
+  );
 });

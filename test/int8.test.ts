@@ -25,7 +25,9 @@ function tinyNet(): Uint8Array {
   const g = new GraphBuilder('tiny');
   const x = g.input('image', [1, 3, 32, 32]);
   const conv = (inp: string, cin: number, cout: number) =>
-    g.op('Conv', [inp, g.init(g.fresh('w'), [cout, cin, 3, 3], rand(cout * cin * 9, 0.3)), g.init(g.fresh('b'), [cout], rand(cout, 0.1))], { pads: [1, 1, 1, 1] });
+    g.op('Conv', [inp, g.init(g.fresh('w'), [cout, cin, 3, 3], rand(cout * cin * 9, 0.3)), g.init(g.fresh('b'), [cout], rand(cout, 0.1))], {
+      pads: [1, 1, 1, 1],
+    });
   const a = g.op('Relu', [conv(x, 3, 16)]);
   const b = g.op('Relu', [g.op('Add', [conv(a, 16, 16), a])]);
   const p = g.op('MaxPool', [b], { kernel_shape: [2, 2], strides: [2, 2] });

@@ -2,10 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  aupro, auroc, f1Max, formatMetric, labelRegions, pixelAuroc, pixelMetrics, rocCurve, summarize,
-  type MetricValue,
-} from '../src/metrics/index.js';
+import { aupro, auroc, f1Max, formatMetric, labelRegions, pixelAuroc, pixelMetrics, rocCurve, summarize, type MetricValue } from '../src/metrics/index.js';
 import type { ScoreMap } from '../src/types.js';
 import { UserError } from '../src/util/errors.js';
 import { SHARED } from './helpers.js';
@@ -83,7 +80,10 @@ test('rocCurve runs from (0,0) to (1,1) and is thinned to maxPoints', () => {
   assert.deepEqual(c.tpr, [0, 0.5, 0.5, 1, 1]);
   assert.equal(c.thresholds[0], Infinity);
   const n = 5000;
-  const big = rocCurve(Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, (_, i) => i % 2));
+  const big = rocCurve(
+    Array.from({ length: n }, (_, i) => i),
+    Array.from({ length: n }, (_, i) => i % 2),
+  );
   assert.equal(big.fpr.length, 500);
   assert.deepEqual([big.fpr[0], big.tpr[0], big.fpr[499], big.tpr[499]], [0, 0, 1, 1]);
   assert.equal(rocCurve([1], [1]).reason, 'test set has only one class');

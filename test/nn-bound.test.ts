@@ -41,7 +41,10 @@ function assertEqualToBruteForce(res: { index: Int32Array; dist: Float32Array },
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < k; j++) {
       assert.equal(res.index[i * k + j], ref.index[i][j], `query ${i} rank ${j}`);
-      assert.ok(Math.abs(res.dist[i * k + j] - ref.dist[i][j]) <= 1e-6 * (1 + ref.dist[i][j]), `query ${i} rank ${j}: ${res.dist[i * k + j]} vs ${ref.dist[i][j]}`);
+      assert.ok(
+        Math.abs(res.dist[i * k + j] - ref.dist[i][j]) <= 1e-6 * (1 + ref.dist[i][j]),
+        `query ${i} rank ${j}: ${res.dist[i * k + j]} vs ${ref.dist[i][j]}`,
+      );
     }
   }
 }
@@ -108,7 +111,8 @@ test('principalBasis: orthonormal rows spanning the strong directions; orthonorm
   // the bank's centred rows keep most of their energy in the 6-dim subspace
   const mean = new Float64Array(D);
   for (let m = 0; m < bank.size; m++) for (let j = 0; j < D; j++) mean[j] += data[m * D + j] / bank.size;
-  let kept = 0, total = 0;
+  let kept = 0,
+    total = 0;
   for (let m = 0; m < bank.size; m++) {
     for (let a = 0; a < d; a++) {
       let c = 0;

@@ -50,7 +50,8 @@ test('search equals brute force, single tile and several tiles (with a ragged la
 });
 
 test('more queries than one graph run takes (1,024): the runs join in order, equal to brute force', async () => {
-  const D = bank.dim, n = 4500;
+  const D = bank.dim,
+    n = 4500;
   const q = randomFloats(n * D, 99);
   const ref = bruteForceKnn(q, n, bank, 3);
   const nn = await NearestNeighbours.create(bank, { threads: 1 });

@@ -14,7 +14,8 @@ test('normalise equals the plain loop for every byte value, on ImageNet and iden
     { mean: [0.5, 0.25, 0.75], std: [0.5, 2, 0.1] },
   ];
   for (const cfg of stats) {
-    const fast = normalise(img, cfg), plain = normalisePlain(img, cfg);
+    const fast = normalise(img, cfg),
+      plain = normalisePlain(img, cfg);
     assert.deepEqual(fast.dims, [1, 3, 29, 37]);
     assert.deepEqual(fast.data, plain.data);
   }

@@ -27,7 +27,15 @@ let url: string;
 before(async () => {
   fx = await twoModelRepo();
   repo = await ModelRepository.open(fx.root, { load: (d) => PatchCore.open(d) });
-  ({ app, url } = await startServer({ repository: repo, get model() { return repo.defaultModel().model; }, token: TOKEN, maxBytes: MAX_BYTES, maxFiles: 4 }));
+  ({ app, url } = await startServer({
+    repository: repo,
+    get model() {
+      return repo.defaultModel().model;
+    },
+    token: TOKEN,
+    maxBytes: MAX_BYTES,
+    maxFiles: 4,
+  }));
 });
 after(async () => {
   repo?.stop();
@@ -44,9 +52,18 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function post(pathname: string, body: Uint8Array | string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${url}${pathname}`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { ...AUTH, 'content-type': 'application/octet-stream', ...headers } });
+  const res = await fetch(`${url}${pathname}`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+    headers: { ...AUTH, 'content-type': 'application/octet-stream', ...headers },
+  });
   const raw = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, headers: res.headers, raw, json: () => JSON.parse(raw.subarray(0, Number(res.headers.get('inference-header-content-length') ?? raw.length)).toString()) };
+  return {
+    status: res.status,
+    headers: res.headers,
+    raw,
+    json: () => JSON.parse(raw.subarray(0, Number(res.headers.get('inference-header-content-length') ?? raw.length)).toString()),
+  };
 }
 
 async function get(pathname: string, headers: Record<string, string> = AUTH) {
@@ -85,7 +102,9 @@ test('FP32 [N,3,H,W] input, as the exported graph takes it: JSON and binary, bat
   const input = { name: 'image', datatype: 'FP32', shape: [2, 3, 224, 224] };
   const outputs = [{ name: 'score' }, { name: 'anomaly_map', parameters: { binary_data: true } }];
   const head = Buffer.from(JSON.stringify({ id: 'fp32-1', inputs: [{ ...input, parameters: { binary_data_size: data.byteLength } }], outputs }));
-  const bin = await post('/v2/models/beta/versions/1/infer', Buffer.concat([head, Buffer.from(data.buffer)]), { 'inference-header-content-length': String(head.length) });
+  const bin = await post('/v2/models/beta/versions/1/infer', Buffer.concat([head, Buffer.from(data.buffer)]), {
+    'inference-header-content-length': String(head.length),
+  });
   assert.equal(bin.status, 200, bin.raw.toString().slice(0, 300));
   const r = bin.json();
   assert.equal(r.id, 'fp32-1');
@@ -99,13 +118,22 @@ test('FP32 [N,3,H,W] input, as the exported graph takes it: JSON and binary, bat
   const jsonLen = Number(bin.headers.get('inference-header-content-length'));
   const maps = new Float32Array(bin.raw.buffer.slice(bin.raw.byteOffset + jsonLen, bin.raw.byteOffset + bin.raw.length));
   assert.equal(maps.length, map.parameters.binary_data_size / 4);
-  for (let i = 0; i < 2; i++) assert.ok(maxDiff(maps.subarray(i * 224 * 224, (i + 1) * 224 * 224), want[i].map.data) <= 1e-5 * Math.max(1, ...want[i].map.data));
+  for (let i = 0; i < 2; i++)
+    assert.ok(maxDiff(maps.subarray(i * 224 * 224, (i + 1) * 224 * 224), want[i].map.data) <= 1e-5 * Math.max(1, ...want[i].map.data));
   // the same tensor as nested JSON numbers (one image)
-  const nested = Array.from({ length: 3 }, (_, c) => Array.from({ length: 224 }, (_, y) => Array.from(prepared[0].tensor.data.subarray((c * 224 + y) * 224, (c * 224 + y + 1) * 224))));
-  const js = await post('/v2/models/beta/infer', JSON.stringify({ inputs: [{ ...input, shape: [1, 3, 224, 224], data: [nested] }] }), { 'content-type': 'application/json' });
+  const nested = Array.from({ length: 3 }, (_, c) =>
+    Array.from({ length: 224 }, (_, y) => Array.from(prepared[0].tensor.data.subarray((c * 224 + y) * 224, (c * 224 + y + 1) * 224))),
+  );
+  const js = await post('/v2/models/beta/infer', JSON.stringify({ inputs: [{ ...input, shape: [1, 3, 224, 224], data: [nested] }] }), {
+    'content-type': 'application/json',
+  });
   assert.equal(js.status, 200, js.raw.toString().slice(0, 300));
   const out = js.json().outputs;
-  assert.deepEqual(out.map((o: { name: string }) => o.name), ['score', 'normalized', 'anomalous'], 'no map unless asked for');
+  assert.deepEqual(
+    out.map((o: { name: string }) => o.name),
+    ['score', 'normalized', 'anomalous'],
+    'no map unless asked for',
+  );
   assert.ok(close(out[0].data[0], want[0].score));
   assert.equal(out[2].datatype, 'BOOL');
   assert.equal(out[2].data[0], want[0].anomalous);
@@ -129,11 +157,17 @@ test('predict --url gives the rows and exit status of local predict, failing fil
   const files = [...fx.images, broken];
   const local = await cli('predict', '--model', fx.dirs.alpha, '--ndjson', ...files);
   assert.equal(local.code, 3, local.err);
-  const localRows = local.out.trim().split('\n').map((l) => JSON.parse(l));
+  const localRows = local.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   for (const mode of [[], ['--binary']]) {
     const remote = await cli('predict', '--url', url, '--model-name', 'alpha', '--token', TOKEN, ...mode, '--ndjson', ...files);
     assert.equal(remote.code, 3, remote.err);
-    const rows = remote.out.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = remote.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(rows.length, localRows.length);
     for (const [i, r] of rows.entries()) {
       const l = localRows[i];
@@ -172,14 +206,25 @@ test("protocol shapes: health, server and model metadata, readiness as the spec'
       assert.equal(m.body.name, name);
       assert.deepEqual(m.body.versions, ['1']);
       for (const t of [...(m.body.inputs as object[]), ...(m.body.outputs as object[])]) assert.deepEqual(Object.keys(t).sort(), ['datatype', 'name', 'shape']);
-      assert.deepEqual(m.body.inputs, [{ name: 'image', datatype: 'FP32', shape: [-1, 3, 224, 224] }, { name: 'image_bytes', datatype: 'BYTES', shape: [-1] }]);
-      assert.deepEqual((m.body.outputs as { name: string }[]).map((o) => o.name), ['score', 'normalized', 'anomalous', 'anomaly_map']);
+      assert.deepEqual(m.body.inputs, [
+        { name: 'image', datatype: 'FP32', shape: [-1, 3, 224, 224] },
+        { name: 'image_bytes', datatype: 'BYTES', shape: [-1] },
+      ]);
+      assert.deepEqual(
+        (m.body.outputs as { name: string }[]).map((o) => o.name),
+        ['score', 'normalized', 'anomalous', 'anomaly_map'],
+      );
       assert.equal((m.body.parameters as { model_id: string }).model_id, fx.local[name as 'alpha'].modelId);
     }
     assert.deepEqual(await get(`/v2/models/${name}/ready`), { status: 200, body: { name, ready: true } });
   }
   // errors: {"error": "..."} only
-  for (const [p, status] of [['/v2/models/nope', 404], ['/v2/models/alpha/versions/7', 404], ['/v2/models/alpha/versions/7/ready', 404], ['/v2/nothing', 404]] as const) {
+  for (const [p, status] of [
+    ['/v2/models/nope', 404],
+    ['/v2/models/alpha/versions/7', 404],
+    ['/v2/models/alpha/versions/7/ready', 404],
+    ['/v2/nothing', 404],
+  ] as const) {
     const r = await get(p);
     assert.equal(r.status, status, p);
     assert.deepEqual(Object.keys(r.body), ['error'], p);
@@ -218,7 +263,9 @@ test('bad requests: 400 naming the tensor, 404 unknown model or version, 413 too
 
 /** A valid binary request for `image_bytes` [1]: JSON header + 4-byte length + PNG. */
 function binaryRequest(png: Buffer): { head: Buffer; body: Buffer } {
-  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 4 + png.length } }] }));
+  const head = Buffer.from(
+    JSON.stringify({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 4 + png.length } }] }),
+  );
   const len = Buffer.alloc(4);
   len.writeUInt32LE(png.length);
   return { head, body: Buffer.concat([head, len, png]) };
@@ -239,13 +286,21 @@ test('binary parser fuzz: truncated, oversized, disagreeing lengths, unknown dat
     { body, header: '0', why: 'zero header length' },
     { body, header: 'abc', why: 'header length not a number' },
     { body, why: 'binary without the header' },
-    { body: Buffer.from(JSON.stringify({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: -1 } }] })), header: 'x', why: 'negative size' },
+    {
+      body: Buffer.from(JSON.stringify({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: -1 } }] })),
+      header: 'x',
+      why: 'negative size',
+    },
   ];
   const withSize = (size: unknown, datatype = 'BYTES', shape = [1]) => {
     const h = Buffer.from(JSON.stringify({ inputs: [{ name: 'image_bytes', datatype, shape, parameters: { binary_data_size: size } }] }));
     return { body: Buffer.concat([h, body.subarray(head.length)]), header: String(h.length) };
   };
-  cases.push({ ...withSize(png.length + 3), why: 'size one short' }, { ...withSize(png.length + 5), why: 'size one long' }, { ...withSize('12'), why: 'size as a string' });
+  cases.push(
+    { ...withSize(png.length + 3), why: 'size one short' },
+    { ...withSize(png.length + 5), why: 'size one long' },
+    { ...withSize('12'), why: 'size as a string' },
+  );
   cases.push({ ...withSize(png.length + 4, 'FP99'), why: 'unknown datatype' }, { ...withSize(png.length + 4, 'FP32'), why: 'FP32 on the BYTES input' });
   cases.push({ ...withSize(png.length + 4, 'BYTES', [2]), why: 'one element for shape [2]' });
   const lying = Buffer.from(body);
@@ -255,7 +310,11 @@ test('binary parser fuzz: truncated, oversized, disagreeing lengths, unknown dat
     const b = Buffer.from(body);
     if (i % 2) b.subarray(head.length).fill(rng.next() * 256, Math.floor(rng.next() * 8), Math.floor(rng.next() * 16));
     else b[Math.floor(rng.next() * head.length)] = Math.floor(rng.next() * 256);
-    cases.push({ body: b.subarray(0, Math.floor(rng.next() * b.length) + 1), header: rng.next() < 0.5 ? H : String(Math.floor(rng.next() * 2 * head.length)), why: `random mutation ${i}` });
+    cases.push({
+      body: b.subarray(0, Math.floor(rng.next() * b.length) + 1),
+      header: rng.next() < 0.5 ? H : String(Math.floor(rng.next() * 2 * head.length)),
+      why: `random mutation ${i}`,
+    });
   }
   for (const c of cases) {
     const r = await post('/v2/models/alpha/infer', c.body, c.header === undefined ? {} : { 'inference-header-content-length': c.header });
@@ -273,7 +332,12 @@ test('reload: a new version is swapped in; a corrupt one is reported not ready a
   const root = path.join(tempDir(), 'repo');
   await copyModel(fx.dirs.alpha, path.join(root, 'm', '1'));
   const r = await ModelRepository.open(root, { load: (d) => PatchCore.open(d) });
-  const s = await startServer({ repository: r, get model() { return r.defaultModel().model; } });
+  const s = await startServer({
+    repository: r,
+    get model() {
+      return r.defaultModel().model;
+    },
+  });
   try {
     const client = new InferenceClient(s.url, 'm');
     const png = await fs.readFile(fx.images[2]);
@@ -308,7 +372,13 @@ test('reload: a new version is swapped in; a corrupt one is reported not ready a
     // a fresh start on the same folder falls back from the corrupt version 3 to version 2
     const restarted = await ModelRepository.open(root, { load: (d) => PatchCore.open(d) });
     assert.equal(restarted.get('m')!.version, '2');
-    assert.deepEqual(restarted.versions('m').map((v) => [v.version, v.state]), [['3', 'failed'], ['2', 'ready']]);
+    assert.deepEqual(
+      restarted.versions('m').map((v) => [v.version, v.state]),
+      [
+        ['3', 'failed'],
+        ['2', 'ready'],
+      ],
+    );
   } finally {
     await s.app.close();
   }

@@ -33,7 +33,13 @@ const SPEC_BINARY_OUTPUT = { name: 'output0', shape: [3, 2], datatype: 'FP32', p
 test("the spec's JSON example request parses: id, inputs with their data, requested outputs", () => {
   const { request, binary } = parseInferBody(Buffer.from(SPEC_REQUEST), undefined);
   assert.equal(request.id, '42');
-  assert.deepEqual(request.inputs.map((i) => [i.name, i.datatype, i.shape]), [['input0', 'UINT32', [2, 2]], ['input1', 'BOOL', [3]]]);
+  assert.deepEqual(
+    request.inputs.map((i) => [i.name, i.datatype, i.shape]),
+    [
+      ['input0', 'UINT32', [2, 2]],
+      ['input1', 'BOOL', [3]],
+    ],
+  );
   assert.deepEqual(request.outputs, [{ name: 'output0' }]);
   assert.deepEqual(binary, [null, null]);
 });
@@ -42,9 +48,18 @@ test("the binary extension's example: 16 + 3 bytes after the JSON go to input0 a
   const head = Buffer.from(SPEC_BINARY_REQUEST);
   const data = Buffer.from([...Array(16).keys(), 1, 0, 1]);
   const { binary } = parseInferBody(Buffer.concat([head, data]), String(head.length));
-  assert.deepEqual(binary.map((b) => [...b!]), [[...Array(16).keys()], [1, 0, 1]]);
-  assert.throws(() => parseInferBody(Buffer.concat([head, data.subarray(0, 18)]), String(head.length)), (e: HttpError) => e.statusCode === 400 && /input1.*runs past the end/.test(e.message));
-  assert.throws(() => parseInferBody(Buffer.concat([head, data, data.subarray(0, 1)]), String(head.length)), (e: HttpError) => e.statusCode === 400 && /1 bytes after/.test(e.message));
+  assert.deepEqual(
+    binary.map((b) => [...b!]),
+    [[...Array(16).keys()], [1, 0, 1]],
+  );
+  assert.throws(
+    () => parseInferBody(Buffer.concat([head, data.subarray(0, 18)]), String(head.length)),
+    (e: HttpError) => e.statusCode === 400 && /input1.*runs past the end/.test(e.message),
+  );
+  assert.throws(
+    () => parseInferBody(Buffer.concat([head, data, data.subarray(0, 1)]), String(head.length)),
+    (e: HttpError) => e.statusCode === 400 && /1 bytes after/.test(e.message),
+  );
 });
 
 test("outputs are encoded as the spec's example response outputs, JSON and binary", () => {
@@ -65,7 +80,19 @@ test('tensor data: FP32 little-endian and nested JSON, BYTES length-prefixed and
   const le = Buffer.alloc(16);
   [1.5, -2, 3.25, 0].forEach((x, i) => le.writeFloatLE(x, 4 * i));
   assert.deepEqual(fp32Data(input, le), Float32Array.from([1.5, -2, 3.25, 0]));
-  assert.deepEqual(fp32Data({ ...input, data: [[1.5, -2], [3.25, 0]] }, null), Float32Array.from([1.5, -2, 3.25, 0]));
+  assert.deepEqual(
+    fp32Data(
+      {
+        ...input,
+        data: [
+          [1.5, -2],
+          [3.25, 0],
+        ],
+      },
+      null,
+    ),
+    Float32Array.from([1.5, -2, 3.25, 0]),
+  );
   assert.throws(() => fp32Data({ ...input, data: [1, 2, 3] }, null), /input 'image': data has 3 elements but shape \[2,2\] needs 4/);
   assert.throws(() => fp32Data(input, le.subarray(0, 12)), /input 'image': binary_data_size 12 does not match/);
   assert.throws(() => fp32Data({ ...input, data: [1, 2, 3, 'x'] }, null), /element 3 is not a finite number/);
@@ -99,7 +126,10 @@ test('the queue gives a freed slot to each waiting model in turn: a busy model c
   let done!: () => void;
   const hold = small.run(() => new Promise<void>((r) => (done = r)), 'a');
   const a1 = small.run(async () => 1, 'a');
-  await assert.rejects(small.run(async () => 2, 'a'), (e: HttpError) => e.statusCode === 503);
+  await assert.rejects(
+    small.run(async () => 2, 'a'),
+    (e: HttpError) => e.statusCode === 503,
+  );
   const b1 = small.run(async () => 3, 'b'); // another model still gets its place
   done();
   assert.deepEqual(await Promise.all([hold, a1, b1]), [undefined, 1, 3]);

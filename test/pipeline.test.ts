@@ -42,7 +42,11 @@ test('planted defects score above every good image', async () => {
 
 test('the anomaly map peaks on the planted defect', async () => {
   const { model } = await fitted;
-  for (const [kind, seed] of [['missing', 701], ['scratch', 702], ['crack', 703]] as [DefectKind, number][]) {
+  for (const [kind, seed] of [
+    ['missing', 701],
+    ['scratch', 702],
+    ['crack', 703],
+  ] as [DefectKind, number][]) {
     const s = syntheticSample(seed, kind, SIZE);
     const r = await model.predict(s.image);
     assert.equal(r.map.width, SIZE);
@@ -69,7 +73,17 @@ test('a saved model reloads and gives identical scores', async () => {
 
 test('fit refuses fewer than 2 training images before any work (the threshold scores each against the others)', async () => {
   const backbone = await loadBackbone('inception_v3');
-  const o = { preprocess: { resize: 64, crop: 64 }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: { kind: 'nearest' as const, k: 1, b: 1, squared: false, reweight: false, sigma: 4 } };
+  const o = {
+    preprocess: { resize: 64, crop: 64 },
+    background: null,
+    featureDim: 0,
+    ratio: 0.1,
+    seed: 0,
+    scoring: { kind: 'nearest' as const, k: 1, b: 1, squared: false, reweight: false, sigma: 4 },
+  };
   for (const files of [[], ['/nonexistent/one.png']])
-    await assert.rejects(PatchCore.fit(files, backbone, o), { name: 'UserError', message: `Expected at least 2 training images for files but received an array of ${files.length}` });
+    await assert.rejects(PatchCore.fit(files, backbone, o), {
+      name: 'UserError',
+      message: `Expected at least 2 training images for files but received an array of ${files.length}`,
+    });
 });

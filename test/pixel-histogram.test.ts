@@ -22,14 +22,20 @@ const value = (v: MetricValue) => {
 /** Smooth noisy maps with planted defect regions (blobs raising the score), some images good. */
 function plantedSet(seed: number, images: number, w: number, h: number) {
   const rng = new Rng(seed);
-  const maps: ScoreMap[] = [], masks: Uint8Array[] = [], defect: boolean[] = [];
+  const maps: ScoreMap[] = [],
+    masks: Uint8Array[] = [],
+    defect: boolean[] = [];
   for (let i = 0; i < images; i++) {
-    const data = new Float32Array(w * h), mask = new Uint8Array(w * h);
+    const data = new Float32Array(w * h),
+      mask = new Uint8Array(w * h);
     const base = 0.5 + rng.next();
     for (let p = 0; p < data.length; p++) data[p] = base + 0.3 * Math.abs(rng.normal());
     const blobs = i % 3 === 0 ? 0 : 1 + Math.floor(rng.next() * 3);
     for (let b = 0; b < blobs; b++) {
-      const cx = rng.next() * w, cy = rng.next() * h, r = 2 + rng.next() * 6, lift = 0.2 + rng.next();
+      const cx = rng.next() * w,
+        cy = rng.next() * h,
+        r = 2 + rng.next() * 6,
+        lift = 0.2 + rng.next();
       for (let y = 0; y < h; y++)
         for (let x = 0; x < w; x++) {
           const d = Math.hypot(x - cx, y - cy);
@@ -52,7 +58,8 @@ function histogramOf(maps: ScoreMap[], masks: Uint8Array[]): PixelHistogram {
 
 function assertClose(hist: ReturnType<typeof histogramMetrics>, exact: ReturnType<typeof pixelMetrics>, what: string, tol = 1e-4) {
   for (const k of ['auroc', 'aurocAnomalous', 'aupro'] as const) {
-    const a = value(hist[k]), e = value(exact[k]);
+    const a = value(hist[k]),
+      e = value(exact[k]);
     assert.ok(Math.abs(a - e) <= tol, `${what} ${k}: ${a} vs exact ${e}`);
   }
 }
@@ -67,19 +74,29 @@ test('histogram metrics equal the exact pixel metrics within 1e-4 on planted reg
 
 test('histograms of disjoint image groups add: good + one defect group = the exact metrics of those images', () => {
   const s = plantedSet(7, 15, 48, 40);
-  const good = new PixelHistogram(), a = new PixelHistogram(), b = new PixelHistogram();
+  const good = new PixelHistogram(),
+    a = new PixelHistogram(),
+    b = new PixelHistogram();
   s.maps.forEach((m, i) => (!s.defect[i] ? good : i % 2 ? a : b).add(m, s.masks[i]));
   assertClose(histogramMetrics([good, a, b]), pixelMetrics(s.maps, s.masks), 'pooled');
   const idx = s.maps.map((_, i) => i).filter((i) => !s.defect[i] || i % 2 === 1);
-  assertClose(histogramMetrics([good, a]), pixelMetrics(idx.map((i) => s.maps[i]), idx.map((i) => s.masks[i])), 'good + a');
+  assertClose(
+    histogramMetrics([good, a]),
+    pixelMetrics(
+      idx.map((i) => s.maps[i]),
+      idx.map((i) => s.masks[i]),
+    ),
+    'good + a',
+  );
 });
 
 test('ties, negative scores and a wide score range step like the exact walk', () => {
   const rng = new Rng(11);
   // quantised scores (many exact ties), both signs, over six decades
-  const maps: ScoreMap[] = [], masks: Uint8Array[] = [];
+  const maps: ScoreMap[] = [],
+    masks: Uint8Array[] = [];
   for (let i = 0; i < 6; i++) {
-    const data = Float32Array.from({ length: 30 * 30 }, () => Math.round(rng.normal() * 4) / 4 * 10 ** Math.floor(rng.next() * 6 - 3));
+    const data = Float32Array.from({ length: 30 * 30 }, () => (Math.round(rng.normal() * 4) / 4) * 10 ** Math.floor(rng.next() * 6 - 3));
     const mask = Uint8Array.from(data, (v, p) => (i > 1 && v > 0.1 && p % 7 !== 0 ? 1 : 0));
     maps.push({ width: 30, height: 30, data });
     masks.push(mask);
@@ -89,7 +106,9 @@ test('ties, negative scores and a wide score range step like the exact walk', ()
 
 test('matches the exact metrics on the shared MVTec/scikit-learn fixtures', { skip: !existsSync(fixtureFile) && !CI && noFixture }, () => {
   assert.ok(existsSync(fixtureFile), noFixture);
-  const fx = JSON.parse(readFileSync(fixtureFile, 'utf8')) as { aupro: { name: string; limit: number; maps: number[][][]; masks: number[][][]; aupro: number; pixel_auroc: number }[] };
+  const fx = JSON.parse(readFileSync(fixtureFile, 'utf8')) as {
+    aupro: { name: string; limit: number; maps: number[][][]; masks: number[][][]; aupro: number; pixel_auroc: number }[];
+  };
   assert.ok(fx.aupro.length > 0);
   for (const c of fx.aupro) {
     const maps = c.maps.map((rows) => ({ width: rows[0].length, height: rows.length, data: Float32Array.from(rows.flat()) }));
@@ -100,20 +119,27 @@ test('matches the exact metrics on the shared MVTec/scikit-learn fixtures', { sk
   }
 });
 
-test('undefined metrics carry the exact reference\'s reasons; bad maps are UserErrors', () => {
+test("undefined metrics carry the exact reference's reasons; bad maps are UserErrors", () => {
   const m = (data: number[]): ScoreMap => ({ width: data.length, height: 1, data: Float32Array.from(data) });
   const cases: [ScoreMap[], Uint8Array[]][] = [
     [[], []],
     [[m([1, 2])], [Uint8Array.of(0, 0)]],
     [[m([1, 2])], [Uint8Array.of(1, 1)]],
-    [[m([1, 2]), m([3, 4])], [Uint8Array.of(0, 0), Uint8Array.of(1, 1)]], // defect image without good pixels
+    [
+      [m([1, 2]), m([3, 4])],
+      [Uint8Array.of(0, 0), Uint8Array.of(1, 1)],
+    ], // defect image without good pixels
   ];
   for (const [maps, masks] of cases) {
-    const h = histogramMetrics([histogramOf(maps, masks)]), e = pixelMetrics(maps, masks);
+    const h = histogramMetrics([histogramOf(maps, masks)]),
+      e = pixelMetrics(maps, masks);
     for (const k of ['auroc', 'aurocAnomalous', 'aupro'] as const) assert.deepEqual(h[k], e[k], `${k} of ${JSON.stringify(masks)}`);
   }
   const h = new PixelHistogram();
-  assert.throws(() => h.add(m([1, NaN]), Uint8Array.of(0, 1)), (e: Error) => e instanceof UserError && /NaN at pixel 1/.test(e.message));
+  assert.throws(
+    () => h.add(m([1, NaN]), Uint8Array.of(0, 1)),
+    (e: Error) => e instanceof UserError && /NaN at pixel 1/.test(e.message),
+  );
   assert.throws(() => h.add(m([1, 2]), Uint8Array.of(0)), UserError);
   assert.throws(() => histogramMetrics([h], 0), /Expected a number in \(0, 1\] for limit but received 0/);
   assert.equal(h.images, 0); // a refused map adds nothing

@@ -14,7 +14,8 @@ const run = runCli;
 /** Minimal CSV reader for the fixed columns (quoted fields allowed). */
 function readCsv(text: string): Record<string, string>[] {
   const [head, ...lines] = text.trim().split('\n');
-  const split = (l: string) => [...l.matchAll(/("([^"]|"")*"|[^,]*)(,|$)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')).slice(0, CSV_COLUMNS.length);
+  const split = (l: string) =>
+    [...l.matchAll(/("([^"]|"")*"|[^,]*)(,|$)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')).slice(0, CSV_COLUMNS.length);
   const cols = split(head);
   return lines.map((l) => Object.fromEntries(split(l).map((v, i) => [cols[i], v])));
 }
@@ -46,7 +47,10 @@ test('a folder with a corrupt file: N rows in the CSV, one with the error, exit 
   const text = await fs.readFile(csv, 'utf8');
   assert.equal(text.split('\n')[0], 'file,score,normalized,anomalous,threshold,model_id,ms,error');
   const rows = readCsv(text);
-  assert.deepEqual(rows.map((x) => path.relative(inbox, x.file)), ['a/000.png', 'b/000.png', 'b/broken.png', 'b/deep/x,1.png']); // recursive, sorted
+  assert.deepEqual(
+    rows.map((x) => path.relative(inbox, x.file)),
+    ['a/000.png', 'b/000.png', 'b/broken.png', 'b/deep/x,1.png'],
+  ); // recursive, sorted
   const failed = rows.filter((x) => x.error !== '');
   assert.equal(failed.length, 1);
   assert.match(failed[0].error, /broken\.png/);
@@ -68,7 +72,10 @@ test('quoted globs and NDJSON: one object per image, regions listed, --min-area 
   await ready;
   const r = run('predict', '--model', model, path.join(data, 'test', '*', '000.png'), '--ndjson', '--quiet');
   assert.equal(r.code, 0, r.err);
-  const rows = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  const rows = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(rows.length, (await fs.readdir(path.join(data, 'test'))).length);
   for (const x of rows) {
     assert.ok(Array.isArray(x.regions));
@@ -77,13 +84,19 @@ test('quoted globs and NDJSON: one object per image, regions listed, --min-area 
   const biggest = Math.max(...rows.flatMap((x) => x.regions.map((g: { area: number }) => g.area)));
   assert.ok(biggest > 1, 'some image has a region');
   const big = run('predict', '--model', model, path.join(data, 'test', '*', '000.png'), '--ndjson', '--min-area', String(biggest), '--quiet');
-  const kept = big.out.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(kept.map((x) => x.regions.length).reduce((a, b) => a + b, 0), 1);
+  const kept = big.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    kept.map((x) => x.regions.length).reduce((a, b) => a + b, 0),
+    1,
+  );
   for (const x of kept) assert.equal(x.anomalous, x.regions.length > 0, 'with --min-area the verdict follows the regions');
   assert.equal(run('predict', '--model', model, path.join(root, 'nothing-*.png')).code, 2);
 });
 
-test('calibrate reproduces eval\'s F1-max and saves it with its provenance; --min-recall meets the recall', async () => {
+test("calibrate reproduces eval's F1-max and saves it with its provenance; --min-recall meets the recall", async () => {
   await ready;
   const ev = run('eval', '--data', data, '--coreset', '0.2', '--json', '--quiet');
   assert.equal(ev.code, 0, ev.err);

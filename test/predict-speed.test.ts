@@ -37,7 +37,15 @@ function naiveResize(map: ScoreMap, width: number, height: number): Float32Array
 }
 
 test('resizeBilinear equals per-pixel four-corner blending bit for bit (up, down, odd sizes)', () => {
-  for (const [w, h, W, H] of [[28, 28, 224, 224], [256, 256, 512, 512], [25, 25, 224, 224], [7, 3, 5, 11], [300, 200, 120, 80], [1, 1, 4, 3], [3, 2, 3, 2]]) {
+  for (const [w, h, W, H] of [
+    [28, 28, 224, 224],
+    [256, 256, 512, 512],
+    [25, 25, 224, 224],
+    [7, 3, 5, 11],
+    [300, 200, 120, 80],
+    [1, 1, 4, 3],
+    [3, 2, 3, 2],
+  ]) {
     const m: ScoreMap = { width: w, height: h, data: random(w * h, w * 7 + h) };
     assert.deepEqual(resizeBilinear(m, W, H).data, naiveResize(m, W, H), `${w}×${h} -> ${W}×${H}`);
   }

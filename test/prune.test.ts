@@ -12,7 +12,10 @@ import { versionFile } from '../src/model/store.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { decodeImage } from '../src/image/load.js';
 
-const banks = (dir: string) => readdirSync(dir).filter((n) => /^bank-.*\.bin$/.test(n)).sort();
+const banks = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => /^bank-.*\.bin$/.test(n))
+    .sort();
 
 test('prune keeps the current version and the --keep nearest ancestors, removing the others and their banks', async () => {
   const { dir } = await tinyModel();

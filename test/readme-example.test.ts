@@ -22,10 +22,13 @@ function libraryExample(): string {
 /** A project that depends on patchcore-ts (this repo, linked) and type-checks `source` strictly. */
 function compile(dir: string, source: string): { status: number | null; out: string } {
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'readme-example', type: 'module', private: true }));
-  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
-    files: ['example.ts'],
-  }));
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+      files: ['example.ts'],
+    }),
+  );
   writeFileSync(path.join(dir, 'example.ts'), source);
   const r = spawnSync(process.execPath, [TSC, '-p', dir], { encoding: 'utf8' });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
@@ -47,7 +50,7 @@ test('the README library example compiles against the emitted .d.ts; a name the 
   assert.equal(ok.status, 0, `the README example does not compile:\n${ok.out}`);
 
   // the same check fails on an export the API does not have, and on a wrong option type
-  const planted = compile(dir, example.replace('exportModel,', 'exportModelNope,').replace("targetFpr: 0.05", "targetFpr: '0.05'"));
+  const planted = compile(dir, example.replace('exportModel,', 'exportModelNope,').replace('targetFpr: 0.05', "targetFpr: '0.05'"));
   assert.notEqual(planted.status, 0);
   assert.match(planted.out, /exportModelNope/);
   assert.match(planted.out, /example\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);

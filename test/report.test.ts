@@ -146,7 +146,13 @@ test('lineBandSvg: one line and band per series, a dashed baseline, escaped text
 });
 
 test('rocSvg: one path per curve, AUROC in the legend; niceTicks steps', () => {
-  const svg = rocSvg([{ label: 'all', fpr: [0, 0.5, 1], tpr: [0, 1, 1], auc: 0.75 }, { label: 'b', fpr: [0, 1], tpr: [0, 1] }], 'ROC & co');
+  const svg = rocSvg(
+    [
+      { label: 'all', fpr: [0, 0.5, 1], tpr: [0, 1, 1], auc: 0.75 },
+      { label: 'b', fpr: [0, 1], tpr: [0, 1] },
+    ],
+    'ROC & co',
+  );
   assert.equal(svg.match(/class="roc"/g)?.length, 2);
   assert.match(svg, /all \(0\.7500\)/);
   assert.match(svg, /ROC &amp; co/);
@@ -156,7 +162,9 @@ test('rocSvg: one path per curve, AUROC in the legend; niceTicks steps', () => {
 
 const CHROMIUM = findChromium();
 
-test('report renders in a browser: every image decodes, plots have a size', { skip: CHROMIUM === null && !CI && 'no Chromium on PATH or at $CHROMIUM_PATH' }, async () => {
+test('report renders in a browser: every image decodes, plots have a size', {
+  skip: CHROMIUM === null && !CI && 'no Chromium on PATH or at $CHROMIUM_PATH',
+}, async () => {
   assert.ok(CHROMIUM !== null, 'no Chromium on PATH or at $CHROMIUM_PATH');
   const { chromium } = await import('playwright-core');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'report-'));
@@ -170,7 +178,10 @@ test('report renders in a browser: every image decodes, plots have a size', { sk
     await page.goto(`file://${file}`);
     const imgs = await page.$$eval('img', (els) => els.map((e) => ({ ok: e.complete && e.naturalWidth > 0, alt: e.alt })));
     assert.equal(imgs.length, 2 * 4); // input, ground truth, overlay, legend
-    assert.deepEqual(imgs.filter((i) => !i.ok), []);
+    assert.deepEqual(
+      imgs.filter((i) => !i.ok),
+      [],
+    );
     const svgs = await page.$$eval('svg', (els) => els.map((e) => e.getBoundingClientRect().width));
     assert.equal(svgs.length, 3); // image ROC, pixel ROC, colour scale
     assert.ok(svgs.every((w) => w > 100));

@@ -17,8 +17,7 @@ const REF = JSON.parse(readFileSync(path.join(REPO, 'test', 'reference', 'pillow
 function source(w: number, h: number): RgbImage {
   const data = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + ((x * y) % 17) * 11 + (x ^ y) * 3) % 256;
+    for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + ((x * y) % 17) * 11 + (x ^ y) * 3) % 256;
   return { width: w, height: h, data };
 }
 
@@ -41,7 +40,8 @@ test('resizeBilinear equals Pillow BILINEAR (torchvision Resize) bit for bit: sh
 test('the fast passes equal the plain loop on random images and sizes', () => {
   const rng = new Rng(5);
   for (let t = 0; t < 40; t++) {
-    const w = 1 + rng.int(60), h = 1 + rng.int(60);
+    const w = 1 + rng.int(60),
+      h = 1 + rng.int(60);
     const img = { width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, () => rng.int(256)) };
     const [ow, oh] = [1 + rng.int(90), 1 + rng.int(90)];
     assert.deepEqual(resizeBilinear(img, ow, oh).data, resizeBilinearPlain(img, ow, oh).data, `${w}x${h} -> ${ow}x${oh}`);
@@ -52,5 +52,10 @@ test('resizeBilinear: the same image back at its own size; flat colour stays fla
   const img = source(9, 6);
   assert.equal(resizeBilinear(img, 9, 6), img);
   const flat = { width: 10, height: 10, data: new Uint8Array(300).fill(200) };
-  for (const [w, h] of [[3, 7], [25, 25], [10, 1]]) assert.ok(resizeBilinear(flat, w, h).data.every((v) => v === 200));
+  for (const [w, h] of [
+    [3, 7],
+    [25, 25],
+    [10, 1],
+  ])
+    assert.ok(resizeBilinear(flat, w, h).data.every((v) => v === 200));
 });

@@ -58,7 +58,10 @@ const ready = (async () => {
 })();
 
 test('registry: the test rules join the built-in ones; a kind is registered once; an unknown kind names them all', () => {
-  assert.deepEqual(scoringRules().map((r) => r.kind), ['nearest', 'knn-mean', 'neighbourhood', 'second-nearest', 'second-nearest-bounded']);
+  assert.deepEqual(
+    scoringRules().map((r) => r.kind),
+    ['nearest', 'knn-mean', 'neighbourhood', 'second-nearest', 'second-nearest-bounded'],
+  );
   assert.throws(() => registerScoringRule(second), /Expected a kind not registered yet for rule.kind but received "second-nearest"/);
   assert.throws(() => scoringRule('max'), {
     message: 'Expected "nearest", "knn-mean", "neighbourhood", "second-nearest" or "second-nearest-bounded" for scoring.kind but received "max"',
@@ -94,7 +97,10 @@ test('leave-one-out threshold: unpruned unless the rule declares its bound, and 
   try {
     const images = await model.extractor.storeFiles(train, store);
     const o = { seed: 0, images: 40, mapStride: backbone.spec.strides[0] };
-    for (const [kind, pruned] of [['second-nearest', false], ['second-nearest-bounded', true]] as const) {
+    for (const [kind, pruned] of [
+      ['second-nearest', false],
+      ['second-nearest-bounded', true],
+    ] as const) {
       const cfg = cfgOf(kind);
       const fb = await bankFromStore(store, { ratio: 0.1, seed: 0, scoring: cfg });
       assert.deepEqual(fb.bank.data, model.fitted.bank.data, 'the same bank as fit');
@@ -128,7 +134,7 @@ test('save and load keep the rule (model.json accepts registered kinds); the rep
   assert.match(html, /<dt>scoring<\/dt><dd>second-nearest \(test rule\), map σ=4<\/dd>/);
 });
 
-test('export: the graph holds the rule\'s nodes and matches PatchCore.predict; the sidecar describes the rule', async () => {
+test("export: the graph holds the rule's nodes and matches PatchCore.predict; the sidecar describes the rule", async () => {
   const { model, images } = await ready;
   const r = await exportModel(model);
   assert.match(r.sidecar.semantics, /^Patch score: the Euclidean distance to the patch's second nearest memory-bank feature \(test rule\)\./);
@@ -151,7 +157,15 @@ test('export: the graph holds the rule\'s nodes and matches PatchCore.predict; t
 function emptyResult(): EvalResult {
   const none = { mean: null, std: null, runs: [null], reason: 'no test images' };
   return {
-    metrics: { image_auroc: none, pixel_auroc: none, pixel_auroc_anomalous: none, aupro: none, image_f1_max: none, threshold_fpr: none, threshold_recall: none },
+    metrics: {
+      image_auroc: none,
+      pixel_auroc: none,
+      pixel_auroc_anomalous: none,
+      aupro: none,
+      image_f1_max: none,
+      threshold_fpr: none,
+      threshold_recall: none,
+    },
     fitThresholds: [],
     thresholds: [],
     per_defect: {},

@@ -25,7 +25,10 @@ test('report Fig. 4: a patch next to an isolated bank point scores high only und
   const cluster: [number, number][] = [];
   for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) cluster.push([i * 0.1, j * 0.1]);
   const { bank, nn } = await fitted([...cluster, [10, 0]], 9);
-  const patches = feats([[10.2, 0], [0.25, 0.25]]); // next to B; inside the cluster
+  const patches = feats([
+    [10.2, 0],
+    [0.25, 0.25],
+  ]); // next to B; inside the cluster
   const near = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'nearest' }));
   const nb = await scorePatches(patches, 1, 2, bankView(bank, nn), cfg({ kind: 'neighbourhood', b: 9 }));
 
@@ -41,8 +44,16 @@ test('report Fig. 4: a patch next to an isolated bank point scores high only und
 });
 
 // A line bank x = 0, 1, 3, 7 (y = 0): distances are easy by hand.
-const line: [number, number][] = [[0, 0], [1, 0], [3, 0], [7, 0]];
-const patches = feats([[1.2, 0], [6.5, 0]]); // nearest: x=1 at 0.2; x=7 at 0.5
+const line: [number, number][] = [
+  [0, 0],
+  [1, 0],
+  [3, 0],
+  [7, 0],
+];
+const patches = feats([
+  [1.2, 0],
+  [6.5, 0],
+]); // nearest: x=1 at 0.2; x=7 at 0.5
 
 test('neighbour table of the line bank', async () => {
   const { bank } = await fitted(line, 3);
@@ -81,8 +92,14 @@ test('image score: max patch score, and PatchCore eq. 7 against hand computation
 });
 
 test('eq. 7 stays finite for distances of 1e4 (exp of raw distances would overflow)', async () => {
-  const { bank, nn } = await fitted(line.map(([x]) => [x * 1e4, 0] as [number, number]), 3);
-  const far = feats([[1.2e4, 0], [6.5e4, 0]]);
+  const { bank, nn } = await fitted(
+    line.map(([x]) => [x * 1e4, 0] as [number, number]),
+    3,
+  );
+  const far = feats([
+    [1.2e4, 0],
+    [6.5e4, 0],
+  ]);
   const ps = await scorePatches(far, 1, 2, bankView(bank, nn), base);
   const s = imageScore(ps, far, bankView(bank, nn), cfg({ reweight: true, b: 3 }));
   assert.ok(Number.isFinite(s), `score ${s}`);

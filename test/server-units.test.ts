@@ -19,7 +19,10 @@ test('queue: runs up to concurrency, queues up to the limit, rejects the rest wi
     return 'ok';
   };
   const results = await Promise.allSettled(Array.from({ length: 5 }, () => q.run(job)));
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected'],
+  );
   const e = (results[3] as PromiseRejectedResult).reason as HttpError;
   assert.equal(e.statusCode, 503);
   assert.match(e.headers['retry-after'], /^\d+$/);
@@ -42,7 +45,12 @@ test('queue: timeout is 504 while running (slot held until the job ends), 503 wh
 
 test('queue: a failing job frees its slot and passes its error through', async () => {
   const q = new InferenceQueue({ concurrency: 1, queue: 0, timeoutMs: 1000 });
-  await assert.rejects(q.run(async () => { throw new Error('boom'); }), /boom/);
+  await assert.rejects(
+    q.run(async () => {
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
   assert.equal(q.active, 0);
 });
 

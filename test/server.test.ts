@@ -51,10 +51,12 @@ async function errorOf(res: Response, status: number, code?: string): Promise<st
 function rawGet(url: string, pathname: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    http.get({ host: u.hostname, port: u.port, path: pathname, headers: AUTH }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', reject);
+    http
+      .get({ host: u.hostname, port: u.port, path: pathname, headers: AUTH }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
   });
 }
 
@@ -83,7 +85,9 @@ test('good and defect images: JSON result, defect scores higher, heatmap PNG', a
 });
 
 test('JPEG body and multipart batch', async () => {
-  const jpeg = await sharp(await samplePng('crack', 9003)).jpeg({ quality: 90 }).toBuffer();
+  const jpeg = await sharp(await samplePng('crack', 9003))
+    .jpeg({ quality: 90 })
+    .toBuffer();
   assert.equal((await postImage(main.url, jpeg, 'image/jpeg')).status, 200);
   const form = new FormData();
   form.append('images', new Blob([new Uint8Array(await samplePng('good', 9004))], { type: 'image/png' }), 'good.png');
@@ -91,7 +95,10 @@ test('JPEG body and multipart batch', async () => {
   const res = await fetch(`${main.url}/v1/predict`, { method: 'POST', body: form, headers: AUTH });
   assert.equal(res.status, 200);
   const { results } = (await res.json()) as { results: { filename: string; score: number; heatmap_url: string }[] };
-  assert.deepEqual(results.map((r) => r.filename), ['good.png', 'crack.jpg']);
+  assert.deepEqual(
+    results.map((r) => r.filename),
+    ['good.png', 'crack.jpg'],
+  );
   assert.ok(results[1].score > results[0].score);
 });
 
@@ -120,10 +127,14 @@ test('size limits: 413 for the body, 422 for the image dimensions', async () => 
   const form = new FormData();
   form.append('images', new Blob([new Uint8Array(big)], { type: 'image/png' }), 'big.png');
   await errorOf(await fetch(`${main.url}/v1/predict`, { method: 'POST', body: form, headers: AUTH }), 413, 'body_too_large');
-  const wide = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#808080' } }).png().toBuffer();
+  const wide = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
   assert.ok(wide.length < 1_000_000);
   assert.match(await errorOf(await postImage(main.url, wide), 422, 'image_too_large'), /2000x1000/);
-  const strip = await sharp({ create: { width: 5000, height: 2, channels: 3, background: '#808080' } }).png().toBuffer(); // 10k pixels, but 560000x224 once resized
+  const strip = await sharp({ create: { width: 5000, height: 2, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer(); // 10k pixels, but 560000x224 once resized
   assert.match(await errorOf(await postImage(main.url, strip), 422, 'image_too_large'), /elongated/);
 });
 
@@ -165,7 +176,10 @@ test('burst beyond concurrency + queue: 503 with Retry-After, nothing else fails
   const statuses = responses.map((r) => r.status);
   assert.ok(statuses.filter((s) => s === 200).length >= 2, `statuses ${statuses}`);
   assert.ok(statuses.filter((s) => s === 503).length >= 1, `statuses ${statuses}`);
-  assert.ok(statuses.every((s) => s === 200 || s === 503), `statuses ${statuses}`);
+  assert.ok(
+    statuses.every((s) => s === 200 || s === 503),
+    `statuses ${statuses}`,
+  );
   for (const r of responses) {
     if (r.status === 503) {
       assert.match(r.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
@@ -180,7 +194,10 @@ test('per-request timeout: 504 (503 + Retry-After if it expires in the queue), s
   // Whether the second request expires queued (503) or running (504) depends on event-loop timing;
   // the deterministic split is covered in server-units.test.ts.
   const responses = await Promise.all([postImage(url, png, 'image/png', {}), postImage(url, png, 'image/png', {})]);
-  assert.ok(responses.some((r) => r.status === 504), `statuses ${responses.map((r) => r.status)}`);
+  assert.ok(
+    responses.some((r) => r.status === 504),
+    `statuses ${responses.map((r) => r.status)}`,
+  );
   for (const r of responses) {
     if (r.status === 503) assert.ok(r.headers.get('retry-after'));
     await errorOf(r, r.status, r.status === 504 ? 'timeout' : 'overloaded');
@@ -252,7 +269,8 @@ test('patchcore serve: SIGTERM lets the in-flight request finish, then exits 0',
 
 test('PUT /v1/threshold: refused without a token or model directory; with both it saves into model.json', async () => {
   const body = JSON.stringify({ threshold: 1.25 });
-  const put = (url: string, headers: Record<string, string> = AUTH, b = body) => fetch(`${url}/v1/threshold`, { method: 'PUT', body: b, headers: { 'content-type': 'application/json', ...headers } });
+  const put = (url: string, headers: Record<string, string> = AUTH, b = body) =>
+    fetch(`${url}/v1/threshold`, { method: 'PUT', body: b, headers: { 'content-type': 'application/json', ...headers } });
   await errorOf(await put(main.url), 403, 'read_only'); // a token, but no model directory
   const { model: m2, dir } = await fitTestModel();
   const dir2 = path.join(dir, 'model');

@@ -47,9 +47,18 @@ test('each setting given overrides the preset, one field at a time', () => {
 test('the CLI resolves its flags as the library resolves the same settings', () => {
   const cases: [string[], Parameters<typeof resolveFitOptions>][] = [
     [[], [undefined, {}]],
-    [['--preset', 'v2', '--crop', '256'], ['v2', { preprocess: { crop: 256 } }]],
-    [['--backbone', 'mobilenet_v2'], [undefined, { backbone: 'mobilenet_v2' }]],
-    [['--preset', 'v1', '--coreset', '0.3', '--resize', '300'], ['v1', { ratio: 0.3, preprocess: { resize: 300 } }]],
+    [
+      ['--preset', 'v2', '--crop', '256'],
+      ['v2', { preprocess: { crop: 256 } }],
+    ],
+    [
+      ['--backbone', 'mobilenet_v2'],
+      [undefined, { backbone: 'mobilenet_v2' }],
+    ],
+    [
+      ['--preset', 'v1', '--coreset', '0.3', '--resize', '300'],
+      ['v1', { ratio: 0.3, preprocess: { resize: 300 } }],
+    ],
   ];
   for (const [flags, [preset, o]] of cases) {
     const v = parseCommand(FIT, ['--data', 'd', '--out', 'o', ...flags]).values;
@@ -98,20 +107,32 @@ test('each bound is the same in the declaration, the CLI flag, the library check
     for (const x of no) {
       assert.ok(!withinBounds(s, x), `${s.key} ${x}`);
       assert.deepEqual(thrown(() => checkNumber(s, x)).option, { key: s.key, expected: s.expected, actual: x });
-      assert.equal(thrown(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', `--${s.flag}=${x}`])).message, `Expected ${s.expected} for --${s.flag} but received ${x}`);
+      assert.equal(
+        thrown(() => parseCommand(FIT, ['--data', 'd', '--out', 'o', `--${s.flag}=${x}`])).message,
+        `Expected ${s.expected} for --${s.flag} but received ${x}`,
+      );
     }
   }
   // the library's own checks read the same bounds
   assert.equal(thrown(() => checkRatio(1.5)).option?.key, 'ratio');
-  assert.equal(thrown(() => validateBackgroundConfig({ ...DEFAULT_BACKGROUND, size: 256 })).message, 'Expected an integer 1..255 for background.size but received 256');
+  assert.equal(
+    thrown(() => validateBackgroundConfig({ ...DEFAULT_BACKGROUND, size: 256 })).message,
+    'Expected an integer 1..255 for background.size but received 256',
+  );
   assert.equal(thrown(() => validateBackgroundConfig({ ...DEFAULT_BACKGROUND, morph: -1 })).option?.key, 'background.morph');
   // and model.json's schema
   const model = current();
   model.coreset.ratio = 0;
-  assert.equal(thrown(() => parseModelConfig(JSON.stringify(model), 'model.json')).message, 'Expected a ratio in (0, 1] for model.json coreset.ratio but received 0');
+  assert.equal(
+    thrown(() => parseModelConfig(JSON.stringify(model), 'model.json')).message,
+    'Expected a ratio in (0, 1] for model.json coreset.ratio but received 0',
+  );
   const big = current();
   big.background = { ...DEFAULT_BACKGROUND, size: 256 } as never;
-  assert.equal(thrown(() => parseModelConfig(JSON.stringify(big), 'model.json')).message, 'Expected an integer 1..255 for model.json background.size but received 256');
+  assert.equal(
+    thrown(() => parseModelConfig(JSON.stringify(big), 'model.json')).message,
+    'Expected an integer 1..255 for model.json background.size but received 256',
+  );
 });
 
 /** A model.json as fit writes it today (0.4.0), with every optional field a fit or an update can add. */
@@ -130,7 +151,14 @@ function current() {
     mapStride: 8,
     coreset: { ratio: 0.005, seed: 0, trainPatches: 10000, method: 'exact greedy', radius: 0.553 },
     scoring: { kind: 'neighbourhood', k: 3, b: 9, squared: false, reweight: true, sigma: 4 },
-    foreground: { requested: 'auto', mask: 'pca', reason: 'agree', close: 1, dilate: 1, pca: { axis: [0.5, 0.5, 0.5, 0.5], offset: 0.1, cut: 0.2, separation: 0.7, agreement: 0.9, share: 0.4 } },
+    foreground: {
+      requested: 'auto',
+      mask: 'pca',
+      reason: 'agree',
+      close: 1,
+      dilate: 1,
+      pca: { axis: [0.5, 0.5, 0.5, 0.5], offset: 0.1, cut: 0.2, separation: 0.7, agreement: 0.9, share: 0.4 },
+    },
     bank: { file: 'bank-8c1ddb6a2fa35d80.bin', sha256: H, size: 50, dim: 4, b: 9 },
     trainScores: { mean: 5.86, std: 0.45, max: 7.09, n: 2, median: 5.84 },
     threshold: 7.09,
@@ -140,7 +168,14 @@ function current() {
     normalization: { scale: 0.159 },
     leaveOneOut: { files: ['good_1.png', 'good_2.png'], image: [5.5, 7.09], pixel: [6.1, 6.87] },
     parent: 'abc123',
-    update: { date: 'd', added: [{ file: 'new.png', entries: 3 }], failed: [{ file: 'bad.png', error: 'unreadable' }], radius: 0.553, radiusEstimated: false, threshold: 're-derived' },
+    update: {
+      date: 'd',
+      added: [{ file: 'new.png', entries: 3 }],
+      failed: [{ file: 'bad.png', error: 'unreadable' }],
+      radius: 0.553,
+      radiusEstimated: false,
+      threshold: 're-derived',
+    },
     suspects: { alpha: 0.01, bound: 6.57, scored: 2, of: 2, images: [{ file: 'good_2.png', score: 7.09 }], excluded: false },
   };
 }

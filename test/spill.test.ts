@@ -36,10 +36,15 @@ test('a SIGKILL while spilling leaves nothing behind on Linux, and elsewhere the
   const tmp = tempDir();
   const child = spawn(process.execPath, ['--input-type=module', '-e', SPILLING], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr.on('data', (d) => { err += d; });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
   const said = await new Promise<string>((resolve) => {
     let out = '';
-    child.stdout.on('data', (d) => { out += d; if (out.includes('spilling')) resolve(out); });
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('spilling')) resolve(out);
+    });
     child.on('exit', () => resolve(out));
   });
   const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
@@ -47,7 +52,13 @@ test('a SIGKILL while spilling leaves nothing behind on Linux, and elsewhere the
     assert.match(said, /spilling/, err);
     // while it runs its data is held by descriptors alone: on Linux they point at deleted files
     if (process.platform === 'linux') {
-      const held = fs.readdirSync(`/proc/${child.pid}/fd`).map((fd) => { try { return fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`); } catch { return ''; } });
+      const held = fs.readdirSync(`/proc/${child.pid}/fd`).map((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
       assert.equal(held.filter((l) => l.includes(SPILL_PREFIX) && l.endsWith('(deleted)')).length, 3, held.join('\n'));
       assert.deepEqual(spillFolders(tmp), []);
     }
@@ -63,8 +74,11 @@ test('a SIGKILL while spilling leaves nothing behind on Linux, and elsewhere the
 
 test('a process that exits without close() leaves nothing behind', () => {
   const tmp = tempDir();
-  runScript(`import { FeatureStore } from ${storeModule};
-    const s = new FeatureStore(); await s.append({ gridH: 1, gridW: 2, dim: 3, count: 2, data: new Float32Array(6) }); process.exit(0);`, tmp);
+  runScript(
+    `import { FeatureStore } from ${storeModule};
+    const s = new FeatureStore(); await s.append({ gridH: 1, gridW: 2, dim: 3, count: 2, data: new Float32Array(6) }); process.exit(0);`,
+    tmp,
+  );
   assert.deepEqual(spillFolders(tmp), []);
   fs.rmSync(tmp, { recursive: true, force: true });
 });

@@ -28,7 +28,10 @@ async function until(what: string, ok: () => Promise<boolean>, ms = 20_000): Pro
 
 test('--watch is repeatable: DIR=MODEL or DIR', () => {
   const v = parseCommand(SERVE, ['--models', 'm', '--watch', 'in/cam1=plate', '--watch', 'in/cam2']).values;
-  assert.deepEqual(v.watch, [{ dir: 'in/cam1', model: 'plate' }, { dir: 'in/cam2', model: undefined }]);
+  assert.deepEqual(v.watch, [
+    { dir: 'in/cam1', model: 'plate' },
+    { dir: 'in/cam2', model: undefined },
+  ]);
   assert.deepEqual(parseCommand(SERVE, ['--models', 'm']).values.watch, []);
   assert.throws(() => parseCommand(SERVE, ['--models', 'm', '--watch', 'in=']), /Expected DIR or DIR=MODEL for --watch but received "in="/);
 });
@@ -50,15 +53,39 @@ test('a repository station: model picker data, uploads and watched folders per m
   const record = path.join(work, 'record');
   const cam1 = path.join(work, 'cam1');
   const cam2 = path.join(work, 'cam2');
-  const config = { model: alpha, modelName: 'alpha', repository, station: 'st', recordDir: record, keepImages: 10, watch: [{ dir: cam1, model: 'beta' }, { dir: cam2 }], watchStableMs: 100 };
-  assert.throws(() => StationServices.open({ ...config, watch: [{ dir: cam1, model: 'gamma' }] }), (e: Error) => e instanceof UserError && /no model named "gamma" here \(this server holds "alpha", "beta"\)/.test(e.message));
-  assert.throws(() => StationServices.open({ ...config, watch: [{ dir: cam1 }, { dir: path.join(work, 'x', 'cam1') }] }), /another watched folder is also named "cam1"/);
+  const config = {
+    model: alpha,
+    modelName: 'alpha',
+    repository,
+    station: 'st',
+    recordDir: record,
+    keepImages: 10,
+    watch: [{ dir: cam1, model: 'beta' }, { dir: cam2 }],
+    watchStableMs: 100,
+  };
+  assert.throws(
+    () => StationServices.open({ ...config, watch: [{ dir: cam1, model: 'gamma' }] }),
+    (e: Error) => e instanceof UserError && /no model named "gamma" here \(this server holds "alpha", "beta"\)/.test(e.message),
+  );
+  assert.throws(
+    () => StationServices.open({ ...config, watch: [{ dir: cam1 }, { dir: path.join(work, 'x', 'cam1') }] }),
+    /another watched folder is also named "cam1"/,
+  );
 
   let { app, url } = await startServer({ model: alpha, repository, station: StationServices.open(config) });
   try {
-    const info = (await (await fetch(`${url}/v1/station`)).json()) as { default_model: string; models: { name: string; version: string; threshold: number; default: boolean; fitted_on: number }[] };
+    const info = (await (await fetch(`${url}/v1/station`)).json()) as {
+      default_model: string;
+      models: { name: string; version: string; threshold: number; default: boolean; fitted_on: number }[];
+    };
     assert.equal(info.default_model, 'alpha');
-    assert.deepEqual(info.models.map((m) => [m.name, m.version, m.threshold, m.default, m.fitted_on]), [['alpha', 'v1', alpha.threshold, true, 6], ['beta', 'v2', betaThreshold, false, 6]]);
+    assert.deepEqual(
+      info.models.map((m) => [m.name, m.version, m.threshold, m.default, m.fitted_on]),
+      [
+        ['alpha', 'v1', alpha.threshold, true, 6],
+        ['beta', 'v2', betaThreshold, false, 6],
+      ],
+    );
 
     const png = await tinyPng('good', 7);
     const post = (q: string) => fetch(`${url}/v1/predict${q}`, { method: 'POST', body: new Uint8Array(png), headers: { 'content-type': 'image/png' } });

@@ -72,8 +72,23 @@ async function dropPubcomp(brokerPort: number): Promise<{ port: number; close: (
 }
 
 const part: ResultRow = {
-  id: 'part-1', time: new Date().toISOString(), station: 'line1', camera: 'cam', source: 'a.png', model_name: 'tiny', model_version: 'v1', model_id: 'x',
-  threshold: 1, min_area: null, score: 2, normalized: 0.9, verdict: 'fail', regions: null, label: null, image_path: null, heatmap_path: null,
+  id: 'part-1',
+  time: new Date().toISOString(),
+  station: 'line1',
+  camera: 'cam',
+  source: 'a.png',
+  model_name: 'tiny',
+  model_version: 'v1',
+  model_id: 'x',
+  threshold: 1,
+  min_area: null,
+  score: 2,
+  normalized: 0.9,
+  verdict: 'fail',
+  regions: null,
+  label: null,
+  image_path: null,
+  heatmap_path: null,
 };
 
 test('MQTT: the part in flight at a SIGKILL reaches the subscriber once after the restart', { timeout: 60_000 }, async (t) => {
@@ -91,10 +106,11 @@ test('MQTT: the part in flight at a SIGKILL reaches the subscriber once after th
   let sink: MqttSink | undefined;
   let reopened: ResultStore | undefined;
   try {
-    for (let i = 0; !sub; i++) sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'sub', reconnectPeriod: 0 }).catch((e) => {
-      if (i > 50) throw e;
-      return new Promise<undefined>((r) => setTimeout(r, 100));
-    });
+    for (let i = 0; !sub; i++)
+      sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'sub', reconnectPeriod: 0 }).catch((e) => {
+        if (i > 50) throw e;
+        return new Promise<undefined>((r) => setTimeout(r, 100));
+      });
     sub.on('message', (topic, payload) => topic === TOPIC && got.push((JSON.parse(payload.toString()) as { id: string }).id));
     await sub.subscribeAsync(TOPIC, { qos: 2 });
     proxy = await dropPubcomp(port);
@@ -122,7 +138,14 @@ MqttSink.open(new ResultStore(${JSON.stringify(record)}), { url: 'mqtt://127.0.0
     reopened = new ResultStore(record);
     sink = MqttSink.open(reopened, { url: `mqtt://127.0.0.1:${port}`, topic: TOPIC, station: 'line1', status: () => ({}) }, new StationMetrics());
     sink.wake();
-    await until('the part marked sent', () => reopened!.get('part-1') !== null && reopened!.pending('mqtt').length === 0 && (reopened!.db.prepare('SELECT COUNT(*) AS n FROM mqtt_outgoing WHERE result_id IS NOT NULL').get() as { n: number }).n === 0, 20_000);
+    await until(
+      'the part marked sent',
+      () =>
+        reopened!.get('part-1') !== null &&
+        reopened!.pending('mqtt').length === 0 &&
+        (reopened!.db.prepare('SELECT COUNT(*) AS n FROM mqtt_outgoing WHERE result_id IS NOT NULL').get() as { n: number }).n === 0,
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 500)); // a repeat would arrive now
     assert.deepEqual(got, ['part-1'], 'the subscriber got the part exactly once');
     assert.match(inFlight, /"cmd":"pubrel"/, 'at the kill the record held the PUBREL awaiting its PUBCOMP');

@@ -45,7 +45,10 @@ test('the record filters by time, model and verdict and pages like a brute-force
     if (page.length < f.limit) break;
     before = page.at(-1)!.seq;
   }
-  assert.deepEqual(got, expected.map((r) => r.id));
+  assert.deepEqual(
+    got,
+    expected.map((r) => r.id),
+  );
   assert.ok(expected.length > 4, 'the filter spans several pages');
   assert.deepEqual(store.get('id-4')!.regions, rows[4].regions);
   assert.equal(store.pending('webhook').length, 40);
@@ -61,7 +64,12 @@ test('labels change, verdicts do not; retention clears the oldest files', () => 
   assert.equal(store.get('id-2')!.label, 'good');
   assert.equal(store.get('id-2')!.verdict, 'pass');
   const gone = store.expireImages(3);
-  assert.deepEqual(gone.sort(), Array.from({ length: 7 }, (_, i) => [`/x/${i}.png`, `/x/${i}_h.png`]).flat().sort());
+  assert.deepEqual(
+    gone.sort(),
+    Array.from({ length: 7 }, (_, i) => [`/x/${i}.png`, `/x/${i}_h.png`])
+      .flat()
+      .sort(),
+  );
   assert.equal(store.get('id-6')!.image_path, null);
   assert.equal(store.get('id-7')!.image_path, '/x/7.png');
   assert.deepEqual(store.expireImages(3), [], 'nothing more to expire');
@@ -106,7 +114,7 @@ test('a writer killed with SIGKILL loses at most the row in flight', async () =>
   });
   const store = new ResultStore(dir);
   assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
-  const n = (store.db.prepare('SELECT count(*) AS n, max(score) AS top FROM results').get() as { n: number; top: number });
+  const n = store.db.prepare('SELECT count(*) AS n, max(score) AS top FROM results').get() as { n: number; top: number };
   assert.ok(n.n >= acked + 1, `every acknowledged row survives: ${n.n} rows, ${acked + 1} acknowledged`);
   assert.equal(n.top, n.n - 1, 'rows are a gap-free prefix');
   assert.equal(store.pending('mqtt', 1e6).length, n.n, 'all still pending for MQTT after the restart');

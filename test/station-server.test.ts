@@ -28,7 +28,14 @@ after(async () => {
 });
 
 async function station(o: { minArea?: number; token?: boolean } = {}) {
-  const services = StationServices.open({ model, modelName: path.basename(modelDir), station: 'st1', recordDir: tempDir('pc-station-rec-'), keepImages: 100, minArea: o.minArea });
+  const services = StationServices.open({
+    model,
+    modelName: path.basename(modelDir),
+    station: 'st1',
+    recordDir: tempDir('pc-station-rec-'),
+    keepImages: 100,
+    minArea: o.minArea,
+  });
   const s = await startServer({ model, modelDir, token: o.token ? TOKEN : undefined, station: services });
   apps.push(s.app);
   return s.url;
@@ -63,19 +70,43 @@ test('a threshold change is a recorded new version for later parts only; the rec
   const good = await tinyPng('good', 42);
   const first = await judge(url, good, AUTH);
   assert.equal(first.verdict, 'pass');
-  const refused = await fetch(`${url}/v1/threshold`, { method: 'PUT', body: JSON.stringify({ threshold: 0 }), headers: { 'content-type': 'application/json' } });
+  const refused = await fetch(`${url}/v1/threshold`, {
+    method: 'PUT',
+    body: JSON.stringify({ threshold: 0 }),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(refused.status, 401);
-  const put = await fetch(`${url}/v1/threshold`, { method: 'PUT', body: JSON.stringify({ threshold: first.score / 2 }), headers: { 'content-type': 'application/json', ...AUTH } });
+  const put = await fetch(`${url}/v1/threshold`, {
+    method: 'PUT',
+    body: JSON.stringify({ threshold: first.score / 2 }),
+    headers: { 'content-type': 'application/json', ...AUTH },
+  });
   assert.equal(put.status, 200, await put.text());
   try {
     const later = await judge(url, good, AUTH);
     assert.equal(later.verdict, 'fail', 'the same part fails at the lower threshold');
     assert.equal(later.model.version, 'v2');
-    const info = (await (await fetch(`${url}/v1/station`, { headers: AUTH })).json()) as { models: { version: string }[]; threshold_changes: { previous: number; threshold: number }[] };
+    const info = (await (await fetch(`${url}/v1/station`, { headers: AUTH })).json()) as {
+      models: { version: string }[];
+      threshold_changes: { previous: number; threshold: number }[];
+    };
     assert.equal(info.models[0].version, 'v2');
-    assert.deepEqual(info.threshold_changes.map((c) => [c.previous, c.threshold]), [[saved, first.score / 2]]);
-    const rows = ((await (await fetch(`${url}/v1/results`, { headers: AUTH })).json()) as { results: { id: string; verdict: string; threshold: number; model_version: string }[] }).results;
-    assert.deepEqual(rows.map((x) => [x.id, x.verdict, x.threshold, x.model_version]), [[later.id, 'fail', first.score / 2, 'v2'], [first.id, 'pass', saved, 'v1']]);
+    assert.deepEqual(
+      info.threshold_changes.map((c) => [c.previous, c.threshold]),
+      [[saved, first.score / 2]],
+    );
+    const rows = (
+      (await (await fetch(`${url}/v1/results`, { headers: AUTH })).json()) as {
+        results: { id: string; verdict: string; threshold: number; model_version: string }[];
+      }
+    ).results;
+    assert.deepEqual(
+      rows.map((x) => [x.id, x.verdict, x.threshold, x.model_version]),
+      [
+        [later.id, 'fail', first.score / 2, 'v2'],
+        [first.id, 'pass', saved, 'v1'],
+      ],
+    );
     const failsOnly = await fetch(`${url}/v1/results?verdict=fail&format=csv`, { headers: AUTH });
     assert.match(failsOnly.headers.get('content-type')!, /text\/csv/);
     const csv = (await failsOnly.text()).trim().split('\n');
@@ -111,7 +142,10 @@ test('/metrics counts verdicts per model and shows the drift gauges; /healthz na
   assert.match(text, /patchcore_drift_median_shift\{model="tiny"\} -?\d/);
   const health = (await (await fetch(`${url}/healthz`)).json()) as { station: string; models: { name: string; version: string; model_id: string }[] };
   assert.equal(health.station, 'st1');
-  assert.deepEqual(health.models.map((m) => [m.name, m.version, m.model_id]), [['tiny', 'v1', model.modelId]]);
+  assert.deepEqual(
+    health.models.map((m) => [m.name, m.version, m.model_id]),
+    [['tiny', 'v1', model.modelId]],
+  );
 });
 
 test('drift window: median, q95, share failed and median shift equal a brute-force sort of the last N', () => {

@@ -79,7 +79,7 @@ test('watch -> record + MQTT + webhook: 200 parts, server killed midway, each pa
       const id = (JSON.parse(body) as { id: string }).id;
       assert.equal(req.headers['idempotency-key'], id, 'the idempotency key is the result id');
       if (processed.has(id)) repeatedKeys++;
-      else (processed.add(id), received.webhook.push(id));
+      else processed.add(id), received.webhook.push(id);
       res.writeHead(204).end();
     });
   });
@@ -88,7 +88,20 @@ test('watch -> record + MQTT + webhook: 200 parts, server killed midway, each pa
   const brokerUrl = `mqtt://127.0.0.1:${port}`;
   let sub: mqtt.MqttClient | undefined;
   try {
-    await until('the broker', () => new Promise((r) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); r(true); }).on('error', () => r(false))), 10_000);
+    await until(
+      'the broker',
+      () =>
+        new Promise((r) =>
+          net
+            .connect(port, '127.0.0.1')
+            .on('connect', function (this: net.Socket) {
+              this.destroy();
+              r(true);
+            })
+            .on('error', () => r(false)),
+        ),
+      10_000,
+    );
     sub = await mqtt.connectAsync(brokerUrl, { clientId: 'test-sub', clean: true });
     sub.on('message', (topic, payload) => {
       if (topic === TOPIC) received.mqtt.push((JSON.parse(payload.toString()) as { id: string }).id);
@@ -97,13 +110,34 @@ test('watch -> record + MQTT + webhook: 200 parts, server killed midway, each pa
 
     const watchDir = path.join(work, 'in');
     const record = path.join(work, 'record');
-    const args = ['--model', modelDir, '--port', '0', '--record', record, '--watch', watchDir, '--mqtt', brokerUrl, '--mqtt-topic', TOPIC, '--webhook', hook, '--station', 'line1', '--keep-images', '50'];
+    const args = [
+      '--model',
+      modelDir,
+      '--port',
+      '0',
+      '--record',
+      record,
+      '--watch',
+      watchDir,
+      '--mqtt',
+      brokerUrl,
+      '--mqtt-topic',
+      TOPIC,
+      '--webhook',
+      hook,
+      '--station',
+      'line1',
+      '--keep-images',
+      '50',
+    ];
     const names = Array.from({ length: PARTS }, (_, i) => `${i % 2 ? 'cam-a' : 'cam-b'}/${String(i).padStart(3, '0')}.png`);
     const images = await Promise.all(names.map((_, i) => tinyPng(i % 7 === 0 ? 'scratch' : 'good', 1000 + i)));
     const dropAll = async (from: number, to: number) => {
-      for (let i = from; i < to; i += 25) await Promise.all(names.slice(i, Math.min(to, i + 25)).map((n, k) => drop(watchDir, n, images[i + k], (i + k) % 3 !== 0)));
+      for (let i = from; i < to; i += 25)
+        await Promise.all(names.slice(i, Math.min(to, i + 25)).map((n, k) => drop(watchDir, n, images[i + k], (i + k) % 3 !== 0)));
     };
-    const done = async () => (await fs.readdir(path.join(watchDir, '.done'), { recursive: true }).catch(() => [] as string[])).filter((f) => f.endsWith('.png')).length;
+    const done = async () =>
+      (await fs.readdir(path.join(watchDir, '.done'), { recursive: true }).catch(() => [] as string[])).filter((f) => f.endsWith('.png')).length;
 
     const first = await startServe(args);
     children.push(first.child);
@@ -116,11 +150,22 @@ test('watch -> record + MQTT + webhook: 200 parts, server killed midway, each pa
 
     const second = await startServe(args);
     children.push(second.child);
-    await until(`all ${PARTS} parts judged and sent`, async () => (await done()) === PARTS && new Set(received.mqtt).size === PARTS && new Set(received.webhook).size === PARTS, 150_000);
+    await until(
+      `all ${PARTS} parts judged and sent`,
+      async () => (await done()) === PARTS && new Set(received.mqtt).size === PARTS && new Set(received.webhook).size === PARTS,
+      150_000,
+    );
     await new Promise((r) => setTimeout(r, 1000)); // late duplicates would show up now
 
     const db = new Database(path.join(record, 'results.sqlite'), { readonly: true });
-    const rows = db.prepare('SELECT id, source, verdict, mqtt, webhook, image_path FROM results').all() as { id: string; source: string; verdict: string; mqtt: number; webhook: number; image_path: string | null }[];
+    const rows = db.prepare('SELECT id, source, verdict, mqtt, webhook, image_path FROM results').all() as {
+      id: string;
+      source: string;
+      verdict: string;
+      mqtt: number;
+      webhook: number;
+      image_path: string | null;
+    }[];
     db.close();
     assert.equal(rows.length, PARTS, 'one row per part: none lost, none judged twice');
     assert.deepEqual(rows.map((r) => r.source).sort(), [...names].sort());
@@ -131,7 +176,10 @@ test('watch -> record + MQTT + webhook: 200 parts, server killed midway, each pa
     // repeats that one POST under the same key, which the receiver drops.
     assert.deepEqual([...received.webhook].sort(), ids, 'each idempotency key processed once at the receiver');
     assert.ok(repeatedKeys <= 1, `webhook: ${repeatedKeys} repeated keys, at most the one in flight at the kill`);
-    assert.ok(rows.every((r) => r.mqtt === 1 && r.webhook === 1), 'every delivery acknowledged in the record');
+    assert.ok(
+      rows.every((r) => r.mqtt === 1 && r.webhook === 1),
+      'every delivery acknowledged in the record',
+    );
     assert.ok(rows.some((r) => r.verdict === 'fail') && rows.some((r) => r.verdict === 'pass'));
     assert.equal(rows.filter((r) => r.image_path !== null).length, 50, '--keep-images 50');
     assert.ok(existsSync(path.join(watchDir, '.failed', 'notes.txt.error.txt')), 'a non-image is set aside with its error');
@@ -142,7 +190,10 @@ test('watch -> record + MQTT + webhook: 200 parts, server killed midway, each pa
     assert.match(metrics, /patchcore_webhook_retries_total [1-9]/, 'failed webhook attempts were retried');
     assert.match(metrics, /patchcore_watch_backlog 0/);
     const health = (await (await fetch(`${second.url}/healthz`)).json()) as { models: { name: string; version: string }[] };
-    assert.deepEqual(health.models.map((m) => [m.name, m.version]), [['tiny', 'v1']]);
+    assert.deepEqual(
+      health.models.map((m) => [m.name, m.version]),
+      [['tiny', 'v1']],
+    );
 
     const status = await mqtt.connectAsync(brokerUrl, { clientId: 'test-status' });
     const retained = new Promise<string>((r) => status.on('message', (_t, p) => r(p.toString())));

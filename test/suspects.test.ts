@@ -25,7 +25,10 @@ test('five planted defect-like scores among 200 good ones are all suspects; few 
   const flagged = new Set(s.images.map((x) => x.file));
   for (let i = 200; i < 205; i++) assert.ok(flagged.has(`img_${i}`.concat('.png')), `planted ${all[i]} not flagged (bound ${s.bound})`);
   assert.ok(s.images.length - 5 <= 4, `${s.images.length - 5} clean images flagged`);
-  assert.deepEqual(s.images.map((x) => x.score), [...s.images.map((x) => x.score)].sort((a, b) => b - a));
+  assert.deepEqual(
+    s.images.map((x) => x.score),
+    [...s.images.map((x) => x.score)].sort((a, b) => b - a),
+  );
   // the conformal rank at the same α sits on the planted scores themselves
   const rank = conformalThreshold(all, 0.01).value;
   assert.ok(all.filter((x) => x > rank).length < 4);

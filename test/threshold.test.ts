@@ -16,7 +16,9 @@ import { Rng } from '../src/util/rng.js';
 import type { PatchFeatures, ScoringConfig } from '../src/types.js';
 
 const SIZE = 160; // small images keep 230 backbone runs to seconds
-const TRAIN = 80, HELD = 150, A = 0.2;
+const TRAIN = 80,
+  HELD = 150,
+  A = 0.2;
 const VARIANTS: [string, Partial<ScoringConfig>][] = [
   ['nearest', {}],
   ['knn-mean k=3', { kind: 'knn-mean', k: 3 }],
@@ -27,7 +29,11 @@ const VARIANTS: [string, Partial<ScoringConfig>][] = [
 
 const ready = (async () => {
   const backbone = await loadBackbone('inception_v3');
-  const extractor = new Extractor(backbone, { preprocess: { resize: SIZE, crop: SIZE, mean: backbone.spec.mean, std: backbone.spec.std }, background: null, featureDim: 0 });
+  const extractor = new Extractor(backbone, {
+    preprocess: { resize: SIZE, crop: SIZE, mean: backbone.spec.mean, std: backbone.spec.std },
+    background: null,
+    featureDim: 0,
+  });
   const store = new FeatureStore({ seed: 0 });
   const images = [];
   for (let i = 0; i < TRAIN; i++) {
@@ -62,7 +68,10 @@ for (const [label, s] of VARIANTS) {
 }
 
 test('pruned leave-one-out equals the plain one on i.i.d. noise features, where pruning fails and every cell ends up scored', async () => {
-  const rng = new Rng(11), D = 48, side = 14, n = 24;
+  const rng = new Rng(11),
+    D = 48,
+    side = 14,
+    n = 24;
   const store = new FeatureStore({ seed: 0 });
   const g = { origW: side * 8, origH: side * 8, resizedW: side * 8, resizedH: side * 8, cropX: 0, cropY: 0, cropW: side * 8, cropH: side * 8 };
   const images = [];

@@ -49,9 +49,12 @@ function blobs(rng: Rng, n: number, centers: Float32Array, k: number, dim: numbe
 }
 
 test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy covers every new row within it, adding only rows beyond it', async () => {
-  const rng = new Rng(3), D = 16, K = 6;
+  const rng = new Rng(3),
+    D = 16,
+    K = 6;
   const centers = Float32Array.from({ length: 12 * D }, () => 4 * rng.normal());
-  const train = blobs(rng, 900, centers, K, D, 1), n = 900;
+  const train = blobs(rng, 900, centers, K, D, 1),
+    n = 900;
   const sel = plainGreedyCoreset({ data: train, n, dim: D }, 60, pickStarts(n, 0));
   const bank = new Float32Array(sel.length * D);
   sel.forEach((r, j) => bank.set(train.subarray(r * D, (r + 1) * D), j * D));
@@ -104,12 +107,15 @@ test('coverage radius (ONNX Runtime) equals brute force; the carried-on greedy c
 });
 
 test("fit's recorded radius: every training patch lies within it of the bank, and one lies at it (brute force over the store's projections)", async () => {
-  const rng = new Rng(8), D = 40;
+  const rng = new Rng(8),
+    D = 40;
   const store = new FeatureStore({ seed: 3, inMemory: true });
-  for (let i = 0; i < 6; i++) await store.append({ gridH: 10, gridW: 10, dim: D, count: 100, data: Float32Array.from({ length: 100 * D }, () => rng.normal()) });
+  for (let i = 0; i < 6; i++)
+    await store.append({ gridH: 10, gridW: 10, dim: D, count: 100, data: Float32Array.from({ length: 100 * D }, () => rng.normal()) });
   const fb = await bankFromStore(store, { ratio: 0.05, seed: 0, scoring: DEFAULT_SCORING });
   const radius = await radiusAtFit(store, fb.origin!);
-  const z = store.projected, bz = store.projectedRows(fb.origin!);
+  const z = store.projected,
+    bz = store.projectedRows(fb.origin!);
   const d = range(store.count).map((i) => nearestOf(z, i, bz, range(fb.origin!.length), 128));
   assert.ok(Math.abs(Math.max(...d) - radius) <= 1e-4 * radius, `radius ${radius} vs brute force ${Math.max(...d)}`);
   await fb.nn.release();
@@ -141,9 +147,14 @@ test('update: every new patch within the recorded radius of the new bank, leave-
   const { config } = model;
   assert.ok(config.coreset.radius! > 0 && config.leaveOneOut!.image.length === 10);
   const r = await model.update([...fresh, corrupt], { names: ['a.png', 'b.png', 'c.png', 'corrupt.png'] });
-  assert.deepEqual(r.failed.map((f) => f.file), ['corrupt.png']);
+  assert.deepEqual(
+    r.failed.map((f) => f.file),
+    ['corrupt.png'],
+  );
   const next = r.model!;
-  const bank = next.fitted.bank, old = model.fitted.bank, D = bank.dim;
+  const bank = next.fitted.bank,
+    old = model.fitted.bank,
+    D = bank.dim;
   assert.equal(bank.size, old.size + r.added);
   assert.deepEqual(bank.data.subarray(0, old.size * D), old.data, 'the old entries stay as they were');
   assert.equal(next.config.parent, model.modelId);
@@ -160,8 +171,7 @@ test('update: every new patch within the recorded radius of the new bank, leave-
     }
     // leave-one-out: the nearest score against the new bank less this image's own new entries
     const own = new Set<number>();
-    for (let m = old.size; m < bank.size; m++)
-      for (let p = 0; p < e.features.count; p++) if (dist(bank.data, m, e.features.data, p, D) === 0) own.add(m);
+    for (let m = old.size; m < bank.size; m++) for (let p = 0; p < e.features.count; p++) if (dist(bank.data, m, e.features.data, p, D) === 0) own.add(m);
     assert.equal(own.size, r.images[i].entries);
     const allowed = range(bank.size).filter((m) => !own.has(m));
     const brute = Math.max(...range(e.features.count).map((p) => nearestOf(e.features.data, p, bank.data, allowed, D)));
@@ -169,7 +179,10 @@ test('update: every new patch within the recorded radius of the new bank, leave-
   }
   const loo = next.config.leaveOneOut!;
   assert.deepEqual(loo.image.slice(0, 10), config.leaveOneOut!.image);
-  assert.deepEqual(loo.image.slice(10), r.images.map((x) => x.leaveOneOut));
+  assert.deepEqual(
+    loo.image.slice(10),
+    r.images.map((x) => x.leaveOneOut),
+  );
   assert.deepEqual(loo.files.slice(10), ['a.png', 'b.png', 'c.png']);
   assert.equal(next.threshold, conformalThreshold(loo.image, 0.05).value);
   // an added image now scores as a training image does against its own bank, and lower than before
@@ -177,7 +190,10 @@ test('update: every new patch within the recorded radius of the new bank, leave-
   for (const [i, f] of fresh.entries()) {
     const s = (await next.predict(await loadImage(f))).score;
     t.diagnostic(`image ${i}: ${s.toFixed(3)} after the update, ${r.images[i].score.toFixed(3)} before; training images in sample ≤ ${inSample.toFixed(3)}`);
-    assert.ok(s < r.images[i].score && s <= inSample * 1.05, `image ${i}: ${s} after the update, ${r.images[i].score} before, training in sample ≤ ${inSample}`);
+    assert.ok(
+      s < r.images[i].score && s <= inSample * 1.05,
+      `image ${i}: ${s} after the update, ${r.images[i].score} before, training in sample ≤ ${inSample}`,
+    );
   }
 });
 
@@ -220,7 +236,11 @@ test('CLI update: bad input is one line and exit 2; a corrupt image among good o
   const { dir, fresh, corrupt, modelDir } = await ready;
   const copy = path.join(dir, 'cli');
   cpSync(modelDir, copy, { recursive: true });
-  for (const args of [['--model', path.join(dir, 'none'), '--add', fresh[0]], ['--model', copy, '--add', ','], ['--model', copy, '--add', path.join(dir, 'missing.png')]]) {
+  for (const args of [
+    ['--model', path.join(dir, 'none'), '--add', fresh[0]],
+    ['--model', copy, '--add', ','],
+    ['--model', copy, '--add', path.join(dir, 'missing.png')],
+  ]) {
     const r = runCli('update', ...args, '--quiet');
     assert.equal(r.code, 2, r.err);
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
@@ -242,7 +262,8 @@ test('SIGKILL at any moment of an update leaves a model that loads, as the old o
   const code = await new Promise((res) => run(full).on('exit', res));
   const T = Date.now() - t0;
   assert.equal(code, 0);
-  const oldId = (await PatchCore.open(modelDir)).modelId, grown = (await loadModel(full)).config.bank.size;
+  const oldId = (await PatchCore.open(modelDir)).modelId,
+    grown = (await loadModel(full)).config.bank.size;
   let updated = 0;
   for (const f of [0.6, 0.9, 0.97, 1.0]) {
     const target = path.join(dir, `kill-${f}`);

@@ -44,7 +44,8 @@ test('memfs: positioned writes and reads as a real file, growth, rename and remo
   const fd = memfs.openSync(`${dir}/rows.f32`, 'w+');
   const ref = new Uint8Array(50_000);
   for (let k = 0; k < 40; k++) {
-    const len = 1 + rng.int(3000), at = rng.int(ref.length - len);
+    const len = 1 + rng.int(3000),
+      at = rng.int(ref.length - len);
     const chunk = Uint8Array.from({ length: len }, () => rng.int(256));
     ref.set(chunk, at);
     assert.equal(memfs.writeSync(fd, chunk, 0, len, at), len);
@@ -67,10 +68,13 @@ test('loadModel reads a model .zip (the page download) as the directory, and rej
   const { model } = await fitSynthetic({ train: 4, ratio: 0.1 });
   const dir = tempDir('pc-zip-');
   await model.save(dir);
-  const files = Object.fromEntries(await Promise.all((await fs.readdir(dir)).map(async (f) => [f, new Uint8Array(await fs.readFile(nodePath.join(dir, f)))] as const)));
+  const files = Object.fromEntries(
+    await Promise.all((await fs.readdir(dir)).map(async (f) => [f, new Uint8Array(await fs.readFile(nodePath.join(dir, f)))] as const)),
+  );
   const zip = nodePath.join(dir, 'model.zip');
   await fs.writeFile(zip, zipSync(files, { level: 0 }));
-  const a = await loadModel(dir), b = await loadModel(zip);
+  const a = await loadModel(dir),
+    b = await loadModel(zip);
   assert.deepEqual(b.config, a.config);
   assert.deepEqual(b.bank.data, a.bank.data);
   await assert.rejects(saveConfig(zip, b.config), /a zipped model is read-only/);
@@ -111,7 +115,12 @@ test('the bundler swaps Node modules for the browser ones; an unforeseen built-i
         export const memfs = typeof fs.mkdtempSync; export const web = typeof ort.InferenceSession;`,
       resolveDir: nodePath.join(process.cwd(), 'dist', 'src', 'web'),
     },
-    bundle: true, format: 'esm', platform: 'browser', write: false, plugins: [browserAdapters], logLevel: 'silent',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    plugins: [browserAdapters],
+    logLevel: 'silent',
   });
   const code = out.outputFiles[0].text;
   assert.match(code, /ENOENT: no such file or directory/, 'node:fs is the in-memory file system');

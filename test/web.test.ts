@@ -18,7 +18,15 @@ import http from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 // under CI a missing Chromium fails the tests instead of skipping them
 const skip = existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 // mobilenet_v2 keeps the page's fits fast; the page code is the same for every backbone
@@ -38,7 +46,9 @@ function cliScores(model: string, files: string[]): Map<string, number> {
 }
 function testImages(): string[] {
   const dir = path.join(data, 'test');
-  return readdirSync(dir).flatMap((k) => readdirSync(path.join(dir, k)).map((f) => path.join(dir, k, f))).sort();
+  return readdirSync(dir)
+    .flatMap((k) => readdirSync(path.join(dir, k)).map((f) => path.join(dir, k, f)))
+    .sort();
 }
 
 /** A page on the studio with every request outside its origin aborted (and recorded). */
@@ -61,7 +71,9 @@ async function pageScores(page: Page, files: string[]): Promise<Map<string, numb
   const before = await page.locator('.card[data-ready="1"]').count();
   await page.setInputFiles('#test-files', files);
   await page.waitForFunction((n) => document.querySelectorAll('.card[data-ready="1"]').length === n, before + files.length, { timeout: 120_000 });
-  const cards = await page.locator('.card[data-ready="1"]').evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.name!, Number((e as HTMLElement).dataset.score)] as const));
+  const cards = await page
+    .locator('.card[data-ready="1"]')
+    .evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.name!, Number((e as HTMLElement).dataset.score)] as const));
   return new Map(cards.slice(0, files.length));
 }
 
@@ -134,7 +146,10 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   const page = await studio();
   await page.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
   // the settings it will fit with, before any fit
-  assert.match((await page.textContent('#settings')) ?? '', /^Fits with: backbone mobilenet_v2; images resized to 256 px on the shorter side, then centre-cropped to 224×224 px \(outside the crop is not inspected\)/);
+  assert.match(
+    (await page.textContent('#settings')) ?? '',
+    /^Fits with: backbone mobilenet_v2; images resized to 256 px on the shorter side, then centre-cropped to 224×224 px \(outside the crop is not inspected\)/,
+  );
   // more images than the page accepts: one clear message, and the page stays usable
   const many = tempDir('pc-web-many-');
   const tooMany = Array.from({ length: 201 }, (_, i) => path.join(many, `${i}.png`));
@@ -155,12 +170,21 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   assert.ok(bar.indeterminate || bar.value > 0, `progress bar empty at the start: ${JSON.stringify(bar)}`);
   assert.match(bar.text, /^(starting: loading the backbone and 8 good images|reading the good images \d)/);
   await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('fitted in the page'), null, { timeout: 240_000 });
-  assert.equal(await page.textContent('#error'), '', 'the failed fit\'s error is gone after the fit that worked');
+  assert.equal(await page.textContent('#error'), '', "the failed fit's error is gone after the fit that worked");
   // 8 good images cannot promise 5 in 100: model.json's warning, said plainly
   assert.equal(await page.isVisible('#threshold-warning'), true);
-  assert.match((await page.textContent('#threshold-warning')) ?? '', /^Too few good images for the false-alarm rate asked: 8 training images cannot promise a false-alarm rate of 0\.05.*about 0\.111/);
-  assert.match((await page.textContent('#model')) ?? '', /threshold [\d.]+ \(set so that about 11\.1 in 100 good parts are flagged, from the scores of 8 good images\)/);
-  assert.match((await page.textContent('#settings')) ?? '', /^Fitted with: backbone mobilenet_v2; images resized to 256 px .* centre-cropped to 224×224 px .*; coreset ratio 0\.25 \(1568 of 6272 patches\)/);
+  assert.match(
+    (await page.textContent('#threshold-warning')) ?? '',
+    /^Too few good images for the false-alarm rate asked: 8 training images cannot promise a false-alarm rate of 0\.05.*about 0\.111/,
+  );
+  assert.match(
+    (await page.textContent('#model')) ?? '',
+    /threshold [\d.]+ \(set so that about 11\.1 in 100 good parts are flagged, from the scores of 8 good images\)/,
+  );
+  assert.match(
+    (await page.textContent('#settings')) ?? '',
+    /^Fitted with: backbone mobilenet_v2; images resized to 256 px .* centre-cropped to 224×224 px .*; coreset ratio 0\.25 \(1568 of 6272 patches\)/,
+  );
   const tests = testImages();
   const scores = await pageScores(page, tests);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -176,10 +200,11 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   // verdicts follow the threshold slider without asking the worker
   const [name, score] = [...scores][0];
   const card = page.locator(`.card[data-name="${name}"]`);
-  const slide = (v: number) => page.locator('#threshold').evaluate((el, value) => {
-    (el as HTMLInputElement).value = value;
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }, String(v));
+  const slide = (v: number) =>
+    page.locator('#threshold').evaluate((el, value) => {
+      (el as HTMLInputElement).value = value;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, String(v));
   await slide(score * 1.01);
   assert.equal(await card.locator('.verdict').textContent(), 'PASS');
   await slide(score * 0.99);
@@ -190,7 +215,11 @@ test('fit in the page, download the model: patchcore predict reads the zip and g
   writeFileSync(txt, 'not an image');
   const cardsBefore = await page.locator('.card').count();
   await page.setInputFiles('#test-files', [txt, tests[0]]);
-  await page.waitForFunction((n) => document.querySelectorAll('.card').length === n + 2 && document.querySelectorAll('.card[data-ready="1"], .card[data-state="error"]').length >= 2, cardsBefore, { timeout: 60_000 });
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('.card').length === n + 2 && document.querySelectorAll('.card[data-ready="1"], .card[data-state="error"]').length >= 2,
+    cardsBefore,
+    { timeout: 60_000 },
+  );
   await page.waitForFunction(() => document.querySelector('.card')?.getAttribute('data-ready') === '1');
   const errorCard = page.locator('.card[data-state="error"]');
   assert.equal(await errorCard.count(), 1);
@@ -214,7 +243,12 @@ test('a CLI-fitted model opened in the page (on a plain static server) gives the
   const worst = assertSameScores(await pageScores(page, tests), cliScores(cliModel, tests));
   process.stdout.write(`# CLI-fitted model: ${tests.length} images, largest |page - node| = ${worst.toExponential(2)}\n`);
   // verdicts at the model's threshold, as predict gives them
-  const rows = JSON.parse(cli('predict', '--model', cliModel, '--json', ...tests)) as { file: string; anomalous: boolean; normalized: number; regions?: unknown[] }[];
+  const rows = JSON.parse(cli('predict', '--model', cliModel, '--json', ...tests)) as {
+    file: string;
+    anomalous: boolean;
+    normalized: number;
+    regions?: unknown[];
+  }[];
   for (const r of rows) {
     const card = page.locator(`.card[data-name="${path.basename(r.file)}"]`).first();
     assert.equal(await card.locator('.verdict').textContent(), r.anomalous ? 'FAIL' : 'PASS', path.basename(r.file));
@@ -222,23 +256,36 @@ test('a CLI-fitted model opened in the page (on a plain static server) gives the
     // the station's layout: predict's regions outlined, and the crop's border marked not inspected (300 px -> 256 -> 224)
     assert.equal(await card.locator('.region').count(), r.regions?.length ?? 0, `${path.basename(r.file)}: regions as predict finds them`);
     const box = await card.locator('.inspected').evaluate((el) => [(el as HTMLElement).style.left, (el as HTMLElement).style.width]);
-    assert.deepEqual(box.map((v) => Number.parseFloat(v).toFixed(1)), [(100 * 19 / 300).toFixed(1), (100 * 263 / 300).toFixed(1)], "the inspected frame: crop 224 of 256 is 263 of 300 px, from x = 19");
+    assert.deepEqual(
+      box.map((v) => Number.parseFloat(v).toFixed(1)),
+      [((100 * 19) / 300).toFixed(1), ((100 * 263) / 300).toFixed(1)],
+      'the inspected frame: crop 224 of 256 is 263 of 300 px, from x = 19',
+    );
     assert.equal(await card.locator('.not-inspected').textContent(), 'grey: not inspected');
   }
-  assert.ok(rows.some((r) => (r.regions?.length ?? 0) > 0), 'some part has a region to outline');
+  assert.ok(
+    rows.some((r) => (r.regions?.length ?? 0) > 0),
+    'some part has a region to outline',
+  );
   assert.ok(rows.some((r) => r.anomalous) && rows.some((r) => !r.anomalous), 'both verdicts occur');
   assert.deepEqual(external, []);
   await page.close();
 });
 
-test('WebGPU where the browser offers it (SwiftShader in headless Chromium): the backbone runs there and a CLI model gives the CLI scores; ?backend=wasm opts out', { skip, timeout: 400_000 }, async () => {
+test('WebGPU where the browser offers it (SwiftShader in headless Chromium): the backbone runs there and a CLI model gives the CLI scores; ?backend=wasm opts out', {
+  skip,
+  timeout: 400_000,
+}, async () => {
   const { chromium } = await import('playwright-core');
   const gpu = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'] });
   try {
     const page = await studio('', url, gpu);
     await page.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
     assert.match((await page.textContent('#limits')) ?? '', /ONNX Runtime WebGPU\)/);
-    await page.setInputFiles('#open-model', readdirSync(cliModel).map((f) => path.join(cliModel, f)));
+    await page.setInputFiles(
+      '#open-model',
+      readdirSync(cliModel).map((f) => path.join(cliModel, f)),
+    );
     await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('opened'), null, { timeout: 60_000 });
     const tests = testImages();
     const worst = assertSameScores(await pageScores(page, tests), cliScores(cliModel, tests));

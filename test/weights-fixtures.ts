@@ -22,7 +22,9 @@ class Pickler {
   }
   str(s: string): this {
     const b = new TextEncoder().encode(s);
-    return this.op(0x58).u32(b.length).op(...b); // BINUNICODE
+    return this.op(0x58)
+      .u32(b.length)
+      .op(...b); // BINUNICODE
   }
   int(n: number): this {
     return n < 256 ? this.op(0x4b, n) : n < 65536 ? this.op(0x4d, n & 0xff, n >> 8) : this.op(0x4a).u32(n);
@@ -65,7 +67,12 @@ function statePickle(tensors: Map<string, FixtureTensor>, half: Set<string>, leg
     storages.push({ key, half: isHalf, bytes: isHalf ? toHalf(values) : new Uint8Array(values.buffer) });
     const stride = t.stride ?? t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
     p.str(name).global('torch._utils', '_rebuild_tensor_v2').op(0x28);
-    p.op(0x28).str('storage').global('torch', isHalf ? 'HalfStorage' : 'FloatStorage').str(key).str('cpu').int(values.length);
+    p.op(0x28)
+      .str('storage')
+      .global('torch', isHalf ? 'HalfStorage' : 'FloatStorage')
+      .str(key)
+      .str('cpu')
+      .int(values.length);
     if (legacy) p.op(0x4e); // view_metadata
     p.op(0x74, 0x51); // TUPLE, BINPERSID
     p.int(off).tuple(t.shape).tuple(stride).op(0x89); // offset, size, stride, requires_grad=False
@@ -80,7 +87,10 @@ function statePickle(tensors: Map<string, FixtureTensor>, half: Set<string>, leg
 export function writeTorchZip(tensors: Map<string, FixtureTensor>, opts: { half?: Set<string>; deflate?: boolean; prefix?: string } = {}): Uint8Array {
   const prefix = opts.prefix ?? 'archive';
   const { pkl, storages } = statePickle(tensors, opts.half ?? new Set(), false);
-  const files: [string, Uint8Array][] = [[`${prefix}/data.pkl`, pkl], [`${prefix}/version`, new TextEncoder().encode('3\n')]];
+  const files: [string, Uint8Array][] = [
+    [`${prefix}/data.pkl`, pkl],
+    [`${prefix}/version`, new TextEncoder().encode('3\n')],
+  ];
   for (const s of storages) files.push([`${prefix}/data/${s.key}`, s.bytes]);
   const chunks: Uint8Array[] = [];
   const central: Uint8Array[] = [];
@@ -127,7 +137,17 @@ export function writeTorchLegacy(tensors: Map<string, FixtureTensor>): Uint8Arra
   return concat(parts);
 }
 
-function header(sig: number, size: number, method: number, crc: number, csize: number, usize: number, nameLen: number, extraLen: number, offset = 0): Uint8Array {
+function header(
+  sig: number,
+  size: number,
+  method: number,
+  crc: number,
+  csize: number,
+  usize: number,
+  nameLen: number,
+  extraLen: number,
+  offset = 0,
+): Uint8Array {
   const b = new Uint8Array(size);
   const v = new DataView(b.buffer);
   v.setUint32(0, sig, true);
@@ -157,6 +177,6 @@ function toHalf(data: Float32Array): Uint8Array {
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) out.set(p, at), (at += p.length);
   return out;
 }

@@ -47,8 +47,14 @@ test('broken safetensors files give one-line UserErrors', () => {
   const ok = writeSafetensors(new Map([['x', { shape: [4], data: new Float32Array(4) }]]));
   assert.throws(() => readSafetensors(ok.subarray(0, 5)), userError(/truncated safetensors header/));
   assert.throws(() => readSafetensors(ok.subarray(0, 20)), userError(/truncated or invalid safetensors header/));
-  assert.throws(() => readSafetensors(rawSafetensors({ x: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))), userError(/unsupported dtype I32 for tensor x/));
-  assert.throws(() => readSafetensors(rawSafetensors({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8))), userError(/outside the file/));
+  assert.throws(
+    () => readSafetensors(rawSafetensors({ x: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    userError(/unsupported dtype I32 for tensor x/),
+  );
+  assert.throws(
+    () => readSafetensors(rawSafetensors({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8))),
+    userError(/outside the file/),
+  );
   assert.throws(() => readSafetensors(rawSafetensors({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, new Uint8Array(16))), userError(/needs 12/));
   const badJson = concat([new Uint8Array([3, 0, 0, 0, 0, 0, 0, 0]), new TextEncoder().encode('{x}')]);
   assert.throws(() => readSafetensors(badJson), userError(/not valid JSON/));
@@ -83,7 +89,10 @@ test('missing or misshapen tensors name the architecture and the tensors', () =>
   const missing = new Map(w);
   missing.delete('layer3.1.bn2.running_var');
   missing.delete('layer1.0.conv1.weight');
-  assert.throws(() => buildResNetOnnx('resnet18', missing), userError(/lack 2 tensor\(s\) that resnet18 needs \(layer1\.0\.conv1\.weight, layer3\.1\.bn2\.running_var\)/));
+  assert.throws(
+    () => buildResNetOnnx('resnet18', missing),
+    userError(/lack 2 tensor\(s\) that resnet18 needs \(layer1\.0\.conv1\.weight, layer3\.1\.bn2\.running_var\)/),
+  );
   const misshapen = new Map(w);
   misshapen.set('conv1.weight', { dtype: 'F32', shape: [64, 3, 3, 3], data: new Float32Array(64 * 27) });
   assert.throws(() => buildResNetOnnx('resnet18', misshapen), userError(/conv1\.weight has shape \[64,3,3,3\] but resnet18 needs \[64,3,7,7\]/));

@@ -13,7 +13,8 @@ const out = path.resolve(arg('out', `/tmp/${path.basename(src)}-x${times}`));
 if (fs.existsSync(out)) throw new Error(`${out} exists: remove it or name another --out`);
 fs.mkdirSync(path.join(out, 'test'), { recursive: true });
 fs.symlinkSync(path.join(src, 'train'), path.join(out, 'train'));
-let images = 0, masks = 0;
+let images = 0,
+  masks = 0;
 for (const type of fs.readdirSync(path.join(src, 'test'))) {
   fs.mkdirSync(path.join(out, 'test', type));
   const gt = path.join(src, 'ground_truth', type);
@@ -22,7 +23,8 @@ for (const type of fs.readdirSync(path.join(src, 'test'))) {
     for (let c = 1; c <= times; c++) {
       fs.symlinkSync(path.join(src, 'test', type, file), path.join(out, 'test', type, `c${c}_${file}`));
       images++;
-      const stem = path.parse(file).name, mask = path.join(gt, `${stem}_mask.png`);
+      const stem = path.parse(file).name,
+        mask = path.join(gt, `${stem}_mask.png`);
       if (!fs.existsSync(mask)) continue;
       fs.symlinkSync(mask, path.join(out, 'ground_truth', type, `c${c}_${stem}_mask.png`));
       masks++;

@@ -11,14 +11,16 @@ import { Rng } from '../../src/util/rng.js';
 import { arg } from '../lib/args.js';
 
 export function textureImage(kind: string, size: number, seed: number): Uint8Array {
-  const rng = new Rng(seed), px = new Uint8Array(size * size);
+  const rng = new Rng(seed),
+    px = new Uint8Array(size * size);
   if (kind === 'noise') {
     for (let i = 0; i < px.length; i++) px[i] = Math.floor(rng.next() * 256);
     return px;
   }
   const pattern = new Rng(12345); // the same weave in every image; only phase, shading and noise vary
   const g = [0, 1].map(() => ({ a: pattern.next() * Math.PI, p: 3 + pattern.next() * 4 }));
-  const ph = [rng.next() * 2 * Math.PI, rng.next() * 2 * Math.PI], shade = rng.next() * 2 * Math.PI;
+  const ph = [rng.next() * 2 * Math.PI, rng.next() * 2 * Math.PI],
+    shade = rng.next() * 2 * Math.PI;
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++) {
       let v = 128 + 20 * Math.sin((2 * Math.PI * (x + y)) / size + shade);
@@ -33,14 +35,18 @@ export function textureImage(kind: string, size: number, seed: number): Uint8Arr
 }
 
 async function main(): Promise<void> {
-  const out = arg('out', '/tmp/patchcore-textures'), images = Number(arg('images', '320')), size = Number(arg('size', '512'));
+  const out = arg('out', '/tmp/patchcore-textures'),
+    images = Number(arg('images', '320')),
+    size = Number(arg('size', '512'));
   for (const kind of arg('kinds', 'noise,weave').split(',')) {
     const dir = path.join(out, kind, 'train', 'good');
     fs.mkdirSync(dir, { recursive: true });
     for (let i = 0; i < images; i++) {
       const file = path.join(dir, `${String(i).padStart(3, '0')}.png`);
       if (fs.existsSync(file)) continue;
-      await sharp(Buffer.from(textureImage(kind, size, 1000 * (kind === 'noise' ? 1 : 2) + i)), { raw: { width: size, height: size, channels: 1 } }).png().toFile(file);
+      await sharp(Buffer.from(textureImage(kind, size, 1000 * (kind === 'noise' ? 1 : 2) + i)), { raw: { width: size, height: size, channels: 1 } })
+        .png()
+        .toFile(file);
     }
     console.log(`${images} ${kind} images -> ${dir}`);
   }

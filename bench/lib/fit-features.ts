@@ -37,7 +37,9 @@ export async function extractAllFiles(ex: Extractor, files: string[], names: str
 export async function cachedFeatures(ex: Extractor, files: string[], names: string[], key: string): Promise<{ feats: Feats[]; perImage: number }> {
   const base = path.join(os.tmpdir(), 'patchcore-bench-features', key.replace(/[^A-Za-z0-9._-]+/g, '_'));
   if (fs.existsSync(`${base}.json`)) {
-    const meta: { file: string; gridH: number; gridW: number; dim: number; count: number; geometry: Geometry }[] = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8'));
+    const meta: { file: string; gridH: number; gridW: number; dim: number; count: number; geometry: Geometry }[] = JSON.parse(
+      fs.readFileSync(`${base}.json`, 'utf8'),
+    );
     // read image by image: the whole file can pass readFileSync's 2 GiB limit
     const fd = fs.openSync(`${base}.bin`, 'r');
     let at = 0;
@@ -51,7 +53,14 @@ export async function cachedFeatures(ex: Extractor, files: string[], names: stri
   }
   const r = await extractAllFiles(ex, files, names);
   fs.mkdirSync(path.dirname(base), { recursive: true });
-  const meta = r.feats.map((f) => ({ file: f.file, gridH: f.features.gridH, gridW: f.features.gridW, dim: f.features.dim, count: f.features.count, geometry: f.geometry }));
+  const meta = r.feats.map((f) => ({
+    file: f.file,
+    gridH: f.features.gridH,
+    gridW: f.features.gridW,
+    dim: f.features.dim,
+    count: f.features.count,
+    geometry: f.geometry,
+  }));
   const fd = fs.openSync(`${base}.bin.tmp`, 'w');
   for (const f of r.feats) fs.writeSync(fd, new Uint8Array(f.features.data.buffer, f.features.data.byteOffset, f.features.count * f.features.dim * 4));
   fs.closeSync(fd);
@@ -99,7 +108,11 @@ export async function fitFeatures(train: Feats[], o: FeatureFitOptions): Promise
   const radius = o.noRadius ? undefined : await coverageRadius(store, fitted.origin!);
   const radiusS = lap();
   const images = train.map((f) => ({ gridH: f.features.gridH, gridW: f.features.gridW, geometry: f.geometry }));
-  const loo = await leaveOneOutScores(store, images, fitted, scoring, { seed: o.seed, images: o.calibration ?? calibrationImages(o.targetFpr), mapStride: o.mapStride });
+  const loo = await leaveOneOutScores(store, images, fitted, scoring, {
+    seed: o.seed,
+    images: o.calibration ?? calibrationImages(o.targetFpr),
+    mapStride: o.mapStride,
+  });
   const thresholdS = lap();
   const th = conformalThreshold(loo.image, o.targetFpr);
   const px = conformalThreshold(loo.pixel, o.targetFpr);
@@ -116,7 +129,13 @@ export async function fitFeatures(train: Feats[], o: FeatureFitOptions): Promise
     pixelThresholdInfo: { method: 'conformal', n: px.n, date, targetFpr: o.targetFpr, promisedFpr: px.promisedFpr },
     leaveOneOut: { files, image: loo.image, pixel: loo.pixel },
   } as unknown as ModelConfig;
-  return { config, fitted, store, seconds: { store: storeS, coreset: coresetS, radius: radiusS, threshold: thresholdS }, loo: { files, image: loo.image, pixel: loo.pixel } };
+  return {
+    config,
+    fitted,
+    store,
+    seconds: { store: storeS, coreset: coresetS, radius: radiusS, threshold: thresholdS },
+    loo: { files, image: loo.image, pixel: loo.pixel },
+  };
 }
 
 /** Image scores of `feats` against a bank (predict's score: no foreground mask). */

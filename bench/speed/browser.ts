@@ -23,21 +23,35 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function images(dir: string): string[] {
-  return readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().map((f) => path.join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => /\.(png|jpe?g)$/i.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 async function dataset(): Promise<{ train: string[]; test: string[]; label: string }> {
   const given = arg('data', '');
-  const dir = given || await writeSyntheticDataset(mkdtempSync(path.join(os.tmpdir(), 'pc-bench-web-')), { train: nTrain, testGood: nTest, testPerDefect: 0 });
+  const dir =
+    given || (await writeSyntheticDataset(mkdtempSync(path.join(os.tmpdir(), 'pc-bench-web-')), { train: nTrain, testGood: nTest, testPerDefect: 0 }));
   const testDir = path.join(dir, 'test');
-  const test = readdirSync(testDir).flatMap((k) => images(path.join(testDir, k))).slice(0, nTest);
+  const test = readdirSync(testDir)
+    .flatMap((k) => images(path.join(testDir, k)))
+    .slice(0, nTest);
   return { train: images(path.join(dir, 'train', 'good')).slice(0, nTrain), test, label: given ? path.basename(given) : 'synthetic 256 px' };
 }
 
 async function node(id: string, train: string[], test: string[]) {
   const backbone = await loadBackbone(id);
   const t0 = performance.now();
-  const model = await PatchCore.fit(train, backbone, { preprocess: { resize: 256, crop: 224 }, background: null, featureDim: 0, ratio: 0.1, seed: 0, scoring: DEFAULT_SCORING, batchSize: 8 });
+  const model = await PatchCore.fit(train, backbone, {
+    preprocess: { resize: 256, crop: 224 },
+    background: null,
+    featureDim: 0,
+    ratio: 0.1,
+    seed: 0,
+    scoring: DEFAULT_SCORING,
+    batchSize: 8,
+  });
   const fitMs = performance.now() - t0;
   const ms: number[] = [];
   const scores = new Map<string, number>();
@@ -80,7 +94,10 @@ async function browser(id: string, train: string[], test: string[], nodeModel: {
     await page.waitForFunction((n) => document.querySelectorAll('.card[data-ready="1"]').length === n, test.length, { timeout: 600_000 });
     const ms = await page.locator('.card[data-ready="1"]').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.ms)));
     // the Node-fitted model opened in the page: how far the page's scores are from Node's
-    await page.setInputFiles('#open-model', readdirSync(nodeModel.dir).map((f) => path.join(nodeModel.dir, f)));
+    await page.setInputFiles(
+      '#open-model',
+      readdirSync(nodeModel.dir).map((f) => path.join(nodeModel.dir, f)),
+    );
     await page.waitForFunction(() => document.querySelector('#model')?.textContent?.startsWith('opened'));
     await page.setInputFiles('#test-files', test);
     await page.waitForFunction((n) => document.querySelectorAll('.card[data-ready="1"]').length === n, 2 * test.length, { timeout: 600_000 });
@@ -95,12 +112,24 @@ async function browser(id: string, train: string[], test: string[], nodeModel: {
 }
 
 const { train, test, label } = await dataset();
-console.log(`${train.length} training images, ${test.length} test images (${label}); load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `${train.length} training images, ${test.length} test images (${label}); load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 console.log('| backbone | host | fit, s | predict, ms/image (median) | page score vs Node, same model (max rel. diff) |\n|---|---|---|---|---|');
 for (const id of backbones) {
   const n = await node(id, train, test);
   console.log(`| ${id} | Node (onnxruntime-node, ${os.availableParallelism()} cores) | ${(n.fitMs / 1000).toFixed(1)} | ${n.predictMs.toFixed(0)} | |`);
   const w = await browser(id, train, test, n);
-  console.log(`| ${id} | Chromium (onnxruntime-web WASM, ${w.threads} thread${w.threads === '1' ? '' : 's'}) | ${(w.fitMs / 1000).toFixed(1)} | ${w.predictMs.toFixed(0)} | ${w.rel.toExponential(1)} |`);
+  console.log(
+    `| ${id} | Chromium (onnxruntime-web WASM, ${w.threads} thread${w.threads === '1' ? '' : 's'}) | ${(w.fitMs / 1000).toFixed(1)} | ${w.predictMs.toFixed(0)} | ${w.rel.toExponential(1)} |`,
+  );
 }
-console.log(`load after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load after: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);

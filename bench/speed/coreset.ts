@@ -24,7 +24,8 @@ export function featureSource(dim: number, kind: string, seed = 1, jitter = (rng
   const rng = new Rng(seed);
   if (kind === 'gaussian') return (rows) => Float32Array.from({ length: rows * dim }, () => rng.normal());
   if (kind === 'uniform') return (rows) => Float32Array.from({ length: rows * dim }, () => rng.next() - 0.5);
-  const L = 12, K = 64;
+  const L = 12,
+    K = 64;
   const A = Float64Array.from({ length: dim * L }, () => rng.normal());
   const mu = Array.from({ length: K }, () => Array.from({ length: L }, () => rng.normal() * 3));
   const sd = Array.from({ length: K }, () => 0.1 + rng.next() ** 2 * 1.5);
@@ -82,10 +83,12 @@ export async function realFeatures(dir: string, images: number, backbone: string
 }
 
 async function coresetBench(): Promise<void> {
-  const dim = 128, real = arg('real', '');
+  const dim = 128,
+    real = arg('real', '');
   const ratios = arg('ratios', '0.1,0.01').split(',').map(Number);
   const kind = real ? path.basename(path.resolve(real)) : arg('data', 'manifold');
-  const z = real ? await realFeatures(real, Number(arg('images', '210')), arg('backbone', 'inception_v3'))
+  const z = real
+    ? await realFeatures(real, Number(arg('images', '210')), arg('backbone', 'inception_v3'))
     : featureSource(dim, kind)(Number(arg('n', '171696')));
   const n = z.length / dim;
   const starts = pickStarts(n, 0);
@@ -106,34 +109,52 @@ async function coresetBench(): Promise<void> {
     greedyCoreset({ data: z, n, dim }, { count, starts, threads });
     const fastS = (performance.now() - t) / 1000;
     const plainS = (initMs + perIter * count) / 1000;
-    rows.push([String(n), String(dim), kind, String(ratio), String(count), perIter.toFixed(1),
-      plainS.toFixed(1), threads === undefined ? 'auto' : String(threads), fastS.toFixed(2), `${(plainS / fastS).toFixed(1)}x`, rssMB()]);
+    rows.push([
+      String(n),
+      String(dim),
+      kind,
+      String(ratio),
+      String(count),
+      perIter.toFixed(1),
+      plainS.toFixed(1),
+      threads === undefined ? 'auto' : String(threads),
+      fastS.toFixed(2),
+      `${(plainS / fastS).toFixed(1)}x`,
+      rssMB(),
+    ]);
   }
   table(rows);
 }
 
 async function storeBench(): Promise<void> {
-  const batches = 219, per = 784, dim = 1536, ratio = Number(arg('ratios', '0.1'));
+  const batches = 219,
+    per = 784,
+    dim = 1536,
+    ratio = Number(arg('ratios', '0.1'));
   const next = featureSource(dim, arg('data', 'manifold'));
   const store = new FeatureStore({ seed: 0 });
-  let genMs = 0, t = performance.now();
+  let genMs = 0,
+    t = performance.now();
   for (let b = 0; b < batches; b++) {
     const g = performance.now();
     const data = next(per);
     genMs += performance.now() - g;
     await store.append({ gridH: 28, gridW: 28, dim, count: per, data });
   }
-  const appendS = (performance.now() - t - genMs) / 1000, rssAppend = rssMB();
+  const appendS = (performance.now() - t - genMs) / 1000,
+    rssAppend = rssMB();
   t = performance.now();
   const { indices } = await selectCoreset(store, { ratio, seed: 0 });
   const bank = { size: indices.length, data: store.rows(indices) };
   const bankS = (performance.now() - t) / 1000;
   store.close();
-  table([['N', 'D', 'ratio', 'bank', 'append+project s', 'peak RSS after append MB', 'coreset+rows s', 'peak RSS MB'],
-    [String(store.count), String(dim), String(ratio), String(bank.size), appendS.toFixed(1), rssAppend, bankS.toFixed(1), rssMB()]]);
+  table([
+    ['N', 'D', 'ratio', 'bank', 'append+project s', 'peak RSS after append MB', 'coreset+rows s', 'peak RSS MB'],
+    [String(store.count), String(dim), String(ratio), String(bank.size), appendS.toFixed(1), rssAppend, bankS.toFixed(1), rssMB()],
+  ]);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv.includes("--store")) void storeBench();
+  if (process.argv.includes('--store')) void storeBench();
   else void coresetBench();
 }

@@ -8,7 +8,9 @@ import { PairwiseKnn } from '../../src/scoring/pairwise-knn.js';
 import { Rng } from '../../src/util/rng.js';
 import { arg } from '../lib/args.js';
 
-const n = Number(arg('rows', '530000')), m = Number(arg('bank', '2650')), P = 128;
+const n = Number(arg('rows', '530000')),
+  m = Number(arg('bank', '2650')),
+  P = 128;
 const rng = new Rng(1);
 const rows = Float32Array.from({ length: n * P }, () => rng.normal());
 const bank = rows.slice(0, m * P);
@@ -19,5 +21,7 @@ const t1 = Date.now();
 // the substitute search's shape: the bank's entries as queries, all rows as candidates, k 16
 for (let r0 = 0; r0 < n; r0 += 16384) await knn.search(bank, m, rows.subarray(r0 * P, Math.min(n, r0 + 16384) * P), Math.min(16384, n - r0), 16);
 const t2 = Date.now();
-console.log(`${n} rows x ${m} bank entries (128-d): radius ${r.toFixed(3)} in ${((t1 - t0) / 1000).toFixed(1)} s; the substitute search ${((t2 - t1) / 1000).toFixed(1)} s; load ${os.loadavg()[0].toFixed(1)}`);
+console.log(
+  `${n} rows x ${m} bank entries (128-d): radius ${r.toFixed(3)} in ${((t1 - t0) / 1000).toFixed(1)} s; the substitute search ${((t2 - t1) / 1000).toFixed(1)} s; load ${os.loadavg()[0].toFixed(1)}`,
+);
 await knn.release();

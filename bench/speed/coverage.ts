@@ -17,7 +17,8 @@ export function coverageRadius(z: Float32Array, n: number, dim: number, bank: In
   for (let i = 0; i < n; i += stride) rows.push(i);
   const first = rows.length;
   rows.push(...bank);
-  const k = new MinUpdate(dim), d = k.load(z, rows);
+  const k = new MinUpdate(dim),
+    d = k.load(z, rows);
   for (let b = 0; b < bank.length; b++) k.update(first + b);
   let r = 0;
   for (let i = 0; i < first; i++) r = Math.max(r, d[i]);
@@ -26,8 +27,17 @@ export function coverageRadius(z: Float32Array, n: number, dim: number, bank: In
 
 async function main(): Promise<void> {
   const crop = arg('crop', '224');
-  const z = await realFeatures(arg('real', ''), Number(arg('images', '320')), 'inception_v3', Number(arg('resize', '256')), crop === 'none' ? 'none' : Number(crop));
-  const dim = 128, n = z.length / dim, count = Math.floor(n * Number(arg('ratio', '0.01'))), sample = Number(arg('sample', '60000'));
+  const z = await realFeatures(
+    arg('real', ''),
+    Number(arg('images', '320')),
+    'inception_v3',
+    Number(arg('resize', '256')),
+    crop === 'none' ? 'none' : Number(crop),
+  );
+  const dim = 128,
+    n = z.length / dim,
+    count = Math.floor(n * Number(arg('ratio', '0.01'))),
+    sample = Number(arg('sample', '60000'));
   const zs = new Float32Array(new SharedArrayBuffer(z.byteLength));
   zs.set(z);
   console.log(`N = ${n}, bank ${count}; coverage over ${Math.ceil(n / Math.max(1, Math.floor(n / sample)))} rows`);

@@ -22,7 +22,11 @@ const labelsN = Number(arg('labels', '12'));
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TOKEN = 'bench-token-1';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const pngs = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.png')).sort().map((n) => path.join(dir, n));
+const pngs = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.png'))
+    .sort()
+    .map((n) => path.join(dir, n));
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'pc-bench-feedback-'));
@@ -48,7 +52,9 @@ async function predict(file: string): Promise<{ status: number; ms: number; body
 }
 
 const goods = pngs(path.join(TIRE, 'test', 'good'));
-const defects = readdirSync(path.join(TIRE, 'test')).filter((d) => d !== 'good').flatMap((d) => pngs(path.join(TIRE, 'test', d)));
+const defects = readdirSync(path.join(TIRE, 'test'))
+  .filter((d) => d !== 'good')
+  .flatMap((d) => pngs(path.join(TIRE, 'test', d)));
 const [marked, others] = [goods.slice(0, labelsN), goods.slice(labelsN)];
 
 async function judgeAll(files: string[]) {
@@ -61,7 +67,11 @@ const baseline: number[] = [];
 for (const f of marked) {
   const r = await predict(f);
   baseline.push(r.ms);
-  const fb = await fetch(`${url}/v1/feedback`, { method: 'POST', body: JSON.stringify({ id: r.body.id, label: 'good' }), headers: { ...AUTH, 'content-type': 'application/json' } });
+  const fb = await fetch(`${url}/v1/feedback`, {
+    method: 'POST',
+    body: JSON.stringify({ id: r.body.id, label: 'good' }),
+    headers: { ...AUTH, 'content-type': 'application/json' },
+  });
   if (fb.status !== 201) throw new Error(`feedback: ${fb.status} ${await fb.text()}`);
 }
 
@@ -78,7 +88,14 @@ const up = await fetch(`${url}/v1/update`, { method: 'POST', headers: AUTH });
 const updateSeconds = (Date.now() - t0) / 1000;
 done = true;
 await client;
-const u = (await up.json()) as { model_id: string; parent: string; bank: { before: number; after: number }; threshold: { before: number; after: number; how: string }; applied: unknown[]; failed: unknown[] };
+const u = (await up.json()) as {
+  model_id: string;
+  parent: string;
+  bank: { before: number; after: number };
+  threshold: { before: number; after: number; how: string };
+  applied: unknown[];
+  failed: unknown[];
+};
 if (up.status !== 200) throw new Error(`update: ${up.status} ${JSON.stringify(u)}`);
 const after = { others: await judgeAll(others), defects: await judgeAll(defects) };
 await app.close();
@@ -87,7 +104,10 @@ const fails = (xs: Answer[]) => xs.filter((x) => x.verdict === 'fail').length;
 const ms = (xs: number[]) => `p50 ${q(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`;
 process.stdout.write(
   [
-    `tire: fit on ${trainN} training goods (default preset) in ${fitSeconds.toFixed(0)} s; ${labelsN} good test images labelled good, ${others.length} others, ${defects.length} defects; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+    `tire: fit on ${trainN} training goods (default preset) in ${fitSeconds.toFixed(0)} s; ${labelsN} good test images labelled good, ${others.length} others, ${defects.length} defects; load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
     `update: ${updateSeconds.toFixed(1)} s wall, bank ${u.bank.before} -> ${u.bank.after}, threshold ${u.threshold.before.toFixed(3)} -> ${u.threshold.after.toFixed(3)} (${u.threshold.how}); applied ${u.applied.length}, failed ${u.failed.length}`,
     `predicts during the update: ${during.length}, failed ${during.filter((d) => d.status !== 200).length}, ${ms(during.map((d) => d.ms))} (old model ${during.filter((d) => d.model_id === u.parent).length}, new ${during.filter((d) => d.model_id === u.model_id).length}); baseline ${ms(baseline)}`,
     '',

@@ -9,10 +9,15 @@ import { argAt } from '../lib/args.js';
 const [data, ratio, backbone, score] = [argAt('data', 0, ''), argAt('ratio', 1, '0.1'), argAt('backbone', 2, 'inception_v3'), argAt('score', 3, 'nearest')];
 const files = await trainImages(data);
 const bb = await loadBackbone(backbone);
-const first = new Map<string, number>(), last = new Map<string, number>();
+const first = new Map<string, number>(),
+  last = new Map<string, number>();
 const t0 = performance.now();
 const model = await PatchCore.fit(files, bb, {
-  preprocess: { resize: 256, crop: 224 }, background: null, featureDim: 0, ratio: Number(ratio), seed: 0,
+  preprocess: { resize: 256, crop: 224 },
+  background: null,
+  featureDim: 0,
+  ratio: Number(ratio),
+  seed: 0,
   scoring: { ...DEFAULT_SCORING, kind: score as 'nearest' },
   progress: (stage) => {
     const t = performance.now() - t0;
@@ -23,4 +28,6 @@ const model = await PatchCore.fit(files, bb, {
 const total = performance.now() - t0;
 const stages = [...first.keys()];
 const row = stages.map((s, i) => `${s} ${((last.get(s)! - (i ? last.get(stages[i - 1])! : 0)) / 1000).toFixed(2)} s`);
-console.log(`${data} ratio ${ratio} ${backbone} ${score}: total ${(total / 1000).toFixed(2)} s; ${row.join('; ')}; threshold share ${((100 * (last.get('threshold')! - last.get(stages[stages.indexOf('threshold') - 1])!)) / total).toFixed(1)} %; thr ${model.config.threshold.toFixed(4)}`);
+console.log(
+  `${data} ratio ${ratio} ${backbone} ${score}: total ${(total / 1000).toFixed(2)} s; ${row.join('; ')}; threshold share ${((100 * (last.get('threshold')! - last.get(stages[stages.indexOf('threshold') - 1])!)) / total).toFixed(1)} %; thr ${model.config.threshold.toFixed(4)}`,
+);

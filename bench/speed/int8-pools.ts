@@ -11,7 +11,8 @@ import { arg } from '../lib/args.js';
 
 async function main(): Promise<void> {
   const data = arg('data', '../shared/datasets/mvtec3d_tire');
-  const resize = Number(arg('resize', '384')), every = Number(arg('every', '3'));
+  const resize = Number(arg('resize', '384')),
+    every = Number(arg('every', '3'));
   const ds = await loadDataset(data);
   const bb = await loadBackbone('inception_v3');
   const ex = await createExtractor(ds.train, bb, { preprocess: { resize, crop: 'none' }, background: null, featureDim: 0, precision: 'int8' });
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
   const sessions = [await createSession(unfused), await createSession(onnxProto.onnx.ModelProto.encode(m).finish())];
   const files = [...ds.train, ...ds.test.map((t) => t.file)].filter((_, i) => i % every === 0);
   const ms = [0, 0];
-  let values = 0, differ = 0, max = 0;
+  let values = 0,
+    differ = 0,
+    max = 0;
   for (const f of files) {
     const t = (await ex.prepare(await loadImage(f))).tensor;
     const outs = [];
@@ -32,12 +35,15 @@ async function main(): Promise<void> {
       ms[k] += performance.now() - t0;
     }
     for (const l of bb.spec.layers) {
-      const a = outs[0][l].data as Float32Array, b = outs[1][l].data as Float32Array;
+      const a = outs[0][l].data as Float32Array,
+        b = outs[1][l].data as Float32Array;
       values += a.length;
-      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) (differ++, (max = Math.max(max, Math.abs(a[i] - b[i]))));
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++, (max = Math.max(max, Math.abs(a[i] - b[i])));
     }
   }
-  console.log(`${data} at ${resize} px: ${files.length} images, ${extra} pools unfused; ${differ} of ${values} feature values differ (max ${max}); ms an image: unfused ${(ms[0] / files.length).toFixed(1)}, fused ${(ms[1] / files.length).toFixed(1)}`);
+  console.log(
+    `${data} at ${resize} px: ${files.length} images, ${extra} pools unfused; ${differ} of ${values} feature values differ (max ${max}); ms an image: unfused ${(ms[0] / files.length).toFixed(1)}, fused ${(ms[1] / files.length).toFixed(1)}`,
+  );
   await Promise.all(sessions.map((s) => s.release()));
 }
 

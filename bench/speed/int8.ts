@@ -19,13 +19,19 @@ const reps = Number(arg('reps', '3'));
 
 async function tensors(b: Backbone, n: number): Promise<Tensor[]> {
   const dir = path.join(data, 'train', 'good');
-  const files = (await fs.readdir(dir)).sort().slice(0, n).map((f) => path.join(dir, f));
+  const files = (await fs.readdir(dir))
+    .sort()
+    .slice(0, n)
+    .map((f) => path.join(dir, f));
   const cfg = { resize: 256, crop: 224, mean: b.spec.mean, std: b.spec.std };
   return Promise.all(files.map(async (f) => (await preprocess(await loadImage(f), cfg)).tensor));
 }
 
 function agreement(a: Tensor, b: Tensor): { rel: number; cos: number } {
-  let num = 0, den = 0, dot = 0, nb = 0;
+  let num = 0,
+    den = 0,
+    dot = 0,
+    nb = 0;
   for (let i = 0; i < a.data.length; i++) {
     num += (a.data[i] - b.data[i]) ** 2;
     den += a.data[i] ** 2;
@@ -53,7 +59,10 @@ async function main(): Promise<void> {
     const test = all.slice(8);
     const ms: Record<string, number[]> = { fp: [], q8: [] };
     for (let r = 0; r < reps + 1; r++)
-      for (const [key, b] of [['fp', fp], ['q8', q8]] as const)
+      for (const [key, b] of [
+        ['fp', fp],
+        ['q8', q8],
+      ] as const)
         for (const x of test) {
           t = performance.now();
           await b.run(x);

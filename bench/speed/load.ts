@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { syntheticSample, writeSyntheticDataset, DEFECT_KINDS } from '../../src/data/synthetic.js';
 import { encodePng } from '../../src/image/load.js';
 
-const { values: v } = parseArgs({ options: { url: { type: 'string' }, token: { type: 'string' }, seconds: { type: 'string', default: '30' }, connections: { type: 'string', default: '4' } } });
+const { values: v } = parseArgs({
+  options: { url: { type: 'string' }, token: { type: 'string' }, seconds: { type: 'string', default: '30' }, connections: { type: 'string', default: '4' } },
+});
 const seconds = Math.min(600, Number(v.seconds));
 const connections = Math.min(256, Number(v.connections));
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -44,7 +46,9 @@ const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(so
 async function main(): Promise<void> {
   const local = v.url ? null : await startLocalServer();
   const url = v.url ?? local!.url;
-  const images = await Promise.all(['good', 'good', ...DEFECT_KINDS].map(async (k, i) => new Uint8Array(await encodePng(syntheticSample(7000 + i, k as 'good', 224).image))));
+  const images = await Promise.all(
+    ['good', 'good', ...DEFECT_KINDS].map(async (k, i) => new Uint8Array(await encodePng(syntheticSample(7000 + i, k as 'good', 224).image))),
+  );
   const headers: Record<string, string> = { 'content-type': 'image/png', ...(v.token ? { authorization: `Bearer ${v.token}` } : {}) };
   const latencies: number[] = [];
   const statuses = new Map<string, number>();
@@ -61,7 +65,8 @@ async function main(): Promise<void> {
         key = String(res.status);
         if (res.ok) latencies.push(performance.now() - t0);
         // A polite client honours Retry-After instead of hammering an overloaded server.
-        if (res.status === 503) await new Promise((r) => setTimeout(r, Math.min(Number(res.headers.get('retry-after') ?? 1) * 1000, Math.max(0, end - Date.now()))));
+        if (res.status === 503)
+          await new Promise((r) => setTimeout(r, Math.min(Number(res.headers.get('retry-after') ?? 1) * 1000, Math.max(0, end - Date.now()))));
       } catch (e) {
         key = (e as Error).name;
       }
@@ -77,7 +82,9 @@ async function main(): Promise<void> {
   const errors = total - (statuses.get('200') ?? 0);
   console.log(`load: ${connections} connections, ${wall.toFixed(1)} s, ${os.cpus().length} CPUs, ${url}${local ? ' (local serve, defaults)' : ''}`);
   console.log(`  requests ${total}, ok ${latencies.length}, throughput ${(latencies.length / wall).toFixed(2)} img/s`);
-  console.log(`  latency ms: p50 ${pct(latencies, 50).toFixed(0)}, p90 ${pct(latencies, 90).toFixed(0)}, p99 ${pct(latencies, 99).toFixed(0)}, max ${(latencies.at(-1) ?? NaN).toFixed(0)}`);
+  console.log(
+    `  latency ms: p50 ${pct(latencies, 50).toFixed(0)}, p90 ${pct(latencies, 90).toFixed(0)}, p99 ${pct(latencies, 99).toFixed(0)}, max ${(latencies.at(-1) ?? NaN).toFixed(0)}`,
+  );
   console.log(`  errors ${errors}; by status: ${[...statuses].map(([k, c]) => `${k}=${c}`).join(' ')}`);
 }
 

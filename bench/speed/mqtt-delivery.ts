@@ -20,8 +20,23 @@ const TOPIC = 'bench/parts';
 
 function row(i: number): ResultRow {
   return {
-    id: `part-${i}`, time: new Date().toISOString(), station: 'bench', camera: 'cam', source: `p${i}.png`, model_name: 'm', model_version: 'v1', model_id: 'x',
-    threshold: 1, min_area: null, score: 0.5, normalized: 0.2, verdict: 'pass', regions: null, label: null, image_path: null, heatmap_path: null,
+    id: `part-${i}`,
+    time: new Date().toISOString(),
+    station: 'bench',
+    camera: 'cam',
+    source: `p${i}.png`,
+    model_name: 'm',
+    model_version: 'v1',
+    model_id: 'x',
+    threshold: 1,
+    min_area: null,
+    score: 0.5,
+    normalized: 0.2,
+    verdict: 'pass',
+    regions: null,
+    label: null,
+    image_path: null,
+    heatmap_path: null,
   };
 }
 
@@ -69,9 +84,16 @@ async function main(): Promise<void> {
     store.close();
     const dup = [...got.values()].filter((n) => n > 1).length;
     await sub.endAsync();
-    console.log(`parts ${parts}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `parts ${parts}, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     console.log(`QoS 1, in-memory store:        ${qos1.toFixed(2)} s, ${(parts / qos1).toFixed(0)} msg/s`);
-    console.log(`QoS 2, store in the record:    ${qos2.toFixed(2)} s, ${(parts / qos2).toFixed(0)} msg/s (x${(qos2 / qos1).toFixed(2)} the time; ${got.size} distinct, ${dup} duplicated)`);
+    console.log(
+      `QoS 2, store in the record:    ${qos2.toFixed(2)} s, ${(parts / qos2).toFixed(0)} msg/s (x${(qos2 / qos1).toFixed(2)} the time; ${got.size} distinct, ${dup} duplicated)`,
+    );
   } finally {
     broker.kill('SIGKILL');
     await fs.rm(work, { recursive: true, force: true });

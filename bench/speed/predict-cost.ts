@@ -25,12 +25,33 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function matmulRate(m: number, k: number, n: number, int8: boolean, reps = 5): Promise<{ wall: number; cpu: number }> {
   const g = new GraphBuilder('mm');
   const A = g.input('A', [m, k], int8 ? 'uint8' : 'float32');
-  const B = int8 ? g.init('B', [k, n], new Int8Array(k * n).map((_, i) => (i * 7) % 255 - 127)) : g.init('B', [k, n], new Float32Array(k * n).map((_, i) => Math.sin(i)));
+  const B = int8
+    ? g.init(
+        'B',
+        [k, n],
+        new Int8Array(k * n).map((_, i) => ((i * 7) % 255) - 127),
+      )
+    : g.init(
+        'B',
+        [k, n],
+        new Float32Array(k * n).map((_, i) => Math.sin(i)),
+      );
   g.op(int8 ? 'MatMulInteger' : 'MatMul', [A, B], {}, 'Y');
   g.output('Y', [m, n], int8 ? 'int32' : 'float32');
   const s = await createSession(g.toBytes());
-  const a = int8 ? new ort.Tensor('uint8', new Uint8Array(m * k).map((_, i) => i % 251), [m, k]) : new ort.Tensor('float32', new Float32Array(m * k).map((_, i) => Math.cos(i)), [m, k]);
-  const t: number[] = [], c: number[] = [];
+  const a = int8
+    ? new ort.Tensor(
+        'uint8',
+        new Uint8Array(m * k).map((_, i) => i % 251),
+        [m, k],
+      )
+    : new ort.Tensor(
+        'float32',
+        new Float32Array(m * k).map((_, i) => Math.cos(i)),
+        [m, k],
+      );
+  const t: number[] = [],
+    c: number[] = [];
   for (let r = -1; r < reps; r++) {
     const t0 = performance.now();
     const u = process.cpuUsage();
@@ -90,7 +111,10 @@ async function main(): Promise<void> {
       await model.predict(img);
       mark();
       if (rep < 0) continue;
-      for (const [series, out] of [[t, T], [c, C]] as const) {
+      for (const [series, out] of [
+        [t, T],
+        [c, C],
+      ] as const) {
         const d = series.slice(1).map((x, i) => x - series[i]);
         d[5] -= d[4]; // score without its search
         const dPredict = d.pop()!;
@@ -99,13 +123,20 @@ async function main(): Promise<void> {
     }
   }
   const cfg = model.config;
-  console.log(`${ds.root}: ${files.length} images × ${reps}, ${n} patches/image, bank ${bank.size}×${bank.dim}, ${cfg.backbone.id}${model.extractor.backbone.int8 ? " int8" : ""}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `${ds.root}: ${files.length} images × ${reps}, ${n} patches/image, bank ${bank.size}×${bank.dim}, ${cfg.backbone.id}${model.extractor.backbone.int8 ? ' int8' : ''}; load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   console.log('| stage | median wall ms | median CPU ms |\n|---|---|---|');
   for (const s of stages) console.log(`| ${s} | ${median(T[s]).toFixed(1)} | ${median(C[s]).toFixed(1)} |`);
   const f32 = await matmulRate(n, bank.dim, bank.size, false);
   const i8 = await matmulRate(n, bank.dim, bank.size, true);
   const searchGflop = (2 * n * bank.dim * bank.size) / 1e9;
-  console.log(`search shape ${n}×${bank.dim}×${bank.size}: ${searchGflop.toFixed(2)} GFLOP; ORT MatMul fp32 ${f32.wall.toFixed(0)} GFLOP per wall s, ${f32.cpu.toFixed(0)} per CPU s (${((searchGflop / f32.cpu) * 1000).toFixed(1)} CPU ms); MatMulInteger u8×s8 ${i8.wall.toFixed(0)} GOP per wall s, ${i8.cpu.toFixed(0)} per CPU s; load ${os.loadavg()[0].toFixed(1)}`);
+  console.log(
+    `search shape ${n}×${bank.dim}×${bank.size}: ${searchGflop.toFixed(2)} GFLOP; ORT MatMul fp32 ${f32.wall.toFixed(0)} GFLOP per wall s, ${f32.cpu.toFixed(0)} per CPU s (${((searchGflop / f32.cpu) * 1000).toFixed(1)} CPU ms); MatMulInteger u8×s8 ${i8.wall.toFixed(0)} GOP per wall s, ${i8.cpu.toFixed(0)} per CPU s; load ${os.loadavg()[0].toFixed(1)}`,
+  );
 }
 
 await main();

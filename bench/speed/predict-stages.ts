@@ -32,7 +32,10 @@ async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
 }
 
 const trainDir = path.join(ROOT, 'train/good');
-const train = (await fs.readdir(trainDir)).sort().slice(0, nTrain).map((f) => path.join(trainDir, f));
+const train = (await fs.readdir(trainDir))
+  .sort()
+  .slice(0, nTrain)
+  .map((f) => path.join(trainDir, f));
 const testFiles: string[] = [];
 for (const d of ['good', 'defect']) {
   const dir = path.join(ROOT, 'test', d);
@@ -43,7 +46,14 @@ const test = Array.from({ length: nTest }, (_, i) => testFiles[Math.floor(i * st
 
 const backbone = await loadBackbone('inception_v3');
 const t0 = performance.now();
-const model = await PatchCore.fit(train, backbone, { preprocess: { resize: 256, crop: 224 }, background: null, featureDim: 0, ratio, seed: 0, scoring: { ...DEFAULT_SCORING } });
+const model = await PatchCore.fit(train, backbone, {
+  preprocess: { resize: 256, crop: 224 },
+  background: null,
+  featureDim: 0,
+  ratio,
+  seed: 0,
+  scoring: { ...DEFAULT_SCORING },
+});
 console.log(`fit ${train.length} images in ${((performance.now() - t0) / 1000).toFixed(1)} s, bank ${model.fitted.bank.size}×${model.fitted.bank.dim}`);
 const cfg = model.config.preprocess;
 const sigma = model.config.scoring.sigma;
@@ -51,7 +61,8 @@ const sigma = model.config.scoring.sigma;
 const stages = ['decode', 'preprocess', 'backbone', 'aggregate', 'nn', 'map', 'toOriginal', 'predict', 'predict+mapOriginal'] as const;
 const T = Object.fromEntries(stages.map((s) => [s, [] as number[]])) as Record<(typeof stages)[number], number[]>;
 
-for (let rep = -1; rep < reps; rep++) { // rep −1 warms up
+for (let rep = -1; rep < reps; rep++) {
+  // rep −1 warms up
   for (const file of test) {
     const [img, dDecode] = await timed(() => loadImage(file));
     const [p, dPre] = await timed(() => preprocess(img, cfg));
@@ -70,5 +81,7 @@ for (let rep = -1; rep < reps; rep++) { // rep −1 warms up
   }
 }
 
-console.log(`\n${test.length} test images × ${reps} reps, medians in ms; load ${(await fs.readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`);
+console.log(
+  `\n${test.length} test images × ${reps} reps, medians in ms; load ${(await fs.readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`,
+);
 for (const s of stages) console.log(`${s.padEnd(22)} ${median(T[s]).toFixed(2).padStart(8)}`);

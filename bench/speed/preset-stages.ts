@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const tests = await Promise.all(ds.test.filter((_, i) => i % every === 0).map((t) => loadImage(t.file)));
   const forced = arg('ratio', '');
   console.log(`${ds.root}: fit ${train.length} images, predict ${tests.length}, load ${os.loadavg()[0].toFixed(1)}`);
-  console.log('| preset | coreset | fit s | features s | coreset s | threshold s | predict ms p50 | extract ms | nn+map ms | bank | load |\n|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log(
+    '| preset | coreset | fit s | features s | coreset s | threshold s | predict ms p50 | extract ms | nn+map ms | bank | load |\n|---|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const name of arg('presets', `v1,${DEFAULT_PRESET}`).split(',')) {
     const p = presetNamed(name);
     const ratio = forced ? Number(forced) : p.ratio;
@@ -38,11 +40,22 @@ async function main(): Promise<void> {
       last = now;
     };
     const t0 = performance.now();
-    const model = await PatchCore.fit(train, backbone, { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision, ratio, seed: 0, scoring: DEFAULT_SCORING, progress });
+    const model = await PatchCore.fit(train, backbone, {
+      preprocess: p.preprocess,
+      background: null,
+      featureDim: p.featureDim,
+      precision: p.precision,
+      ratio,
+      seed: 0,
+      scoring: DEFAULT_SCORING,
+      progress,
+    });
     const fit = (performance.now() - t0) / 1000;
     progress('');
     await model.predict(tests[0]); // warm-up
-    const total: number[] = [], ex: number[] = [], nn: number[] = [];
+    const total: number[] = [],
+      ex: number[] = [],
+      nn: number[] = [];
     for (const img of tests) {
       const a = performance.now();
       const e = await model.extractor.extract(img);
@@ -53,8 +66,13 @@ async function main(): Promise<void> {
       total.push(performance.now() - c), ex.push(b - a), nn.push(c - b);
     }
     const s = (k: string) => ((stage[k] ?? 0) / 1000).toFixed(1);
-    const threshold = Object.keys(stage).filter((k) => !['features', 'coreset'].includes(k)).reduce((a, k) => a + stage[k], 0) / 1000;
-    console.log(`| ${name} | ${ratio} | ${fit.toFixed(1)} | ${s('features')} | ${s('coreset')} | ${threshold.toFixed(1)} | ${median(total).toFixed(0)} | ${median(ex).toFixed(0)} | ${median(nn).toFixed(0)} | ${model.config.bank.size} x ${model.config.bank.dim} | ${os.loadavg()[0].toFixed(1)} |`);
+    const threshold =
+      Object.keys(stage)
+        .filter((k) => !['features', 'coreset'].includes(k))
+        .reduce((a, k) => a + stage[k], 0) / 1000;
+    console.log(
+      `| ${name} | ${ratio} | ${fit.toFixed(1)} | ${s('features')} | ${s('coreset')} | ${threshold.toFixed(1)} | ${median(total).toFixed(0)} | ${median(ex).toFixed(0)} | ${median(nn).toFixed(0)} | ${model.config.bank.size} x ${model.config.bank.dim} | ${os.loadavg()[0].toFixed(1)} |`,
+    );
   }
 }
 

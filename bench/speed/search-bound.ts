@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   };
   const t0 = performance.now();
   await variants.bound.search(bank.data.subarray(0, bank.dim), 1, 1); // builds the basis and graph
-  console.log(`${ds.root}: ${images.length} images, bank ${bank.size}×${bank.dim}, pre-filter ${dims} dims built in ${(performance.now() - t0).toFixed(0)} ms; load ${load()}`);
+  console.log(
+    `${ds.root}: ${images.length} images, bank ${bank.size}×${bank.dim}, pre-filter ${dims} dims built in ${(performance.now() - t0).toFixed(0)} ms; load ${load()}`,
+  );
   const features = [];
   for (const img of images) features.push((await model.extractor.extract(img)).features);
   const scores: Record<string, number[]> = { plain: [], bound: [] };
@@ -37,7 +39,8 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     for (const name of (r % 2 ? ['bound', 'plain'] : ['plain', 'bound']) as (keyof typeof variants)[]) {
       model.fitted.nn = variants[name];
-      const total: number[] = [], search: number[] = [];
+      const total: number[] = [],
+        search: number[] = [];
       for (const [i, img] of images.entries()) {
         const a = performance.now();
         const res = await model.predict(img);
@@ -52,13 +55,17 @@ async function main(): Promise<void> {
       console.log(`| ${r + 1} | ${name} | ${median(total).toFixed(1)} | ${p90.toFixed(1)} | ${median(search).toFixed(1)} | ${load()} |`);
     }
   }
-  let dScore = 0, dMap = 0, differ = 0;
+  let dScore = 0,
+    dMap = 0,
+    differ = 0;
   for (let i = 0; i < images.length; i++) {
     dScore = Math.max(dScore, Math.abs(scores.plain[i] - scores.bound[i]));
     if (scores.plain[i] !== scores.bound[i]) differ++;
     for (let j = 0; j < maps.plain[i].length; j++) dMap = Math.max(dMap, Math.abs(maps.plain[i][j] - maps.bound[i][j]));
   }
-  console.log(`max |score difference| ${dScore.toExponential(2)} (${differ} of ${images.length} scores not bit-equal), max |map difference| ${dMap.toExponential(2)}`);
+  console.log(
+    `max |score difference| ${dScore.toExponential(2)} (${differ} of ${images.length} scores not bit-equal), max |map difference| ${dMap.toExponential(2)}`,
+  );
 }
 
 await main();

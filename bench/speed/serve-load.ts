@@ -51,7 +51,12 @@ const modelId = async (dir: string) => (await PatchCore.open(dir)).modelId;
 
 /** The binary /v2 request for one PNG as `image_bytes` [1]. */
 function v2Body(png: Uint8Array): { body: Uint8Array<ArrayBuffer>; headerLength: string } {
-  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 4 + png.length } }], parameters: { binary_data_output: true } }));
+  const head = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'image_bytes', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 4 + png.length } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
   const len = Buffer.alloc(4);
   len.writeUInt32LE(png.length);
   return { body: new Uint8Array(Buffer.concat([head, len, png])), headerLength: String(head.length) };
@@ -83,7 +88,9 @@ async function main(): Promise<void> {
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
   });
-  const pngs = await Promise.all(['good', 'good', ...DEFECT_KINDS].map(async (k, i) => new Uint8Array(await encodePng(syntheticSample(7000 + i, k as 'good', 240).image))));
+  const pngs = await Promise.all(
+    ['good', 'good', ...DEFECT_KINDS].map(async (k, i) => new Uint8Array(await encodePng(syntheticSample(7000 + i, k as 'good', 240).image))),
+  );
   const bodies = pngs.map(v2Body);
   // one warm-up request per model (first-run session setup is not what is measured)
   for (const name of MODELS) await post(url, `/v2/models/${name}/infer`, bodies[0]);
@@ -132,19 +139,34 @@ async function main(): Promise<void> {
   events.push(`error of m1/3 visible ${((Date.now() - waitFrom) / 1000).toFixed(1)} s after the load ended`);
   const ready3 = await fetch(`${url}/v2/models/m1/versions/3/ready`);
 
-  console.log(`serve-load: ${MODELS.length} models, ${clients} clients, ${wall.toFixed(1)} s, ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `serve-load: ${MODELS.length} models, ${clients} clients, ${wall.toFixed(1)} s, ${os.cpus().length} CPUs, load ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   let total = 0;
   for (const [name, t] of tallies) {
     const l = t.latencies.sort((a, b) => a - b);
     total += l.length;
     const failed = [...t.failed].map(([k, c]) => `${k}=${c}`).join(' ') || '0';
-    console.log(`  ${name}: ${l.length} ok, ${(l.length / wall).toFixed(2)} img/s, p50 ${pct(l, 50).toFixed(0)} ms, p99 ${pct(l, 99).toFixed(0)} ms, failed ${failed}, wrong model ${t.wrong}`);
+    console.log(
+      `  ${name}: ${l.length} ok, ${(l.length / wall).toFixed(2)} img/s, p50 ${pct(l, 50).toFixed(0)} ms, p99 ${pct(l, 99).toFixed(0)} ms, failed ${failed}, wrong model ${t.wrong}`,
+    );
   }
   console.log(`  total ${(total / wall).toFixed(2)} img/s; answers by model/version: ${[...versionsSeen].map(([k, c]) => `${k}=${c}`).join(' ')}`);
   console.log(`  server RSS: ${rssBefore.toFixed(0)} MB before, ${rssAfter.toFixed(0)} MB after`);
   for (const e of events) console.log(`  ${e}`);
-  console.log(`  m1 after the corrupt version: serves ${m1.versions.join(',')}; versions/3/ready -> ${ready3.status}; load_errors: ${JSON.stringify(m1.parameters.load_errors ?? {})}`);
-  console.log(`  server log:\n${log.trim().split('\n').map((l) => `    ${l}`).join('\n')}`);
+  console.log(
+    `  m1 after the corrupt version: serves ${m1.versions.join(',')}; versions/3/ready -> ${ready3.status}; load_errors: ${JSON.stringify(m1.parameters.load_errors ?? {})}`,
+  );
+  console.log(
+    `  server log:\n${log
+      .trim()
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n')}`,
+  );
 
   // /v1/predict (raw PNG) against /v2 (binary) on m0, the default model of /v1
   const rates: Record<string, number[]> = { v1: [], v2: [] };
@@ -163,7 +185,9 @@ async function main(): Promise<void> {
     rates[round].push(ok / ((performance.now() - s) / 1000));
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log(`compare on m0, ${compareClients} clients, ${compareSeconds} s per round (v1 v2 v1 v2): v1 ${rates.v1.map((x) => x.toFixed(2)).join(', ')} img/s; v2 ${rates.v2.map((x) => x.toFixed(2)).join(', ')} img/s; v2/v1 = ${(mean(rates.v2) / mean(rates.v1)).toFixed(3)}`);
+  console.log(
+    `compare on m0, ${compareClients} clients, ${compareSeconds} s per round (v1 v2 v1 v2): v1 ${rates.v1.map((x) => x.toFixed(2)).join(', ')} img/s; v2 ${rates.v2.map((x) => x.toFixed(2)).join(', ')} img/s; v2/v1 = ${(mean(rates.v2) / mean(rates.v1)).toFixed(3)}`,
+  );
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));
   await fs.rm(dir, { recursive: true, force: true });
@@ -174,7 +198,12 @@ const elapsed = (end: number) => (seconds - (end - Date.now()) / 1000).toFixed(0
 
 async function post(url: string, p: string, b: { body: Uint8Array<ArrayBuffer>; headerLength: string }) {
   try {
-    const res = await fetch(`${url}${p}`, { method: 'POST', body: b.body, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': b.headerLength }, signal: AbortSignal.timeout(60_000) });
+    const res = await fetch(`${url}${p}`, {
+      method: 'POST',
+      body: b.body,
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': b.headerLength },
+      signal: AbortSignal.timeout(60_000),
+    });
     const raw = Buffer.from(await res.arrayBuffer());
     const n = Number(res.headers.get('inference-header-content-length') ?? raw.length);
     const json = JSON.parse(raw.subarray(0, n).toString()) as { model_name: string; model_version: string; parameters: { model_id: string } };

@@ -48,14 +48,19 @@ function parseOpts(argv: string[]): Opts {
 }
 
 const pngs = (dir: string): string[] =>
-  readdirSync(dir).filter((f) => /\.(png|jpe?g|bmp)$/i.test(f)).sort().map((f) => path.join(dir, f));
+  readdirSync(dir)
+    .filter((f) => /\.(png|jpe?g|bmp)$/i.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
 
 /** First n train/good; test = first n/2 of test/good + first n/2 of the defect folders (sorted by name). */
 export function pickFiles(data: string, nTrain: number, nTest: number): { train: string[]; test: string[] } {
   const train = pngs(path.join(data, 'train', 'good')).slice(0, nTrain);
   const half = Math.floor(nTest / 2);
   const good = pngs(path.join(data, 'test', 'good')).slice(0, half);
-  const defectDirs = readdirSync(path.join(data, 'test')).filter((d) => d !== 'good').sort();
+  const defectDirs = readdirSync(path.join(data, 'test'))
+    .filter((d) => d !== 'good')
+    .sort();
   const defect = defectDirs.flatMap((d) => pngs(path.join(data, 'test', d))).slice(0, nTest - good.length);
   return { train, test: [...good, ...defect] };
 }
@@ -153,7 +158,11 @@ async function oursChild(argv: string[]): Promise<void> {
     anomalyMap(s.patches, e.geometry.cropW, e.geometry.cropH, scoring.sigma);
     const z = performance.now();
     if (i < 0) continue;
-    stage.load.push(b - a); stage.feat.push(c - b); stage.nn.push(d - c); stage.map.push(z - d); stage.total.push(z - a);
+    stage.load.push(b - a);
+    stage.feat.push(c - b);
+    stage.nn.push(d - c);
+    stage.map.push(z - d);
+    stage.total.push(z - a);
     scores.push(s.score);
   }
   // Feature extraction split (first 10 test images): preprocess, backbone run, aggregation.
@@ -168,7 +177,9 @@ async function oursChild(argv: string[]): Promise<void> {
     const c = performance.now();
     aggregate(maps, { dim: model.config.featureDim });
     const d = performance.now();
-    split.prep.push(b - a); split.net.push(c - b); split.agg.push(d - c);
+    split.prep.push(b - a);
+    split.net.push(c - b);
+    split.agg.push(d - c);
   }
   // End to end through the public API: loadImage + model.predict (also builds mapOriginal, 512×512).
   const e2e: number[] = [];
@@ -293,9 +304,14 @@ function medianOf(runs: Row[], key: string): number | null {
 
 export function machineLine(): string {
   const cpus = os.cpus();
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  return `machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
-    `node ${process.version}, ${new Date().toISOString()}, load avg ${load}`;
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  return (
+    `machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `node ${process.version}, ${new Date().toISOString()}, load avg ${load}`
+  );
 }
 
 // ---------------------------------------------------------------- main
@@ -315,26 +331,64 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   writeFileSync(testList, test.join('\n') + '\n');
   const self = fileURLToPath(import.meta.url);
   console.log(machineLine());
-  console.log(`[bench] side-by-side: ${train.length} train, ${test.length} test images from ${o.data}; ` +
-    `wide_resnet50_2 random weights; ratios ${o.ratios.join(', ')}; fit batch ${o.batch}; ${o.rounds} alternating round(s) each; ${o.threads} threads`);
+  console.log(
+    `[bench] side-by-side: ${train.length} train, ${test.length} test images from ${o.data}; ` +
+      `wide_resnet50_2 random weights; ratios ${o.ratios.join(', ')}; fit batch ${o.batch}; ${o.rounds} alternating round(s) each; ${o.threads} threads`,
+  );
 
   try {
     for (const ratio of o.ratios) {
       const oursBy: Record<string, Row[]> = Object.fromEntries(o.precisions.map((p) => [p, []]));
       const ref: Row[] = [];
-      const runOne = (p: string) => runChild(process.execPath, [self, '--child', 'ours', '--ratio', String(ratio), '--batch', String(o.batch), '--precision', p, '--train-list', trainList, '--test-list', testList], `ours ${p}`)
-        .then((r) => { oursBy[p].push(r); console.log(`[bench]   ours ${p}  fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`); });
-      const runOurs = async () => { for (const p of o.precisions) await runOne(p); };
-      const runRef = () => runChild(o.python, [REF_SCRIPT, '--ratio', String(ratio), '--threads', String(o.threads), '--batch', String(o.batch), '--train-list', trainList, '--test-list', testList], 'reference')
-        .then((r) => { ref.push(r); console.log(`[bench]   ref   fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`); });
+      const runOne = (p: string) =>
+        runChild(
+          process.execPath,
+          [self, '--child', 'ours', '--ratio', String(ratio), '--batch', String(o.batch), '--precision', p, '--train-list', trainList, '--test-list', testList],
+          `ours ${p}`,
+        ).then((r) => {
+          oursBy[p].push(r);
+          console.log(`[bench]   ours ${p}  fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`);
+        });
+      const runOurs = async () => {
+        for (const p of o.precisions) await runOne(p);
+      };
+      const runRef = () =>
+        runChild(
+          o.python,
+          [
+            REF_SCRIPT,
+            '--ratio',
+            String(ratio),
+            '--threads',
+            String(o.threads),
+            '--batch',
+            String(o.batch),
+            '--train-list',
+            trainList,
+            '--test-list',
+            testList,
+          ],
+          'reference',
+        ).then((r) => {
+          ref.push(r);
+          console.log(`[bench]   ref   fit ${fmt(r.fitMs as number, 's')}, predict p50 ${fmt(r.predictP50Ms as number, 'ms')}`);
+        });
       for (let round = 0; round < o.rounds; round++) {
         console.log(`[bench] ratio ${ratio}, round ${round + 1}/${o.rounds} (${round % 2 === 0 ? 'ours first' : 'reference first'})`);
-        if (round % 2 === 0) { await runOurs(); await runRef(); } else { await runRef(); await runOurs(); }
+        if (round % 2 === 0) {
+          await runOurs();
+          await runRef();
+        } else {
+          await runRef();
+          await runOurs();
+        }
       }
       const r0 = ref[0];
       const o0 = oursBy[o.precisions[0]][0];
-      console.log(`\nside-by-side, coreset ${ratio * 100}% (${o0.trainPatches} patches -> bank ${o0.bankSize} ours / ${r0.bankSize} ref, dim ${o0.dim}), ` +
-        `median of ${o.rounds} run(s); reference: torch ${r0.torch}, ${r0.nn}, ${r0.gaussian}, ${r0.threads} threads (fp32)`);
+      console.log(
+        `\nside-by-side, coreset ${ratio * 100}% (${o0.trainPatches} patches -> bank ${o0.bankSize} ours / ${r0.bankSize} ref, dim ${o0.dim}), ` +
+          `median of ${o.rounds} run(s); reference: torch ${r0.torch}, ${r0.nn}, ${r0.gaussian}, ${r0.threads} threads (fp32)`,
+      );
       const head = ['stage', ...o.precisions.map((p) => `ours ${p}`), 'reference', ...o.precisions.map((p) => `ratio ${p}`)];
       const rows: string[][] = [head];
       for (const m of METRICS) {
@@ -348,11 +402,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         const ours = oursBy[p];
         const fitR = (medianOf(ref, 'fitMs') ?? NaN) / (medianOf(ours, 'fitMs') ?? NaN);
         const predR = (medianOf(ref, 'predictP50Ms') ?? NaN) / (medianOf(ours, 'predictP50Ms') ?? NaN);
-        console.log(`goals, ours ${p}: inference ≥ 2× faster: ${predR.toFixed(2)}× ${predR >= 2 ? 'MET' : 'NOT met'}; ` +
-          `fit ≥ 3× faster${ratio === 0.1 ? '' : ' (goal stated for 10%)'}: ${fitR.toFixed(2)}× ${fitR >= 3 ? 'MET' : 'NOT met'}`);
-        console.log(`  ours ${p} predict through stage calls (no mapOriginal): p50 ${fmt(medianOf(ours, 'predictStagesP50Ms'), 'ms')}, ` +
-          `p95 ${fmt(medianOf(ours, 'predictStagesP95Ms'), 'ms')}; backbone build+session: ours ${fmt(medianOf(ours, 'backboneInitMs'), 's')}, ` +
-          `ref ${fmt(medianOf(ref, 'backboneInitMs'), 's')} (not in fit)`);
+        console.log(
+          `goals, ours ${p}: inference ≥ 2× faster: ${predR.toFixed(2)}× ${predR >= 2 ? 'MET' : 'NOT met'}; ` +
+            `fit ≥ 3× faster${ratio === 0.1 ? '' : ' (goal stated for 10%)'}: ${fitR.toFixed(2)}× ${fitR >= 3 ? 'MET' : 'NOT met'}`,
+        );
+        console.log(
+          `  ours ${p} predict through stage calls (no mapOriginal): p50 ${fmt(medianOf(ours, 'predictStagesP50Ms'), 'ms')}, ` +
+            `p95 ${fmt(medianOf(ours, 'predictStagesP95Ms'), 'ms')}; backbone build+session: ours ${fmt(medianOf(ours, 'backboneInitMs'), 's')}, ` +
+            `ref ${fmt(medianOf(ref, 'backboneInitMs'), 's')} (not in fit)`,
+        );
       }
       console.log('');
     }
@@ -366,7 +424,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const argv = process.argv.slice(2);
   const job = argv[0] === '--child' ? oursChild(argv) : main(argv);
   job.catch((e) => {
-    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
     process.exit(1);
   });
 }

@@ -60,7 +60,11 @@ async function main(): Promise<void> {
 
     const watch = path.join(work, 'in');
     await fs.mkdir(watch);
-    const serve = spawn(process.execPath, [CLI, 'serve', '--model', modelDir, '--port', '0', '--record', path.join(work, 'record'), '--watch', watch, '--mqtt', url, '--mqtt-topic', 'bench/parts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const serve = spawn(
+      process.execPath,
+      [CLI, 'serve', '--model', modelDir, '--port', '0', '--record', path.join(work, 'record'), '--watch', watch, '--mqtt', url, '--mqtt-topic', 'bench/parts'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     children.push(serve);
     await new Promise<void>((resolve) => serve.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()));
 
@@ -80,13 +84,25 @@ async function main(): Promise<void> {
     const deadline = dropped + 3_600_000;
     while ([...written.keys()].some((n) => !got.has(n)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 1000)); // late duplicates
-    const lat = [...written].filter(([n]) => got.has(n)).map(([n, w]) => (got.get(n)![0] - w) / 1000).sort((a, b) => a - b);
+    const lat = [...written]
+      .filter(([n]) => got.has(n))
+      .map(([n, w]) => (got.get(n)![0] - w) / 1000)
+      .sort((a, b) => a - b);
     const last = Math.max(...[...got.values()].map((l) => l[0]));
     const lost = [...written.keys()].filter((n) => !got.has(n)).length;
     const dup = [...got.values()].reduce((a, l) => a + l.length - 1, 0);
-    console.log(`parts ${parts} (${sources.length} test images of ${path.basename(data)} cycled), dropped in ${((dropped - t) / 1000).toFixed(1)} s${rate ? ` at ${rate}/s` : ' (as fast as renames go)'}`);
-    console.log(`throughput ${(parts / ((last - t) / 1000)).toFixed(2)} parts/s; latency written -> MQTT p50 ${pct(lat, 0.5).toFixed(2)} s, p99 ${pct(lat, 0.99).toFixed(2)} s, max ${lat.at(-1)!.toFixed(2)} s`);
-    console.log(`lost ${lost}, duplicated ${dup}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${os.cpus().length} cores`);
+    console.log(
+      `parts ${parts} (${sources.length} test images of ${path.basename(data)} cycled), dropped in ${((dropped - t) / 1000).toFixed(1)} s${rate ? ` at ${rate}/s` : ' (as fast as renames go)'}`,
+    );
+    console.log(
+      `throughput ${(parts / ((last - t) / 1000)).toFixed(2)} parts/s; latency written -> MQTT p50 ${pct(lat, 0.5).toFixed(2)} s, p99 ${pct(lat, 0.99).toFixed(2)} s, max ${lat.at(-1)!.toFixed(2)} s`,
+    );
+    console.log(
+      `lost ${lost}, duplicated ${dup}; load ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}, ${os.cpus().length} cores`,
+    );
     await sub.endAsync();
   } finally {
     for (const c of children.reverse()) c.kill('SIGTERM');

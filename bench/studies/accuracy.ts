@@ -96,7 +96,9 @@ const RESAMPLE = 'pillow-bilinear';
 
 export function fingerprint(c: Cell): string {
   const s = c.setting;
-  return [c.dataset, s.backbone, s.layers || '-', `${s.resize}/${s.crop}`, `dim${s.dim}`, s.precision, s.augment, `r${s.ratio}`, `x${c.runs}`, RESAMPLE].join(' ');
+  return [c.dataset, s.backbone, s.layers || '-', `${s.resize}/${s.crop}`, `dim${s.dim}`, s.precision, s.augment, `r${s.ratio}`, `x${c.runs}`, RESAMPLE].join(
+    ' ',
+  );
 }
 
 async function backboneOf(id: string, layers: string): Promise<Backbone> {
@@ -173,12 +175,16 @@ const TEST_COUNTS: Record<string, { good: number; defect: number }> = { screw: {
  * the spread a different draw of test images would give, which the runs' seed spread does not show.
  */
 export function aurocStandardError(a: number, positives: number, negatives: number): number {
-  const q1 = a / (2 - a), q2 = (2 * a * a) / (1 + a);
+  const q1 = a / (2 - a),
+    q2 = (2 * a * a) / (1 + a);
   return Math.sqrt((a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (positives * negatives));
 }
 
 export function table(store: Store): string {
-  const lines = ['| dataset | backbone | layers | resize/crop | dim | precision | augment | coreset | resize kernel | runs | image AUROC | test-set SE | pixel AUROC | AUPRO | features s | s/run | load |', '|' + '---|'.repeat(17)];
+  const lines = [
+    '| dataset | backbone | layers | resize/crop | dim | precision | augment | coreset | resize kernel | runs | image AUROC | test-set SE | pixel AUROC | AUPRO | features s | s/run | load |',
+    '|' + '---|'.repeat(17),
+  ];
   for (const v of Object.values(store)) {
     const s = v.setting as Setting;
     const mm = (k: string) => v[k] as { mean: number | null; std: number | null };
@@ -188,7 +194,9 @@ export function table(store: Store): string {
     const load = (v.load as number[]).map((x) => x.toFixed(1)).join('–');
     const n = (v.test as { good: number; defect: number } | undefined) ?? TEST_COUNTS[v.dataset as string];
     const se = aurocStandardError(mm('image_auroc').mean ?? 0.5, n.defect, n.good);
-    lines.push(`| ${v.dataset} | ${s.backbone} | ${s.layers || 'default'} | ${s.resize}/${s.crop} | ${s.dim || 'all'} | ${s.precision} | ${s.augment} | ${s.ratio} | ${(v.resample as string | undefined) ?? 'libvips linear'} | ${v.runs} | ${ms('image_auroc')} | ${f3(se)} | ${ms('pixel_auroc')} | ${ms('aupro')} | ${sec.features.toFixed(0)} | ${per.toFixed(0)} | ${load} |`);
+    lines.push(
+      `| ${v.dataset} | ${s.backbone} | ${s.layers || 'default'} | ${s.resize}/${s.crop} | ${s.dim || 'all'} | ${s.precision} | ${s.augment} | ${s.ratio} | ${(v.resample as string | undefined) ?? 'libvips linear'} | ${v.runs} | ${ms('image_auroc')} | ${f3(se)} | ${ms('pixel_auroc')} | ${ms('aupro')} | ${sec.features.toFixed(0)} | ${per.toFixed(0)} | ${load} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -227,7 +235,8 @@ async function main(argv: string[]): Promise<void> {
   console.log(table(readStore(out)));
 }
 
-if (process.argv[1]?.endsWith('accuracy.js')) main(process.argv.slice(2)).catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+if (process.argv[1]?.endsWith('accuracy.js'))
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });

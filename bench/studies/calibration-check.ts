@@ -28,11 +28,17 @@ const ds = await loadDataset(data);
 const heldout = folds(ds.train.length, k);
 for (const name of settings) {
   const p = presetNamed(name);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
+  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
+    preprocess: p.preprocess,
+    background: null,
+    featureDim: p.featureDim,
+    precision: p.precision,
+  });
   const train = await featuresOf(ex, ds.train);
   await ex.release();
   for (const ratio of ratios.length ? ratios : [p.ratio]) {
-    let above = 0, n = 0;
+    let above = 0,
+      n = 0;
     const perFold: string[] = [];
     for (const out of heldout) {
       const skip = new Set(out);
@@ -42,7 +48,11 @@ for (const name of settings) {
         for (const f of keep) await store.append(f);
         const fb = await bankFromStore(store, { ratio, seed: 0, scoring: DEFAULT_SCORING });
         // nominal geometry: only the image threshold is checked here, not the pixel one
-        const images = keep.map((f) => ({ gridH: f.gridH, gridW: f.gridW, geometry: { origW: 0, origH: 0, resizedW: 0, resizedH: 0, cropX: 0, cropY: 0, cropW: f.gridW * 8, cropH: f.gridH * 8 } }));
+        const images = keep.map((f) => ({
+          gridH: f.gridH,
+          gridW: f.gridW,
+          geometry: { origW: 0, origH: 0, resizedW: 0, resizedH: 0, cropX: 0, cropY: 0, cropW: f.gridW * 8, cropH: f.gridH * 8 },
+        }));
         const loo = await leaveOneOutScores(store, images, fb, DEFAULT_SCORING, { images: calibrationImages(A), seed: 0, mapStride: 8 });
         const t = conformalThreshold(loo.image, A).value;
         let a = 0;
@@ -56,6 +66,8 @@ for (const name of settings) {
       }
     }
     const sd = Math.sqrt((A * (1 - A)) / n);
-    console.log(`${name} coreset ${ratio}: held-out goods above fit's threshold ${above}/${n} = ${(above / n).toFixed(3)} (A ${A}, binomial sd ${sd.toFixed(3)}; ${(above / n - A) / sd > 2 ? 'ABOVE A by more than 2 sd' : 'within A + 2 sd'}); per fold ${perFold.join(' ')}`);
+    console.log(
+      `${name} coreset ${ratio}: held-out goods above fit's threshold ${above}/${n} = ${(above / n).toFixed(3)} (A ${A}, binomial sd ${sd.toFixed(3)}; ${(above / n - A) / sd > 2 ? 'ABOVE A by more than 2 sd' : 'within A + 2 sd'}); per fold ${perFold.join(' ')}`,
+    );
   }
 }

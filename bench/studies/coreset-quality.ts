@@ -34,12 +34,19 @@ const SHARED = process.env.PATCHCORE_SHARED ?? path.resolve(process.cwd(), '..',
 const SETS: Record<string, string> = { screw: 'mvtec_screw', tire: 'mvtec3d_tire', mpdd: 'mpdd_plate' };
 const P = 128;
 
-interface Cached { n: number; dim: number; z: Float32Array; rowsFile: string }
+interface Cached {
+  n: number;
+  dim: number;
+  z: Float32Array;
+  rowsFile: string;
+}
 
 /** Training features of a set at a preset: projections in memory (shared), full rows in a cache file. */
 async function trainFeatures(set: string, preset: string): Promise<Cached> {
   const base = path.join(os.tmpdir(), `patchcore-coreset-quality-${set}-${preset}`);
-  const meta = `${base}.json`, projFile = `${base}.proj.f32`, rowsFile = `${base}.rows.f32`;
+  const meta = `${base}.json`,
+    projFile = `${base}.proj.f32`,
+    rowsFile = `${base}.rows.f32`;
   if (!fs.existsSync(meta)) {
     const p = PRESETS[preset];
     const ds = await loadDataset(path.join(SHARED, 'datasets', SETS[set]));
@@ -95,7 +102,11 @@ function maxAndP99(d: Float64Array): [number, number] {
   return [s[s.length - 1], s[Math.floor(0.99 * (s.length - 1))]];
 }
 
-interface Variant { name: string; run: () => Int32Array | Promise<Int32Array>; stats?: TailStats }
+interface Variant {
+  name: string;
+  run: () => Int32Array | Promise<Int32Array>;
+  stats?: TailStats;
+}
 
 /** The composable coreset on a row permutation of z: another partition into blocks (indices mapped back). */
 function permutedUnion(z: Float32Array, n: number, count: number, seed: number, union?: number): Int32Array {
@@ -113,7 +124,8 @@ function permutedUnion(z: Float32Array, n: number, count: number, seed: number, 
 }
 
 function variants(z: Float32Array, n: number, count: number, seed: number): Variant[] {
-  const comp = (union?: number) => () => finalStage({ data: z, dim: P }, chunkStage({ data: z, n, dim: P }, count, 0, union ? { union } : {}).union, count, seed);
+  const comp = (union?: number) => () =>
+    finalStage({ data: z, dim: P }, chunkStage({ data: z, n, dim: P }, count, 0, union ? { union } : {}).union, count, seed);
   const all: Variant[] = [
     { name: 'exact', run: () => greedyCoreset({ data: z, n, dim: P }, { count, starts: pickStarts(n, seed) }) },
     { name: 'composable', run: comp() },
@@ -124,7 +136,9 @@ function variants(z: Float32Array, n: number, count: number, seed: number): Vari
     ...[2, 5, 10, 25, 50].map((pct): Variant => {
       const stats = {} as TailStats;
       return {
-        name: `tail${pct}`, stats, run: async () => {
+        name: `tail${pct}`,
+        stats,
+        run: async () => {
           const sel = comp()();
           const dist = (centers: Int32Array) => nearest(rowsOf(z, centers), centers.length, P, (a, b) => z.slice(a * P, b * P), n);
           return continueGreedy({ data: z, n, dim: P }, sel, Math.round((pct / 100) * count), { nearest: dist, stats });
@@ -132,8 +146,10 @@ function variants(z: Float32Array, n: number, count: number, seed: number): Vari
       };
     }),
     {
-      name: 'twopass', run: () => {
-        const a = chunkStage({ data: z, n, dim: P }, count, 0).union, b = permutedUnion(z, n, count, 0);
+      name: 'twopass',
+      run: () => {
+        const a = chunkStage({ data: z, n, dim: P }, count, 0).union,
+          b = permutedUnion(z, n, count, 0);
         return finalStage({ data: z, dim: P }, Int32Array.from(new Set([...a, ...b])).sort(), count, seed);
       },
     },
@@ -142,28 +158,45 @@ function variants(z: Float32Array, n: number, count: number, seed: number): Vari
 }
 
 async function qualityBench(): Promise<void> {
-  const preset = arg('preset', 'v3'), seed = Number(arg('seed', '0'));
+  const preset = arg('preset', 'v3'),
+    seed = Number(arg('seed', '0'));
   const want = arg('variants', 'exact,composable,union2,union4,union8,twopass').split(',');
   const fullSample = Number(arg('full-sample', '40000'));
   for (const set of arg('sets', 'mpdd,tire,screw').split(',')) {
     const { n, dim, z, rowsFile } = await trainFeatures(set, preset);
     const count = Math.max(1, Math.floor(n * PRESETS[preset].ratio));
     const C = blockRows(n, count);
-    console.log(`\n### ${set}: ${n} rows × ${dim} (projection ${P}), bank ${count}; blocks of ${C}, default union factor ${unionFactor(n, count, C).toFixed(2)}; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `\n### ${set}: ${n} rows × ${dim} (projection ${P}), bank ${count}; blocks of ${C}, default union factor ${unionFactor(n, count, C).toFixed(2)}; load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     const stride = Math.max(1, Math.ceil(n / fullSample));
     const sample = Int32Array.from({ length: Math.ceil(n / stride) }, (_, i) => i * stride);
     const fd = fs.openSync(rowsFile, 'r');
     const sampleRows = readRows(fd, dim, sample);
     const rows = [['variant', 'bank', 'wall s', 'CPU s', `radius 128-d (all ${n})`, 'p99 128-d', `radius ${dim}-d (every ${stride}th)`, `p99 ${dim}-d`]];
     for (const v of variants(z, n, count, seed).filter((v) => want.includes(v.name))) {
-      const c0 = process.cpuUsage(), t0 = performance.now();
+      const c0 = process.cpuUsage(),
+        t0 = performance.now();
       const idx = await v.run();
-      const wall = (performance.now() - t0) / 1000, cpu = process.cpuUsage(c0);
+      const wall = (performance.now() - t0) / 1000,
+        cpu = process.cpuUsage(c0);
       const bank128 = rowsOf(z, idx);
       if (v.stats) console.error(`  ${v.name}: ${JSON.stringify(v.stats)}`);
       const [r128, p128] = maxAndP99(await nearest(bank128, idx.length, P, (a, b) => z.slice(a * P, b * P), n));
       const [rFull, pFull] = maxAndP99(await nearest(readRows(fd, dim, idx), idx.length, dim, (a, b) => sampleRows.subarray(a * dim, b * dim), sample.length));
-      rows.push([v.name, String(idx.length), wall.toFixed(1), ((cpu.user + cpu.system) / 1e6).toFixed(1), r128.toFixed(3), p128.toFixed(3), rFull.toFixed(3), pFull.toFixed(3)]);
+      rows.push([
+        v.name,
+        String(idx.length),
+        wall.toFixed(1),
+        ((cpu.user + cpu.system) / 1e6).toFixed(1),
+        r128.toFixed(3),
+        p128.toFixed(3),
+        rFull.toFixed(3),
+        pFull.toFixed(3),
+      ]);
       console.error(rows.at(-1)!.join('  '), `load ${os.loadavg()[0].toFixed(1)}`);
     }
     fs.closeSync(fd);
@@ -173,20 +206,39 @@ async function qualityBench(): Promise<void> {
 }
 
 async function evalBench(): Promise<void> {
-  const preset = PRESETS[arg('preset', 'v3')], runs = Number(arg('eval', '3'));
+  const preset = PRESETS[arg('preset', 'v3')],
+    runs = Number(arg('eval', '3'));
   const methods = arg('methods', 'exact,composable').split(',') as CoresetMethod[];
   for (const set of arg('sets', 'mpdd,tire,screw').split(',')) {
     const ds = await loadDataset(path.join(SHARED, 'datasets', SETS[set]));
     const bb = await loadBackbone(preset.backbone as Parameters<typeof loadBackbone>[0]);
-    const ex = await createExtractor(ds.train, bb, { preprocess: preset.preprocess, background: null, featureDim: preset.featureDim, precision: preset.precision });
+    const ex = await createExtractor(ds.train, bb, {
+      preprocess: preset.preprocess,
+      background: null,
+      featureDim: preset.featureDim,
+      precision: preset.precision,
+    });
     const ef = await extractEvalFeatures(ds, ex);
     try {
       for (const method of methods) {
         const t0 = performance.now();
         const r = await evaluateFeatures(ef, { runs, ratio: preset.ratio, seed: 0, scoring: DEFAULT_SCORING, coresetMethod: method });
         const f = (k: keyof typeof r.metrics) => (r.metrics[k].mean === null ? '—' : `${r.metrics[k].mean!.toFixed(4)} ± ${r.metrics[k].std!.toFixed(4)}`);
-        console.log(JSON.stringify({ set, method, runs, seconds: (performance.now() - t0) / 1000, load: os.loadavg()[0], methods: r.coresetNotes, metrics: r.metrics, fitThresholds: r.fitThresholds }));
-        console.log(`| ${set} | ${method} | ${f('image_auroc')} | ${f('pixel_auroc')} | ${f('aupro')} | ${f('threshold_recall')} | ${f('threshold_fpr')} | ${r.coresetNotes?.[0] ?? ''} |`);
+        console.log(
+          JSON.stringify({
+            set,
+            method,
+            runs,
+            seconds: (performance.now() - t0) / 1000,
+            load: os.loadavg()[0],
+            methods: r.coresetNotes,
+            metrics: r.metrics,
+            fitThresholds: r.fitThresholds,
+          }),
+        );
+        console.log(
+          `| ${set} | ${method} | ${f('image_auroc')} | ${f('pixel_auroc')} | ${f('aupro')} | ${f('threshold_recall')} | ${f('threshold_fpr')} | ${r.coresetNotes?.[0] ?? ''} |`,
+        );
         r.close();
       }
     } finally {

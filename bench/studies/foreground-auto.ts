@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const backbone = await loadBackbone(p.backbone);
   for (const set of arg('set', 'screw').split(',')) {
     const ds = await loadDataset(SETS[set] ? path.join(SHARED, 'datasets', SETS[set]) : set.startsWith('tex-') ? path.join(TILES, set.slice(4)) : set);
-    const t0 = Date.now(), load0 = os.loadavg()[0];
+    const t0 = Date.now(),
+      load0 = os.loadavg()[0];
     const ex = await createExtractor(ds.train, backbone, { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
     const store = new FeatureStore();
     try {
@@ -30,7 +31,9 @@ async function main(): Promise<void> {
       await ex.release();
       for (const seed of arg('seeds', '0').split(',').map(Number)) {
         const fg = fitForeground(store, images, { mode: 'auto', seed });
-        console.log(`${set} seed ${seed}: ${fg?.mask} (${fg?.reason}); ${ds.train.length} training images, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${load0.toFixed(1)}–${os.loadavg()[0].toFixed(1)}`);
+        console.log(
+          `${set} seed ${seed}: ${fg?.mask} (${fg?.reason}); ${ds.train.length} training images, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${load0.toFixed(1)}–${os.loadavg()[0].toFixed(1)}`,
+        );
       }
     } finally {
       store.close();

@@ -23,7 +23,13 @@ async function main(): Promise<void> {
   const modes = arg('modes', 'off,auto,range,pca').split(',') as ForegroundMode[];
   const ds = await loadDataset(data);
   const p = PRESETS[DEFAULT_PRESET];
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision, foreground: 'range' });
+  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
+    preprocess: p.preprocess,
+    background: null,
+    featureDim: p.featureDim,
+    precision: p.precision,
+    foreground: 'range',
+  });
   const t0 = Date.now();
   const ef = await extractEvalFeatures(ds, ex);
   const out: Record<string, unknown> = { data, runs, preset: DEFAULT_PRESET, featureSeconds: (Date.now() - t0) / 1000 };
@@ -35,11 +41,14 @@ async function main(): Promise<void> {
     for (const mode of modes) {
       const t = Date.now();
       const twin = [...results.keys()].find((k) => same(k as ForegroundMode) === same(mode));
-      const r = twin ? { ...results.get(twin)!, foreground: mode === 'auto' ? auto : results.get(twin)!.foreground } : await evaluateFeatures(ef, { runs, ratio: p.ratio, seed: 0, scoring: DEFAULT_SCORING, foreground: mode, foregroundRange: ex.opts.foregroundRange });
+      const r = twin
+        ? { ...results.get(twin)!, foreground: mode === 'auto' ? auto : results.get(twin)!.foreground }
+        : await evaluateFeatures(ef, { runs, ratio: p.ratio, seed: 0, scoring: DEFAULT_SCORING, foreground: mode, foregroundRange: ex.opts.foregroundRange });
       results.set(mode, r);
       const base = results.get('off');
       const paired = (k: (typeof KEYS)[number]) => {
-        const a = r.metrics[k].runs, b = base?.metrics[k].runs;
+        const a = r.metrics[k].runs,
+          b = base?.metrics[k].runs;
         if (!b || a.some((x) => x === null) || b.some((x) => x === null)) return null;
         const d = a.map((x, i) => (x as number) - (b[i] as number));
         return { mean: d.reduce((s, x) => s + x, 0) / d.length, min: Math.min(...d), max: Math.max(...d) };
@@ -55,7 +64,9 @@ async function main(): Promise<void> {
       };
       (out.modes ??= [] as unknown[]) && (out.modes as unknown[]).push(row);
       const fmt = (m: MetricSummary) => (m.mean === null ? 'n/a' : `${m.mean.toFixed(3)} ± ${m.std.toFixed(3)}`);
-      process.stdout.write(`| ${mode} | ${row.mask} | ${KEYS.map((k) => fmt(r.metrics[k])).join(' | ')} | ${row.seconds.toFixed(0)} s |\n  ${row.reason}\n  paired vs off: ${JSON.stringify(row.pairedVsOff)}\n`);
+      process.stdout.write(
+        `| ${mode} | ${row.mask} | ${KEYS.map((k) => fmt(r.metrics[k])).join(' | ')} | ${row.seconds.toFixed(0)} s |\n  ${row.reason}\n  paired vs off: ${JSON.stringify(row.pairedVsOff)}\n`,
+      );
     }
   } finally {
     ef.close();

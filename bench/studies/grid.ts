@@ -50,7 +50,8 @@ interface CellRecord {
 type Store = Record<string, CellRecord>;
 
 const readStore = (file: string): Store => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Store) : {});
-const keyOf = (set: string, extract: string, variant: string, runs: number, seed = 0) => `${set} ${extract}@${variant} x${runs}${seed ? ` from seed ${seed}` : ''}`;
+const keyOf = (set: string, extract: string, variant: string, runs: number, seed = 0) =>
+  `${set} ${extract}@${variant} x${runs}${seed ? ` from seed ${seed}` : ''}`;
 
 async function runSet(set: string, extract: string, variants: string[], runs: number, out: string, seed: number): Promise<void> {
   const todo = variants.filter((v) => !readStore(out)[keyOf(set, extract, v, runs, seed)]);
@@ -59,7 +60,12 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
   const ds = await loadDataset(SETS[set] ? path.join(SHARED, 'datasets', SETS[set]) : set.startsWith('tex-') ? path.join(TILES, set.slice(4)) : set);
   const load0 = os.loadavg()[0];
   console.log(`${set} ${extract}: extracting (load ${load0.toFixed(1)}, ${new Date().toISOString()})`);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
+  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
+    preprocess: p.preprocess,
+    background: null,
+    featureDim: p.featureDim,
+    precision: p.precision,
+  });
   const ef = await extractEvalFeatures(ds, ex);
   try {
     for (const v of todo) {
@@ -68,15 +74,27 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
       const stretch = more.includes('stretch');
       const sigma = Number(more.find((m) => m.startsWith('sigma='))?.slice(6) ?? DEFAULT_SCORING.sigma);
       const foreground = (more.find((m) => m.startsWith('fg='))?.slice(3) ?? 'off') as ForegroundMode;
-      const r = await evaluateFeatures(stretch ? { ...ef, mapStride: undefined as unknown as number } : ef, { runs, ratio: Number(ratio), seed, scoring: { ...DEFAULT_SCORING, sigma }, coresetMethod: (method ?? 'auto') as CoresetMethod, foreground });
+      const r = await evaluateFeatures(stretch ? { ...ef, mapStride: undefined as unknown as number } : ef, {
+        runs,
+        ratio: Number(ratio),
+        seed,
+        scoring: { ...DEFAULT_SCORING, sigma },
+        coresetMethod: (method ?? 'auto') as CoresetMethod,
+        foreground,
+      });
       const rec: CellRecord = {
-        set, extract, variant: v, runs,
+        set,
+        extract,
+        variant: v,
+        runs,
         metrics: Object.fromEntries(METRICS.map((m) => [m, r.metrics[m]])) as CellRecord['metrics'],
         scores: r.tests.map((t) => t.scores.reduce((a, b) => a + b, 0) / t.scores.length),
         labels: r.tests.map((t) => t.item.label),
         methods: [...new Set(r.coresetNotes ?? [])],
         ...(r.foreground ? { foreground: r.foreground.reason } : {}),
-        seconds: r.seconds, load: [load0, os.loadavg()[0]], date: new Date().toISOString(),
+        seconds: r.seconds,
+        load: [load0, os.loadavg()[0]],
+        date: new Date().toISOString(),
       };
       r.close();
       const store = readStore(out); // re-read: another invocation may have appended meanwhile
@@ -110,9 +128,14 @@ export function tables(store: Store, base?: string): string {
   for (const set of [...new Set(Object.values(store).map((r) => r.set))]) {
     const rows = Object.values(store).filter((r) => r.set === set);
     const b = base ? rows.find((r) => `${r.extract}@${r.variant}` === base) : undefined;
-    out.push(`\n### ${set}\n`, '| extraction | coreset ratio:method | runs | image AUROC ± runs | test-set SE | pixel AUROC | AUPRO | false alarms at fit threshold | recall | paired Δ image vs base (95 %) | per-run Δ pixel / AUPRO vs base (mean, min…max) | features s | s/run | load |', `|${'---|'.repeat(14)}`);
+    out.push(
+      `\n### ${set}\n`,
+      '| extraction | coreset ratio:method | runs | image AUROC ± runs | test-set SE | pixel AUROC | AUPRO | false alarms at fit threshold | recall | paired Δ image vs base (95 %) | per-run Δ pixel / AUPRO vs base (mean, min…max) | features s | s/run | load |',
+      `|${'---|'.repeat(14)}`,
+    );
     for (const r of rows) {
-      const good = r.labels.filter((l) => l === 0).length, bad = r.labels.length - good;
+      const good = r.labels.filter((l) => l === 0).length,
+        bad = r.labels.length - good;
       const se = aurocStandardError(r.metrics.image_auroc.mean ?? 0.5, bad, good);
       let d = '';
       if (b && b !== r && b.labels.length === r.labels.length) {
@@ -122,7 +145,9 @@ export function tables(store: Store, base?: string): string {
       const per = r.seconds.perRun.reduce((a, c) => a + c, 0) / r.seconds.perRun.length;
       const m = r.metrics;
       const runs = b && b !== r && b.runs === r.runs ? (['pixel_auroc', 'aupro'] as const).map((k) => perRunDelta(m[k], b.metrics[k])).join(' / ') : '';
-      out.push(`| ${r.extract} | ${r.variant} (${r.methods.join(', ').replace(/\|/g, '/')}) | ${r.runs} | ${ms(m.image_auroc)} | ${f3(se)} | ${ms(m.pixel_auroc)} | ${ms(m.aupro)} | ${ms(m.threshold_fpr)} | ${ms(m.threshold_recall)} | ${d} | ${runs} | ${r.seconds.features.toFixed(0)} | ${per.toFixed(0)} | ${r.load.map((x) => x.toFixed(1)).join('–')} |`);
+      out.push(
+        `| ${r.extract} | ${r.variant} (${r.methods.join(', ').replace(/\|/g, '/')}) | ${r.runs} | ${ms(m.image_auroc)} | ${f3(se)} | ${ms(m.pixel_auroc)} | ${ms(m.aupro)} | ${ms(m.threshold_fpr)} | ${ms(m.threshold_recall)} | ${d} | ${runs} | ${r.seconds.features.toFixed(0)} | ${per.toFixed(0)} | ${r.load.map((x) => x.toFixed(1)).join('–')} |`,
+      );
     }
   }
   return out.join('\n');
@@ -141,7 +166,8 @@ async function main(): Promise<void> {
   for (const e of extracts) for (const s of sets) await runSet(s, e, variants, runs, out, seed);
 }
 
-if (process.argv[1]?.endsWith('grid.js')) main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+if (process.argv[1]?.endsWith('grid.js'))
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });

@@ -57,7 +57,8 @@ export const identityDraw = (s: FoldScores): Draw => ({
 export function foldAuroc(s: FoldScores, d: Draw, goods: 'both' | 'test' | 'heldout' | 'testVsHeldout'): number {
   let sum = 0;
   for (let k = 0; k < s.heldout.length; k++) {
-    const t = s.testScores[k], h = d.heldout[k].map((j) => s.heldoutScores[k][j]);
+    const t = s.testScores[k],
+      h = d.heldout[k].map((j) => s.heldoutScores[k][j]);
     const g = d.good.map((i) => t[i]);
     const pos = goods === 'testVsHeldout' ? g : d.bad.map((i) => t[i]);
     const neg = goods === 'testVsHeldout' ? h : goods === 'both' ? [...h, ...g] : goods === 'test' ? g : h;
@@ -94,9 +95,17 @@ export async function featuresOf(ex: Extractor, files: string[]): Promise<PatchF
 async function scoresOf(ds: Dataset, heldout: number[][], name: string, runs: number): Promise<FoldScores & { seconds: number }> {
   const t0 = Date.now();
   const p = presetNamed(name);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
+  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
+    preprocess: p.preprocess,
+    background: null,
+    featureDim: p.featureDim,
+    precision: p.precision,
+  });
   const train = await featuresOf(ex, ds.train);
-  const test = await featuresOf(ex, ds.test.map((t) => t.file));
+  const test = await featuresOf(
+    ex,
+    ds.test.map((t) => t.file),
+  );
   await ex.release();
   const s: FoldScores = { heldout, heldoutScores: [], testScores: [], labels: ds.test.map((t) => t.label) };
   for (const out of heldout) {
@@ -104,7 +113,8 @@ async function scoresOf(ds: Dataset, heldout: number[][], name: string, runs: nu
     const store = new FeatureStore({ seed: 0, inMemory: true });
     try {
       for (const [i, f] of train.entries()) if (!skip.has(i)) await store.append(f);
-      const h = out.map(() => 0), t = test.map(() => 0);
+      const h = out.map(() => 0),
+        t = test.map(() => 0);
       for (let r = 0; r < runs; r++) {
         const fb = await bankFromStore(store, { ratio: p.ratio, seed: r, scoring: DEFAULT_SCORING });
         for (const [j, i] of out.entries()) h[j] += (await scoreFeatures(train[i], fb, DEFAULT_SCORING)).score / runs;
@@ -129,24 +139,35 @@ async function main(): Promise<void> {
   const names = arg('settings', DEFAULT_PRESET).split(',');
   const [k, runs, boot] = ['folds', 'runs', 'boot'].map((n, i) => {
     const v = Number(arg(n, ['5', '1', '2000'][i]));
-    if (!(Number.isInteger(v) && v >= (n === 'folds' ? 2 : 1))) throw new Error(`Expected a positive integer${n === 'folds' ? ' ≥ 2' : ''} for --${n} but received ${JSON.stringify(arg(n, ''))}`);
+    if (!(Number.isInteger(v) && v >= (n === 'folds' ? 2 : 1)))
+      throw new Error(`Expected a positive integer${n === 'folds' ? ' ≥ 2' : ''} for --${n} but received ${JSON.stringify(arg(n, ''))}`);
     return v;
   });
   const out = arg('out', '');
-  console.log(`${data}: ${names.join(' | ')}; ${k} folds, ${runs} run(s) each, ${boot} resamples; load ${os.loadavg()[0].toFixed(1)}, ${new Date().toISOString()}`);
+  console.log(
+    `${data}: ${names.join(' | ')}; ${k} folds, ${runs} run(s) each, ${boot} resamples; load ${os.loadavg()[0].toFixed(1)}, ${new Date().toISOString()}`,
+  );
   const ds = await loadDataset(data);
   if (k > ds.train.length) throw new Error(`Expected --folds at most the ${ds.train.length} training images but received ${k}`);
   const heldout = folds(ds.train.length, k);
   const results: Record<string, FoldScores & { seconds: number }> = {};
   const warnings: string[] = [];
-  console.log('\n| setting | AUROC, held-out + test goods | test goods only | held-out goods only | test vs held-out goods | seconds |\n|---|---|---|---|---|---|');
+  console.log(
+    '\n| setting | AUROC, held-out + test goods | test goods only | held-out goods only | test vs held-out goods | seconds |\n|---|---|---|---|---|---|',
+  );
   for (const name of names) {
     const s = (results[name] = await scoresOf(ds, heldout, name, runs));
     const base = identityDraw(s);
-    const [both, test, held, alike] = (['both', 'test', 'heldout', 'testVsHeldout'] as const).map((g) => ({ value: foldAuroc(s, base, g), ...interval(base, boot, (d) => foldAuroc(s, d, g)) }));
+    const [both, test, held, alike] = (['both', 'test', 'heldout', 'testVsHeldout'] as const).map((g) => ({
+      value: foldAuroc(s, base, g),
+      ...interval(base, boot, (d) => foldAuroc(s, d, g)),
+    }));
     const cell = (c: typeof both) => `${f3(c.value)} (${f3(c.lo)} … ${f3(c.hi)})`;
     console.log(`\r| ${name} | ${cell(both)} | ${cell(test)} | ${cell(held)} | ${cell(alike)} | ${s.seconds.toFixed(0)} |`);
-    if (alike.lo > 0.5 || alike.hi < 0.5) warnings.push(`warning: ${name}: the good test images score unlike the held-out goods (interval excludes 0.5), so the pooled figures are biased; compare on test goods only`);
+    if (alike.lo > 0.5 || alike.hi < 0.5)
+      warnings.push(
+        `warning: ${name}: the good test images score unlike the held-out goods (interval excludes 0.5), so the pooled figures are biased; compare on test goods only`,
+      );
   }
   for (const w of warnings) console.log(w);
   const pairs = [];
@@ -163,7 +184,8 @@ async function main(): Promise<void> {
   if (out) await writeFileAtomic(out, JSON.stringify({ data, folds: k, runs, boot, date: new Date().toISOString(), results, pairs }, null, 1) + '\n');
 }
 
-if (process.argv[1]?.endsWith('heldout.js')) main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+if (process.argv[1]?.endsWith('heldout.js'))
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });

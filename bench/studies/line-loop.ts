@@ -30,7 +30,16 @@ const rate = (hits: number, of: number) => `${hits}/${of} (${of ? (hits / of).to
 
 for (const ratio of ratios) {
   const t0 = Date.now();
-  const base = await PatchCore.fit(ds.train, backbone, { preprocess: preset.preprocess, background: null, featureDim: preset.featureDim, precision: preset.precision, ratio, seed: 0, scoring: DEFAULT_SCORING, targetFpr });
+  const base = await PatchCore.fit(ds.train, backbone, {
+    preprocess: preset.preprocess,
+    background: null,
+    featureDim: preset.featureDim,
+    precision: preset.precision,
+    ratio,
+    seed: 0,
+    scoring: DEFAULT_SCORING,
+    targetFpr,
+  });
   const fitS = (Date.now() - t0) / 1000;
   const feats: NewImage[] = [];
   for (const [i, t] of ds.test.entries()) {
@@ -38,9 +47,12 @@ for (const ratio of ratios) {
     feats.push({ file: names[i], features: e.features, geometry: e.geometry });
   }
   const staticScores = await Promise.all(feats.map(async (f) => (await base.predictFeatures(f.features, f.geometry)).score));
-  console.log(`\n## coreset ${ratio}, threshold ${keepThreshold ? 'kept' : 're-derived'} at each update: fit ${fitS.toFixed(0)} s, bank ${base.config.bank.size}, threshold ${base.threshold.toFixed(3)}`);
+  console.log(
+    `\n## coreset ${ratio}, threshold ${keepThreshold ? 'kept' : 're-derived'} at each update: fit ${fitS.toFixed(0)} s, bank ${base.config.bank.size}, threshold ${base.threshold.toFixed(3)}`,
+  );
   const labels = ds.test.map((t) => t.label);
-  const goods = labels.filter((l) => l === 0).length, bads = labels.length - goods;
+  const goods = labels.filter((l) => l === 0).length,
+    bads = labels.length - goods;
   const sfa = staticScores.filter((s, i) => labels[i] === 0 && s > base.threshold).length;
   const scaught = staticScores.filter((s, i) => labels[i] === 1 && s > base.threshold).length;
   console.log(`static: false alarms ${rate(sfa, goods)}, defects caught ${rate(scaught, bads)}`);
@@ -50,12 +62,14 @@ for (const ratio of ratios) {
       const order = permutation(ds.test.length, new Rng(seed));
       let model = base;
       const tally = [0, 1].map(() => ({ fa: 0, good: 0, caught: 0, bad: 0, sfa: 0, scaught: 0 }));
-      let updates = 0, added = 0, ms = 0;
+      let updates = 0,
+        added = 0,
+        ms = 0;
       for (const [pos, i] of Array.from(order).entries()) {
         const r = await model.predictFeatures(feats[i].features, feats[i].geometry);
         for (const h of pos >= order.length / 2 ? [tally[0], tally[1]] : [tally[0]]) {
-          if (labels[i] === 0) (h.good++, (h.fa += +r.anomalous), (h.sfa += +(staticScores[i] > base.threshold)));
-          else (h.bad++, (h.caught += +r.anomalous), (h.scaught += +(staticScores[i] > base.threshold)));
+          if (labels[i] === 0) h.good++, (h.fa += +r.anomalous), (h.sfa += +(staticScores[i] > base.threshold));
+          else h.bad++, (h.caught += +r.anomalous), (h.scaught += +(staticScores[i] > base.threshold));
         }
         if (labels[i] === 0 && r.anomalous) {
           const u0 = Date.now();
@@ -78,12 +92,19 @@ for (const ratio of ratios) {
 
   // the simplest case: the first 12 good test images by name, added at once
   const goodIdx = ds.test.flatMap((t, i) => (t.label === 0 ? [i] : [])).sort((a, b) => (names[a] < names[b] ? -1 : 1));
-  const first = goodIdx.slice(0, 12), rest = new Set(goodIdx.slice(12));
+  const first = goodIdx.slice(0, 12),
+    rest = new Set(goodIdx.slice(12));
   const u0 = Date.now();
-  const u = await base.updateFeatures(first.map((i) => feats[i]), { keepThreshold });
+  const u = await base.updateFeatures(
+    first.map((i) => feats[i]),
+    { keepThreshold },
+  );
   const m = u.model!;
   const uS = (Date.now() - u0) / 1000;
-  let fa = 0, sfa2 = 0, caught = 0, lost: string[] = [];
+  let fa = 0,
+    sfa2 = 0,
+    caught = 0,
+    lost: string[] = [];
   for (const [i, f] of feats.entries()) {
     if (labels[i] === 0 && !rest.has(i)) continue;
     const r = await m.predictFeatures(f.features, f.geometry);

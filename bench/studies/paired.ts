@@ -23,7 +23,12 @@ import { aurocOf, percentileInterval, type Interval } from '../lib/bootstrap.js'
 /** Image scores (mean over runs) of one setting, in test order. */
 async function scoresOf(ds: Dataset, name: string, runs: number): Promise<{ scores: number[]; labels: number[]; files: string[] }> {
   const p = presetNamed(name);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), { preprocess: p.preprocess, background: null, featureDim: p.featureDim, precision: p.precision });
+  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
+    preprocess: p.preprocess,
+    background: null,
+    featureDim: p.featureDim,
+    precision: p.precision,
+  });
   const ef = await extractEvalFeatures(ds, ex);
   try {
     const r = await evaluateFeatures(ef, { runs, ratio: p.ratio, seed: 0, scoring: DEFAULT_SCORING });
@@ -45,7 +50,9 @@ export function pairedBootstrap(a: number[], b: number[], labels: number[], boot
   const rng = new Rng(seed);
   const diffs = new Float64Array(boot);
   const n = good.length + bad.length;
-  const sa = new Float64Array(n), sb = new Float64Array(n), sl = new Uint8Array(n);
+  const sa = new Float64Array(n),
+    sb = new Float64Array(n),
+    sl = new Uint8Array(n);
   for (let k = 0; k < boot; k++) {
     let j = 0;
     for (const pool of [good, bad])
@@ -65,7 +72,10 @@ async function main(): Promise<void> {
   const names = arg('settings', `v1,${DEFAULT_PRESET}`).split(',');
   const runs = Number(arg('runs', '3'));
   const boot = Number(arg('boot', '2000'));
-  for (const [name, v] of [['--runs', runs], ['--boot', boot]] as const)
+  for (const [name, v] of [
+    ['--runs', runs],
+    ['--boot', boot],
+  ] as const)
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`Expected a positive integer for ${name} but received ${JSON.stringify(arg(name.slice(2), ''))}`);
   const out = arg('out', '');
   console.log(`${data}: ${names.join(' | ')}; ${runs} run(s) per setting, ${boot} resamples; load ${os.loadavg()[0].toFixed(1)}, ${new Date().toISOString()}`);
@@ -82,12 +92,15 @@ async function main(): Promise<void> {
     for (let j = i + 1; j < names.length; j++) {
       const r = pairedBootstrap(results[names[j]].scores, results[names[i]].scores, labels, boot);
       pairs.push({ a: names[j], b: names[i], ...r });
-      console.log(`| ${names[j]} | ${names[i]} | ${r.diff >= 0 ? '+' : ''}${r.diff.toFixed(3)} | ${r.lo.toFixed(3)} … ${r.hi.toFixed(3)} | ${r.atMostZero.toFixed(3)} |`);
+      console.log(
+        `| ${names[j]} | ${names[i]} | ${r.diff >= 0 ? '+' : ''}${r.diff.toFixed(3)} | ${r.lo.toFixed(3)} … ${r.hi.toFixed(3)} | ${r.atMostZero.toFixed(3)} |`,
+      );
     }
   if (out) await writeFileAtomic(out, JSON.stringify({ data, runs, boot, date: new Date().toISOString(), results, pairs }, null, 1) + '\n');
 }
 
-if (process.argv[1]?.endsWith('paired.js')) main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+if (process.argv[1]?.endsWith('paired.js'))
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });

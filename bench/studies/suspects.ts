@@ -27,14 +27,26 @@ const files = [...ds.train, ...planted];
 const names = relativeNames(files);
 const plantedNames = new Set(names.slice(ds.train.length));
 const backbone = await loadBackbone(preset.backbone);
-const o: FitOptions = { preprocess: preset.preprocess, background: null, featureDim: preset.featureDim, precision: preset.precision, ratio: preset.ratio, seed: 0, scoring: DEFAULT_SCORING, calibrationImages: 0, suspectAlpha: alpha };
+const o: FitOptions = {
+  preprocess: preset.preprocess,
+  background: null,
+  featureDim: preset.featureDim,
+  precision: preset.precision,
+  ratio: preset.ratio,
+  seed: 0,
+  scoring: DEFAULT_SCORING,
+  calibrationImages: 0,
+  suspectAlpha: alpha,
+};
 const t0 = Date.now();
 const model = await PatchCore.fit(files, backbone, o);
 const s = model.config.suspects!;
 const hit = s.images.filter((x) => plantedNames.has(x.file));
 const clean = s.images.filter((x) => !plantedNames.has(x.file));
 const looOf = new Map(model.config.leaveOneOut!.files.map((f, i) => [f, model.config.leaveOneOut!.image[i]]));
-console.log(`${path.basename(data)} (${preset.description}): ${ds.train.length} clean + 5 planted, fit ${((Date.now() - t0) / 1000).toFixed(0)} s, bound ${s.bound.toFixed(3)} at α ${alpha}`);
+console.log(
+  `${path.basename(data)} (${preset.description}): ${ds.train.length} clean + 5 planted, fit ${((Date.now() - t0) / 1000).toFixed(0)} s, bound ${s.bound.toFixed(3)} at α ${alpha}`,
+);
 console.log(`  planted flagged ${hit.length} of 5; clean flagged ${clean.length} of ${ds.train.length}`);
 const loo = model.config.leaveOneOut!;
 const cleanScores = loo.image.filter((_, i) => !plantedNames.has(loo.files[i])).sort((a, b) => a - b);
@@ -52,9 +64,14 @@ if (exclude) {
   const auroc = async (m: PatchCore) => {
     const scores: number[] = [];
     for (const t of rest) scores.push((await m.predict(await loadImage(t.file))).score);
-    return aurocOf(scores, rest.map((t) => t.label));
+    return aurocOf(
+      scores,
+      rest.map((t) => t.label),
+    );
   };
   const without = await PatchCore.fit(files, backbone, { ...o, excludeSuspects: true });
   const cleanFit = await PatchCore.fit(ds.train, backbone, o);
-  console.log(`  image AUROC on the ${rest.length} other test images: with planted ${(await auroc(model)).toFixed(4)}, --exclude-suspects ${(await auroc(without)).toFixed(4)}, clean fit ${(await auroc(cleanFit)).toFixed(4)}`);
+  console.log(
+    `  image AUROC on the ${rest.length} other test images: with planted ${(await auroc(model)).toFixed(4)}, --exclude-suspects ${(await auroc(without)).toFixed(4)}, clean fit ${(await auroc(cleanFit)).toFixed(4)}`,
+  );
 }

@@ -43,12 +43,22 @@ console.log(`${path.basename(data)}, ${preset.description}, coreset ${ratio}, se
 
 const backbone = await loadBackbone(preset.backbone);
 let t0 = Date.now();
-const ex = await createExtractor(ds.train, backbone, { preprocess: preset.preprocess, background: null, featureDim: preset.featureDim, precision: preset.precision });
+const ex = await createExtractor(ds.train, backbone, {
+  preprocess: preset.preprocess,
+  background: null,
+  featureDim: preset.featureDim,
+  precision: preset.precision,
+});
 const calibrateS = (Date.now() - t0) / 1000;
 const trainNames = relativeNames(ds.train);
 const key = `${path.basename(data)}-${preset.description}`;
 const { feats: train } = await cachedFeatures(ex, ds.train, trainNames, `${key}-train`);
-const { feats: test } = await cachedFeatures(ex, ds.test.map((t) => t.file), relativeNames(ds.test.map((t) => t.file)), `${key}-test`);
+const { feats: test } = await cachedFeatures(
+  ex,
+  ds.test.map((t) => t.file),
+  relativeNames(ds.test.map((t) => t.file)),
+  `${key}-test`,
+);
 const labels = ds.test.map((t) => t.label);
 const mapStride = backbone.spec.strides[0];
 const order = permutation(train.length, new Rng(splitSeed));
@@ -56,13 +66,20 @@ const nNew = Math.round(train.length / 10);
 const isNew = new Set(order.subarray(0, nNew));
 const base = train.filter((_, i) => !isNew.has(i));
 // the update's images extracted here, timed in this process (the rest may come from the cache)
-const { feats: added, perImage } = await extractAllFiles(ex, ds.train.filter((_, i) => isNew.has(i)), trainNames.filter((_, i) => isNew.has(i)));
+const { feats: added, perImage } = await extractAllFiles(
+  ex,
+  ds.train.filter((_, i) => isNew.has(i)),
+  trainNames.filter((_, i) => isNew.has(i)),
+);
 await ex.release();
-console.log(`int8 calibration ${calibrateS.toFixed(1)} s, extraction ${perImage.toFixed(3)} s per image; ${base.length} + ${added.length} training images, ${test.length} test images`);
+console.log(
+  `int8 calibration ${calibrateS.toFixed(1)} s, extraction ${perImage.toFixed(3)} s per image; ${base.length} + ${added.length} training images, ${test.length} test images`,
+);
 
 /** Largest distance from any training patch to `bank` on the seed's projections, the ORT search checked brute force. */
 async function coverage(bank: MemoryBank, seed: number, radius: number) {
-  const D = bank.dim, P = 128;
+  const D = bank.dim,
+    P = 128;
   const proj = await OrtProjector.create(D, P, seed);
   const knn = await PairwiseKnn.create(P);
   try {
@@ -89,14 +106,16 @@ async function coverage(bank: MemoryBank, seed: number, radius: number) {
       const flat = new Float32Array(rows.length * P);
       rows.forEach((x, i) => flat.set(x.z, i * P));
       const exact = await plainNearest({ data: flat, n: rows.length, dim: P }, { data: bankZ, n: bank.size, dim: P });
-      let maxExact = 0, maxDiff = 0;
+      let maxExact = 0,
+        maxDiff = 0;
       rows.forEach((x, i) => {
         maxExact = Math.max(maxExact, exact[i]);
         maxDiff = Math.max(maxDiff, Math.abs(exact[i] - x.d));
       });
       return { max, maxExact, maxDiff, checked: rows.length };
     };
-    const b = await part(base), n = await part(added);
+    const b = await part(base),
+      n = await part(added);
     return `old 90 %: max ${b.max.toFixed(4)} (brute force ${b.maxExact.toFixed(4)}), new 10 %: max ${n.max.toFixed(4)} (brute force ${n.maxExact.toFixed(4)}); radius ${radius.toFixed(4)}: ${Math.max(b.max, n.max, b.maxExact, n.maxExact) <= radius * (1 + 1e-5) ? 'COVERED' : 'NOT covered'} (ORT vs float64 on ${b.checked + n.checked} rows: max |diff| ${Math.max(b.maxDiff, n.maxDiff).toExponential(1)})`;
   } finally {
     await knn.release();
@@ -104,7 +123,8 @@ async function coverage(bank: MemoryBank, seed: number, radius: number) {
   }
 }
 
-const refitScores: number[][] = [], updatedScores: number[][] = [];
+const refitScores: number[][] = [],
+  updatedScores: number[][] = [];
 const rows: string[] = [];
 for (const seed of seeds) {
   const fit90 = await fitFeatures(base, { ratio, seed, targetFpr, mapStride });
@@ -128,16 +148,21 @@ for (const seed of seeds) {
   updatedScores.push(updated);
   // each seed's scores as it ends, so that a run cut short can still be compared
   if (out) fs.writeFileSync(out, JSON.stringify({ labels, refitScores, updatedScores }));
-  console.log(`seed ${seed} (load ${load()}): fit 90 % bank ${fit90.fitted.bank.size}, update +${u.added} entries, threshold ${fit90.config.threshold.toFixed(3)} -> ${u.config!.threshold.toFixed(3)} (refit ${refit.config.threshold.toFixed(3)})`);
+  console.log(
+    `seed ${seed} (load ${load()}): fit 90 % bank ${fit90.fitted.bank.size}, update +${u.added} entries, threshold ${fit90.config.threshold.toFixed(3)} -> ${u.config!.threshold.toFixed(3)} (refit ${refit.config.threshold.toFixed(3)})`,
+  );
   console.log(`  coverage: ${cover}`);
-  console.log(`  refit ${refitS.toFixed(1)} s (calibration ${calibrateS.toFixed(1)}, extraction ${(perImage * train.length).toFixed(1)}, store ${s.store.toFixed(1)}, coreset ${s.coreset.toFixed(1)}, radius ${s.radius.toFixed(1)}, threshold ${s.threshold.toFixed(1)}); update ${updateS.toFixed(1)} s (extraction ${(perImage * added.length).toFixed(1)}) = ${((100 * updateS) / refitS).toFixed(1)} % of the refit; radius ${((100 * s.radius) / refitS).toFixed(1)} % of the refit`);
+  console.log(
+    `  refit ${refitS.toFixed(1)} s (calibration ${calibrateS.toFixed(1)}, extraction ${(perImage * train.length).toFixed(1)}, store ${s.store.toFixed(1)}, coreset ${s.coreset.toFixed(1)}, radius ${s.radius.toFixed(1)}, threshold ${s.threshold.toFixed(1)}); update ${updateS.toFixed(1)} s (extraction ${(perImage * added.length).toFixed(1)}) = ${((100 * updateS) / refitS).toFixed(1)} % of the refit; radius ${((100 * s.radius) / refitS).toFixed(1)} % of the refit`,
+  );
   rows.push(
     `| ${seed} | ${aurocOf(before, labels).toFixed(4)} | ${aurocOf(updated, labels).toFixed(4)} | ${aurocOf(refitted, labels).toFixed(4)} | ${u.added} | ${fit90.config.threshold.toFixed(3)} → ${u.config!.threshold.toFixed(3)} | ${refit.config.threshold.toFixed(3)} | ${updateS.toFixed(1)} / ${refitS.toFixed(1)} = ${((100 * updateS) / refitS).toFixed(1)} % | ${((100 * s.radius) / refitS).toFixed(1)} % |`,
   );
 }
 
 // agreement: per image, update − refit at the same seed, against the refit's spread over seeds
-const n = test.length, S = seeds.length;
+const n = test.length,
+  S = seeds.length;
 const sd = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
@@ -153,7 +178,9 @@ const meanDiff = diffs.map((d) => d.reduce((a, b) => a + b, 0) / S);
 const within = absDiff.filter((d, i) => d <= 2 * spread[i]).length;
 const updSpread = Array.from({ length: n }, (_, i) => sd(updatedScores.map((r) => r[i])));
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`\n| seed | AUROC fit 90 % | AUROC updated | AUROC refit | entries added | threshold fit 90 % → updated | refit threshold | update / refit time | radius share of refit |`);
+console.log(
+  `\n| seed | AUROC fit 90 % | AUROC updated | AUROC refit | entries added | threshold fit 90 % → updated | refit threshold | update / refit time | radius share of refit |`,
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 console.log(
@@ -164,6 +191,10 @@ console.log(
 // the yardstick: how far two refits at different coreset seeds are apart, image by image
 const pairs: string[] = [];
 for (let a = 0; a < S; a++) for (let b = a + 1; b < S; b++) pairs.push(meanOf(refitScores[a].map((x, i) => Math.abs(x - refitScores[b][i]))).toFixed(4));
-console.log(`mean |update − refit| per seed (same seed): ${updatedScores.map((u, k) => meanOf(u.map((x, i) => Math.abs(x - refitScores[k][i]))).toFixed(4)).join(', ')}; mean |refit − refit| between seeds: ${pairs.join(', ')}`);
+console.log(
+  `mean |update − refit| per seed (same seed): ${updatedScores.map((u, k) => meanOf(u.map((x, i) => Math.abs(x - refitScores[k][i]))).toFixed(4)).join(', ')}; mean |refit − refit| between seeds: ${pairs.join(', ')}`,
+);
 const meanScores = (m: number[][]) => Array.from({ length: n }, (_, i) => meanOf(m.map((r) => r[i])));
-console.log(`AUROC of the seed-mean scores: updated ${aurocOf(meanScores(updatedScores), labels).toFixed(4)}, refit ${aurocOf(meanScores(refitScores), labels).toFixed(4)}; load ${load()}`);
+console.log(
+  `AUROC of the seed-mean scores: updated ${aurocOf(meanScores(updatedScores), labels).toFixed(4)}, refit ${aurocOf(meanScores(refitScores), labels).toFixed(4)}; load ${load()}`,
+);

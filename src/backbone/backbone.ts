@@ -38,7 +38,13 @@ export interface Backbone {
   release?(): Promise<void>;
 }
 
-export async function onnxBackbone(spec: BackboneSpec, model: string | Uint8Array, hash: string, device: Device = 'cpu', run?: { bytes: Uint8Array; int8: Int8Calibration }): Promise<Backbone> {
+export async function onnxBackbone(
+  spec: BackboneSpec,
+  model: string | Uint8Array,
+  hash: string,
+  device: Device = 'cpu',
+  run?: { bytes: Uint8Array; int8: Int8Calibration },
+): Promise<Backbone> {
   // The session starts on first use: an int8 fit or load never runs the float graph itself, and
   // building a session for a 100 MB graph costs ~0.1 s.
   let session: Promise<ort.InferenceSession> | undefined;

@@ -56,7 +56,10 @@ const BACKBONES: NsfwjsBackbone[] = [
 export async function buildNsfwjsGraph(module: string, exportKey: string, outputs: string[]): Promise<Uint8Array> {
   const { json, weights } = await loadNsfwjsModel(module, exportKey);
   const topology = json.modelTopology;
-  const r = json.format === 'graph-model' ? convertTfjsGraph(topology as TfGraphTopology, weights, { outputs }) : convertKerasLayers(topology as KerasTopology, weights, { outputs });
+  const r =
+    json.format === 'graph-model'
+      ? convertTfjsGraph(topology as TfGraphTopology, weights, { outputs })
+      : convertKerasLayers(topology as KerasTopology, weights, { outputs });
   return r.bytes;
 }
 
@@ -74,6 +77,8 @@ for (const b of BACKBONES) {
 export async function nsfwjsWithLayers(id: string, layers: [string, string]): Promise<{ spec: BackboneSpec; path: string; hash: string }> {
   const b = BACKBONES.find((x) => x.id === id);
   if (!b) throw new Error(`not an nsfwjs backbone: ${id}`);
-  const file = await cached(`nsfwjs-${b.id}-${CONVERTER_VERSION}-${sha256(layers.join('|')).slice(0, 8)}.onnx`, () => buildNsfwjsGraph(b.module, b.exportKey, layers));
+  const file = await cached(`nsfwjs-${b.id}-${CONVERTER_VERSION}-${sha256(layers.join('|')).slice(0, 8)}.onnx`, () =>
+    buildNsfwjsGraph(b.module, b.exportKey, layers),
+  );
   return { spec: { id: b.id, layers, mean: [0, 0, 0], std: [1, 1, 1], strides: [8, 16] }, path: file.path, hash: file.hash };
 }

@@ -17,8 +17,16 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
 /** Quantized ops: index of the output scale input (the zero point follows it). */
 const QUANT_SCALE_INPUT: Record<string, number> = {
-  QuantizeLinear: 1, QLinearConv: 6, QLinearAdd: 6, QLinearMul: 6, QLinearMatMul: 6,
-  QLinearGlobalAveragePool: 3, QLinearAveragePool: 3, QLinearLeakyRelu: 3, QLinearSigmoid: 3, QLinearConcat: 0,
+  QuantizeLinear: 1,
+  QLinearConv: 6,
+  QLinearAdd: 6,
+  QLinearMul: 6,
+  QLinearMatMul: 6,
+  QLinearGlobalAveragePool: 3,
+  QLinearAveragePool: 3,
+  QLinearLeakyRelu: 3,
+  QLinearSigmoid: 3,
+  QLinearConcat: 0,
 };
 
 export interface UserOnnx {
@@ -58,10 +66,14 @@ export async function userOnnxBackbone(file: string, layers: [string, string], m
 /** Entry point for `--backbone model.onnx --layers A,B [--mean r,g,b --std r,g,b --input-size N]`. */
 export async function loadUserOnnxBackbone(r: BackboneRequest): Promise<Backbone> {
   const layers = list(r.layers, (s) => s);
-  if (layers?.length !== 2) throw invalid('layers', 'two tensor names of the .onnx backbone, shallow then deep (e.g. 365_quantized,426_quantized)', layers?.join(','));
+  if (layers?.length !== 2)
+    throw invalid('layers', 'two tensor names of the .onnx backbone, shallow then deep (e.g. 365_quantized,426_quantized)', layers?.join(','));
   const mean = (list(r.mean, Number) ?? IMAGENET_MEAN) as Triple;
   const std = (list(r.std, Number) ?? IMAGENET_STD) as Triple;
-  for (const [name, v] of [['mean', mean], ['std', std]] as const) {
+  for (const [name, v] of [
+    ['mean', mean],
+    ['std', std],
+  ] as const) {
     if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw invalid(name, 'three numbers R,G,B', v.join(','));
   }
   const size = Number(r.inputSize ?? 224);
@@ -73,7 +85,10 @@ export async function loadUserOnnxBackbone(r: BackboneRequest): Promise<Backbone
 function list<T>(v: string | (string | number)[] | undefined, conv: (s: string) => T): T[] | undefined {
   if (v === undefined) return undefined;
   const parts = Array.isArray(v) ? v.map(String) : v.split(',');
-  return parts.map((s) => s.trim()).filter((s) => s.length).map(conv);
+  return parts
+    .map((s) => s.trim())
+    .filter((s) => s.length)
+    .map(conv);
 }
 
 async function readModel(file: string): Promise<onnxProto.onnx.ModelProto> {
@@ -123,5 +138,8 @@ async function probe(bytes: Uint8Array, file: string, outputs: string[], size: n
 function sampleNames(nodes: Node[]): string {
   const names = nodes.flatMap((n) => n.output ?? []);
   const step = Math.max(1, Math.floor(names.length / 12));
-  return `${names.filter((_, i) => i % step === 0).slice(0, 12).join(', ')} (${names.length} in all)`;
+  return `${names
+    .filter((_, i) => i % step === 0)
+    .slice(0, 12)
+    .join(', ')} (${names.length} in all)`;
 }

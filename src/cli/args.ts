@@ -7,8 +7,33 @@ import type { PreprocessConfig, ScoringConfig } from '../types.js';
 import { invalid } from '../util/errors.js';
 import { EXACT_MAX_ROWS, type CoresetMethod } from '../memory/index.js';
 import {
-  B, BATCH, BG_FILTER, BG_MORPH, BG_SIZE, CALIBRATION_IMAGES, CORESET_METHOD, CROP, DEFAULT_PRESET, FEATURE_DIM, FOREGROUND, INPUT_SIZE, K, PRECISION,
-  PRESET, PRESETS, RATIO, RESIZE, SCORE_KIND, SEED, SIGMA, TARGET_FPR, preprocessOf, presetNameFor, resolveFitOptions, withinBounds, type Preset,
+  B,
+  BATCH,
+  BG_FILTER,
+  BG_MORPH,
+  BG_SIZE,
+  CALIBRATION_IMAGES,
+  CORESET_METHOD,
+  CROP,
+  DEFAULT_PRESET,
+  FEATURE_DIM,
+  FOREGROUND,
+  INPUT_SIZE,
+  K,
+  PRECISION,
+  PRESET,
+  PRESETS,
+  RATIO,
+  RESIZE,
+  SCORE_KIND,
+  SEED,
+  SIGMA,
+  TARGET_FPR,
+  preprocessOf,
+  presetNameFor,
+  resolveFitOptions,
+  withinBounds,
+  type Preset,
 } from '../settings/index.js';
 import { choice, custom, flag, fromSetting, number, oneOf, text, type Values } from './options.js';
 
@@ -19,7 +44,13 @@ export const THRESHOLD = number('T', 'verdict threshold on the image score, inst
 /** --background and its settings (fit, eval, sweep, preprocess); any of them turns removal on. */
 export const BACKGROUND_OPTIONS = {
   background: flag("background-anomaly removal before PatchCore (the report's masked filter); any --bg-* flag turns it on"),
-  'bg-range': custom('R,G,B:R,G,B|auto', 'background colours, low:high per channel, or `auto` (estimated from the training images\' borders)', undefined, (s, f) => parseBgRange(s, f), { shown: '150,150,150:255,255,255', key: 'background.range' }),
+  'bg-range': custom(
+    'R,G,B:R,G,B|auto',
+    "background colours, low:high per channel, or `auto` (estimated from the training images' borders)",
+    undefined,
+    (s, f) => parseBgRange(s, f),
+    { shown: '150,150,150:255,255,255', key: 'background.range' },
+  ),
   // absent means "not asked for" (any of them turns removal on), so the CLI's default is undefined
   ...fromSetting({ ...BG_MORPH, default: undefined }, { shown: String(BG_MORPH.default) }),
   ...fromSetting({ ...BG_FILTER, default: undefined }, { shown: BG_FILTER.default }),
@@ -34,10 +65,16 @@ const D = PRESETS[DEFAULT_PRESET];
 export const BACKBONE_OPTIONS = {
   // absent: the default preset, or v1 with another backbone (settings/presets.ts)
   ...fromSetting({ ...PRESET, default: undefined }, { shown: DEFAULT_PRESET }),
-  backbone: custom('ID', '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`', undefined, (s, f) => {
-    if (!/\.onnx$/i.test(s) && !backboneIds().includes(s)) throw invalid(f, `${oneOf(backboneIds())} or a FILE.onnx`, s);
-    return s;
-  }, { shown: 'inception_v3' }),
+  backbone: custom(
+    'ID',
+    '`inception_v3`, `mobilenet_v2`, `mobilenet_v2_mid` (offline, from nsfwjs), `wide_resnet50_2`, `resnet18` (ImageNet, after `backbone fetch`), or `FILE.onnx` with `--layers`',
+    undefined,
+    (s, f) => {
+      if (!/\.onnx$/i.test(s) && !backboneIds().includes(s)) throw invalid(f, `${oneOf(backboneIds())} or a FILE.onnx`, s);
+      return s;
+    },
+    { shown: 'inception_v3' },
+  ),
   layers: text('A,B', 'FILE.onnx backbone: the two tensors to tap, shallow (stride 8) then deep (stride 16)', { key: 'layers' }),
   mean: text('R,G,B', 'FILE.onnx backbone: normalisation mean of RGB/255', { shown: '0.485,0.456,0.406', key: 'mean' }),
   std: text('R,G,B', 'FILE.onnx backbone: normalisation std', { shown: '0.229,0.224,0.225', key: 'std' }),
@@ -52,7 +89,10 @@ export const BACKBONE_OPTIONS = {
 export const MODEL_OPTIONS = {
   ...BACKBONE_OPTIONS,
   ...fromSetting(RATIO, { shown: `the preset's (${D.ratio})` }),
-  ...fromSetting({ ...CORESET_METHOD, help: `\`exact\`: PatchCore's greedy; \`composable\`: greedy on blocks, then on their union, its last quarter the greedy continued over all rows (a cost fixed by the size); \`auto\`: exact unless its work heads past the composable one's, composable directly above ${EXACT_MAX_ROWS / 1000}k patches` }),
+  ...fromSetting({
+    ...CORESET_METHOD,
+    help: `\`exact\`: PatchCore's greedy; \`composable\`: greedy on blocks, then on their union, its last quarter the greedy continued over all rows (a cost fixed by the size); \`auto\`: exact unless its work heads past the composable one's, composable directly above ${EXACT_MAX_ROWS / 1000}k patches`,
+  }),
   'coreset-exact': flag('short for --coreset-method exact: the PatchCore-exact bank'),
   ...fromSetting(SEED),
   ...fromSetting(SCORE_KIND),
@@ -62,12 +102,18 @@ export const MODEL_OPTIONS = {
   reweight: flag('PatchCore eq. 7 image-score reweighting with b = --b'),
   ...fromSetting(SIGMA),
   ...fromSetting(RESIZE, { shown: `the preset's (${D.preprocess.resize})` }),
-  crop: custom(CROP.arg, CROP.help, undefined as number | 'none' | undefined, (s, f) => {
-    if (s === 'none') return 'none' as const;
-    const n = Number(s);
-    if (!withinBounds(CROP, n)) throw invalid(f, CROP.expected, Number.isFinite(n) ? n : s);
-    return n;
-  }, { shown: `the preset's (${D.preprocess.crop})`, key: CROP.key }),
+  crop: custom(
+    CROP.arg,
+    CROP.help,
+    undefined as number | 'none' | undefined,
+    (s, f) => {
+      if (s === 'none') return 'none' as const;
+      const n = Number(s);
+      if (!withinBounds(CROP, n)) throw invalid(f, CROP.expected, Number.isFinite(n) ? n : s);
+      return n;
+    },
+    { shown: `the preset's (${D.preprocess.crop})`, key: CROP.key },
+  ),
   ...fromSetting(FEATURE_DIM, { shown: '0' }),
   ...BACKGROUND_OPTIONS,
   ...fromSetting(FOREGROUND),
@@ -107,7 +153,15 @@ export function scoringFlags(v: Pick<ModelValues, 'score' | 'k' | 'b' | 'squared
 
 /** --background turns removal on; any --bg-* flag implies it. Null when off. */
 export function backgroundFlags(v: BackgroundValues): BackgroundConfig | null {
-  if (!v.background && v['bg-range'] === undefined && v['bg-morph'] === undefined && v['bg-filter'] === undefined && v['bg-size'] === undefined && !v['bg-connected']) return null;
+  if (
+    !v.background &&
+    v['bg-range'] === undefined &&
+    v['bg-morph'] === undefined &&
+    v['bg-filter'] === undefined &&
+    v['bg-size'] === undefined &&
+    !v['bg-connected']
+  )
+    return null;
   const cfg: BackgroundConfig = {
     range: v['bg-range'] ?? DEFAULT_BACKGROUND.range,
     morph: v['bg-morph'] ?? DEFAULT_BACKGROUND.morph,
@@ -121,7 +175,10 @@ export function backgroundFlags(v: BackgroundValues): BackgroundConfig | null {
 
 /** A comma-separated flag value as its items; none at all is refused as `expected`. */
 export function split(s: string, flag = 'the list', expected = 'a comma-separated list'): string[] {
-  const items = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const items = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (items.length === 0) throw invalid(flag, expected, s);
   return items;
 }

@@ -54,7 +54,10 @@ export function text(arg: string, help: string, extra: Extra = {}): Option<strin
 
 export function required(arg: string, help: string, expected: string): Option<string> {
   return {
-    kind: 'string', arg, help, shown: 'required',
+    kind: 'string',
+    arg,
+    help,
+    shown: 'required',
     read: (raw, f) => {
       if (typeof raw !== 'string' || raw === '') throw invalid(f, expected, raw);
       return raw;
@@ -67,9 +70,20 @@ export function withDefault(arg: string, help: string, fallback: string, extra: 
 }
 
 /** A number checked by `ok`; the raw text must be a plain finite number. */
-export function number<D extends number | undefined>(arg: string, help: string, expected: string, fallback: D, ok: (x: number) => boolean, extra: Extra = {}): Option<number | D> {
+export function number<D extends number | undefined>(
+  arg: string,
+  help: string,
+  expected: string,
+  fallback: D,
+  ok: (x: number) => boolean,
+  extra: Extra = {},
+): Option<number | D> {
   return {
-    kind: 'string', arg, help, shown: fallback === undefined ? undefined : String(fallback), ...extra,
+    kind: 'string',
+    arg,
+    help,
+    shown: fallback === undefined ? undefined : String(fallback),
+    ...extra,
     read: (raw, f) => {
       if (raw === undefined) return fallback;
       const x = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
@@ -79,14 +93,25 @@ export function number<D extends number | undefined>(arg: string, help: string, 
   };
 }
 
-export function integer<D extends number | undefined>(arg: string, help: string, lo: number, hi: number, fallback: D, extra: Extra & { expected?: string } = {}): Option<number | D> {
+export function integer<D extends number | undefined>(
+  arg: string,
+  help: string,
+  lo: number,
+  hi: number,
+  fallback: D,
+  extra: Extra & { expected?: string } = {},
+): Option<number | D> {
   const expected = extra.expected ?? (hi === Infinity ? (lo === 0 ? 'a non-negative integer' : `an integer >= ${lo}`) : `an integer ${lo}..${hi}`);
   return number(arg, help, expected, fallback, (x) => Number.isInteger(x) && x >= lo && x <= hi, extra);
 }
 
 export function choice<C extends string>(arg: string, help: string, choices: readonly C[], fallback: C, extra: Extra = {}): Option<C> {
   return {
-    kind: 'string', arg: arg || choices.join('|'), help, shown: fallback, ...extra,
+    kind: 'string',
+    arg: arg || choices.join('|'),
+    help,
+    shown: fallback,
+    ...extra,
     read: (raw, f) => {
       if (raw === undefined) return fallback;
       if (!choices.includes(raw as C)) throw invalid(f, oneOf(choices), raw);
@@ -102,7 +127,14 @@ export function custom<T, D>(arg: string, help: string, fallback: D, parse: (raw
 
 /** A flag given any number of times: each value parsed on its own, in order. */
 export function repeated<T>(arg: string, help: string, parse: (raw: string, flag: string) => T, extra: Extra = {}): Option<T[]> {
-  return { kind: 'string', multiple: true, arg, help: `${help} (repeatable)`, ...extra, read: (raw, f) => (Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : []).map((r) => parse(r, f)) };
+  return {
+    kind: 'string',
+    multiple: true,
+    arg,
+    help: `${help} (repeatable)`,
+    ...extra,
+    read: (raw, f) => (Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : []).map((r) => parse(r, f)),
+  };
 }
 
 /**
@@ -111,19 +143,28 @@ export function repeated<T>(arg: string, help: string, parse: (raw: string, flag
  * another way (`the preset's (0.005)`).
  */
 export function fromSetting<const F extends string, D extends number | undefined>(s: NumberSetting<F, D>, extra?: Extra): Record<F, Option<number | D>>;
-export function fromSetting<const F extends string, C extends string, D extends C | undefined>(s: EnumSetting<F, C, D>, extra?: Extra): Record<F, Option<C | D>>;
+export function fromSetting<const F extends string, C extends string, D extends C | undefined>(
+  s: EnumSetting<F, C, D>,
+  extra?: Extra,
+): Record<F, Option<C | D>>;
 export function fromSetting(s: NumberSetting | EnumSetting, extra: Extra = {}): Record<string, Option<unknown>> {
   const shown = s.default === undefined ? undefined : String(s.default);
-  const option: Option<unknown> = s.type === 'number'
-    ? number(s.arg, s.help, s.expected, s.default, (x) => withinBounds(s, x), { key: s.key, shown, ...extra })
-    : {
-        kind: 'string', arg: s.arg, help: s.help, key: s.key, shown, ...extra,
-        read: (raw, f) => {
-          if (raw === undefined) return s.default;
-          if (!isMember(s, raw)) throw invalid(f, s.expected, raw);
-          return raw;
-        },
-      };
+  const option: Option<unknown> =
+    s.type === 'number'
+      ? number(s.arg, s.help, s.expected, s.default, (x) => withinBounds(s, x), { key: s.key, shown, ...extra })
+      : {
+          kind: 'string',
+          arg: s.arg,
+          help: s.help,
+          key: s.key,
+          shown,
+          ...extra,
+          read: (raw, f) => {
+            if (raw === undefined) return s.default;
+            if (!isMember(s, raw)) throw invalid(f, s.expected, raw);
+            return raw;
+          },
+        };
   return { [s.flag]: option };
 }
 
@@ -137,7 +178,9 @@ export const COMMON = {
 /** Parse `argv` against the table: every value converted and checked, or one UserError. */
 export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: string[]): { values: Values<O & typeof COMMON>; positionals: string[] } {
   const all: Options = { ...spec.options, ...COMMON };
-  const config = Object.fromEntries(Object.entries(all).map(([k, o]) => [k, { type: o.kind, ...(o.multiple ? { multiple: true } : {}), ...(k === 'help' ? { short: 'h' } : {}) }]));
+  const config = Object.fromEntries(
+    Object.entries(all).map(([k, o]) => [k, { type: o.kind, ...(o.multiple ? { multiple: true } : {}), ...(k === 'help' ? { short: 'h' } : {}) }]),
+  );
   let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: joinNegatives(argv, all), options: config as never, allowPositionals: true, strict: true }) as typeof parsed;
@@ -145,7 +188,8 @@ export function parseCommand<O extends Options>(spec: CommandSpec<O>, argv: stri
     throw parseError(e as Error & { code?: string }, spec.name, Object.keys(all));
   }
   if (parsed.values.help) return { values: { help: true } as Values<O & typeof COMMON>, positionals: [] };
-  if (!spec.positionals && parsed.positionals.length) throw new UserError(`patchcore ${spec.name}: unexpected argument '${parsed.positionals[0]}' (run 'patchcore ${spec.name} --help')`);
+  if (!spec.positionals && parsed.positionals.length)
+    throw new UserError(`patchcore ${spec.name}: unexpected argument '${parsed.positionals[0]}' (run 'patchcore ${spec.name} --help')`);
   const values: Record<string, unknown> = {};
   for (const [k, o] of Object.entries(all)) values[k] = o.read(parsed.values[k], `--${k}`);
   return { values: values as Values<O & typeof COMMON>, positionals: parsed.positionals };
@@ -216,7 +260,10 @@ function signature(name: string, o: Option<unknown>): string {
 }
 
 export function helpText<O extends Options>(spec: CommandSpec<O>): string {
-  const rows = Object.entries({ ...spec.options, ...COMMON }).map(([k, o]) => [signature(k, o), o.help + (o.shown && o.shown !== 'required' ? ` (default ${o.shown})` : '')]);
+  const rows = Object.entries({ ...spec.options, ...COMMON }).map(([k, o]) => [
+    signature(k, o),
+    o.help + (o.shown && o.shown !== 'required' ? ` (default ${o.shown})` : ''),
+  ]);
   const width = Math.min(28, Math.max(...rows.map((r) => r[0].length)) + 2);
   const lines = rows.map(([s, h]) => (s.length + 2 > width ? `  ${s}\n  ${' '.repeat(width)}${h}` : `  ${s.padEnd(width)}${h}`));
   return `patchcore ${spec.name} ${spec.usage}\n${spec.about.replace(/^/gm, '  ')}\n\nOptions:\n${lines.join('\n')}\n`;
@@ -226,7 +273,9 @@ export function helpText<O extends Options>(spec: CommandSpec<O>): string {
 export function markdownTable<O extends Options>(spec: CommandSpec<O>): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   const elsewhere = new Set(spec.documentedAt?.options ?? []);
-  const rows = Object.entries(spec.options).filter(([k]) => !elsewhere.has(k)).map(([k, o]) => `| \`${cell(signature(k, o))}\` | ${cell(o.help)} | ${o.shown ? cell(o.shown) : ''} |`);
+  const rows = Object.entries(spec.options)
+    .filter(([k]) => !elsewhere.has(k))
+    .map(([k, o]) => `| \`${cell(signature(k, o))}\` | ${cell(o.help)} | ${o.shown ? cell(o.shown) : ''} |`);
   return ['| option | meaning | default |', '|---|---|---|', ...rows].join('\n');
 }
 

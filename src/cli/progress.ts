@@ -22,7 +22,8 @@ export function makeProgress(quiet: boolean): (stage: string, done: number, tota
  * report (or the start) to its own last report. `summary()` is e.g. "features 37.1 s, coreset 20.3 s".
  */
 export function timeStages(inner: (stage: string, done: number, total: number) => void) {
-  const t0 = Date.now(), last = new Map<string, number>();
+  const t0 = Date.now(),
+    last = new Map<string, number>();
   let prevEnd = t0;
   const start = new Map<string, number>();
   return {

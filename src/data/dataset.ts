@@ -8,9 +8,9 @@ export const IMAGE_EXT = /\.(png|jpe?g|tiff?|webp)$/i;
 
 export interface TestItem {
   file: string;
-  defect: string;        // 'good' or the defect type folder
+  defect: string; // 'good' or the defect type folder
   label: 0 | 1;
-  mask?: string;         // ground-truth mask, when the dataset has one
+  mask?: string; // ground-truth mask, when the dataset has one
 }
 
 export interface Dataset {
@@ -30,7 +30,10 @@ async function isDir(p: string): Promise<boolean> {
 
 export async function listImages(dir: string): Promise<string[]> {
   const names = await fs.readdir(dir);
-  return names.filter((n) => IMAGE_EXT.test(n)).sort().map((n) => path.join(dir, n));
+  return names
+    .filter((n) => IMAGE_EXT.test(n))
+    .sort()
+    .map((n) => path.join(dir, n));
 }
 
 /** Good training images: DIR/train/good when present, else the images directly in DIR. */
@@ -77,7 +80,12 @@ async function labelledFolders(testDir: string, dir: string): Promise<{ test: Te
       if (item.label) {
         const stem = path.basename(file).replace(IMAGE_EXT, '');
         const m = path.join(dir, 'ground_truth', t, `${stem}_mask.png`);
-        if (await fs.stat(m).then(() => true, () => false)) {
+        if (
+          await fs.stat(m).then(
+            () => true,
+            () => false,
+          )
+        ) {
           item.mask = m;
           hasMasks = true;
         }

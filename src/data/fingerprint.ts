@@ -16,6 +16,12 @@ export async function trainingFingerprint(files: string[]): Promise<TrainingFing
   const abs = files.map((f) => path.resolve(f));
   const root = commonFolder(abs.map((f) => path.dirname(f)));
   // size -1 where there is no file to stat: the browser page's images live in memory, not on a disk
-  const lines = await Promise.all(abs.map(async (f) => `${path.relative(root, f).split(path.sep).join('/')}\t${(await fs.stat(f).catch(() => null))?.size ?? -1}`));
-  return { images: files.length, sha256: sha256(new TextEncoder().encode(lines.sort().join('\n'))), method: 'sha256 of sorted "relative/name<TAB>bytes" lines' };
+  const lines = await Promise.all(
+    abs.map(async (f) => `${path.relative(root, f).split(path.sep).join('/')}\t${(await fs.stat(f).catch(() => null))?.size ?? -1}`),
+  );
+  return {
+    images: files.length,
+    sha256: sha256(new TextEncoder().encode(lines.sort().join('\n'))),
+    method: 'sha256 of sorted "relative/name<TAB>bytes" lines',
+  };
 }

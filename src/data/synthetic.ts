@@ -88,7 +88,17 @@ function dust(lum: Float32Array, size: number, rng: Rng, cx: number, cy: number,
  * A straight (scratch) or jagged (crack) line on the object: it starts mid-ring and runs roughly
  * along the ring, so it stays on the part; pixels off the part are skipped, not drawn.
  */
-function line(lum: Float32Array, mask: Uint8Array, size: number, rng: Rng, inside: (x: number, y: number) => boolean, ring: { cx: number; cy: number; r: number }, value: number, width: number, jagged: boolean): void {
+function line(
+  lum: Float32Array,
+  mask: Uint8Array,
+  size: number,
+  rng: Rng,
+  inside: (x: number, y: number) => boolean,
+  ring: { cx: number; cy: number; r: number },
+  value: number,
+  width: number,
+  jagged: boolean,
+): void {
   const phi = rng.next() * 2 * Math.PI;
   let x = ring.cx + Math.cos(phi) * ring.r;
   let y = ring.cy + Math.sin(phi) * ring.r;
@@ -134,8 +144,7 @@ export function syntheticPlan(o: SyntheticOptions = {}): SyntheticEntry[] {
   for (let i = 0; i < train; i++) out.push({ split: 'train', kind: 'good', seed: seed * 100003 + i, name: name(i) });
   for (let i = 0; i < testGood; i++) out.push({ split: 'test', kind: 'good', seed: seed * 100003 + 1000 + i, name: name(i) });
   let s = 2000;
-  for (const kind of DEFECT_KINDS)
-    for (let i = 0; i < testPerDefect; i++) out.push({ split: 'test', kind, seed: seed * 100003 + s++, name: name(i) });
+  for (const kind of DEFECT_KINDS) for (let i = 0; i < testPerDefect; i++) out.push({ split: 'test', kind, seed: seed * 100003 + s++, name: name(i) });
   return out;
 }
 
@@ -156,5 +165,8 @@ export async function writeSyntheticDataset(dir: string, o: SyntheticOptions = {
 export async function encodeMask(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
   const px = Buffer.alloc(mask.length);
   for (let i = 0; i < mask.length; i++) px[i] = mask[i] ? 255 : 0;
-  return sharp(px, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  return sharp(px, { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
 }

@@ -44,10 +44,16 @@ export function inputSize(model: PatchCore): { H: number; W: number } {
   const { resize, crop } = model.config.preprocess;
   if (crop === 'none') {
     const s = model.config.inputSize;
-    if (!s) throw new UserError(`export needs a fixed input size, but this model's training images had different sizes with --crop none (or it was fitted by an older version); refit with --crop N, or on images of one size`);
+    if (!s)
+      throw new UserError(
+        `export needs a fixed input size, but this model's training images had different sizes with --crop none (or it was fitted by an older version); refit with --crop N, or on images of one size`,
+      );
     return { H: s.height, W: s.width };
   }
-  if (crop > resize) throw new UserError(`export needs a square input, but crop ${crop} > resize ${resize} gives non-square crops of non-square images; refit with --crop <= --resize`);
+  if (crop > resize)
+    throw new UserError(
+      `export needs a square input, but crop ${crop} > resize ${resize} gives non-square crops of non-square images; refit with --crop <= --resize`,
+    );
   return { H: crop, W: crop };
 }
 
@@ -59,7 +65,8 @@ async function probeGrid(model: PatchCore, H: number, W: number): Promise<Featur
   return { c1, c2, h, w, dh, dw };
 }
 
-const MASK_SEMANTICS = 'Patches off the foreground (the PCA mask of the training patches, closed and dilated on the patch grid) score 0, in the score and the map.';
+const MASK_SEMANTICS =
+  'Patches off the foreground (the PCA mask of the training patches, closed and dilated on the patch grid) score 0, in the score and the map.';
 
 export async function exportModel(model: PatchCore, opts: ExportOptions = {}): Promise<ExportResult> {
   const { config } = model;
@@ -130,11 +137,19 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
     normalization: config.normalization,
     scoring: config.scoring,
     semantics: scoreSemantics(config.scoring) + (keep ? ` ${MASK_SEMANTICS}` : ''),
-    ...(keep && config.foreground ? { foreground: { mask: 'pca' as const, reason: config.foreground.reason, close: config.foreground.close, dilate: config.foreground.dilate } } : {}),
+    ...(keep && config.foreground
+      ? { foreground: { mask: 'pca' as const, reason: config.foreground.reason, close: config.foreground.close, dilate: config.foreground.dilate } }
+      : {}),
     backbone: config.backbone,
     bank: { size: bank.size, dim: bank.dim, sha256: config.bank.sha256 },
     fp16: opts.fp16 === true,
   };
   const bankBytes = bank.data.byteLength + (usesNeighbourTable(config.scoring) ? bank.size * config.scoring.b * 4 : 0);
-  return { bytes, fp32Bytes: opts.fp16 ? fp32Bytes : undefined, sidecar, sizes: { total: bytes.byteLength, backbone: bbBytes.byteLength, bank: bankBytes }, fp16Values };
+  return {
+    bytes,
+    fp32Bytes: opts.fp16 ? fp32Bytes : undefined,
+    sidecar,
+    sizes: { total: bytes.byteLength, backbone: bbBytes.byteLength, bank: bankBytes },
+    fp16Values,
+  };
 }

@@ -11,7 +11,9 @@ const DOUBLE = 11;
 /** The RGB-range mask is computed on the original image, which the graph never sees. */
 export function checkExportable(fg: ForegroundConfig | undefined): void {
   if (fg?.mask === 'range')
-    throw new UserError(`the model scores with the RGB-range foreground mask (--foreground ${fg.requested}), which is computed on the original image before the resize, and the ONNX graph only sees the resized input; refit with --foreground pca, auto or off to export`);
+    throw new UserError(
+      `the model scores with the RGB-range foreground mask (--foreground ${fg.requested}), which is computed on the original image before the resize, and the ONNX graph only sees the resized input; refit with --foreground pca, auto or off to export`,
+    );
 }
 
 /**

@@ -54,7 +54,13 @@ export function convertToFp16(graph: onnxProto.onnx.IGraphProto): number {
     t.dataType = FLOAT16;
     t.rawData = new Uint8Array(half.buffer);
     t.floatData = [];
-    casts.push({ opType: 'Cast', input: [t.name], output: [name], name: `${name}__cast`, attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }] });
+    casts.push({
+      opType: 'Cast',
+      input: [t.name],
+      output: [name],
+      name: `${name}__cast`,
+      attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }],
+    });
     converted += values.length;
   }
   graph.node = [...casts, ...(graph.node ?? [])];

@@ -9,7 +9,11 @@ import { axisMatrix } from '../scoring/anomaly-map.js';
 export function normaliseNodes(g: GraphBuilder, input: string, pre: PreprocessConfig, out: string): string {
   const x = g.op('Transpose', [g.op('Cast', [input], { to: 1 })], { perm: [0, 3, 1, 2] });
   const mean = g.init(g.fresh('mean'), [1, 3, 1, 1], Float32Array.from(pre.mean));
-  const invStd = g.init(g.fresh('inv_std'), [1, 3, 1, 1], Float32Array.from(pre.std, (s) => 1 / s));
+  const invStd = g.init(
+    g.fresh('inv_std'),
+    [1, 3, 1, 1],
+    Float32Array.from(pre.std, (s) => 1 / s),
+  );
   const scaled = g.op('Div', [x, g.scalar(g.fresh('c255'), 255)]);
   return g.op('Mul', [g.op('Sub', [scaled, mean]), invStd], {}, out);
 }

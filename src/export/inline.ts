@@ -33,7 +33,8 @@ export function inlineBackbone(graph: Graph, bytes: Uint8Array, layers: [string,
   const image = imageInputs[0].name!;
   const rename = (n: string) => (n === '' ? '' : n === image ? input : BACKBONE_PREFIX + n);
   for (const n of bg.node ?? []) {
-    if ((n.attribute ?? []).some((a) => a.g || a.graphs?.length)) throw new UserError(`backbone node ${n.name} (${n.opType}) holds a subgraph; export cannot inline control flow`);
+    if ((n.attribute ?? []).some((a) => a.g || a.graphs?.length))
+      throw new UserError(`backbone node ${n.name} (${n.opType}) holds a subgraph; export cannot inline control flow`);
     n.input = (n.input ?? []).map(rename);
     n.output = (n.output ?? []).map(rename);
     n.name = BACKBONE_PREFIX + (n.name ?? '');

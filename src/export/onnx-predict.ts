@@ -68,7 +68,9 @@ export class OnnxPredictor {
     const { cropped, geometry } = await preprocess(image, s.preprocess);
     const [h, w] = (s.input.layout === 'NHWC' ? s.input.dims.slice(1, 3) : s.input.dims.slice(2, 4)).map(Number);
     if (cropped.width !== w || cropped.height !== h)
-      throw new UserError(`image ${img.width}x${img.height} ${s.preprocess.crop === 'none' ? 'resizes' : 'crops'} to ${cropped.width}x${cropped.height}, but the graph takes ${w}x${h}`);
+      throw new UserError(
+        `image ${img.width}x${img.height} ${s.preprocess.crop === 'none' ? 'resizes' : 'crops'} to ${cropped.width}x${cropped.height}, but the graph takes ${w}x${h}`,
+      );
     // uint8 input is HWC RGB bytes, exactly RgbImage's layout
     return { data: s.input.dtype === 'uint8' ? cropped.data : normalise(cropped, s.preprocess).data, geometry };
   }
@@ -95,7 +97,13 @@ export class OnnxPredictor {
     const normalized = this.threshold === s.threshold ? out.normalized[0] : normalizeScore(score, this.threshold, s.normalization.scale);
     let original: ScoreMap | undefined;
     return {
-      score, normalized, anomalous: score > this.threshold, threshold: this.threshold, modelId: s.model_id, map, geometry,
+      score,
+      normalized,
+      anomalous: score > this.threshold,
+      threshold: this.threshold,
+      modelId: s.model_id,
+      map,
+      geometry,
       get mapOriginal() {
         return (original ??= toOriginal(map, geometry));
       },

@@ -23,7 +23,12 @@ export interface OnnxSidecar {
   createdAt: string;
   input: { name: 'image'; dtype: 'float32' | 'uint8'; layout: 'NCHW' | 'NHWC'; dims: (string | number)[]; description: string };
   /** `anomalous` (bool): graphs exported before it existed lack it. */
-  outputs: { score: { dims: (string | number)[] }; normalized: { dims: (string | number)[] }; anomalous?: { dims: (string | number)[] }; anomaly_map: { dims: (string | number)[] } };
+  outputs: {
+    score: { dims: (string | number)[] };
+    normalized: { dims: (string | number)[] };
+    anomalous?: { dims: (string | number)[] };
+    anomaly_map: { dims: (string | number)[] };
+  };
   /** The model.json this graph was exported from (PatchCore.modelId). */
   model_id: string;
   /** Done by the caller, in this order: background removal (if set), resize, center crop, then (float input only) normalise. */
@@ -49,9 +54,11 @@ export function scoreSemantics(s: ScoringConfig): string {
   const d = s.squared ? 'squared Euclidean distance' : 'Euclidean distance';
   const patch = scoringRule(s.kind).describe(s, d);
   const image = s.reweight ? `the maximum patch score times the PatchCore eq. 7 weight (b = ${s.b})` : 'the maximum patch score';
-  return `Patch score: ${patch}. score = ${image}; anomalous when score > threshold. ` +
+  return (
+    `Patch score: ${patch}. score = ${image}; anomalous when score > threshold. ` +
     `normalized = 1 / (1 + exp(-(score - threshold) / scale)): 0.5 at the threshold, monotone in the score. ` +
-    `anomaly_map = patch scores bilinearly upsampled (align_corners=false) to the crop size, then Gaussian-blurred (sigma ${s.sigma}, scipy 'reflect' border).`;
+    `anomaly_map = patch scores bilinearly upsampled (align_corners=false) to the crop size, then Gaussian-blurred (sigma ${s.sigma}, scipy 'reflect' border).`
+  );
 }
 
 export async function readSidecar(file: string): Promise<OnnxSidecar> {
@@ -67,7 +74,8 @@ export async function readSidecar(file: string): Promise<OnnxSidecar> {
   } catch {
     throw new UserError(`${file}: not valid JSON`);
   }
-  if (s?.format !== ONNX_SIDECAR_FORMAT) throw new UserError(`${file}: format '${String(s?.format)}' is not supported (expects '${ONNX_SIDECAR_FORMAT}'); re-export the model`);
+  if (s?.format !== ONNX_SIDECAR_FORMAT)
+    throw new UserError(`${file}: format '${String(s?.format)}' is not supported (expects '${ONNX_SIDECAR_FORMAT}'); re-export the model`);
   return s;
 }
 

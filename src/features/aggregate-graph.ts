@@ -116,7 +116,10 @@ export class GraphAggregator {
       this.sessions.delete(key); // the next call tries again
       throw err;
     });
-    const out = await s.run({ shallow: new ort.Tensor('float32', maps.shallow.data, maps.shallow.dims), deep: new ort.Tensor('float32', maps.deep.data, maps.deep.dims) });
+    const out = await s.run({
+      shallow: new ort.Tensor('float32', maps.shallow.data, maps.shallow.dims),
+      deep: new ort.Tensor('float32', maps.deep.data, maps.deep.dims),
+    });
     return { gridH: h, gridW: w, dim, count: h * w, data: out.rows.data as Float32Array };
   }
 }

@@ -62,8 +62,7 @@ function hsumTransposed(src: Float32Array, c: number, h: number, w: number, dst:
       const x1 = Math.min(x0 + TILE, w);
       for (let ch = 0; ch < c; ch++) {
         const s = ch * count + r;
-        for (let x = x0; x < x1; x++)
-          dst[(r + x) * c + ch] = src[s + x] + (x > 0 ? src[s + x - 1] : 0) + (x < w - 1 ? src[s + x + 1] : 0);
+        for (let x = x0; x < x1; x++) dst[(r + x) * c + ch] = src[s + x] + (x > 0 ? src[s + x - 1] : 0) + (x < w - 1 ? src[s + x + 1] : 0);
       }
     }
   }

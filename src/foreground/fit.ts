@@ -45,7 +45,12 @@ export function fitForeground(store: FeatureStore, images: GridOf[], o: Foregrou
   const pca = learnPcaMask(store, images, o.seed ?? 0);
   const stats = `separation ${pca.separation.toFixed(3)} (>= ${AUTO_RULE.separation}), agreement ${pca.agreement === null ? 'n/a' : pca.agreement.toFixed(3)} (>= ${AUTO_RULE.agreement}), foreground ${(100 * pca.share).toFixed(1)} % of patches`;
   if (o.mode === 'pca') return { requested: 'pca', mask: 'pca', reason: `PCA mask (asked for): ${stats}`, ...MORPHOLOGY, pca };
-  const stable = pca.separation >= AUTO_RULE.separation && pca.agreement !== null && pca.agreement >= AUTO_RULE.agreement && pca.share >= AUTO_RULE.minShare && pca.share <= AUTO_RULE.maxShare;
+  const stable =
+    pca.separation >= AUTO_RULE.separation &&
+    pca.agreement !== null &&
+    pca.agreement >= AUTO_RULE.agreement &&
+    pca.share >= AUTO_RULE.minShare &&
+    pca.share <= AUTO_RULE.maxShare;
   return { requested: 'auto', mask: stable ? 'pca' : 'none', reason: `${stable ? 'PCA mask on' : 'off'}: ${stats}`, ...MORPHOLOGY, ...(stable ? { pca } : {}) };
 }
 
@@ -59,7 +64,10 @@ export function learnPcaMask(store: FeatureStore, images: GridOf[], seed: number
   const t = project(sample, take, D, pc.mean, pc.axis);
   // the object is the positive side: border patches are background, so they must average below the rest
   const border = borderRows(images, store.count);
-  let sb = 0, nb = 0, si = 0, ni = 0;
+  let sb = 0,
+    nb = 0,
+    si = 0,
+    ni = 0;
   rows.forEach((r, i) => (border[r] ? ((sb += t[i]), nb++) : ((si += t[i]), ni++)));
   const flip = nb > 0 && ni > 0 && sb / nb > si / ni;
   if (flip) {
@@ -109,7 +117,8 @@ export function meanIoU(masks: Uint8Array[]): number {
   const major = Uint8Array.from(votes, (v) => (2 * v >= masks.length ? 1 : 0));
   let sum = 0;
   for (const m of masks) {
-    let both = 0, either = 0;
+    let both = 0,
+      either = 0;
     for (let i = 0; i < n; i++) {
       both += m[i] & major[i];
       either += m[i] | major[i];

@@ -56,13 +56,16 @@ export function pcaRaw(f: PatchFeatures, m: Pick<PcaMask, 'axis' | 'offset' | 'c
  */
 export function rangeRaw(img: RgbImage, g: Geometry, gridH: number, gridW: number, r: BgRange): Uint8Array {
   const out = new Uint8Array(gridH * gridW);
-  const sx = g.origW / g.resizedW, sy = g.origH / g.resizedH;
+  const sx = g.origW / g.resizedW,
+    sy = g.origH / g.resizedH;
   const span = (c: number, cells: number, crop: number, off: number, s: number, max: number) => {
-    const a = Math.floor((off + (c * crop) / cells) * s), b = Math.ceil((off + ((c + 1) * crop) / cells) * s);
+    const a = Math.floor((off + (c * crop) / cells) * s),
+      b = Math.ceil((off + ((c + 1) * crop) / cells) * s);
     return [Math.min(max - 1, Math.max(0, a)), Math.min(max, Math.max(a + 1, b))];
   };
   const { data, width } = img;
-  const [l0, l1, l2] = r.lo, [h0, h1, h2] = r.hi;
+  const [l0, l1, l2] = r.lo,
+    [h0, h1, h2] = r.hi;
   for (let y = 0; y < gridH; y++) {
     const [y0, y1] = span(y, gridH, g.cropH, g.cropY, sy, img.height);
     for (let x = 0; x < gridW; x++) {
@@ -70,7 +73,9 @@ export function rangeRaw(img: RgbImage, g: Geometry, gridH: number, gridW: numbe
       let fg = 0;
       for (let yy = y0; yy < y1; yy++)
         for (let xx = x0, i = (yy * width + x0) * 3; xx < x1; xx++, i += 3) {
-          const a = data[i], b = data[i + 1], c = data[i + 2];
+          const a = data[i],
+            b = data[i + 1],
+            c = data[i + 2];
           if (!(a >= l0 && a <= h0 && b >= l1 && b <= h1 && c >= l2 && c <= h2)) fg++;
         }
       out[y * gridW + x] = fg >= RANGE_CELL_SHARE * (y1 - y0) * (x1 - x0) ? 1 : 0;

@@ -26,8 +26,10 @@ export function principalAxis(rows: Float32Array, n: number, dim: number, o: { m
   let v = Float64Array.from({ length: dim }, () => rng.normal());
   normalise(v);
   const t = new Float64Array(n);
-  const maxIt = o.maxIterations ?? 300, tol = o.tol ?? 1e-12;
-  let variance = 0, it = 0;
+  const maxIt = o.maxIterations ?? 300,
+    tol = o.tol ?? 1e-12;
+  let variance = 0,
+    it = 0;
   for (; it < maxIt; it++) {
     project(rows, n, dim, mean, v, t);
     const w = new Float64Array(dim);
@@ -78,7 +80,9 @@ export interface OtsuSplit {
  * cut that maximises the between-class variance. The cut is a bin's upper edge.
  */
 export function otsu(values: ArrayLike<number>, bins = 256): OtsuSplit {
-  let lo = Infinity, hi = -Infinity, sum = 0;
+  let lo = Infinity,
+    hi = -Infinity,
+    sum = 0;
   for (let i = 0; i < values.length; i++) {
     lo = Math.min(lo, values[i]);
     hi = Math.max(hi, values[i]);
@@ -87,7 +91,8 @@ export function otsu(values: ArrayLike<number>, bins = 256): OtsuSplit {
   const n = values.length;
   if (!(hi > lo)) return { cut: hi, separation: 0 };
   const width = (hi - lo) / bins;
-  const count = new Float64Array(bins), total = new Float64Array(bins);
+  const count = new Float64Array(bins),
+    total = new Float64Array(bins);
   let sq = 0;
   for (let i = 0; i < n; i++) {
     const b = Math.min(bins - 1, Math.floor((values[i] - lo) / width));
@@ -95,13 +100,18 @@ export function otsu(values: ArrayLike<number>, bins = 256): OtsuSplit {
     total[b] += values[i];
     sq += values[i] * values[i];
   }
-  const mu = sum / n, variance = sq / n - mu * mu;
-  let best = -1, cut = lo, w0 = 0, s0 = 0;
+  const mu = sum / n,
+    variance = sq / n - mu * mu;
+  let best = -1,
+    cut = lo,
+    w0 = 0,
+    s0 = 0;
   for (let b = 0; b < bins - 1; b++) {
     w0 += count[b];
     s0 += total[b];
     if (w0 === 0 || w0 === n) continue;
-    const m0 = s0 / w0, m1 = (sum - s0) / (n - w0);
+    const m0 = s0 / w0,
+      m1 = (sum - s0) / (n - w0);
     const between = (w0 / n) * (1 - w0 / n) * (m0 - m1) ** 2;
     if (between > best) {
       best = between;

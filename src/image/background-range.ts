@@ -92,7 +92,9 @@ export function rangeMask(img: RgbImage, r: BgRange): Uint8Array {
   const [l0, l1, l2] = r.lo;
   const [h0, h1, h2] = r.hi;
   for (let p = 0, i = 0; p < mask.length; p++, i += 3) {
-    const a = data[i], b = data[i + 1], c = data[i + 2];
+    const a = data[i],
+      b = data[i + 1],
+      c = data[i + 2];
     mask[p] = a >= l0 && a <= h0 && b >= l1 && b <= h1 && c >= l2 && c <= h2 ? 1 : 0;
   }
   return mask;

@@ -37,7 +37,7 @@ export interface BackgroundConfig {
 export interface BackgroundResult {
   image: RgbImage;
   mask: Uint8Array; // 1 = background, w*h
-  range: BgRange;   // the range used (the estimate when cfg.range is 'auto')
+  range: BgRange; // the range used (the estimate when cfg.range is 'auto')
 }
 
 /** The paper's range and its best filter (average 11×11); morph 5 closes 1–4 px dust specks. */
@@ -140,18 +140,16 @@ export async function backgroundFigure(img: RgbImage, cfg: BackgroundConfig): Pr
   const pw = Math.min(img.width, FIGURE_PANEL_MAX);
   const ph = Math.max(1, Math.round((img.height * pw) / img.width));
   const raw = { width: img.width, height: img.height, channels: 3 as const };
-  const panels = await Promise.all(
-    [img.data, maskRgb, bgOnly, image.data].map((d) =>
-      sharp(d, { raw }).resize(pw, ph, { fit: 'fill' }).raw().toBuffer(),
-    ),
-  );
+  const panels = await Promise.all([img.data, maskRgb, bgOnly, image.data].map((d) => sharp(d, { raw }).resize(pw, ph, { fit: 'fill' }).raw().toBuffer()));
   const W = 4 * pw + 3 * FIGURE_GAP;
   const canvas = new Uint8Array(W * ph * 3).fill(FIGURE_GAP_GRAY);
   panels.forEach((panel, k) => {
     const x0 = k * (pw + FIGURE_GAP);
     for (let y = 0; y < ph; y++) canvas.set(panel.subarray(y * pw * 3, (y + 1) * pw * 3), (y * W + x0) * 3);
   });
-  const png = await sharp(canvas, { raw: { width: W, height: ph, channels: 3 } }).png().toBuffer();
+  const png = await sharp(canvas, { raw: { width: W, height: ph, channels: 3 } })
+    .png()
+    .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.length);
 }
 
@@ -170,5 +168,9 @@ export async function resolveAutoRange(files: string[], cfg: BackgroundConfig | 
   for (let i = 0; i < files.length; i += step) ranges.push(estimateBgRange(await loadImage(files[Math.floor(i)])));
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const pick = (k: 'lo' | 'hi') => [0, 1, 2].map((c) => median(ranges.map((r) => r[k][c]))) as [number, number, number];
-  return { ...cfg, range: { lo: pick('lo'), hi: pick('hi') }, estimated: `auto: per-channel median of the border estimates of ${ranges.length} training images` };
+  return {
+    ...cfg,
+    range: { lo: pick('lo'), hi: pick('hi') },
+    estimated: `auto: per-channel median of the border estimates of ${ranges.length} training images`,
+  };
 }

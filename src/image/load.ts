@@ -30,7 +30,9 @@ export async function loadImage(file: string): Promise<RgbImage> {
     bytes = await fs.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read image ${file}: ${code === 'EISDIR' ? 'it is a directory, not an image file' : code === 'ENOENT' ? 'no such file' : 'unreadable'}`);
+    throw new UserError(
+      `cannot read image ${file}: ${code === 'EISDIR' ? 'it is a directory, not an image file' : code === 'ENOENT' ? 'no such file' : 'unreadable'}`,
+    );
   }
   return decodeImage(bytes, file);
 }
@@ -50,12 +52,17 @@ export async function loadMask(file: string): Promise<{ width: number; height: n
 
 /** Encode RGB to PNG bytes. */
 export async function encodePng(img: RgbImage): Promise<Buffer> {
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Encode a 0/1 mask as a black-and-white 8-bit PNG (255 = defect). */
 export async function encodeMaskPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
   const px = Buffer.alloc(mask.length);
   for (let i = 0; i < mask.length; i++) px[i] = mask[i] ? 255 : 0;
-  return sharp(px, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  return sharp(px, { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
 }

@@ -12,8 +12,7 @@ export async function alignedMask(file: string | undefined, g: Geometry): Promis
   const out = new Uint8Array(g.cropW * g.cropH);
   if (!file) return out;
   const m = await loadMask(file);
-  if (m.width !== g.origW || m.height !== g.origH)
-    throw new UserError(`${file}: mask is ${m.width}x${m.height} but its image is ${g.origW}x${g.origH}`);
+  if (m.width !== g.origW || m.height !== g.origH) throw new UserError(`${file}: mask is ${m.width}x${m.height} but its image is ${g.origW}x${g.origH}`);
   for (let y = 0; y < g.cropH; y++) {
     const sy = Math.min(m.height - 1, Math.floor(((y + g.cropY + 0.5) * m.height) / g.resizedH));
     for (let x = 0; x < g.cropW; x++) {

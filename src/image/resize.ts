@@ -22,7 +22,9 @@ function taps(inSize: number, outSize: number): Taps {
   const filterscale = Math.max(1, scale);
   const support = filterscale; // the triangle's support is 1
   const ksize = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(outSize), count = new Int32Array(outSize), k = new Int32Array(outSize * ksize);
+  const first = new Int32Array(outSize),
+    count = new Int32Array(outSize),
+    k = new Int32Array(outSize * ksize);
   const w = new Float64Array(ksize);
   for (let o = 0; o < outSize; o++) {
     const center = (o + 0.5) * scale;
@@ -48,7 +50,8 @@ function pass(src: Uint8Array, w: number, h: number, outW: number, outH: number,
     for (let x = 0; x < outW; x++) {
       const o = horizontal ? x : y;
       const base = horizontal ? (y * w + t.first[o]) * 3 : (t.first[o] * w + x) * 3;
-      const kb = o * t.ksize, n = t.count[o];
+      const kb = o * t.ksize,
+        n = t.count[o];
       for (let c = 0; c < 3; c++) {
         let acc = HALF;
         for (let i = 0, p = base + c; i < n; i++, p += step) acc += src[p] * t.k[kb + i];
@@ -65,19 +68,26 @@ function passX(src: Uint8Array, w: number, h: number, outW: number): Uint8Array 
   for (let y = 0; y < h; y++) {
     const row = y * w * 3;
     for (let x = 0, o = y * outW * 3; x < outW; x++, o += 3) {
-      const p = row + first[x] * 3, kb = x * ksize, c = count[x];
+      const p = row + first[x] * 3,
+        kb = x * ksize,
+        c = count[x];
       if (c === 2) {
-        const k0 = k[kb], k1 = k[kb + 1];
+        const k0 = k[kb],
+          k1 = k[kb + 1];
         out[o] = clip8(HALF + src[p] * k0 + src[p + 3] * k1);
         out[o + 1] = clip8(HALF + src[p + 1] * k0 + src[p + 4] * k1);
         out[o + 2] = clip8(HALF + src[p + 2] * k0 + src[p + 5] * k1);
       } else if (c === 3) {
-        const k0 = k[kb], k1 = k[kb + 1], k2 = k[kb + 2];
+        const k0 = k[kb],
+          k1 = k[kb + 1],
+          k2 = k[kb + 2];
         out[o] = clip8(HALF + src[p] * k0 + src[p + 3] * k1 + src[p + 6] * k2);
         out[o + 1] = clip8(HALF + src[p + 1] * k0 + src[p + 4] * k1 + src[p + 7] * k2);
         out[o + 2] = clip8(HALF + src[p + 2] * k0 + src[p + 5] * k1 + src[p + 8] * k2);
       } else {
-        let r = HALF, g = HALF, b = HALF;
+        let r = HALF,
+          g = HALF,
+          b = HALF;
         for (let i = 0, q = p; i < c; i++, q += 3) {
           const wt = k[kb + i];
           r += src[q] * wt;
@@ -100,14 +110,24 @@ function passX(src: Uint8Array, w: number, h: number, outW: number): Uint8Array 
  */
 function passY(src: Uint8Array, w: number, h: number, outH: number): Uint8Array {
   const { first, count, k, ksize } = taps(h, outH);
-  const n = w * 3, out = new Uint8Array(n * outH);
+  const n = w * 3,
+    out = new Uint8Array(n * outH);
   for (let y = 0; y < outH; y++) {
-    const kb = y * ksize, r0 = first[y] * n, o = y * n, c = count[y];
+    const kb = y * ksize,
+      r0 = first[y] * n,
+      o = y * n,
+      c = count[y];
     if (c === 2) {
-      const k0 = k[kb], k1 = k[kb + 1], r1 = r0 + n;
+      const k0 = k[kb],
+        k1 = k[kb + 1],
+        r1 = r0 + n;
       for (let j = 0; j < n; j++) out[o + j] = clip8(HALF + src[r0 + j] * k0 + src[r1 + j] * k1);
     } else if (c === 3) {
-      const k0 = k[kb], k1 = k[kb + 1], k2 = k[kb + 2], r1 = r0 + n, r2 = r1 + n;
+      const k0 = k[kb],
+        k1 = k[kb + 1],
+        k2 = k[kb + 2],
+        r1 = r0 + n,
+        r2 = r1 + n;
       for (let j = 0; j < n; j++) out[o + j] = clip8(HALF + src[r0 + j] * k0 + src[r1 + j] * k1 + src[r2 + j] * k2);
     } else {
       for (let j = 0; j < n; j++) {
@@ -138,5 +158,11 @@ export function resizeBilinear(img: RgbImage, width: number, height: number): Rg
 
 /** The same resize with the plain loop (`pass`): the reference the fast passes are tested equal to. */
 export function resizeBilinearPlain(img: RgbImage, width: number, height: number): RgbImage {
-  return twoPass(img, width, height, (s, w, h, o) => pass(s, w, h, o, h, true), (s, w, h, o) => pass(s, w, h, w, o, false));
+  return twoPass(
+    img,
+    width,
+    height,
+    (s, w, h, o) => pass(s, w, h, o, h, true),
+    (s, w, h, o) => pass(s, w, h, w, o, false),
+  );
 }

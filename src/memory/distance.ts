@@ -16,10 +16,11 @@ export function dist2(a: Float32Array, ao: number, b: Float32Array, bo: number, 
  * Returns either the exact `dist2` value, or a partial sum ≥ limit (then the
  * full sum is ≥ limit as well). Checks every 16 coordinates.
  */
-export function dist2Bounded(
-  a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number, limit: number,
-): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+export function dist2Bounded(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number, limit: number): number {
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   const end4 = dim & ~3;
   let k = 0;
   while (k < end4) {
@@ -34,12 +35,12 @@ export function dist2Bounded(
       s2 += d2 * d2;
       s3 += d3 * d3;
     }
-    const partial = (s0 + s1) + (s2 + s3);
+    const partial = s0 + s1 + (s2 + s3);
     if (partial >= limit) return partial;
   }
   for (; k < dim; k++) {
     const d = a[ao + k] - b[bo + k];
     s0 += d * d;
   }
-  return (s0 + s1) + (s2 + s3);
+  return s0 + s1 + (s2 + s3);
 }

@@ -16,7 +16,8 @@ import { openSpillFiles, type SpillFiles } from './spill.js';
  */
 export const SPILL_PROJECTION_ROWS = 1_000_000;
 
-const ROWS_FILE = 'rows.f32', PROJECTED_FILE = 'projected.f32';
+const ROWS_FILE = 'rows.f32',
+  PROJECTED_FILE = 'projected.f32';
 
 export interface FeatureStoreOptions {
   /** Seed of the random projection (use the fit seed). Default 0. */
@@ -106,13 +107,13 @@ export class FeatureStore {
     if (this.fd === -2) throw new Error('FeatureStore: append after close');
     if (this.count === 0) this.open(f.dim);
     if (f.dim !== this.dim) throw new UserError(`feature dimension changed from ${this.dim} to ${f.dim}`);
-    const rows = f.count, data = f.data.subarray(0, rows * f.dim);
+    const rows = f.count,
+      data = f.data.subarray(0, rows * f.dim);
     const P = this.projectDim;
     const z = await (await this.projector!).project(data, rows);
     // a NaN or ±Inf anywhere in a row makes its projection non-finite (NaN·w, Inf·0 and Inf − Inf are NaN):
     // checking the 128 projected values is the same check at an eighth of the reads
-    for (let i = 0; i < z.length; i++)
-      if (!Number.isFinite(z[i])) throw new UserError('the backbone produced a non-finite feature value');
+    for (let i = 0; i < z.length; i++) if (!Number.isFinite(z[i])) throw new UserError('the backbone produced a non-finite feature value');
     if (this.projFd >= 0) {
       writeFully(this.projFd, new Uint8Array(z.buffer, z.byteOffset, z.byteLength), this.count * P * 4);
       this.proj = new Float32Array(0); // a copy read by `projected` is stale now
@@ -121,7 +122,8 @@ export class FeatureStore {
       this.proj.set(z, this.count * P);
     }
     if (this.fd >= 0) {
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at = this.count * this.dim * 4;
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        at = this.count * this.dim * 4;
       await this.flush();
       if (o.overlap && typeof fs.write === 'function') {
         this.writing = writeAll(this.fd, bytes, at);
@@ -201,6 +203,9 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): Promise<void
 function concat(chunks: Float32Array[], length: number): Float32Array {
   const all = new Float32Array(length);
   let off = 0;
-  for (const c of chunks) { all.set(c, off); off += c.length; }
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
   return all;
 }

@@ -17,17 +17,24 @@ export function randomProjection(dim: number, out = 128, seed = 0): Float32Array
 export class Projector {
   readonly R: Float32Array;
 
-  constructor(readonly dim: number, readonly out = 128, seed = 0) {
+  constructor(
+    readonly dim: number,
+    readonly out = 128,
+    seed = 0,
+  ) {
     this.R = randomProjection(dim, out, seed);
   }
 
   /** rows × dim → rows × out. */
   project(data: Float32Array, rows: number): Float32Array {
-    const { dim, out, R } = this, acc = new Float64Array(out), target = new Float32Array(rows * out);
+    const { dim, out, R } = this,
+      acc = new Float64Array(out),
+      target = new Float32Array(rows * out);
     for (let i = 0; i < rows; i++) {
       acc.fill(0);
       for (let d = 0; d < dim; d++) {
-        const f = data[i * dim + d], r0 = d * out;
+        const f = data[i * dim + d],
+          r0 = d * out;
         for (let o = 0; o < out; o++) acc[o] += f * R[r0 + o];
       }
       target.set(acc, i * out); // rounds to float32
@@ -42,7 +49,11 @@ export class Projector {
  * `Projector` in the last bits; the coreset only ever compares points projected the same way.
  */
 export class OrtProjector {
-  private constructor(private readonly session: import('onnxruntime-node').InferenceSession, readonly dim: number, readonly out: number) {}
+  private constructor(
+    private readonly session: import('onnxruntime-node').InferenceSession,
+    readonly dim: number,
+    readonly out: number,
+  ) {}
 
   static async create(dim: number, out = 128, seed = 0): Promise<OrtProjector> {
     const { GraphBuilder } = await import('../onnx/builder.js');

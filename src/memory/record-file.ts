@@ -27,7 +27,8 @@ export class RecordFile {
   read(i: number): Float32Array {
     if (this.closed) throw new Error('RecordFile: read after close');
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`record ${i} out of range`);
-    const from = this.starts[i], to = this.starts[i + 1];
+    const from = this.starts[i],
+      to = this.starts[i + 1];
     if (to === from) return new Float32Array(0);
     return readRange(this.spill!.fds[0], 1, { from, to }) as Float32Array;
   }

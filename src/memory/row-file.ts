@@ -15,9 +15,9 @@ export function readRows(fd: number, width: number, indices: ArrayLike<number>, 
   const buf = new Float32Array(Math.min(indices.length, RUN) * width);
   for (let s = 0; s < order.length; ) {
     let e = s + 1;
-    while (e < order.length && e - s < RUN && indices[order[e]] - indices[order[e - 1]] <= 1 &&
-      indices[order[e]] - indices[order[s]] < RUN) e++;
-    const first = indices[order[s]], n = indices[order[e - 1]] - first + 1;
+    while (e < order.length && e - s < RUN && indices[order[e]] - indices[order[e - 1]] <= 1 && indices[order[e]] - indices[order[s]] < RUN) e++;
+    const first = indices[order[s]],
+      n = indices[order[e - 1]] - first + 1;
     readFully(fd, new Uint8Array(buf.buffer, 0, n * rowBytes), first * rowBytes);
     for (let k = s; k < e; k++) {
       const r = indices[order[k]] - first;
@@ -29,7 +29,12 @@ export function readRows(fd: number, width: number, indices: ArrayLike<number>, 
 }
 
 /** Rows [from, to) of a file of `width`-float rows, in one read (into `out` when given). */
-export function readRange(fd: number, width: number, { from, to }: { from: number; to: number }, out: Float32Array<ArrayBufferLike> = new Float32Array((to - from) * width)): Float32Array<ArrayBufferLike> {
+export function readRange(
+  fd: number,
+  width: number,
+  { from, to }: { from: number; to: number },
+  out: Float32Array<ArrayBufferLike> = new Float32Array((to - from) * width),
+): Float32Array<ArrayBufferLike> {
   readFully(fd, new Uint8Array(out.buffer, out.byteOffset, (to - from) * width * 4), from * width * 4);
   return out;
 }

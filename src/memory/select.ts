@@ -86,7 +86,9 @@ const STARTS = 10;
  * idle machine) it never does, which bounds what a failed attempt wastes on hard data (there the
  * exact greedy prunes nothing and would cost ~9 units per row and center).
  */
-const BUDGET_PER_PAIR = 0.5, FLOOR = 2e7, CEILING = 2.5e8;
+const BUDGET_PER_PAIR = 0.5,
+  FLOOR = 2e7,
+  CEILING = 2.5e8;
 /** …and at most this many units per row (~10–20 µs): with the composable run, under the backbone's ~31 µs per patch. */
 const UNITS_PER_ROW = 300;
 /**
@@ -115,7 +117,8 @@ export async function selectCoreset(store: FeatureStore, opts: CoresetOptions): 
   checkRatio(opts.ratio);
   const method = opts.method ?? 'auto';
   if (!['auto', 'exact', 'composable'].includes(method)) throw invalid('method', "'auto', 'exact' or 'composable'", method);
-  const n = store.count, dim = store.projectDim;
+  const n = store.count,
+    dim = store.projectDim;
   if (n === 0) throw new UserError('no training features to build a memory bank from');
   const count = Math.max(1, Math.floor(n * opts.ratio));
   const co = opts.composable ?? {};
@@ -139,7 +142,8 @@ export async function selectCoreset(store: FeatureStore, opts: CoresetOptions): 
   // one block: already the greedy over all rows
   const tail = plan.length > 1 && count / 8 <= TAIL_PAIRS_PER_ROW ? tailSize(n, Math.round((opts.tail ?? TAIL) * count)) : 0;
   const tailPairs = tail > 0 ? (n * count) / 8 : 0; // the search runs ~8× the kernel's speed
-  const finalPairs = union * (count + STARTS) + tailPairs, total = pairs + tailPairs;
+  const finalPairs = union * (count + STARTS) + tailPairs,
+    total = pairs + tailPairs;
   // spilled projections are read a block at a time
   const rows: Matrix<ProjectedRows> = { data: store.projectionSource, n, dim };
   let u = memo.union;
@@ -153,7 +157,16 @@ export async function selectCoreset(store: FeatureStore, opts: CoresetOptions): 
   const indices = tail > 0 ? await continueGreedy(rows, head, tail, { nearest: searchNearest(rows) }) : head;
   opts.onProgress?.(total, total);
   const C = co.chunkRows ?? plan[0].to - plan[0].from;
-  if (plan.length === 1) return { indices, algorithm: 'composable', note: `greedy on all rows with float32 distances (one block)${method === 'auto' ? memo.overBudget ?? '' : ''}` };
+  if (plan.length === 1)
+    return {
+      indices,
+      algorithm: 'composable',
+      note: `greedy on all rows with float32 distances (one block)${method === 'auto' ? (memo.overBudget ?? '') : ''}`,
+    };
   const tailNote = tail > 0 ? `, last ${tail} centers by the greedy over all rows` : '';
-  return { indices, algorithm: 'composable', note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length} (${(u.length / count).toFixed(1)}× the bank)${tailNote}${method === 'auto' ? memo.overBudget ?? '' : ''}` };
+  return {
+    indices,
+    algorithm: 'composable',
+    note: `composable: ${plan.length} block(s) of ≤ ${C} rows, union ${u.length} (${(u.length / count).toFixed(1)}× the bank)${tailNote}${method === 'auto' ? (memo.overBudget ?? '') : ''}`,
+  };
 }

@@ -7,7 +7,7 @@ export class RocArea {
   private fp = 0;
   private area = 0;
   step(tp: number, fp: number): void {
-    this.area += (fp - this.fp) * (tp + this.tp) / 2;
+    this.area += ((fp - this.fp) * (tp + this.tp)) / 2;
     this.tp = tp;
     this.fp = fp;
   }
@@ -46,7 +46,8 @@ export class ProArea {
   constructor(private readonly limit: number) {}
   step(fpr: number, pro: number): void {
     if (this.done) return;
-    const x = Math.min(fpr, 1), y = Math.min(pro, 1);
+    const x = Math.min(fpr, 1),
+      y = Math.min(pro, 1);
     if (x <= this.limit) {
       this.area += 0.5 * (y + this.y) * (x - this.x);
     } else {

@@ -16,7 +16,12 @@ export interface RocCurve {
   reason?: string;
 }
 
-interface Sorted { order: Uint32Array; sorted: Float64Array; positives: number; negatives: number }
+interface Sorted {
+  order: Uint32Array;
+  sorted: Float64Array;
+  positives: number;
+  negatives: number;
+}
 
 /** Validate and sort once by descending score. */
 function sortScores(scores: ArrayLike<number>, labels: ArrayLike<number>): Sorted {
@@ -35,15 +40,18 @@ function sortScores(scores: ArrayLike<number>, labels: ArrayLike<number>): Sorte
 }
 
 /** Call `onThreshold` with cumulative (tp, fp) at each distinct score, highest first. */
-function walkScores(
-  s: Sorted,
-  labels: ArrayLike<number>,
-  onThreshold: (tp: number, fp: number, threshold: number) => void,
-): void {
-  let tp = 0, fp = 0;
-  walkGroups(s.order, s.sorted,
-    (i) => { if (labels[i] === 1) tp++; else fp++; },
-    (first) => onThreshold(tp, fp, s.sorted[first]));
+function walkScores(s: Sorted, labels: ArrayLike<number>, onThreshold: (tp: number, fp: number, threshold: number) => void): void {
+  let tp = 0,
+    fp = 0;
+  walkGroups(
+    s.order,
+    s.sorted,
+    (i) => {
+      if (labels[i] === 1) tp++;
+      else fp++;
+    },
+    (first) => onThreshold(tp, fp, s.sorted[first]),
+  );
 }
 
 function oneClassReason(c: Sorted): string | undefined {
@@ -67,8 +75,14 @@ export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, m
   const s = sortScores(scores, labels);
   const reason = oneClassReason(s);
   if (reason) return { fpr: [], tpr: [], thresholds: [], reason };
-  const tps = [0], fps = [0], thresholds = [Infinity];
-  walkScores(s, labels, (tp, fp, t) => { tps.push(tp); fps.push(fp); thresholds.push(t); });
+  const tps = [0],
+    fps = [0],
+    thresholds = [Infinity];
+  walkScores(s, labels, (tp, fp, t) => {
+    tps.push(tp);
+    fps.push(fp);
+    thresholds.push(t);
+  });
   const keep = thinIndices(tps.length, Math.max(2, maxPoints));
   return {
     fpr: keep.map((i) => fps[i] / s.negatives),

@@ -16,7 +16,11 @@ const PAGE_BITS = 12;
 const PAGE_BINS = 1 << PAGE_BITS;
 const PAGES = 1 << (32 - BIN_SHIFT - PAGE_BITS);
 /** Per bin: defect pixels, good pixels, good pixels of defect images, Σ 1/region size of defect pixels. */
-const POS = 0, NEG = 1, NEG_DEFECT = 2, PRO = 3, FIELDS = 4;
+const POS = 0,
+  NEG = 1,
+  NEG_DEFECT = 2,
+  PRO = 3,
+  FIELDS = 4;
 
 export class PixelHistogram {
   private readonly pages: (Float64Array | undefined)[] = new Array(PAGES);
@@ -43,8 +47,11 @@ export class PixelHistogram {
       const page = this.pages[bin >>> PAGE_BITS] ?? this.newPage(bin >>> PAGE_BITS);
       const at = (bin & (PAGE_BINS - 1)) * FIELDS;
       const id = r.labels[p];
-      if (id > 0) { page[at + POS]++; page[at + PRO] += invSize[id]; pos++; }
-      else page[at + negField]++;
+      if (id > 0) {
+        page[at + POS]++;
+        page[at + PRO] += invSize[id];
+        pos++;
+      } else page[at + negField]++;
     }
     this.images++;
     this.pixels += bits.length;
@@ -71,18 +78,36 @@ export class PixelHistogram {
 export function histogramMetrics(hists: PixelHistogram[], limit = 0.3): Omit<PixelMetrics, 'f1'> {
   if (!(limit > 0 && limit <= 1)) throw invalid('limit', 'a number in (0, 1]', limit);
   const sum = (k: 'pixels' | 'positives' | 'negatives' | 'negativesInDefect' | 'regions') => hists.reduce((s, h) => s + h[k], 0);
-  const total = sum('pixels'), positives = sum('positives'), negatives = sum('negatives'), negativesInDefect = sum('negativesInDefect'), regions = sum('regions');
+  const total = sum('pixels'),
+    positives = sum('positives'),
+    negatives = sum('negatives'),
+    negativesInDefect = sum('negativesInDefect'),
+    regions = sum('regions');
   const curves = new PixelCurves(negatives, regions, limit);
-  let tp = 0, fp = 0, fpDefect = 0, proSum = 0;
+  let tp = 0,
+    fp = 0,
+    fpDefect = 0,
+    proSum = 0;
   // ascending key = descending score: each bin is one threshold, its pixels tied
   for (let k = 0; k < PAGES; k++) {
     const pages = hists.map((h) => h.page(k)).filter((p) => p !== undefined);
     if (pages.length === 0) continue;
     for (let at = 0; at < PAGE_BINS * FIELDS; at += FIELDS) {
-      let dp = 0, dn = 0, dnd = 0, dpro = 0;
-      for (const p of pages) { dp += p[at + POS]; dn += p[at + NEG]; dnd += p[at + NEG_DEFECT]; dpro += p[at + PRO]; }
+      let dp = 0,
+        dn = 0,
+        dnd = 0,
+        dpro = 0;
+      for (const p of pages) {
+        dp += p[at + POS];
+        dn += p[at + NEG];
+        dnd += p[at + NEG_DEFECT];
+        dpro += p[at + PRO];
+      }
       if (dp + dn + dnd === 0) continue;
-      tp += dp; fp += dn + dnd; fpDefect += dnd; proSum += dpro;
+      tp += dp;
+      fp += dn + dnd;
+      fpDefect += dnd;
+      proSum += dpro;
       curves.step(tp, fp, fpDefect, proSum);
     }
   }

@@ -18,7 +18,8 @@ export interface PixelMetrics {
   f1: F1Max;
 }
 
-const POSITIVE = 1, IN_DEFECT_IMAGE = 2;
+const POSITIVE = 1,
+  IN_DEFECT_IMAGE = 2;
 
 /**
  * Every pixel metric in one pass. masks[i] is row-major like maps[i].data; nonzero = defect.
@@ -59,26 +60,43 @@ export function pixelMetrics(maps: ScoreMap[], masks: ArrayLike<number>[], limit
   const regions = invSize.length - 1;
   const invSizes = Float64Array.from(invSize);
 
-  let positives = 0, negatives = 0, negativesInDefect = 0;
+  let positives = 0,
+    negatives = 0,
+    negativesInDefect = 0;
   for (let p = 0; p < total; p++) {
     const f = flags[p];
     if (f & POSITIVE) positives++;
-    else { negatives++; if (f & IN_DEFECT_IMAGE) negativesInDefect++; }
+    else {
+      negatives++;
+      if (f & IN_DEFECT_IMAGE) negativesInDefect++;
+    }
   }
 
   const sorted = radixSort(keys);
-  const curves = new PixelCurves(negatives, regions, limit), f1 = new F1Best(positives);
-  let tp = 0, fp = 0, fpDefect = 0, proSum = 0;
-  walkGroups(sorted.order, sorted.keys,
+  const curves = new PixelCurves(negatives, regions, limit),
+    f1 = new F1Best(positives);
+  let tp = 0,
+    fp = 0,
+    fpDefect = 0,
+    proSum = 0;
+  walkGroups(
+    sorted.order,
+    sorted.keys,
     (p) => {
       const f = flags[p];
-      if (f & POSITIVE) { tp++; proSum += invSizes[region[p]]; }
-      else { fp++; if (f & IN_DEFECT_IMAGE) fpDefect++; }
+      if (f & POSITIVE) {
+        tp++;
+        proSum += invSizes[region[p]];
+      } else {
+        fp++;
+        if (f & IN_DEFECT_IMAGE) fpDefect++;
+      }
     },
     (first) => {
       curves.step(tp, fp, fpDefect, proSum);
       f1.step(tp, fp, first);
-    });
+    },
+  );
 
   const r = curves.result(total, positives, negativesInDefect);
   return { ...r, f1: r.noDefects ?? { value: f1.f1, threshold: keyToScore(sorted.keys[f1.at]) } };
@@ -92,7 +110,11 @@ export class PixelCurves {
   private readonly all = new RocArea();
   private readonly defect = new RocArea();
   private readonly pro: ProArea;
-  constructor(private readonly negatives: number, private readonly regions: number, limit: number) {
+  constructor(
+    private readonly negatives: number,
+    private readonly regions: number,
+    limit: number,
+  ) {
     this.pro = new ProArea(limit);
   }
 

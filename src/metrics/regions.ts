@@ -16,13 +16,15 @@ export function labelRegions(mask: ArrayLike<number>, width: number, height: num
   for (let start = 0; start < labels.length; start++) {
     if (mask[start] === 0 || labels[start] !== 0) continue;
     const id = sizes.length;
-    let size = 0, top = 0;
+    let size = 0,
+      top = 0;
     labels[start] = id;
     stack[top++] = start;
     while (top > 0) {
       const p = stack[--top];
       size++;
-      const x = p % width, y = (p - x) / width;
+      const x = p % width,
+        y = (p - x) / width;
       for (let dy = -1; dy <= 1; dy++) {
         const ny = y + dy;
         if (ny < 0 || ny >= height) continue;
@@ -30,7 +32,10 @@ export function labelRegions(mask: ArrayLike<number>, width: number, height: num
           const nx = x + dx;
           if (nx < 0 || nx >= width) continue;
           const q = ny * width + nx;
-          if (mask[q] !== 0 && labels[q] === 0) { labels[q] = id; stack[top++] = q; }
+          if (mask[q] !== 0 && labels[q] === 0) {
+            labels[q] = id;
+            stack[top++] = q;
+          }
         }
       }
     }

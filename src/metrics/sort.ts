@@ -24,7 +24,9 @@ export function keyToScore(key: number): number {
  */
 export function radixSort(keys: Uint32Array): { keys: Uint32Array; order: Uint32Array } {
   const n = keys.length;
-  const c0 = new Uint32Array(2048), c1 = new Uint32Array(2048), c2 = new Uint32Array(1024);
+  const c0 = new Uint32Array(2048),
+    c1 = new Uint32Array(2048),
+    c2 = new Uint32Array(1024);
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     c0[k & 2047]++;
@@ -33,24 +35,33 @@ export function radixSort(keys: Uint32Array): { keys: Uint32Array; order: Uint32
   }
   for (const c of [c0, c1, c2]) {
     let sum = 0;
-    for (let b = 0; b < c.length; b++) { const t = c[b]; c[b] = sum; sum += t; }
+    for (let b = 0; b < c.length; b++) {
+      const t = c[b];
+      c[b] = sum;
+      sum += t;
+    }
   }
-  const kA = new Uint32Array(n), oA = new Uint32Array(n), oB = new Uint32Array(n);
+  const kA = new Uint32Array(n),
+    oA = new Uint32Array(n),
+    oB = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     const p = c0[k & 2047]++;
-    kA[p] = k; oA[p] = i;
+    kA[p] = k;
+    oA[p] = i;
   }
   const kB = keys;
   for (let i = 0; i < n; i++) {
     const k = kA[i];
     const p = c1[(k >>> 11) & 2047]++;
-    kB[p] = k; oB[p] = oA[i];
+    kB[p] = k;
+    oB[p] = oA[i];
   }
   for (let i = 0; i < n; i++) {
     const k = kB[i];
     const p = c2[k >>> 22]++;
-    kA[p] = k; oA[p] = oB[i];
+    kA[p] = k;
+    oA[p] = oB[i];
   }
   return { keys: kA, order: oA };
 }
@@ -66,17 +77,13 @@ export function argsortDesc(scores: ArrayLike<number>): Uint32Array {
  * Walk items in `order`; after each run of equal `sortedKey` values call `onGroup(first)`
  * with the sorted position of the run's first item. Thresholds = distinct scores.
  */
-export function walkGroups(
-  order: Uint32Array,
-  sortedKey: ArrayLike<number>,
-  onItem: (index: number) => void,
-  onGroup: (first: number) => void,
-): void {
+export function walkGroups(order: Uint32Array, sortedKey: ArrayLike<number>, onItem: (index: number) => void, onGroup: (first: number) => void): void {
   const n = order.length;
   for (let i = 0; i < n; ) {
     const k = sortedKey[i];
     let j = i;
-    do onItem(order[j++]); while (j < n && sortedKey[j] === k);
+    do onItem(order[j++]);
+    while (j < n && sortedKey[j] === k);
     onGroup(i);
     i = j;
   }

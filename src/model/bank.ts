@@ -36,7 +36,12 @@ export interface BankOptions {
  * uses it (neighbourhood score, eq. 7 reweighting): for nearest and knn-mean it was ~5 % of fit.
  */
 export async function bankFromStore(store: FeatureStore, o: BankOptions): Promise<FittedBank> {
-  const { indices: origin, note } = await selectCoreset(store, { ratio: o.ratio, seed: o.seed, method: o.method, onProgress: (d, t) => o.progress?.('coreset', d, t) });
+  const { indices: origin, note } = await selectCoreset(store, {
+    ratio: o.ratio,
+    seed: o.seed,
+    method: o.method,
+    onProgress: (d, t) => o.progress?.('coreset', d, t),
+  });
   // the original (unprojected) features of the coreset; no neighbour table yet
   const bank: MemoryBank = { dim: store.dim, size: origin.length, data: store.rows(origin) };
   const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device: o.device }), origin, coresetNote: note };
@@ -63,7 +68,13 @@ export async function ensureNeighbourTable(fb: FittedBank, cfg: ScoringConfig): 
  * With a foreground mask (`keep`, foreground/mask.ts) the background cells score zero, in the
  * patches, the map made from them and the image score.
  */
-export async function scoreFeatures(f: PatchFeatures, fb: FittedBank, cfg: ScoringConfig, view: BankView = bankView(fb.bank, fb.nn), keep: Uint8Array | null = null): Promise<{ score: number; patches: PatchScores }> {
+export async function scoreFeatures(
+  f: PatchFeatures,
+  fb: FittedBank,
+  cfg: ScoringConfig,
+  view: BankView = bankView(fb.bank, fb.nn),
+  keep: Uint8Array | null = null,
+): Promise<{ score: number; patches: PatchScores }> {
   await ensureNeighbourTable(fb, cfg);
   const patches = maskScores(await scorePatches(f.data, f.gridH, f.gridW, view, cfg), keep);
   return { score: imageScore(patches, f.data, view, cfg), patches };

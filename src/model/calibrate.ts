@@ -42,7 +42,9 @@ export function f1Threshold(scores: ArrayLike<number>, labels: ArrayLike<number>
 /** The largest threshold that still flags at least `minRecall` of the defects: the fewest false alarms. */
 export function recallThreshold(scores: ArrayLike<number>, labels: ArrayLike<number>, minRecall: number): number {
   if (!(minRecall > 0 && minRecall <= 1)) throw invalid('minRecall', 'a share in (0, 1]', minRecall);
-  const defects = Array.from(scores).filter((_, i) => labels[i] === 1).sort((a, b) => b - a);
+  const defects = Array.from(scores)
+    .filter((_, i) => labels[i] === 1)
+    .sort((a, b) => b - a);
   const need = Math.ceil(minRecall * defects.length - 1e-9);
   return justBelow(defects[need - 1], Array.from(scores));
 }
@@ -51,7 +53,10 @@ export function recallThreshold(scores: ArrayLike<number>, labels: ArrayLike<num
 export function pixelThresholdFromMasks(maps: ScoreMap[], masks: ArrayLike<number>[]): number {
   const f = pixelF1Max(maps, masks);
   if (f.value === null) throw new Error(f.reason);
-  return justBelow(f.threshold, (function* () {
-    for (const m of maps) yield* m.data;
-  })());
+  return justBelow(
+    f.threshold,
+    (function* () {
+      for (const m of maps) yield* m.data;
+    })(),
+  );
 }

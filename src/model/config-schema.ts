@@ -8,12 +8,16 @@ import { MODEL_FORMAT, upgradeThreshold, type ModelConfig } from './config.js';
 import { isScoreKind, scoreKindList, type ScoreKind } from '../scoring/rules/index.js';
 import { B, BG_FILTER, BG_MORPH, BG_SIZE, CROP, FEATURE_DIM, FOREGROUND, K, RATIO, RESIZE, SEED, SIGMA, zodEnum, zodNumber } from '../settings/index.js';
 
-const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) => z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
+const int = (lo: number, hi: number, what = `an integer ${lo}..${hi}`) =>
+  z.number({ error: what }).int({ error: what }).min(lo, { error: what }).max(hi, { error: what });
 const finite = (what = 'a finite number') => z.number({ error: what }).refine(Number.isFinite, { error: what });
 const text = (what = 'a string') => z.string({ error: what });
 const flag = z.boolean({ error: 'true or false' });
 const sha256 = z.string({ error: 'a sha256 (64 hex digits)' }).regex(/^[0-9a-f]{64}$/, { error: 'a sha256 (64 hex digits)' });
-const rgb = (lo: number, hi: number) => z.tuple([finite(), finite(), finite()], { error: `three numbers in [${lo}, ${hi}]` }).refine((t) => t.every((x) => x >= lo && x <= hi), { error: `three numbers in [${lo}, ${hi}]` });
+const rgb = (lo: number, hi: number) =>
+  z
+    .tuple([finite(), finite(), finite()], { error: `three numbers in [${lo}, ${hi}]` })
+    .refine((t) => t.every((x) => x >= lo && x <= hi), { error: `three numbers in [${lo}, ${hi}]` });
 const obj = <T extends z.ZodRawShape>(what: string, shape: T) => z.object(shape, { error: what }).loose();
 
 const METHODS = ['conformal', 'f1-max', 'min-recall', 'manual'] as const;
@@ -25,9 +29,18 @@ const thresholdInfo = obj('an object { method, n, date }', {
   targetFpr: rate.optional(),
   promisedFpr: rate.optional(),
   // null where calibrate had no image of a class (NaN is written as null)
-  f1: rate.nullable().optional().transform((x) => x ?? undefined),
-  recall: rate.nullable().optional().transform((x) => x ?? undefined),
-  fpr: rate.nullable().optional().transform((x) => x ?? undefined),
+  f1: rate
+    .nullable()
+    .optional()
+    .transform((x) => x ?? undefined),
+  recall: rate
+    .nullable()
+    .optional()
+    .transform((x) => x ?? undefined),
+  fpr: rate
+    .nullable()
+    .optional()
+    .transform((x) => x ?? undefined),
   source: text().optional(),
   warning: text().optional(),
 });
@@ -95,7 +108,9 @@ const schema = obj('an object', {
     }).optional(),
     range: obj('{ lo, hi } RGB bounds', { lo: rgb(0, 255), hi: rgb(0, 255) }).optional(),
   })
-    .refine((f) => (f.mask === 'pca' ? f.pca !== undefined : f.mask === 'range' ? f.range !== undefined : true), { error: 'a pca entry for mask "pca", a range for mask "range"' })
+    .refine((f) => (f.mask === 'pca' ? f.pca !== undefined : f.mask === 'range' ? f.range !== undefined : true), {
+      error: 'a pca entry for mask "pca", a range for mask "range"',
+    })
     .optional(),
   bank: obj('an object { file, sha256, size, dim, b }', {
     file: z.string({ error: 'a plain file name in the model directory' }).regex(PLAIN_FILE, { error: 'a plain file name in the model directory' }),
@@ -105,13 +120,23 @@ const schema = obj('an object', {
     b: int(0, 1000),
   }),
   // n: 0 in files from before calibrated thresholds
-  trainScores: obj('an object { mean, std, max, n }', { mean: finite(), std: finite(), max: finite(), n: int(0, 2 ** 31).default(0), median: finite().optional() }),
+  trainScores: obj('an object { mean, std, max, n }', {
+    mean: finite(),
+    std: finite(),
+    max: finite(),
+    n: int(0, 2 ** 31).default(0),
+    median: finite().optional(),
+  }),
   threshold: finite(),
   thresholdInfo,
   pixelThreshold: finite().nullable(),
   pixelThresholdInfo: thresholdInfo.optional(),
   normalization: obj('an object { scale }', { scale: z.number({ error: 'a positive number' }).gt(0, { error: 'a positive number' }) }),
-  leaveOneOut: obj('an object { files, image, pixel }', { files: z.array(text(), { error: 'a list of names' }), image: z.array(finite(), { error: 'a list of numbers' }), pixel: z.array(finite(), { error: 'a list of numbers' }) })
+  leaveOneOut: obj('an object { files, image, pixel }', {
+    files: z.array(text(), { error: 'a list of names' }),
+    image: z.array(finite(), { error: 'a list of numbers' }),
+    pixel: z.array(finite(), { error: 'a list of numbers' }),
+  })
     .refine((l) => l.files.length === l.image.length && l.pixel.length === l.image.length, { error: 'lists of one length' })
     .optional(),
   parent: text('a model_id').optional(),

@@ -9,8 +9,8 @@ import type { Suspects } from './suspects.js';
 export const MODEL_FORMAT = 'patchcore-ts/model@1';
 
 export interface BackboneRef {
-  id: string;            // registry id or .onnx path
-  hash: string;          // sha256 of the ONNX graph used at fit time
+  id: string; // registry id or .onnx path
+  hash: string; // sha256 of the ONNX graph used at fit time
   layers: [string, string];
   /** --precision int8: the calibrated activation ranges that rebuild the int8 graph from the float one. */
   int8?: Int8Calibration;
@@ -27,7 +27,7 @@ export interface ModelConfig {
   preprocess: PreprocessConfig;
   /** Background-anomaly removal, with the RGB range actually used (auto resolved per image). */
   background: BackgroundConfig | null;
-  featureDim: number;    // 0 = full concatenation
+  featureDim: number; // 0 = full concatenation
   /** The backbone input size shared by all training images (absent when they differ); export fixes its graph to it. */
   inputSize?: { width: number; height: number };
   /**
@@ -111,7 +111,8 @@ export const RESIZE_SINCE = '0.2.0';
 
 /** a < b for dotted release numbers. */
 function olderThan(a: string, b: string): boolean {
-  const x = a.split('.').map(Number), y = b.split('.').map(Number);
+  const x = a.split('.').map(Number),
+    y = b.split('.').map(Number);
   for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0);
   return false;
 }

@@ -113,12 +113,18 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
   const t0 = Date.now();
   const store = new FeatureStore();
   const file = new RecordFile();
-  const close = () => { store.close(); file.close(); };
+  const close = () => {
+    store.close();
+    file.close();
+  };
   try {
     const images = await extractor.storeFiles(ds.train, store, (d, t) => progress?.('train features', d, t));
     const tests: PreparedTest[] = [];
     const grids: Omit<PatchFeatures, 'data'>[] = [];
-    for await (const e of extractor.extractFiles(ds.test.map((t) => t.file), (d, t) => progress?.('test features', d, t))) {
+    for await (const e of extractor.extractFiles(
+      ds.test.map((t) => t.file),
+      (d, t) => progress?.('test features', d, t),
+    )) {
       const item = ds.test[tests.length];
       if (ds.hasMasks && item.label === 1 && !item.mask) throw new UserError(`${item.file}: defect image without a ground-truth mask`);
       const mask = ds.hasMasks ? await alignedMask(item.mask, e.geometry) : undefined;
@@ -129,7 +135,17 @@ export async function extractEvalFeatures(ds: Dataset, extractor: Extractor, pro
     }
     await extractor.release(); // the runs need only the features
     const testFeatures = (i: number): PatchFeatures => ({ ...grids[i], data: file.read(i) });
-    return { store, images, trainNames: relativeNames(ds.train), tests, testFeatures, hasMasks: ds.hasMasks, seconds: (Date.now() - t0) / 1000, mapStride: extractor.backbone.spec.strides[0], close };
+    return {
+      store,
+      images,
+      trainNames: relativeNames(ds.train),
+      tests,
+      testFeatures,
+      hasMasks: ds.hasMasks,
+      seconds: (Date.now() - t0) / 1000,
+      mapStride: extractor.backbone.spec.strides[0],
+      close,
+    };
   } catch (e) {
     close();
     throw e;
@@ -164,7 +180,13 @@ export async function evaluateFeatures(ef: EvalFeatures, o: EvalOptions): Promis
     throw e;
   }
   const map = (i: number): ScoreMap => ({ width: ef.tests[i].geometry.cropW, height: ef.tests[i].geometry.cropH, data: maps.read(i) });
-  return { ...summariseRuns(ef.tests, runScores, runPixels, fit, map, { features: ef.seconds, perRun }), coresetNotes: notes, ...(fg.config ? { foreground: fg.config } : {}), ...(suspects && { suspects }), close: () => maps.close() };
+  return {
+    ...summariseRuns(ef.tests, runScores, runPixels, fit, map, { features: ef.seconds, perRun }),
+    coresetNotes: notes,
+    ...(fg.config ? { foreground: fg.config } : {}),
+    ...(suspects && { suspects }),
+    close: () => maps.close(),
+  };
 }
 
 /** The foreground mask shared by every run (it depends on the features only), and each test image's kept cells. */
@@ -176,7 +198,8 @@ interface EvalForeground {
 function evalForeground(ef: EvalFeatures, o: EvalOptions): EvalForeground {
   const config = fitForeground(ef.store, ef.images, { mode: o.foreground ?? 'off', seed: o.seed, range: o.foregroundRange });
   if (!config) return { config, keeps: ef.tests.map(() => null) };
-  if (config.mask === 'range' && ef.tests.some((t) => !t.foreground)) throw new Error('evaluate: --foreground range needs features extracted with a foreground range');
+  if (config.mask === 'range' && ef.tests.some((t) => !t.foreground))
+    throw new Error('evaluate: --foreground range needs features extracted with a foreground range');
   return { config, keeps: ef.tests.map((t, i) => foregroundCells(config, ef.testFeatures(i), t.foreground)) };
 }
 
@@ -186,7 +209,13 @@ async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: n
   const progress = (s: string, d: number, t: number) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t);
   const fb = await bankFromStore(ef.store, { ratio: o.ratio, seed: o.seed + r, scoring: o.scoring, device: o.device, progress, method: o.coresetMethod });
   try {
-    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, { device: o.device, seed: o.seed + r, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: ef.mapStride, foreground: fg.config });
+    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, {
+      device: o.device,
+      seed: o.seed + r,
+      images: o.calibrationImages ?? calibrationImages(targetFpr),
+      mapStride: ef.mapStride,
+      foreground: fg.config,
+    });
     const fit = { threshold: conformalThreshold(train.image, targetFpr).value, scale: normalizationScale(train.image) };
     const name = (i: number) => ef.trainNames?.[i] ?? `training image ${i + 1}`;
     const suspects = findSuspects(train.scored.map(name), train.image, ef.images.length, o.suspectAlpha);
@@ -239,7 +268,14 @@ class GroupHistograms {
   }
 }
 
-function summariseRuns(tests: PreparedTest[], runScores: number[][], runPixels: RunPixels[], fit: { threshold: number; scale: number }[], map: (i: number) => ScoreMap, seconds: EvalResult['seconds']): Omit<EvalResult, 'close'> {
+function summariseRuns(
+  tests: PreparedTest[],
+  runScores: number[][],
+  runPixels: RunPixels[],
+  fit: { threshold: number; scale: number }[],
+  map: (i: number) => ScoreMap,
+  seconds: EvalResult['seconds'],
+): Omit<EvalResult, 'close'> {
   const labels = tests.map((t) => t.item.label);
   const noMasks: MetricValue = { value: null, reason: 'dataset has no ground-truth masks' };
   const img: MetricValue[] = [];
@@ -262,7 +298,12 @@ function summariseRuns(tests: PreparedTest[], runScores: number[][], runPixels: 
     for (const d of defects) {
       const idx = tests.map((t, i) => (t.item.label === 0 || t.item.defect === d ? i : -1)).filter((i) => i >= 0);
       const acc = perDefect.get(d)!;
-      acc.image_auroc.push(auroc(idx.map((i) => scores[i]), idx.map((i) => labels[i])));
+      acc.image_auroc.push(
+        auroc(
+          idx.map((i) => scores[i]),
+          idx.map((i) => labels[i]),
+        ),
+      );
       const dm = pm?.perDefect.get(d);
       acc.pixel_auroc.push(dm ? dm.auroc : noMasks);
       acc.aupro.push(dm ? dm.aupro : noMasks);
@@ -282,11 +323,18 @@ function summariseRuns(tests: PreparedTest[], runScores: number[][], runPixels: 
     fitThresholds: fit.map((f) => f.threshold),
     thresholds,
     per_defect: Object.fromEntries(
-      [...perDefect].map(([d, m]) => [d, { image_auroc: summarizeMetric(m.image_auroc), pixel_auroc: summarizeMetric(m.pixel_auroc), aupro: summarizeMetric(m.aupro) }]),
+      [...perDefect].map(([d, m]) => [
+        d,
+        { image_auroc: summarizeMetric(m.image_auroc), pixel_auroc: summarizeMetric(m.pixel_auroc), aupro: summarizeMetric(m.aupro) },
+      ]),
     ),
     tests: tests.map((t, i) => ({
-      item: t.item, geometry: t.geometry, scores: runScores.map((s) => s[i]),
-      normalized: normalizeScore(runScores[last][i], fit[last].threshold, fit[last].scale), map: () => map(i), mask: t.mask,
+      item: t.item,
+      geometry: t.geometry,
+      scores: runScores.map((s) => s[i]),
+      normalized: normalizeScore(runScores[last][i], fit[last].threshold, fit[last].scale),
+      map: () => map(i),
+      mask: t.mask,
     })),
     seconds,
   };

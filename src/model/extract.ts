@@ -42,7 +42,10 @@ export interface ExtractorOptions {
 export class Extractor {
   private warned = false;
   private readonly aggregator: GraphAggregator;
-  constructor(readonly backbone: Backbone, readonly opts: ExtractorOptions) {
+  constructor(
+    readonly backbone: Backbone,
+    readonly opts: ExtractorOptions,
+  ) {
     this.aggregator = new GraphAggregator(opts.featureDim);
   }
 

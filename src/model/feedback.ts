@@ -76,7 +76,8 @@ export async function recordLabel(modelDir: string, l: Omit<FeedbackLabel, 'imag
   const other: FeedbackKind = l.label === 'good' ? 'defect' : 'good';
   const same = await readLabel(sidecar(modelDir, l.label, l.id));
   const previous = await readLabel(sidecar(modelDir, other, l.id));
-  if (previous?.applied) throw new UserError(`result ${l.id} was labelled ${other} and is already in model ${previous.applied.model_id}; the label cannot change`);
+  if (previous?.applied)
+    throw new UserError(`result ${l.id} was labelled ${other} and is already in model ${previous.applied.model_id}; the label cannot change`);
   if (same) return false;
   const entry: FeedbackLabel = { ...l, image: `${l.id}${ext}` };
   await writeFileAtomic(labelImage(modelDir, entry), bytes);
@@ -104,6 +105,8 @@ export async function feedbackItems(modelDir: string, o: { includeApplied?: bool
   const leftOut = labels.length - used.length;
   const n = (k: 0 | 1) => items.filter((t) => t.label === k).length;
   if (n(0) === 0 || n(1) === 0)
-    throw new UserError(`${feedbackDir(modelDir)}: needs labelled good and defect parts to calibrate from, has ${n(0)} good and ${n(1)} defect${leftOut ? ` (${leftOut} applied or unreadable left out)` : ''}`);
+    throw new UserError(
+      `${feedbackDir(modelDir)}: needs labelled good and defect parts to calibrate from, has ${n(0)} good and ${n(1)} defect${leftOut ? ` (${leftOut} applied or unreadable left out)` : ''}`,
+    );
   return { items, leftOut };
 }

@@ -32,9 +32,17 @@ const SUB_K = 16;
  * For each query row, the nearest candidate row from a different image on the 128-d projections:
  * its position in `candidates` (−1 if none) and distance. Rows are store rows.
  */
-async function nearestOtherImage(store: FeatureStore, imageOfRow: Int32Array, queries: Int32Array, queryImage: Int32Array, candidates: Int32Array, knn: PairwiseKnn) {
+async function nearestOtherImage(
+  store: FeatureStore,
+  imageOfRow: Int32Array,
+  queries: Int32Array,
+  queryImage: Int32Array,
+  candidates: Int32Array,
+  knn: PairwiseKnn,
+) {
   const P = store.projectDim;
-  const index = new Int32Array(queries.length).fill(-1), dist = new Float32Array(queries.length).fill(Infinity);
+  const index = new Int32Array(queries.length).fill(-1),
+    dist = new Float32Array(queries.length).fill(Infinity);
   const q = store.projectedRows(queries);
   // candidate tiles outside: with spilled projections each tile is read once
   for (let r0 = 0; r0 < candidates.length; r0 += ROW_TILE) {
@@ -73,7 +81,19 @@ async function findSubstitutes(store: FeatureStore, imageOfRow: Int32Array, orig
   const queries = Int32Array.from(entries, (e) => origin[e]);
   const near = await nearestOtherImage(store, imageOfRow, queries, imgOf(queries), all, knn);
   const found = Int32Array.from(near.index.filter((i) => i >= 0));
-  const cover = await nearestOtherImage(store, imageOfRow, found, imgOf(Int32Array.from(entries.filter((_, j) => near.index[j] >= 0), (e) => origin[e])), origin, knn);
+  const cover = await nearestOtherImage(
+    store,
+    imageOfRow,
+    found,
+    imgOf(
+      Int32Array.from(
+        entries.filter((_, j) => near.index[j] >= 0),
+        (e) => origin[e],
+      ),
+    ),
+    origin,
+    knn,
+  );
   for (let j = 0, t = 0; j < entries.length; j++) {
     if (near.index[j] < 0) continue;
     if (cover.dist[t++] > near.dist[j]) sub[entries[j]] = near.index[j];
@@ -82,7 +102,14 @@ async function findSubstitutes(store: FeatureStore, imageOfRow: Int32Array, orig
 }
 
 /** The bank with substitutes for the entries of the `scored` images. */
-export async function extendBank(store: FeatureStore, fb: FittedBank, imageOfRow: Int32Array, images: number, scored: Uint8Array, knn: PairwiseKnn): Promise<ExtendedBank> {
+export async function extendBank(
+  store: FeatureStore,
+  fb: FittedBank,
+  imageOfRow: Int32Array,
+  images: number,
+  scored: Uint8Array,
+  knn: PairwiseKnn,
+): Promise<ExtendedBank> {
   const { bank } = fb;
   const origin = fb.origin!;
   const sub = await findSubstitutes(store, imageOfRow, origin, scored, knn);
@@ -91,7 +118,9 @@ export async function extendBank(store: FeatureStore, fb: FittedBank, imageOfRow
   data.set(bank.data);
   data.set(store.rows(valid), bank.size * bank.dim);
   const size = bank.size + valid.length;
-  const imageOf = new Int32Array(size), ownerOf = new Int32Array(size).fill(-1), storeRow = new Int32Array(size);
+  const imageOf = new Int32Array(size),
+    ownerOf = new Int32Array(size).fill(-1),
+    storeRow = new Int32Array(size);
   const subs: number[][] = Array.from({ length: images }, () => []);
   const ownCount = new Int32Array(images);
   for (let e = 0, s = bank.size; e < bank.size; e++) {
@@ -110,7 +139,8 @@ export async function extendBank(store: FeatureStore, fb: FittedBank, imageOfRow
 /** The bank as it would be without image `img`: its entries skipped, their substitutes added. */
 export function leaveOutView(fb: FittedBank, ext: ExtendedBank, knn: PairwiseKnn, img: number, cfg: ScoringConfig): BankView {
   const { nn } = fb;
-  const bank = ext.bank, D = bank.dim;
+  const bank = ext.bank,
+    D = bank.dim;
   const subs = ext.subsOf[img];
   const subRows = new Float32Array(subs.length * D);
   subs.forEach((s, i) => subRows.set(bank.data.subarray(s * D, (s + 1) * D), i * D));
@@ -122,7 +152,8 @@ export function leaveOutView(fb: FittedBank, ext: ExtendedBank, knn: PairwiseKnn
     const a = await nn.search(q, n, K, false);
     const ks = withSubs ? Math.min(k, subs.length) : 0;
     const b = ks > 0 ? await knn.search(q, n, subRows, subs.length, ks) : null;
-    const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+    const index = new Int32Array(n * k),
+      dist = new Float32Array(n * k);
     const cand: { m: number; d: number }[] = [];
     for (let p = 0; p < n; p++) {
       cand.length = 0;

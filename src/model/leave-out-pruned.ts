@@ -63,7 +63,8 @@ async function upperBounds(o: PrunedImage, features: Float32Array, qz: Float32Ar
   const k = Math.min(rule.neighbours(cfg), allowed.length);
   const K = Math.min(Math.max(k, CANDIDATES), allowed.length);
   const near = (await subKnn.search(qz, n, bz, allowed.length, K)).index;
-  const bound = new Float64Array(n), d = new Float64Array(K);
+  const bound = new Float64Array(n),
+    d = new Float64Array(K);
   const distancesOnly = (): never => {
     throw new Error(`leave-out bound: rule ${rule.kind} declares leaveOutBound, so its score may read distances only`);
   };
@@ -79,12 +80,17 @@ async function upperBounds(o: PrunedImage, features: Float32Array, qz: Float32Ar
 
 export async function scorePruned(o: PrunedImage): Promise<{ score: number; pixelMax: number }> {
   const { store, rows, image: g, view, cfg, mapStride, keep = null, features = store.rows(rows) } = o;
-  const P = store.projectDim, n = rows.length, W = g.gridW, H = g.gridH, D = store.dim;
+  const P = store.projectDim,
+    n = rows.length,
+    W = g.gridW,
+    H = g.gridH,
+    D = store.dim;
   const qz = store.projectedRows(rows);
   const bound = await upperBounds(o, features, qz, n, P);
 
   const exact = new Float64Array(n).fill(NaN);
-  const nearest = new Int32Array(n), nearestDist = new Float32Array(n);
+  const nearest = new Int32Array(n),
+    nearestDist = new Float32Array(n);
   // background cells (foreground mask) are known exactly: zero, as scoreFeatures makes them
   if (keep) for (let c = 0; c < n; c++) if (!keep[c]) exact[c] = bound[c] = 0;
   const gather = (cells: number[]) => {
@@ -123,15 +129,24 @@ export async function scorePruned(o: PrunedImage): Promise<{ score: number; pixe
   // the map's peak: the map is a positive blend of cells, so the map of bounds (exact where known)
   // is above the true map everywhere and equal where every cell under a pixel is exact; its
   // maximum is the true maximum once the cells under it are exact
-  const sx = axisSupport(W, g.geometry.cropW, cfg.sigma, mapStride), sy = axisSupport(H, g.geometry.cropH, cfg.sigma, mapStride);
+  const sx = axisSupport(W, g.geometry.cropW, cfg.sigma, mapStride),
+    sy = axisSupport(H, g.geometry.cropH, cfg.sigma, mapStride);
   const under = (p: number, width: number) => {
-    const x = p % width, y = Math.floor(p / width), out: number[] = [];
+    const x = p % width,
+      y = Math.floor(p / width),
+      out: number[] = [];
     for (let j = sy.lo[y]; j < sy.lo[y] + sy.band; j++) for (let i = sx.lo[x]; i < sx.lo[x] + sx.band; i++) out.push(j * W + i);
     return out;
   };
   // unscored cells as `fill` gives them: their bound (a map above the true one) or 0 (below it)
   const mapOf = (fill: (c: number) => number) =>
-    anomalyMap({ gridH: H, gridW: W, scores: Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? fill(c) : v)), nearest, nearestDist }, g.geometry.cropW, g.geometry.cropH, cfg.sigma, mapStride);
+    anomalyMap(
+      { gridH: H, gridW: W, scores: Float32Array.from(exact, (v, c) => (Number.isNaN(v) ? fill(c) : v)), nearest, nearestDist },
+      g.geometry.cropW,
+      g.geometry.cropH,
+      cfg.sigma,
+      mapStride,
+    );
   let pixelMax: number;
   for (let round = 0; ; round++) {
     const m = mapOf((c) => bound[c]);
@@ -146,7 +161,8 @@ export async function scorePruned(o: PrunedImage): Promise<{ score: number; pixe
     // reaches the map of exact scores with unscored cells at zero (scores are ≥ 0), in one go;
     // pixels with the same first cells along both axes have the same cells under them
     const floor = mapOf(() => 0).data.reduce((a, v) => Math.max(a, v), 0) * (1 - 1e-6);
-    const cells = new Set<number>(), seen = new Uint8Array(H * W);
+    const cells = new Set<number>(),
+      seen = new Uint8Array(H * W);
     for (let i = 0; i < m.data.length; i++) {
       if (m.data[i] < floor) continue;
       const key = sy.lo[Math.floor(i / m.width)] * W + sx.lo[i % m.width];
@@ -160,8 +176,11 @@ export async function scorePruned(o: PrunedImage): Promise<{ score: number; pixe
   // image score over the exactly scored cells (the max and eq. 7's p* are among them)
   const cells = [...exact.keys()].filter((c) => !Number.isNaN(exact[c]));
   const sub: PatchScores = {
-    gridH: 1, gridW: cells.length, scores: Float32Array.from(cells, (c) => exact[c]),
-    nearest: Int32Array.from(cells, (c) => nearest[c]), nearestDist: Float32Array.from(cells, (c) => nearestDist[c]),
+    gridH: 1,
+    gridW: cells.length,
+    scores: Float32Array.from(cells, (c) => exact[c]),
+    nearest: Int32Array.from(cells, (c) => nearest[c]),
+    nearestDist: Float32Array.from(cells, (c) => nearestDist[c]),
   };
   return { score: imageScore(sub, gather(cells), view, cfg), pixelMax };
 }

@@ -80,7 +80,11 @@ export class PatchCore {
     await first.fitted.nn.release();
     const drop = new Set(found.images.map((x) => x.file));
     const names = relativeNames(files);
-    const model = await PatchCore.fitOnce(files.filter((_, i) => !drop.has(names[i])), backbone, { ...o, calibrationImages: 0 });
+    const model = await PatchCore.fitOnce(
+      files.filter((_, i) => !drop.has(names[i])),
+      backbone,
+      { ...o, calibrationImages: 0 },
+    );
     model.config.suspects = { ...found, excluded: true };
     return model;
   }
@@ -98,16 +102,37 @@ export class PatchCore {
       const images = await extractor.storeFiles(files, store, (d, t) => o.progress?.('features', d, t));
       await extractor.release(); // its activation memory is not needed again until predict
       const foreground = fitForeground(store, images, { mode: o.foreground, seed: o.seed, range: extractor.opts.foregroundRange });
-      const fitted = await bankFromStore(store, { ratio: o.ratio, seed: o.seed, scoring: o.scoring, device: o.device, progress: o.progress, method: o.coresetMethod });
+      const fitted = await bankFromStore(store, {
+        ratio: o.ratio,
+        seed: o.seed,
+        scoring: o.scoring,
+        device: o.device,
+        progress: o.progress,
+        method: o.coresetMethod,
+      });
       o.progress?.('radius', 0, 1);
       const radius = await coverageRadius(store, fitted.origin!, o.device);
       o.progress?.('radius', 1, 1);
-      const train = await leaveOneOutScores(store, images, fitted, o.scoring, { device: o.device, progress: o.progress, seed: o.seed, images: o.calibrationImages ?? calibrationImages(targetFpr), mapStride: backbone.spec.strides[0], foreground });
+      const train = await leaveOneOutScores(store, images, fitted, o.scoring, {
+        device: o.device,
+        progress: o.progress,
+        seed: o.seed,
+        images: o.calibrationImages ?? calibrationImages(targetFpr),
+        mapStride: backbone.spec.strides[0],
+        foreground,
+      });
       const date = new Date().toISOString();
       const names = relativeNames(files);
       const image = conformalThreshold(train.image, targetFpr);
       const pixel = conformalThreshold(train.pixel, targetFpr);
-      const info = (t: typeof image): ThresholdInfo => ({ method: 'conformal', n: t.n, date, targetFpr, promisedFpr: t.promisedFpr, ...(t.warning ? { warning: t.warning } : {}) });
+      const info = (t: typeof image): ThresholdInfo => ({
+        method: 'conformal',
+        n: t.n,
+        date,
+        targetFpr,
+        promisedFpr: t.promisedFpr,
+        ...(t.warning ? { warning: t.warning } : {}),
+      });
       if (image.warning) o.warn?.(`warning: ${image.warning}`);
       const stats = summarize(train.image);
       const config: ModelConfig = {
@@ -125,14 +150,25 @@ export class PatchCore {
         scoring: o.scoring,
         ...(foreground ? { foreground } : {}),
         bank: { file: '', sha256: '', size: fitted.bank.size, dim: fitted.bank.dim, b: fitted.bank.b ?? 0 },
-        trainScores: { mean: stats.mean, std: stats.std, max: Math.max(...train.image), n: train.image.length, median: quantileSorted(Float64Array.from(train.image).sort(), 0.5) },
+        trainScores: {
+          mean: stats.mean,
+          std: stats.std,
+          max: Math.max(...train.image),
+          n: train.image.length,
+          median: quantileSorted(Float64Array.from(train.image).sort(), 0.5),
+        },
         threshold: image.value,
         thresholdInfo: info(image),
         pixelThreshold: pixel.value,
         pixelThresholdInfo: info(pixel),
         normalization: { scale: normalizationScale(train.image) },
         leaveOneOut: { files: train.scored.map((i) => names[i]), image: train.image, pixel: train.pixel },
-        suspects: findSuspects(train.scored.map((i) => names[i]), train.image, files.length, o.suspectAlpha),
+        suspects: findSuspects(
+          train.scored.map((i) => names[i]),
+          train.image,
+          files.length,
+          o.suspectAlpha,
+        ),
       };
       return new PatchCore(config, fitted, extractor);
     } finally {
@@ -144,7 +180,13 @@ export class PatchCore {
   static async open(dir: string, o: { device?: Device; weights?: string } = {}): Promise<PatchCore> {
     const stored = await loadModel(dir);
     const { config } = stored;
-    const backbone = await resolveBackbone({ ...config.backbone, device: o.device, weights: o.weights, mean: config.preprocess.mean, std: config.preprocess.std });
+    const backbone = await resolveBackbone({
+      ...config.backbone,
+      device: o.device,
+      weights: o.weights,
+      mean: config.preprocess.mean,
+      std: config.preprocess.std,
+    });
     return PatchCore.fromStored(dir, stored, backbone, o.device);
   }
 
@@ -154,7 +196,9 @@ export class PatchCore {
 
   private static async fromStored(dir: string, { config, bank }: StoredModel, backbone: Backbone, device?: Device): Promise<PatchCore> {
     if (backbone.hash !== config.backbone.hash)
-      throw new UserError(`model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`);
+      throw new UserError(
+        `model ${dir}: fitted with backbone ${config.backbone.id} sha256 ${config.backbone.hash.slice(0, 12)}…, but the available graph has ${backbone.hash.slice(0, 12)}…; refit the model`,
+      );
     if (config.backbone.int8) backbone = await quantizeBackbone(backbone, config.backbone.int8);
     const nn = await NearestNeighbours.create(bank, { device });
     const range = config.foreground?.mask === 'range' ? { foregroundRange: config.foreground.range } : {};
@@ -230,7 +274,8 @@ export class PatchCore {
 
   /** A preprocessed [N,3,H,W] batch (the exported graph's input: no background removal, resize or crop here). */
   async predictTensor(t: import('../types.js').Tensor): Promise<PredictResult[]> {
-    if (this.config.foreground?.mask === 'range') throw new UserError('a model with the RGB-range foreground mask needs the image itself, not a preprocessed tensor: send the encoded image');
+    if (this.config.foreground?.mask === 'range')
+      throw new UserError('a model with the RGB-range foreground mask needs the image itself, not a preprocessed tensor: send the encoded image');
     const [, , h, w] = t.dims;
     const g: Geometry = { origW: w, origH: h, resizedW: w, resizedH: h, cropX: 0, cropY: 0, cropW: w, cropH: h };
     const out: PredictResult[] = [];

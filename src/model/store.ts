@@ -50,7 +50,8 @@ export async function saveModel(dir: string, config: Omit<ModelConfig, 'bank'>, 
 export async function saveConfig(dir: string, config: ModelConfig): Promise<void> {
   if (isModelZip(dir)) throw new UserError(`${dir}: a zipped model is read-only; unzip it into a folder to change its threshold`);
   const current = parseModelConfig(await fs.readFile(path.join(dir, 'model.json'), 'utf8'), dir);
-  if (current.bank.sha256 !== config.bank.sha256) throw new UserError(`${dir}: holds a different model (bank ${current.bank.sha256.slice(0, 12)}…); not overwriting it`);
+  if (current.bank.sha256 !== config.bank.sha256)
+    throw new UserError(`${dir}: holds a different model (bank ${current.bank.sha256.slice(0, 12)}…); not overwriting it`);
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(config, null, 2) + '\n');
 }
 
@@ -80,7 +81,8 @@ export async function loadModel(dir: string): Promise<StoredModel> {
   const config = parseModelConfig(new TextDecoder().decode(json), jsonFile);
   const bytes = await read(config.bank.file);
   if (!bytes) throw new UserError(`model ${dir}: bank file ${config.bank.file} is missing`);
-  if (sha256(bytes) !== config.bank.sha256) throw new UserError(`model ${dir}: checksum mismatch in ${config.bank.file} (file corrupted or modified); refit the model`);
+  if (sha256(bytes) !== config.bank.sha256)
+    throw new UserError(`model ${dir}: checksum mismatch in ${config.bank.file} (file corrupted or modified); refit the model`);
   const { size, dim, b } = config.bank;
   if (bytes.byteLength !== size * dim * 4 + size * b * 4) throw new UserError(`model ${dir}: bank file has the wrong size`);
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);

@@ -31,7 +31,10 @@ export function findSuspects(files: string[], scores: number[], of: number, alph
   const s = Float64Array.from(scores).sort();
   const q50 = s[Math.min(s.length - 1, Math.floor(0.5 * (s.length - 1) + 0.5))];
   const bound = q50 + normalizationScale(scores) * Math.log((1 - alpha) / alpha);
-  const images = files.map((file, i) => ({ file, score: scores[i] })).filter((x) => x.score > bound).sort((a, b) => b.score - a.score);
+  const images = files
+    .map((file, i) => ({ file, score: scores[i] }))
+    .filter((x) => x.score > bound)
+    .sort((a, b) => b.score - a.score);
   return { alpha, bound, scored: scores.length, of, images };
 }
 

@@ -64,7 +64,20 @@ export async function runSweep(ds: Dataset, backbone: Backbone, o: SweepOptions)
     }
   const { preprocess: pre, featureDim, precision } = setup;
   const { ratio, seed, runs } = o;
-  const fingerprint = JSON.stringify({ data: path.resolve(ds.root), backbone: backbone.hash, precision, ratio, seed, runs, pre, featureDim, scoring, range: bgBase.range, morph: bgBase.morph, connected: bgBase.connected ?? false });
+  const fingerprint = JSON.stringify({
+    data: path.resolve(ds.root),
+    backbone: backbone.hash,
+    precision,
+    ratio,
+    seed,
+    runs,
+    pre,
+    featureDim,
+    scoring,
+    range: bgBase.range,
+    morph: bgBase.morph,
+    connected: bgBase.connected ?? false,
+  });
   const results: SettingResult[] = [];
   const t0 = Date.now();
   for (const [i, s] of settings.entries()) {
@@ -88,7 +101,16 @@ export async function runSweep(ds: Dataset, backbone: Backbone, o: SweepOptions)
       for (const p of pending) {
         const r = await evaluateFeatures(ef, { runs, ratio, seed, scoring: { ...scoring, kind: p.score }, device: o.device, progress: o.progress });
         r.close(); // the maps on disk are not used
-        const res: SettingResult = { key: p.key, filter: s.filter, size: s.size, score: p.score, fingerprint, image_auroc: r.metrics.image_auroc, pixel_auroc: r.metrics.pixel_auroc, seconds: (Date.now() - ts) / 1000 };
+        const res: SettingResult = {
+          key: p.key,
+          filter: s.filter,
+          size: s.size,
+          score: p.score,
+          fingerprint,
+          image_auroc: r.metrics.image_auroc,
+          pixel_auroc: r.metrics.pixel_auroc,
+          seconds: (Date.now() - ts) / 1000,
+        };
         await writeFileAtomic(p.file, JSON.stringify(res, null, 2));
         results.push(res);
       }

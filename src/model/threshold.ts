@@ -58,11 +58,23 @@ export const calibrationImages = (targetFpr: number): number => Math.max(40, Mat
  * scored until the peak stands on exact cells. `leaveOneOutScoresPlain` scores every patch exactly
  * and is the reference the tests compare with (docs/ALGORITHM.md#the-verdict-threshold).
  */
-export async function leaveOneOutScores(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+export async function leaveOneOutScores(
+  store: FeatureStore,
+  images: StoredImage[],
+  fb: FittedBank,
+  cfg: ScoringConfig,
+  o: TrainingScoreOptions = {},
+): Promise<TrainingScores> {
   return scoreTraining(store, images, fb, cfg, o, true);
 }
 
-export async function leaveOneOutScoresPlain(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+export async function leaveOneOutScoresPlain(
+  store: FeatureStore,
+  images: StoredImage[],
+  fb: FittedBank,
+  cfg: ScoringConfig,
+  o: TrainingScoreOptions = {},
+): Promise<TrainingScores> {
   return scoreTraining(store, images, fb, cfg, o, false);
 }
 
@@ -74,7 +86,14 @@ function sample(n: number, count: number, seed: number): Uint8Array {
   return pick;
 }
 
-async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions, pruned: boolean): Promise<TrainingScores> {
+async function scoreTraining(
+  store: FeatureStore,
+  images: StoredImage[],
+  fb: FittedBank,
+  cfg: ScoringConfig,
+  o: TrainingScoreOptions,
+  pruned: boolean,
+): Promise<TrainingScores> {
   const { device, progress } = o;
   const scored = sample(images.length, o.images ?? 0, o.seed ?? 0);
   const total = scored.reduce((a, b) => a + b, 0);
@@ -120,4 +139,3 @@ async function scoreTraining(store: FeatureStore, images: StoredImage[], fb: Fit
     await knn.release();
   }
 }
-

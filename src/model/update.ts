@@ -106,7 +106,9 @@ async function extractAll(extractor: Extractor, files: string[], names: string[]
 
 /** Rows `from` of `bank` less those listed, as a new bank (no neighbour table). */
 function withoutRows(bank: MemoryBank, drop: Set<number>): MemoryBank {
-  const D = bank.dim, keep = bank.size - drop.size, data = new Float32Array(keep * D);
+  const D = bank.dim,
+    keep = bank.size - drop.size,
+    data = new Float32Array(keep * D);
   for (let r = 0, o = 0; r < bank.size; r++) if (!drop.has(r)) data.set(bank.data.subarray(r * D, (r + 1) * D), o++ * D);
   return { dim: D, size: keep, data };
 }
@@ -121,7 +123,8 @@ function withoutView(fb: FittedBank, drop: Set<number>): BankView {
     async search(q, n, k) {
       const K = Math.min(fb.nn.maxK, k + drop.size);
       const r = await fb.nn.search(q, n, K);
-      const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+      const index = new Int32Array(n * k),
+        dist = new Float32Array(n * k);
       for (let p = 0; p < n; p++)
         for (let j = 0, t = 0; j < K && t < k; j++) {
           const m = r.index[p * K + j];
@@ -148,7 +151,14 @@ async function scoreAgainst(img: NewImage, fb: FittedBank, config: ModelConfig, 
  * Plan and (unless a dry run) build the update of a model by `files`. `parent` is the model's
  * model_id. The old model is not touched: the result holds a new config and bank.
  */
-export async function updateModel(config: ModelConfig, fitted: FittedBank, extractor: Extractor, files: string[], parent: string, o: UpdateOptions = {}): Promise<UpdateResult> {
+export async function updateModel(
+  config: ModelConfig,
+  fitted: FittedBank,
+  extractor: Extractor,
+  files: string[],
+  parent: string,
+  o: UpdateOptions = {},
+): Promise<UpdateResult> {
   if (files.length === 0) throw new UserError('no images to add');
   const names = o.names ?? relativeNames(files);
   const { ok, failed } = await extractAll(extractor, files, names, config, o.progress);
@@ -156,9 +166,18 @@ export async function updateModel(config: ModelConfig, fitted: FittedBank, extra
 }
 
 /** `updateModel` on images already extracted with the model's extractor (benches replaying a line extract once). */
-export async function updateWithFeatures(config: ModelConfig, fitted: FittedBank, ok: NewImage[], failed: UpdateResult['failed'], parent: string, o: UpdateOptions = {}): Promise<UpdateResult> {
+export async function updateWithFeatures(
+  config: ModelConfig,
+  fitted: FittedBank,
+  ok: NewImage[],
+  failed: UpdateResult['failed'],
+  parent: string,
+  o: UpdateOptions = {},
+): Promise<UpdateResult> {
   const files = [...ok, ...failed];
-  const D = config.bank.dim, P = 128, old = fitted.bank;
+  const D = config.bank.dim,
+    P = 128,
+    old = fitted.bank;
   // the store projects with this matrix (memory/feature-store.ts): same dim, 128, the fit seed
   const projector = await OrtProjector.create(D, P, config.coreset.seed);
   const knn = await PairwiseKnn.create(P, o.device);
@@ -167,7 +186,8 @@ export async function updateWithFeatures(config: ModelConfig, fitted: FittedBank
     const radiusEstimated = config.coreset.radius === undefined;
     const radius = config.coreset.radius ?? (await estimateRadius(bankZ, old.size, P, knn));
     const n = ok.reduce((s, x) => s + x.features.count, 0);
-    const rows = new Float32Array(n * D), imageOf = new Int32Array(n);
+    const rows = new Float32Array(n * D),
+      imageOf = new Int32Array(n);
     let at = 0;
     for (const [i, x] of ok.entries()) {
       rows.set(x.features.data.subarray(0, x.features.count * D), at * D);
@@ -184,7 +204,8 @@ export async function updateWithFeatures(config: ModelConfig, fitted: FittedBank
     for (const [i, x] of ok.entries()) images[i].score = (await scoreFeatures(x.features, fitted, config.scoring, undefined, x.keep ?? null)).score;
     const result: UpdateResult = { images, failed, radius, radiusEstimated, added: added.length };
     if (o.dryRun) return result;
-    if (ok.length === 0) throw new UserError(`none of the ${files.length} image(s) could be added (${failed[0]?.file}: ${failed[0]?.error}); the model is unchanged`);
+    if (ok.length === 0)
+      throw new UserError(`none of the ${files.length} image(s) could be added (${failed[0]?.file}: ${failed[0]?.error}); the model is unchanged`);
 
     const data = new Float32Array((old.size + added.length) * D);
     data.set(old.data.subarray(0, old.size * D));
@@ -192,11 +213,22 @@ export async function updateWithFeatures(config: ModelConfig, fitted: FittedBank
     const bank: MemoryBank = { dim: D, size: old.size + added.length, data };
     const fb: FittedBank = { bank, nn: await NearestNeighbours.create(bank, { device: o.device }) };
     await ensureNeighbourTable(fb, config.scoring);
-    const built = await rederive(config, fb, ok, Int32Array.from(added, (r) => imageOf[r]), images, o);
+    const built = await rederive(
+      config,
+      fb,
+      ok,
+      Int32Array.from(added, (r) => imageOf[r]),
+      images,
+      o,
+    );
     const date = new Date().toISOString();
     const record: UpdateRecord = {
-      date, added: images.map((x) => ({ file: x.file, entries: x.entries })), failed, radius,
-      ...(radiusEstimated ? { radiusEstimated: true } : {}), threshold: built.note,
+      date,
+      added: images.map((x) => ({ file: x.file, entries: x.entries })),
+      failed,
+      radius,
+      ...(radiusEstimated ? { radiusEstimated: true } : {}),
+      threshold: built.note,
     };
     const next: ModelConfig = {
       ...config,
@@ -223,13 +255,17 @@ export async function updateWithFeatures(config: ModelConfig, fitted: FittedBank
 async function rederive(config: ModelConfig, fb: FittedBank, ok: NewImage[], entryImage: Int32Array, images: UpdatedImage[], o: UpdateOptions) {
   const loo = config.leaveOneOut;
   if (!loo) return { fields: {}, note: 'kept: the model predates stored leave-one-out scores (refit to store them)' };
-  if (config.thresholdInfo.method !== 'conformal') return { fields: {}, note: `kept: it was set by ${config.thresholdInfo.method}, not by the leave-one-out rule` };
+  if (config.thresholdInfo.method !== 'conformal')
+    return { fields: {}, note: `kept: it was set by ${config.thresholdInfo.method}, not by the leave-one-out rule` };
   const oldSize = fb.bank.size - entryImage.length;
-  const image: number[] = [], pixel: number[] = [];
+  const image: number[] = [],
+    pixel: number[] = [];
   for (const [i, x] of ok.entries()) {
     const own = new Set<number>();
     entryImage.forEach((img, j) => img === i && own.add(oldSize + j));
-    let sub = fb, release = false, view: BankView | undefined;
+    let sub = fb,
+      release = false,
+      view: BankView | undefined;
     if (own.size > 0 && !usesNeighbourTable(config.scoring)) view = withoutView(fb, own);
     else if (own.size > 0) {
       // the N_b table must come from the bank without the image: build that bank
@@ -252,7 +288,14 @@ async function rederive(config: ModelConfig, fb: FittedBank, ok: NewImage[], ent
   const date = new Date().toISOString();
   const targetFpr = config.thresholdInfo.targetFpr ?? DEFAULT_TARGET_FPR;
   const t = conformalThreshold(all.image, targetFpr);
-  const info = (c: typeof t): ThresholdInfo => ({ method: 'conformal', n: c.n, date, targetFpr, promisedFpr: c.promisedFpr, ...(c.warning ? { warning: c.warning } : {}) });
+  const info = (c: typeof t): ThresholdInfo => ({
+    method: 'conformal',
+    n: c.n,
+    date,
+    targetFpr,
+    promisedFpr: c.promisedFpr,
+    ...(c.warning ? { warning: c.warning } : {}),
+  });
   const keepPixel = config.pixelThresholdInfo && config.pixelThresholdInfo.method !== 'conformal';
   const p = conformalThreshold(all.pixel, targetFpr);
   const stats = summarize(all.image);

@@ -63,8 +63,27 @@ export class GraphBuilder {
   }
 
   /** Constant tensor stored in the graph. */
-  init(name: string, dims: number[], data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint16Array | Uint8Array | Int8Array, dtype?: DType): string {
-    const t = dtype ?? (data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64' : data instanceof BigInt64Array ? 'int64' : data instanceof Int32Array ? 'int32' : data instanceof Uint8Array ? 'uint8' : data instanceof Int8Array ? 'int8' : 'float16');
+  init(
+    name: string,
+    dims: number[],
+    data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint16Array | Uint8Array | Int8Array,
+    dtype?: DType,
+  ): string {
+    const t =
+      dtype ??
+      (data instanceof Float32Array
+        ? 'float32'
+        : data instanceof Float64Array
+          ? 'float64'
+          : data instanceof BigInt64Array
+            ? 'int64'
+            : data instanceof Int32Array
+              ? 'int32'
+              : data instanceof Uint8Array
+                ? 'uint8'
+                : data instanceof Int8Array
+                  ? 'int8'
+                  : 'float16');
     const n = dims.reduce((a, b) => a * b, 1);
     if (n !== data.length) throw new Error(`initializer ${name}: ${data.length} values for dims [${dims}]`);
     this.inits.push({

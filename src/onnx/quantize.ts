@@ -52,7 +52,13 @@ export function calibrationModel(bytes: Uint8Array): { bytes: Uint8Array; names:
   for (const name of names) {
     for (const op of ['Min', 'Max']) {
       const out = `${name}__${op.toLowerCase()}`;
-      g.node!.push({ opType: `Reduce${op}`, input: [name], output: [out], name: `${out}__R`, attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
+      g.node!.push({
+        opType: `Reduce${op}`,
+        input: [name],
+        output: [out],
+        name: `${out}__R`,
+        attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      });
       g.output!.push({ name: out, type: { tensorType: { elemType: DT.FLOAT } } });
     }
   }
@@ -111,7 +117,13 @@ export function quantizeModel(bytes: Uint8Array, ranges: Ranges): Uint8Array {
       { name: `${name}__s`, dims: [scales.length], dataType: DT.FLOAT, rawData: bytesOf(scales) },
       { name: `${name}__z`, dims: [scales.length], dataType: type, rawData: new Uint8Array(scales.length * q.BYTES_PER_ELEMENT) },
     );
-    pre.push({ opType: 'DequantizeLinear', input: [`${name}__q`, `${name}__s`, `${name}__z`], output: [`${name}__dq`], name: `${name}__DQ`, attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] });
+    pre.push({
+      opType: 'DequantizeLinear',
+      input: [`${name}__q`, `${name}__s`, `${name}__z`],
+      output: [`${name}__dq`],
+      name: `${name}__DQ`,
+      attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+    });
     return `${name}__dq`;
   };
 

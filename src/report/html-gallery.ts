@@ -26,7 +26,11 @@ export interface GalleryItem {
 }
 
 const VERDICT_TEXT: Record<Verdict, string> = {
-  FP: 'false positive', FN: 'false negative', TP: 'true positive', TN: 'true negative', 'n/a': 'no threshold',
+  FP: 'false positive',
+  FN: 'false negative',
+  TP: 'true positive',
+  TN: 'true negative',
+  'n/a': 'no threshold',
 };
 
 /** Mistakes first: false positives by descending score, false negatives by ascending score, then the rest in test order. */
@@ -61,9 +65,11 @@ function resampleMap(m: ScoreMap, w: number, h: number): ScoreMap {
   if (w === m.width && h === m.height) return m;
   const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
-    const y0 = Math.floor((y * m.height) / h), y1 = Math.max(y0 + 1, Math.floor(((y + 1) * m.height) / h));
+    const y0 = Math.floor((y * m.height) / h),
+      y1 = Math.max(y0 + 1, Math.floor(((y + 1) * m.height) / h));
     for (let x = 0; x < w; x++) {
-      const x0 = Math.floor((x * m.width) / w), x1 = Math.max(x0 + 1, Math.floor(((x + 1) * m.width) / w));
+      const x0 = Math.floor((x * m.width) / w),
+        x1 = Math.max(x0 + 1, Math.floor(((x + 1) * m.width) / w));
       let s = 0;
       for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) s += m.data[yy * m.width + xx];
       out[y * w + x] = s / ((y1 - y0) * (x1 - x0));
@@ -76,14 +82,14 @@ function resampleMap(m: ScoreMap, w: number, h: number): ScoreMap {
 function resampleMask(mask: Uint8Array, sw: number, sh: number, w: number, h: number): Uint8Array {
   if (w === sw && h === sh) return mask;
   const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) out[y * w + x] = mask[Math.floor(((y + 0.5) * sh) / h) * sw + Math.floor(((x + 0.5) * sw) / w)];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = mask[Math.floor(((y + 0.5) * sh) / h) * sw + Math.floor(((x + 0.5) * sw) / w)];
   return out;
 }
 
 /** The image as the backbone saw it (resize + crop), with map and mask, all shrunk to the thumbnail size. */
 async function alignedThumb(t: TestResult): Promise<{ img: RgbImage; map: ScoreMap; mask?: Uint8Array }> {
-  const g = t.geometry, m = t.map();
+  const g = t.geometry,
+    m = t.map();
   if (m.width !== g.cropW || m.height !== g.cropH)
     throw new Error(`${t.item.file}: anomaly map is ${m.width}x${m.height} but the crop is ${g.cropW}x${g.cropH}`);
   const full = await loadImage(t.item.file);
@@ -105,7 +111,12 @@ const dataUri = (mime: string, b: Buffer | string) => `data:${mime};base64,${Buf
 /** JPEG by default: about a tenth of the PNG size, which keeps a 60-entry page near 2 MB. */
 async function imageUri(img: RgbImage, format: ThumbFormat): Promise<string> {
   if (format === 'png') return dataUri('image/png', await encodePng(img));
-  return dataUri('image/jpeg', await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality: 88 }).toBuffer());
+  return dataUri(
+    'image/jpeg',
+    await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .jpeg({ quality: 88 })
+      .toBuffer(),
+  );
 }
 
 interface EntryContext {
@@ -127,7 +138,8 @@ async function entryHtml(it: GalleryItem, rank: number, c: EntryContext): Promis
       ? `<img alt="ground truth" title="ground-truth contour" src="${await imageUri(blend(img, map, vmin, vmax, 0, mask), c.format)}">`
       : '<div class="nogt">no ground truth</div>';
     // the legend is a separate SVG image (crisp text at any format; its gradient id stays private)
-    const legend = c.threshold === undefined ? '' : `<img alt="legend" src="${dataUri('image/svg+xml', legendSvg(img.width, 36, vmin, vmax, c.threshold, it.score))}">`;
+    const legend =
+      c.threshold === undefined ? '' : `<img alt="legend" src="${dataUri('image/svg+xml', legendSvg(img.width, 36, vmin, vmax, c.threshold, it.score))}">`;
     const overlay = `<div><img alt="anomaly map" title="anomaly map" src="${await imageUri(blend(img, map, vmin, vmax), c.format)}">${legend}</div>`;
     panels = `<img alt="input" title="input (as cropped for the backbone)" src="${await imageUri(img, c.format)}">${gt}${overlay}`;
   } catch (e) {
@@ -148,12 +160,14 @@ export async function galleryHtml(tests: TestResult[], threshold: number | undef
   const scale = commonScale(tests);
   const shown = order.slice(0, maxEntries);
   const count = (v: Verdict) => order.filter((i) => i.verdict === v).length;
-  const thrText = threshold === undefined
-    ? 'No image threshold (the F1-optimal threshold is undefined), so no verdicts.'
-    : `Verdicts at the last run's F1-optimal image threshold ${fmtScore(threshold)} (score ≥ threshold ⇒ anomalous): ${count('FP')} false positive(s), ${count('FN')} false negative(s).`;
-  const truncated = shown.length < order.length
-    ? `<p class="note">Showing ${shown.length} of ${order.length} test images: mistakes first, the rest in test-set order.</p>`
-    : '';
+  const thrText =
+    threshold === undefined
+      ? 'No image threshold (the F1-optimal threshold is undefined), so no verdicts.'
+      : `Verdicts at the last run's F1-optimal image threshold ${fmtScore(threshold)} (score ≥ threshold ⇒ anomalous): ${count('FP')} false positive(s), ${count('FN')} false negative(s).`;
+  const truncated =
+    shown.length < order.length
+      ? `<p class="note">Showing ${shown.length} of ${order.length} test images: mistakes first, the rest in test-set order.</p>`
+      : '';
   const entries: string[] = [];
   for (let i = 0; i < shown.length; i++) entries.push(await entryHtml(shown[i], i + 1, { scale, threshold, format })); // sequential: bounded memory
   return [

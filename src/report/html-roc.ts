@@ -22,7 +22,10 @@ export function imageRocHtml(r: EvalResult): string {
   if (defects.length > 1)
     for (const d of defects) {
       const sub = r.tests.filter((t) => t.item.label === 0 || t.item.defect === d);
-      const c = rocCurve(sub.map(lastScore), sub.map((t) => t.item.label));
+      const c = rocCurve(
+        sub.map(lastScore),
+        sub.map((t) => t.item.label),
+      );
       if (!c.reason) curves.push({ label: d, fpr: c.fpr, tpr: c.tpr, auc: lastRun(r.per_defect[d].image_auroc.runs) });
     }
   return rocSvg(curves, 'Image-level ROC (last run)');
@@ -37,7 +40,8 @@ export function subsamplePixels(tests: TestResult[], max = MAX_ROC_PIXELS): { sc
   let g = 0; // global pixel index of the current map's first pixel
   let k = 0;
   for (const t of tests) {
-    const map = t.map().data, n = map.length;
+    const map = t.map().data,
+      n = map.length;
     for (let i = (stride - (g % stride)) % stride; i < n; i += stride, k++) {
       scores[k] = map[i];
       labels[k] = t.mask![i] ? 1 : 0;

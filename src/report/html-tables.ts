@@ -41,7 +41,9 @@ export function metricTable(r: EvalResult): string {
     const perRun = Array.from({ length: runs }, (_, i) => `<td class="num">${fmtNumber(m.runs[i])}</td>`).join('');
     return `<tr><th scope="row">${escapeXml(METRIC_NAMES[k])}</th>${cell(m)}${perRun}</tr>`;
   });
-  const thr = Array.from({ length: runs }, (_, i) => `<td class="num">${r.thresholds[i] === undefined ? 'undefined' : fmtScore(r.thresholds[i])}</td>`).join('');
+  const thr = Array.from({ length: runs }, (_, i) => `<td class="num">${r.thresholds[i] === undefined ? 'undefined' : fmtScore(r.thresholds[i])}</td>`).join(
+    '',
+  );
   rows.push(`<tr class="thr"><th scope="row">Image threshold (F1-optimal)</th><td>—</td>${thr}</tr>`);
   return `<table class="metrics"><thead><tr><th>metric</th><th>mean ± std</th>${head}</tr></thead>\n<tbody>${rows.join('\n')}</tbody></table>`;
 }

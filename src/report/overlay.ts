@@ -68,7 +68,12 @@ export async function overlayPng(img: RgbImage, map: ScoreMap, o: OverlayOptions
   const legend = Buffer.from(legendSvg(img.width, legendH, lo, hi, o.threshold, o.score));
   return sharp({ create: { width: img.width, height: img.height + legendH, channels: 3, background: '#ffffff' } })
     .composite([
-      { input: Buffer.from(blended.data.buffer, blended.data.byteOffset, blended.data.byteLength), raw: { width: img.width, height: img.height, channels: 3 }, left: 0, top: 0 },
+      {
+        input: Buffer.from(blended.data.buffer, blended.data.byteOffset, blended.data.byteLength),
+        raw: { width: img.width, height: img.height, channels: 3 },
+        left: 0,
+        top: 0,
+      },
       { input: legend, left: 0, top: img.height },
     ])
     .png()
@@ -80,7 +85,7 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1
 export function legendSvg(width: number, height: number, lo: number, hi: number, threshold: number, score: number): string {
   const pad = 6;
   const barW = Math.max(40, width - 2 * pad);
-  const tx = pad + (barW * Math.max(0, Math.min(1, (threshold - lo) / (hi - lo))));
+  const tx = pad + barW * Math.max(0, Math.min(1, (threshold - lo) / (hi - lo)));
   const verdict = score >= threshold ? 'ANOMALOUS' : 'good';
   const fs = Math.max(8, Math.min(12, Math.floor(width / 22)));
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">

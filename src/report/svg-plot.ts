@@ -145,7 +145,9 @@ export function lineBandSvg(series: BandSeries[], o: LineBandOptions): string {
     const [a, b] = [f.sx(xr[0]), f.sx(xr[1])];
     const [top, bottom] = [f.sy(base.mean + base.std), f.sy(base.mean - base.std)];
     f.parts.push(`<rect class="baseline-band" x="${r2(a)}" y="${r2(top)}" width="${r2(b - a)}" height="${r2(bottom - top)}" fill="#555" fill-opacity="0.12"/>`);
-    f.parts.push(`<line class="baseline" x1="${r2(a)}" y1="${r2(f.sy(base.mean))}" x2="${r2(b)}" y2="${r2(f.sy(base.mean))}" stroke="#555" stroke-width="2" stroke-dasharray="6 4"/>`);
+    f.parts.push(
+      `<line class="baseline" x1="${r2(a)}" y1="${r2(f.sy(base.mean))}" x2="${r2(b)}" y2="${r2(f.sy(base.mean))}" stroke="#555" stroke-width="2" stroke-dasharray="6 4"/>`,
+    );
     items.push({ label: short(base.label), colour: '#555', dashed: true });
   }
   clean.forEach((s, i) => {

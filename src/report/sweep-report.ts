@@ -12,8 +12,22 @@ export function sweepTable(results: SettingResult[]): string {
   return rows.join('\n') + '\n';
 }
 
-export async function writeSweepOutputs(out: string, results: SettingResult[], scores: ScoreKind[], hasMasks: boolean, title: string, plotTag: string): Promise<void> {
-  await writeFileAtomic(path.join(out, 'sweep.json'), JSON.stringify(results.map(({ fingerprint: _f, ...r }) => r), null, 2));
+export async function writeSweepOutputs(
+  out: string,
+  results: SettingResult[],
+  scores: ScoreKind[],
+  hasMasks: boolean,
+  title: string,
+  plotTag: string,
+): Promise<void> {
+  await writeFileAtomic(
+    path.join(out, 'sweep.json'),
+    JSON.stringify(
+      results.map(({ fingerprint: _f, ...r }) => r),
+      null,
+      2,
+    ),
+  );
   await writeFileAtomic(path.join(out, 'sweep.md'), `# Sweep: ${title}\n\n${sweepTable(results)}`);
   const metrics: ('image_auroc' | 'pixel_auroc')[] = hasMasks ? ['image_auroc', 'pixel_auroc'] : ['image_auroc'];
   for (const metric of metrics)
@@ -23,7 +37,12 @@ export async function writeSweepOutputs(out: string, results: SettingResult[], s
       const series = ['average', 'median']
         .map((filter) => mine.filter((r) => r.filter === filter).sort((a, b) => a.size - b.size))
         .filter((rs) => rs.length > 0)
-        .map((rs) => ({ label: rs[0].filter, x: rs.map((r) => r.size), mean: rs.map((r) => r[metric].mean as number), std: rs.map((r) => r[metric].std as number) }));
+        .map((rs) => ({
+          label: rs[0].filter,
+          x: rs.map((r) => r.size),
+          mean: rs.map((r) => r[metric].mean as number),
+          std: rs.map((r) => r[metric].std as number),
+        }));
       const svg = lineBandSvg(series, {
         title: `${metric.replace('_', ' ')} vs filter size · ${score} · ${plotTag}`,
         xLabel: 'filter size',

@@ -17,9 +17,7 @@ function axisTaps(inSize: number, outSize: number, stride?: number): { i0: Int32
   const scale = inSize / outSize;
   const off = stride ? (outSize - stride * (inSize - 1)) / 2 : 0;
   for (let o = 0; o < outSize; o++) {
-    const src = stride
-      ? Math.min(inSize - 1, Math.max(0, (o + 0.5 - off) / stride))
-      : Math.max(0, (o + 0.5) * scale - 0.5); // PyTorch clamps negatives to 0
+    const src = stride ? Math.min(inSize - 1, Math.max(0, (o + 0.5 - off) / stride)) : Math.max(0, (o + 0.5) * scale - 0.5); // PyTorch clamps negatives to 0
     const a = Math.min(Math.floor(src), inSize - 1);
     i0[o] = a;
     i1[o] = Math.min(a + 1, inSize - 1);

@@ -44,8 +44,14 @@ type RankedRun = Record<string, { data: unknown }>;
  * run joined in row order. `run(start, rows)` runs the graph on rows start..start+rows. n = 0 runs
  * nothing: ORT's Gemm divides by the row count.
  */
-export async function rankInRuns(n: number, k: number, step: number, run: (start: number, rows: number) => Promise<RankedRun>): Promise<{ index: Int32Array; dist: Float32Array }> {
-  const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+export async function rankInRuns(
+  n: number,
+  k: number,
+  step: number,
+  run: (start: number, rows: number) => Promise<RankedRun>,
+): Promise<{ index: Int32Array; dist: Float32Array }> {
+  const index = new Int32Array(n * k),
+    dist = new Float32Array(n * k);
   for (let start = 0; start < n; start += step) {
     const rows = Math.min(step, n - start);
     const out = await run(start, rows);

@@ -72,8 +72,10 @@ export class BoundedSearch {
     const D = bank.dim;
     if (queries.length !== n * D) throw new Error(`search: ${queries.length} values for ${n}×${D} queries`);
     if (!Number.isInteger(k) || k < 1 || k > bank.size) throw new Error(`search: k ${k} for a bank of ${bank.size}`);
-    const index = new Int32Array(n * k), dist = new Float32Array(n * k);
-    const best = new Float64Array(k), bestRow = new Int32Array(k);
+    const index = new Int32Array(n * k),
+      dist = new Float32Array(n * k);
+    const best = new Float64Array(k),
+      bestRow = new Int32Array(k);
     let pending = Int32Array.from({ length: n }, (_, i) => i);
     let c = Math.min(this.maxCandidates, Math.max(this.candidates, 2 * k));
     while (pending.length > 0) {
@@ -101,7 +103,9 @@ export class BoundedSearch {
 
   private async rank(rows: Float32Array, n: number, c: number): Promise<Ranked> {
     const D = this.bank.dim;
-    const bound = new Float32Array(n * c), index = new Int32Array(n * c), norm = new Float32Array(n);
+    const bound = new Float32Array(n * c),
+      index = new Int32Array(n * c),
+      norm = new Float32Array(n);
     const C = new ort.Tensor('int64', BigInt64Array.of(BigInt(c)), [1]);
     for (let start = 0; start < n; start += QUERY_ROWS) {
       const r = Math.min(QUERY_ROWS, n - start);
@@ -117,7 +121,17 @@ export class BoundedSearch {
    * Query p's k nearest from its c candidates (row i of `ranked`), into best/bestRow; false when a
    * row outside the candidates could still be nearer. `all`: the candidates are the whole bank.
    */
-  private settle(queries: Float32Array, p: number, ranked: Ranked, i: number, c: number, k: number, all: boolean, best: Float64Array, bestRow: Int32Array): boolean {
+  private settle(
+    queries: Float32Array,
+    p: number,
+    ranked: Ranked,
+    i: number,
+    c: number,
+    k: number,
+    all: boolean,
+    best: Float64Array,
+    bestRow: Int32Array,
+  ): boolean {
     best.fill(Infinity);
     bestRow.fill(-1);
     const slack = BOUND_SLACK * (ranked.norm[i] + this.maxBankNorm);
@@ -211,13 +225,22 @@ async function project(bank: MemoryBank, V: Float32Array, centre: Float32Array, 
   }
 }
 
-function searchGraph(projected: Float32Array, M: number, d: number, D: number, V: Float32Array, centre: Float32Array, tileSize: number): { bytes: Uint8Array; minTile: number; maxNorm: number } {
+function searchGraph(
+  projected: Float32Array,
+  M: number,
+  d: number,
+  D: number,
+  V: Float32Array,
+  centre: Float32Array,
+  tileSize: number,
+): { bytes: Uint8Array; minTile: number; maxNorm: number } {
   const g = new GraphBuilder('knn-bound');
   const Q = g.input('Q', ['N', D]);
   const C = g.input('C', [1], 'int64');
   const P = projectNodes(g, Q, V, centre, d, D);
   const tiles: BankTile[] = [];
-  let minTile = M, maxNorm = 0;
+  let minTile = M,
+    maxNorm = 0;
   for (let start = 0; start < M; start += tileSize) {
     const rows = Math.min(tileSize, M - start);
     minTile = Math.min(minTile, rows);

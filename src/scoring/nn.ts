@@ -86,7 +86,8 @@ export class NearestNeighbours {
     this.checkK(k);
     const K = new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]);
     const { index, dist } = await rankInRuns(n, k, QUERY_ROWS, (start, rows) =>
-      this.session.run({ Q: new ort.Tensor('float32', queries.subarray(start * D, (start + rows) * D), [rows, D]), K }));
+      this.session.run({ Q: new ort.Tensor('float32', queries.subarray(start * D, (start + rows) * D), [rows, D]), K }),
+    );
     if (refine) refineDistances(queries, this.bank, n, k, index, dist);
     return { index, dist };
   }

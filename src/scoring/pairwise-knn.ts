@@ -14,7 +14,11 @@ import type { SearchResult } from './nn.js';
 const SCRATCH = 16 * 1024 * 1024;
 
 export class PairwiseKnn {
-  private constructor(private readonly session: ort.InferenceSession, readonly dim: number, private readonly scratch: number) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly dim: number,
+    private readonly scratch: number,
+  ) {}
 
   /** `scratch`: floats of Gemm output per run (tests make it small to run several). */
   static async create(dim: number, device?: Device, scratch = SCRATCH): Promise<PairwiseKnn> {
@@ -40,7 +44,8 @@ export class PairwiseKnn {
     // queries in runs of at most scratch / m rows
     const step = Math.max(1, Math.floor(this.scratch / Math.max(1, m)));
     return rankInRuns(n, k, step, (start, rows) =>
-      this.session.run({ Q: new ort.Tensor('float32', unshared(q.subarray(start * D, (start + rows) * D)), [rows, D]), B, K }));
+      this.session.run({ Q: new ort.Tensor('float32', unshared(q.subarray(start * D, (start + rows) * D)), [rows, D]), B, K }),
+    );
   }
 
   async release(): Promise<void> {
@@ -50,7 +55,8 @@ export class PairwiseKnn {
 
 /** Plain reference: k nearest by direct float64 distances (ties by lower index). */
 export function pairwiseKnnPlain(q: Float32Array, n: number, b: Float32Array, m: number, dim: number, k: number): SearchResult {
-  const index = new Int32Array(n * k), dist = new Float32Array(n * k);
+  const index = new Int32Array(n * k),
+    dist = new Float32Array(n * k);
   for (let i = 0; i < n; i++) {
     const d = Array.from({ length: m }, (_, j) => {
       let s = 0;

@@ -36,13 +36,7 @@ export function neighbourhood(bank: MemoryBank, m: number, b: number): Int32Arra
 }
 
 /** Scores of every patch of ONE image (features: gridH·gridW × dim). */
-export async function scorePatches(
-  features: Float32Array,
-  gridH: number,
-  gridW: number,
-  view: BankView,
-  cfg: ScoringConfig,
-): Promise<PatchScores> {
+export async function scorePatches(features: Float32Array, gridH: number, gridW: number, view: BankView, cfg: ScoringConfig): Promise<PatchScores> {
   const { bank } = view;
   const n = gridH * gridW;
   if (features.length !== n * bank.dim) {

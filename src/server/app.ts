@@ -136,13 +136,29 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       const m = served();
       const c = m.config;
       return {
-        model_id: m.modelId, backbone: c.backbone, preprocessing: c.preprocess, threshold: c.threshold, thresholdInfo: c.thresholdInfo,
-        normalization: c.normalization, canSaveThreshold: !!(o.token && o.modelDir), limits, config: c,
+        model_id: m.modelId,
+        backbone: c.backbone,
+        preprocessing: c.preprocess,
+        threshold: c.threshold,
+        thresholdInfo: c.thresholdInfo,
+        normalization: c.normalization,
+        canSaveThreshold: !!(o.token && o.modelDir),
+        limits,
+        config: c,
       };
     });
-    registerThreshold(v1, { get model() { return served(); }, modelDir: o.modelDir, token: o.token, onChange: (previous, source) => o.station?.thresholdChanged(previous, source) });
+    registerThreshold(v1, {
+      get model() {
+        return served();
+      },
+      modelDir: o.modelDir,
+      token: o.token,
+      onChange: (previous, source) => o.station?.thresholdChanged(previous, source),
+    });
     registerFeedback(v1, {
-      get model() { return served(); },
+      get model() {
+        return served();
+      },
       modelDir: o.repository ? undefined : o.modelDir, // a repository's versions are folders of their own: not updated in place
       token: o.token,
       store: o.station?.store ?? null,
@@ -162,7 +178,19 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     });
     const station = o.station;
     const modelNamed = station ? (name: string) => station.current(name).model : undefined;
-    registerPredict(v1, { get model() { return served(); }, modelNamed, station: station?.station, queue, heatmaps, metrics, maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, maxFiles: limits.maxFiles });
+    registerPredict(v1, {
+      get model() {
+        return served();
+      },
+      modelNamed,
+      station: station?.station,
+      queue,
+      heatmaps,
+      metrics,
+      maxBytes: limits.maxBytes,
+      maxPixels: limits.maxPixels,
+      maxFiles: limits.maxFiles,
+    });
   });
   const { maxBytes, maxPixels, maxFiles: maxBatch } = limits;
   await registerV2(app, { repository, queue, maxBytes, maxPixels, maxBatch, guard: o.token ? bearerGuard(o.token) : undefined, isClosing: () => closing });

@@ -11,6 +11,7 @@ export function bearerGuard(token: string): onRequestHookHandler {
   return async (req: FastifyRequest) => {
     const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     // equal-length digests: constant time
-    if (!m || !timingSafeEqual(digest(m[1].trim()), expected)) throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
+    if (!m || !timingSafeEqual(digest(m[1].trim()), expected))
+      throw new HttpError(401, 'unauthorized', 'missing or wrong bearer token', { 'www-authenticate': 'Bearer' });
   };
 }

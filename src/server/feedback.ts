@@ -29,7 +29,11 @@ export interface FeedbackContext {
 }
 
 const forbidden = () =>
-  new HttpError(403, 'read_only', 'this server cannot change the model: start it with --token and --model DIR (a folder, without --threshold) to take feedback');
+  new HttpError(
+    403,
+    'read_only',
+    'this server cannot change the model: start it with --token and --model DIR (a folder, without --threshold) to take feedback',
+  );
 
 /** The scored part behind a result id: its bytes and what the server said; 404 when unknown or expired. */
 async function scoredPart(ctx: FeedbackContext, id: string) {
@@ -40,9 +44,21 @@ async function scoredPart(ctx: FeedbackContext, id: string) {
     return { bytes, ext: path.extname(row.image_path), model_id: row.model_id, score: row.score, verdict: row.verdict, source: row.source };
   }
   const u = ctx.heatmaps.upload(id);
-  if (!u) throw new HttpError(404, row ? 'expired' : 'not_found', row ? `the image of result ${id} is no longer stored` : `no result ${id} (unknown, or expired from the recent results)`);
+  if (!u)
+    throw new HttpError(
+      404,
+      row ? 'expired' : 'not_found',
+      row ? `the image of result ${id} is no longer stored` : `no result ${id} (unknown, or expired from the recent results)`,
+    );
   const format = (await sharp(u.bytes).metadata()).format ?? 'png';
-  return { bytes: u.bytes, ext: EXT[format] ?? '.img', model_id: u.modelId, score: u.score, verdict: u.anomalous ? ('fail' as const) : ('pass' as const), source: u.name };
+  return {
+    bytes: u.bytes,
+    ext: EXT[format] ?? '.img',
+    model_id: u.modelId,
+    score: u.score,
+    verdict: u.anomalous ? ('fail' as const) : ('pass' as const),
+    source: u.name,
+  };
 }
 
 async function status(ctx: FeedbackContext, updating: boolean) {
@@ -52,9 +68,16 @@ async function status(ctx: FeedbackContext, updating: boolean) {
   const labels = await listLabels(ctx.modelDir);
   const count = (f: (l: FeedbackLabel) => boolean) => labels.filter(f).length;
   return {
-    enabled: true, ...base, updating,
+    enabled: true,
+    ...base,
+    updating,
     waiting: waitingGoods(labels).length,
-    labels: { good: count((l) => l.label === 'good'), defect: count((l) => l.label === 'defect'), applied: count((l) => !!l.applied), failed: count((l) => !!l.failed) },
+    labels: {
+      good: count((l) => l.label === 'good'),
+      defect: count((l) => l.label === 'defect'),
+      applied: count((l) => !!l.applied),
+      failed: count((l) => !!l.failed),
+    },
   };
 }
 
@@ -67,13 +90,28 @@ export function registerFeedback(app: FastifyInstance, ctx: FeedbackContext): vo
     if (!ctx.token || !ctx.modelDir) throw forbidden();
     const body = req.body as { id?: unknown; label?: unknown } | null;
     const label = body?.label;
-    if (label !== 'good' && label !== 'defect') throw new HttpError(400, 'bad_input', `Expected "good" or "defect" for label but received ${JSON.stringify(label) ?? 'nothing'}`);
-    if (!isResultId(body?.id)) throw new HttpError(404, 'not_found', `no result ${JSON.stringify(body?.id)?.slice(0, 64) ?? 'nothing'} (send the id a predict response gave)`);
+    if (label !== 'good' && label !== 'defect')
+      throw new HttpError(400, 'bad_input', `Expected "good" or "defect" for label but received ${JSON.stringify(label) ?? 'nothing'}`);
+    if (!isResultId(body?.id))
+      throw new HttpError(404, 'not_found', `no result ${JSON.stringify(body?.id)?.slice(0, 64) ?? 'nothing'} (send the id a predict response gave)`);
     const id = body.id;
     const part = await scoredPart(ctx, id);
     let recorded: boolean;
     try {
-      recorded = await recordLabel(ctx.modelDir, { id, label: label as FeedbackKind, model_id: part.model_id, score: part.score, verdict: part.verdict, source: part.source, time: new Date().toISOString() }, part.bytes, part.ext);
+      recorded = await recordLabel(
+        ctx.modelDir,
+        {
+          id,
+          label: label as FeedbackKind,
+          model_id: part.model_id,
+          score: part.score,
+          verdict: part.verdict,
+          source: part.source,
+          time: new Date().toISOString(),
+        },
+        part.bytes,
+        part.ext,
+      );
     } catch (e) {
       if (e instanceof UserError) throw new HttpError(409, 'conflict', e.message);
       throw e;
@@ -107,13 +145,19 @@ async function applyGoods(ctx: FeedbackContext, dir: string) {
   const byName = new Map(names.map((n, i) => [n, waiting[i]]));
   let r: Awaited<ReturnType<PatchCore['update']>>;
   try {
-    r = await old.update(waiting.map((l) => labelImage(dir, l)), { names });
+    r = await old.update(
+      waiting.map((l) => labelImage(dir, l)),
+      { names },
+    );
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     // nothing could be read: every label is marked, the served and saved model stay as they were
     const error = errorMessage(e);
     await markLabels(dir, waiting, { failed: { error, time: new Date().toISOString() } });
-    return { status: 422, body: { statusCode: 422, code: 'unreadable', message: error, model_id: old.modelId, applied: [], failed: waiting.map((l) => ({ id: l.id, error })) } };
+    return {
+      status: 422,
+      body: { statusCode: 422, code: 'unreadable', message: error, model_id: old.modelId, applied: [], failed: waiting.map((l) => ({ id: l.id, error })) },
+    };
   }
   const time = new Date().toISOString();
   for (const f of r.failed) await markLabels(dir, [byName.get(f.file)!], { failed: { error: f.error, time } });
@@ -131,7 +175,8 @@ async function applyGoods(ctx: FeedbackContext, dir: string) {
   return {
     status: 200,
     body: {
-      model_id: next.modelId, parent: old.modelId,
+      model_id: next.modelId,
+      parent: old.modelId,
       bank: { before: old.config.bank.size, after: next.config.bank.size },
       threshold: { before: old.threshold, after: next.threshold, how: next.config.update?.threshold },
       applied: r.images.map((x) => ({ id: byName.get(x.file)!.id, entries: x.entries, score: x.score })),

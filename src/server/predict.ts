@@ -45,7 +45,8 @@ export async function checkImage(u: Upload, maxPixels: number, pre: PreprocessCo
   } catch {
     throw new HttpError(400, 'not_an_image', `${u.name}: not a readable image (send PNG, JPEG, WebP or TIFF bytes)`);
   }
-  if (!meta.format || !FORMATS.has(meta.format)) throw new HttpError(400, 'unsupported_format', `${u.name}: image format '${meta.format}' is not accepted (PNG, JPEG, WebP, TIFF)`);
+  if (!meta.format || !FORMATS.has(meta.format))
+    throw new HttpError(400, 'unsupported_format', `${u.name}: image format '${meta.format}' is not accepted (PNG, JPEG, WebP, TIFF)`);
   const { width = 0, height = 0 } = meta;
   if (width < 1 || height < 1) throw new HttpError(400, 'not_an_image', `${u.name}: image has no size`);
   if (width * height > maxPixels || Math.max(width, height) > MAX_SIDE)
@@ -53,12 +54,17 @@ export async function checkImage(u: Upload, maxPixels: number, pre: PreprocessCo
   // The shorter side is resized to `pre.resize`: a 1x16000 strip would become 224x3.6M pixels.
   const g = geometry(width, height, pre);
   if (g.resizedW * g.resizedH > maxPixels)
-    throw new HttpError(422, 'image_too_large', `${u.name}: ${width}x${height} is too elongated (resizes to ${g.resizedW}x${g.resizedH}, over ${maxPixels} pixels)`);
+    throw new HttpError(
+      422,
+      'image_too_large',
+      `${u.name}: ${width}x${height} is too elongated (resizes to ${g.resizedW}x${g.resizedH}, over ${maxPixels} pixels)`,
+    );
 }
 
 async function readUploads(req: FastifyRequest, ctx: PredictContext): Promise<Upload[]> {
   if (!req.isMultipart()) {
-    if (!Buffer.isBuffer(req.body)) throw new HttpError(415, 'unsupported_media_type', `send the image as ${RAW_TYPES.slice(0, 2).join(' or ')} bytes, or multipart/form-data`);
+    if (!Buffer.isBuffer(req.body))
+      throw new HttpError(415, 'unsupported_media_type', `send the image as ${RAW_TYPES.slice(0, 2).join(' or ')} bytes, or multipart/form-data`);
     if (req.body.length === 0) throw new HttpError(400, 'empty_body', 'request body is empty');
     return [{ name: 'body', bytes: req.body }];
   }
@@ -96,7 +102,9 @@ async function predictOne(u: Upload, ctx: PredictContext, model: PatchCore, mode
   ctx.metrics.inferenceTime((performance.now() - t0) / 1000);
   const id = judged?.row.id ?? randomUUID();
   // without a stored image in the record, the bytes stay here for a while so the part can be labelled
-  const upload = judged?.row.image_path ? undefined : { bytes: u.bytes, name: u.name, modelId: r.modelId, score: r.score, anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous };
+  const upload = judged?.row.image_path
+    ? undefined
+    : { bytes: u.bytes, name: u.name, modelId: r.modelId, score: r.score, anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous };
   ctx.heatmaps.put(id, img, r.mapOriginal, r.score, r.threshold, upload);
   return {
     id, // names the result for its heatmap and for feedback
@@ -105,7 +113,12 @@ async function predictOne(u: Upload, ctx: PredictContext, model: PatchCore, mode
     threshold: r.threshold,
     anomalous: judged ? judged.row.verdict === 'fail' : r.anomalous,
     model_id: r.modelId,
-    ...(judged && { verdict: judged.row.verdict, regions: judged.row.regions, min_area: judged.row.min_area, model: { name: judged.row.model_name, version: judged.row.model_version } }),
+    ...(judged && {
+      verdict: judged.row.verdict,
+      regions: judged.row.regions,
+      min_area: judged.row.min_area,
+      model: { name: judged.row.model_name, version: judged.row.model_version },
+    }),
     image: { width: img.width, height: img.height },
     map: mapSummary(r.mapOriginal),
     inspected: inspectedBox(r.geometry),
@@ -117,7 +130,8 @@ async function predictOne(u: Upload, ctx: PredictContext, model: PatchCore, mode
 export function registerPredict(app: FastifyInstance, ctx: PredictContext): void {
   app.post<{ Querystring: { model?: string } }>('/v1/predict', async (req, reply) => {
     const name = req.query.model || undefined;
-    if (name !== undefined && !ctx.modelNamed) throw new HttpError(404, 'not_found', `this server judges with one model: leave out ?model= (received ${JSON.stringify(name.slice(0, 64))})`);
+    if (name !== undefined && !ctx.modelNamed)
+      throw new HttpError(404, 'not_found', `this server judges with one model: leave out ?model= (received ${JSON.stringify(name.slice(0, 64))})`);
     const model = name === undefined ? ctx.model : ctx.modelNamed!(name);
     const uploads = await readUploads(req, ctx);
     for (const u of uploads) await checkImage(u, ctx.maxPixels, model.config.preprocess);

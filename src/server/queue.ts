@@ -54,14 +54,18 @@ export class InferenceQueue {
   async run<T>(job: () => Promise<T>, key = ''): Promise<T> {
     const deadline = Date.now() + this.o.timeoutMs;
     if (this.running < this.o.concurrency) this.running++;
-    else if (this.queuedFor(key) >= this.o.queue) throw this.overloaded(`server busy: ${this.running} running, ${this.queuedFor(key)} queued${key ? ` for ${key}` : ''}`);
+    else if (this.queuedFor(key) >= this.o.queue)
+      throw this.overloaded(`server busy: ${this.running} running, ${this.queuedFor(key)} queued${key ? ` for ${key}` : ''}`);
     else await this.wait(deadline, key);
     const t0 = performance.now();
     // The slot is freed when the job really ends, not at the timeout: a timed-out inference still uses the CPU.
     const work = job().finally(() => this.release(performance.now() - t0));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HttpError(504, 'timeout', `inference did not finish within ${this.o.timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(
+        () => reject(new HttpError(504, 'timeout', `inference did not finish within ${this.o.timeoutMs} ms`)),
+        Math.max(0, deadline - Date.now()),
+      );
     });
     try {
       return await Promise.race([work, timeout]);

@@ -78,7 +78,11 @@ export class ModelRepository {
   /** `serve --model M`: a repository of one, version 1, never reloaded. */
   static single(name: string, model: PatchCore): ModelRepository {
     const repo = new ModelRepository(null, { load: async () => model });
-    repo.entries.set(name, { name, serving: { name, version: '1', model }, versions: new Map([['1', { version: '1', dir: '', state: 'ready', signature: '' }]]) });
+    repo.entries.set(name, {
+      name,
+      serving: { name, version: '1', model },
+      versions: new Map([['1', { version: '1', dir: '', state: 'ready', signature: '' }]]),
+    });
     return repo;
   }
 
@@ -145,12 +149,16 @@ export class ModelRepository {
   /** Look at the disk; load each model's highest version when it is new or changed. */
   private async scan(initial: boolean): Promise<void> {
     if (this.root === null) return;
-    const names = (await fs.readdir(this.root, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && MODEL_NAME.test(d.name)).map((d) => d.name);
+    const names = (await fs.readdir(this.root, { withFileTypes: true }).catch(() => []))
+      .filter((d) => d.isDirectory() && MODEL_NAME.test(d.name))
+      .map((d) => d.name);
     const seen = new Map<string, string>();
     await Promise.all(
       names.map(async (name) => {
         const dir = path.join(this.root!, name);
-        const versions = (await fs.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && VERSION.test(d.name)).map((d) => d.name);
+        const versions = (await fs.readdir(dir, { withFileTypes: true }).catch(() => []))
+          .filter((d) => d.isDirectory() && VERSION.test(d.name))
+          .map((d) => d.name);
         if (versions.length === 0) return;
         versions.sort((a, b) => Number(b) - Number(a));
         const entry = this.entries.get(name) ?? { name, serving: null, versions: new Map<string, VersionState>() };

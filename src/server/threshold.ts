@@ -11,10 +11,15 @@ export function registerThreshold(
 ): void {
   app.put<{ Body: unknown }>('/v1/threshold', async (req) => {
     if (!o.token || !o.modelDir)
-      throw new HttpError(403, 'read_only', 'this server cannot change the model: start it with --token (and without --threshold) to save thresholds from the page');
+      throw new HttpError(
+        403,
+        'read_only',
+        'this server cannot change the model: start it with --token (and without --threshold) to save thresholds from the page',
+      );
     const body = req.body as { threshold?: unknown } | null;
     const t = body?.threshold;
-    if (typeof t !== 'number' || !Number.isFinite(t)) throw new HttpError(400, 'bad_input', `Expected a finite number for threshold but received ${JSON.stringify(t) ?? 'nothing'}`);
+    if (typeof t !== 'number' || !Number.isFinite(t))
+      throw new HttpError(400, 'bad_input', `Expected a finite number for threshold but received ${JSON.stringify(t) ?? 'nothing'}`);
     const before = { threshold: o.model.config.threshold, info: o.model.config.thresholdInfo };
     o.model.setThreshold(t, manualThreshold('web page'));
     try {

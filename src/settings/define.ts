@@ -39,7 +39,10 @@ export interface EnumSetting<F extends string = string, C extends string = strin
 
 export type Setting = NumberSetting | EnumSetting;
 
-type NumberSpec<F extends string, D extends number | undefined> = Omit<NumberSetting<F, D>, 'type' | 'expected' | 'integer'> & { expected?: string; integer?: boolean };
+type NumberSpec<F extends string, D extends number | undefined> = Omit<NumberSetting<F, D>, 'type' | 'expected' | 'integer'> & {
+  expected?: string;
+  integer?: boolean;
+};
 
 /** An integer in [min, max]; `expected` defaults to `an integer min..max`. */
 export function integerSetting<const F extends string, D extends number | undefined>(s: NumberSpec<F, D>): NumberSetting<F, D> {
@@ -52,7 +55,9 @@ export function numberSetting<const F extends string, D extends number | undefin
   return { type: 'number', integer: false, ...s };
 }
 
-export function enumSetting<const F extends string, const C extends string, D extends C | undefined>(s: Omit<EnumSetting<F, C, D>, 'type' | 'expected'> & { expected?: string }): EnumSetting<F, C, D> {
+export function enumSetting<const F extends string, const C extends string, D extends C | undefined>(
+  s: Omit<EnumSetting<F, C, D>, 'type' | 'expected'> & { expected?: string },
+): EnumSetting<F, C, D> {
   return { type: 'enum', ...s, expected: s.expected ?? oneOf(s.members) };
 }
 

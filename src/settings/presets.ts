@@ -44,7 +44,8 @@ export const PRESETS: Record<string, Preset> = {
     featureDim: 0,
     precision: 'int8',
     ratio: 0.005,
-    description: 'inception_v3 int8, resize 352, whole image (no crop), coreset 0.5 %: the finest resolution measured whose fit is about 2× v1\'s (docs/RESULTS.md#presets-and-settings-compared)',
+    description:
+      "inception_v3 int8, resize 352, whole image (no crop), coreset 0.5 %: the finest resolution measured whose fit is about 2× v1's (docs/RESULTS.md#presets-and-settings-compared)",
   },
 };
 
@@ -58,9 +59,12 @@ export const PRESETS: Record<string, Preset> = {
 export const DEFAULT_PRESET = 'v3';
 
 export const PRESET = enumSetting({
-  key: 'preset', flag: 'preset', arg: Object.keys(PRESETS).join('|'),
+  key: 'preset',
+  flag: 'preset',
+  arg: Object.keys(PRESETS).join('|'),
   help: "the defaults the other flags override: `v3` inception_v3 int8, 352, whole image, coreset 0.5 %; `v2` (0.2's default) the same at 320 and 1 %; `v1` (the first default) inception_v3 fp32, 256 / crop 224, coreset 10 % (docs/RESULTS.md, accuracy study). With another --backbone and no --preset, v1",
-  members: Object.keys(PRESETS), default: DEFAULT_PRESET,
+  members: Object.keys(PRESETS),
+  default: DEFAULT_PRESET,
 });
 
 /** Everything a fit is set by, resolved: the preset's values where nothing was given. */

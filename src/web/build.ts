@@ -17,9 +17,19 @@ const require = createRequire(import.meta.url);
 
 /** Node module -> browser stand-in (a file under shims/). */
 const SHIMS: Record<string, string> = {
-  fs: 'memfs', 'fs/promises': 'memfs', path: 'path', os: 'os', crypto: 'crypto',
-  'onnxruntime-node': 'ort', sharp: 'unavailable', '@techstark/opencv-js': 'unavailable',
-  worker_threads: 'unavailable', zlib: 'unavailable', module: 'unavailable', url: 'unavailable', util: 'unavailable',
+  fs: 'memfs',
+  'fs/promises': 'memfs',
+  path: 'path',
+  os: 'os',
+  crypto: 'crypto',
+  'onnxruntime-node': 'ort',
+  sharp: 'unavailable',
+  '@techstark/opencv-js': 'unavailable',
+  worker_threads: 'unavailable',
+  zlib: 'unavailable',
+  module: 'unavailable',
+  url: 'unavailable',
+  util: 'unavailable',
 };
 
 export const browserAdapters: esbuild.Plugin = {
@@ -75,8 +85,7 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
   // every file by temp file + rename, so a failed build never leaves a half-written page
   for (const f of result.outputFiles) await writeFileAtomic(f.path, f.contents);
   const ortDir = path.dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
-  for (const f of ORT_FILES)
-    await writeFileAtomic(path.join(o.out, 'ort', f), await fs.readFile(path.join(ortDir, f)));
+  for (const f of ORT_FILES) await writeFileAtomic(path.join(o.out, 'ort', f), await fs.readFile(path.join(ortDir, f)));
   const graph = await graphBytes(o.backbone);
   const file = `backbone-${o.backbone.hash.slice(0, 12)}.onnx`;
   await writeFileAtomic(path.join(o.out, file), graph);
@@ -97,6 +106,7 @@ export async function buildSite(o: SiteOptions): Promise<{ file: string; bytes: 
 
 /** What the page says of its settings against the CLI's default preset. */
 function presetNote(page: Preset, cli: Preset): string {
-  const extraction = (p: Preset) => `${p.precision}, resize ${p.preprocess.resize}, ${p.preprocess.crop === 'none' ? 'whole image' : `centre crop ${p.preprocess.crop}`}`;
+  const extraction = (p: Preset) =>
+    `${p.precision}, resize ${p.preprocess.resize}, ${p.preprocess.crop === 'none' ? 'whole image' : `centre crop ${p.preprocess.crop}`}`;
   return `Fits as preset ${PAGE_PRESET} (${extraction(page)}), not the CLI's default ${DEFAULT_PRESET} (${extraction(cli)}): the page does not calibrate int8 yet.`;
 }

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { invalid } from '../util/errors.js';
 
 export const SITE_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; img-src 'self' blob: data:; connect-src 'self'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'",
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-embedder-policy': 'require-corp',
   'x-content-type-options': 'nosniff',
@@ -14,16 +15,27 @@ export const SITE_HEADERS: Record<string, string> = {
 };
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
 };
 
-export interface SiteFile { body: Buffer; type: string }
+export interface SiteFile {
+  body: Buffer;
+  type: string;
+}
 
 /** Route ('/', '/main.js', '/ort/…') -> file, for every file under `dir`. */
 export function loadSite(dir: string): Map<string, SiteFile> {
   let isDir = false;
-  try { isDir = statSync(dir).isDirectory(); } catch { isDir = false; }
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    isDir = false;
+  }
   if (!isDir) throw invalid('studio', "a folder written by 'patchcore web --out DIR'", dir);
   const out = new Map<string, SiteFile>();
   const walk = (rel: string): void => {

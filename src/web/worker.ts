@@ -69,9 +69,13 @@ async function fit(r: Extract<Request, { type: 'fit' }>): Promise<void> {
   if (names.length > MAX_TRAIN_IMAGES) throw new Error(`${names.length} training images: the page accepts at most ${MAX_TRAIN_IMAGES} (use the CLI for more)`);
   // the page's settings as the library resolves them (the same checks and messages as the CLI's)
   const settings = resolveFitOptions(PAGE_PRESET, { ratio: r.ratio, preprocess: manifest.preprocess });
-  const { crop } = manifest.preprocess, stride = manifest.backbone.spec.strides[0];
+  const { crop } = manifest.preprocess,
+    stride = manifest.backbone.spec.strides[0];
   const bankRows = Math.ceil(names.length * Math.ceil(crop / stride) ** 2 * settings.ratio);
-  if (bankRows > MAX_BANK_ROWS) throw new Error(`a bank of ${bankRows} patches (${names.length} images × coreset ratio ${r.ratio}) exceeds the page's ${MAX_BANK_ROWS}: lower the coreset ratio`);
+  if (bankRows > MAX_BANK_ROWS)
+    throw new Error(
+      `a bank of ${bankRows} patches (${names.length} images × coreset ratio ${r.ratio}) exceeds the page's ${MAX_BANK_ROWS}: lower the coreset ratio`,
+    );
   try {
     const fitted = await PatchCore.fit(names, backbone, {
       ...settings,
@@ -103,7 +107,22 @@ async function predict(r: Extract<Request, { type: 'predict' }>): Promise<void> 
     rgba.set(over.data.subarray(3 * i, 3 * i + 3), 4 * i);
     rgba[4 * i + 3] = 255;
   }
-  post({ type: 'result', id: r.id, name, score: res.score, threshold: res.threshold, width: over.width, height: over.height, rgba, ms, regions, inspected: inspectedBox(res.geometry) }, [rgba.buffer]);
+  post(
+    {
+      type: 'result',
+      id: r.id,
+      name,
+      score: res.score,
+      threshold: res.threshold,
+      width: over.width,
+      height: over.height,
+      rgba,
+      ms,
+      regions,
+      inspected: inspectedBox(res.geometry),
+    },
+    [rgba.buffer],
+  );
 }
 
 async function loadFile(f: File) {

@@ -57,7 +57,8 @@ export function convertTfjsGraph(topology: TfGraphTopology, weights: Map<string,
         const bias = fused[0] === 'BiasAdd' ? constant(ins[2]).data : new Float32Array(k.dims[0]);
         if (fused.length && fused[0] !== 'BiasAdd') throw new Error(`${n.name}: fused ops ${fused}`);
         const padding = b64(a.padding.s);
-        const pad: Record<string, Attr> = padding === 'SAME' ? { auto_pad: 'SAME_UPPER' } : padding === 'VALID' ? { pads: [0, 0, 0, 0] } : fail(`${n.name}: padding ${padding}`);
+        const pad: Record<string, Attr> =
+          padding === 'SAME' ? { auto_pad: 'SAME_UPPER' } : padding === 'VALID' ? { pads: [0, 0, 0, 0] } : fail(`${n.name}: padding ${padding}`);
         const [, sh, sw] = ints(a.strides);
         const dil = ints(a.dilations);
         const attrs = { kernel_shape: k.dims.slice(2), strides: [sh, sw], dilations: dil.length ? dil.slice(1, 3) : [1, 1], group: k.group, ...pad };

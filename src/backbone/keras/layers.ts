@@ -131,7 +131,12 @@ export function convertKerasLayers(topology: KerasTopology, weights: Map<string,
       }
       case 'Concatenate':
         if (c.axis !== 3 && c.axis !== -1) throw new Error(`layer ${l.name}: concat axis ${c.axis}`);
-        emit('Concat', ins, { axis: 1 }, ins.reduce((s, i) => s + channels.get(i)!, 0));
+        emit(
+          'Concat',
+          ins,
+          { axis: 1 },
+          ins.reduce((s, i) => s + channels.get(i)!, 0),
+        );
         break;
       case 'Add':
         emit(ins.length === 2 ? 'Add' : 'Sum', ins);

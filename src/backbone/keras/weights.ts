@@ -46,7 +46,13 @@ export async function loadNsfwjsModel(module: string, key: string): Promise<Tfjs
     const b64 = (await readShardLiteral(path.join(dir, `${paths[i]}.min.js`))) ?? (await evaluateShard(def.weightBundles[i]));
     shards.push(Buffer.from(b64, 'base64'));
   }
-  return { json, weights: decodeWeights(json.weightsManifest.flatMap((g: { weights: ManifestEntry[] }) => g.weights), Buffer.concat(shards)) };
+  return {
+    json,
+    weights: decodeWeights(
+      json.weightsManifest.flatMap((g: { weights: ManifestEntry[] }) => g.weights),
+      Buffer.concat(shards),
+    ),
+  };
 }
 
 /**

@@ -23,11 +23,11 @@ export function buildResNetOnnx(arch: TorchvisionArch | ResNetConfig, weights: W
   const g = new GraphBuilder(label);
   const convBn = (x: string, c: ConvBn, relu: boolean, out?: string): string => {
     const { w, b } = foldBn(weights, c);
-    const y = g.op(
-      'Conv',
-      [x, g.init(`${c.conv}.weight`, [c.cout, c.cin, c.k, c.k], w), g.init(`${c.conv}.bias`, [c.cout], b)],
-      { kernel_shape: [c.k, c.k], strides: [c.stride, c.stride], pads: Array(4).fill(c.k >> 1) },
-    );
+    const y = g.op('Conv', [x, g.init(`${c.conv}.weight`, [c.cout, c.cin, c.k, c.k], w), g.init(`${c.conv}.bias`, [c.cout], b)], {
+      kernel_shape: [c.k, c.k],
+      strides: [c.stride, c.stride],
+      pads: Array(4).fill(c.k >> 1),
+    });
     return relu ? g.op('Relu', [y], {}, out) : y;
   };
 
@@ -74,6 +74,8 @@ function checkWeights(weights: WeightMap, cfg: ResNetConfig, label: string): voi
   }
   if (missing.length) {
     const sample = missing.slice(0, 4).join(', ');
-    throw new UserError(`weights lack ${missing.length} tensor(s) that ${label} needs (${sample}${missing.length > 4 ? ', ...' : ''}): is this a ${label} checkpoint?`);
+    throw new UserError(
+      `weights lack ${missing.length} tensor(s) that ${label} needs (${sample}${missing.length > 4 ? ', ...' : ''}): is this a ${label} checkpoint?`,
+    );
   }
 }

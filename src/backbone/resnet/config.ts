@@ -64,7 +64,14 @@ export function planBlocks(cfg: ResNetConfig): BlockPlan[] {
     for (let b = 0; b < st.blocks; b++) {
       const p = `layer${si + 1}.${b}`;
       const stride = b === 0 ? st.stride : 1;
-      const cb = (i: number, ci: number, co: number, k: number, s: number): ConvBn => ({ conv: `${p}.conv${i}`, bn: `${p}.bn${i}`, cin: ci, cout: co, k, stride: s });
+      const cb = (i: number, ci: number, co: number, k: number, s: number): ConvBn => ({
+        conv: `${p}.conv${i}`,
+        bn: `${p}.bn${i}`,
+        cin: ci,
+        cout: co,
+        k,
+        stride: s,
+      });
       const convs =
         cfg.block === 'bottleneck'
           ? [cb(1, cin, st.width, 1, 1), cb(2, st.width, st.width, 3, stride), cb(3, st.width, st.out, 1, 1)]

@@ -49,7 +49,8 @@ export async function downloadVerified(url: string, dest: string, sha256: string
   let have = (await fs.stat(part).catch(() => null))?.size ?? 0;
   const res = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
   const complete = res.status === 416; // nothing left after the .part: go verify it
-  if (res.status === 200) have = 0; // server ignored the range: start over
+  if (res.status === 200)
+    have = 0; // server ignored the range: start over
   else if (!complete && res.status !== 206) throw new UserError(`download of ${url} failed: HTTP ${res.status} ${res.statusText}`);
   const length = Number(res.headers.get('content-length') ?? NaN);
   const total = Number.isFinite(length) && !complete ? have + length : undefined;
@@ -81,7 +82,10 @@ async function hashFile(file: string): Promise<string> {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return fs.stat(file).then(() => true, () => false);
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A single-line progress bar on stderr (only used when stderr is a terminal). */

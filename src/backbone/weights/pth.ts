@@ -6,8 +6,14 @@ import { ZipReader } from './zip.js';
 import { decodeFloats, numel, FLOAT_DTYPE_BYTES, type WeightMap } from './tensors.js';
 
 const STORAGE_DTYPES: Record<string, string> = {
-  FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16',
-  DoubleStorage: 'F64', LongStorage: 'I64', IntStorage: 'I32', ByteStorage: 'U8', BoolStorage: 'BOOL',
+  FloatStorage: 'F32',
+  HalfStorage: 'F16',
+  BFloat16Storage: 'BF16',
+  DoubleStorage: 'F64',
+  LongStorage: 'I64',
+  IntStorage: 'I32',
+  ByteStorage: 'U8',
+  BoolStorage: 'BOOL',
 };
 const ELEM_BYTES: Record<string, number> = { F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1, ...FLOAT_DTYPE_BYTES };
 
@@ -17,7 +23,12 @@ interface StorageRef {
 }
 
 class TensorRef {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly size: number[], readonly stride: number[]) {}
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly size: number[],
+    readonly stride: number[],
+  ) {}
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;

@@ -20,7 +20,10 @@ export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
   private view: DataView;
 
-  constructor(private bytes: Uint8Array, private source = 'zip file') {
+  constructor(
+    private bytes: Uint8Array,
+    private source = 'zip file',
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const eocd = this.findEocd();
     let count = this.view.getUint16(eocd + 10, true);

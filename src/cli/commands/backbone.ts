@@ -13,7 +13,8 @@ const BACKBONE_CMD_OPTIONS = {
 export const BACKBONE: CommandSpec<typeof BACKBONE_CMD_OPTIONS> = {
   name: 'backbone',
   usage: 'list | fetch wide_resnet50_2|resnet18 [--weights FILE]',
-  about: "list: each backbone's layers, input size, normalisation, download size and cache state.\nfetch: download (resumable, sha256-verified) and build the ONNX graph; --weights uses a file you have.",
+  about:
+    "list: each backbone's layers, input size, normalisation, download size and cache state.\nfetch: download (resumable, sha256-verified) and build the ONNX graph; --weights uses a file you have.",
   options: BACKBONE_CMD_OPTIONS,
   positionals: true,
 };

@@ -15,8 +15,16 @@ import { runCommand } from './common.js';
 const CALIBRATE_OPTIONS = {
   model: required('MODEL_DIR', 'the model directory whose threshold is set (model.json is rewritten)', 'a model directory'),
   data: text('DIR', 'labelled images: MVTec layout (test/good, test/<defect>, ground_truth/<defect>) or a folder with good/ and one folder per defect type'),
-  'from-feedback': flag("instead of --data: the parts labelled at the station (MODEL_DIR/feedback, from POST /v1/feedback); goods an update already added to the bank are left out"),
-  'min-recall': number('R', 'instead of F1-max: the threshold with the fewest false alarms that still catches R (0..1] of the defective images', 'a share in (0, 1]', undefined, (x) => x > 0 && x <= 1),
+  'from-feedback': flag(
+    'instead of --data: the parts labelled at the station (MODEL_DIR/feedback, from POST /v1/feedback); goods an update already added to the bank are left out',
+  ),
+  'min-recall': number(
+    'R',
+    'instead of F1-max: the threshold with the fewest false alarms that still catches R (0..1] of the defective images',
+    'a share in (0, 1]',
+    undefined,
+    (x) => x > 0 && x <= 1,
+  ),
   'dry-run': flag('print, do not save'),
   device: DEVICE,
   weights: WEIGHTS,
@@ -61,8 +69,12 @@ export const calibrateCommand = runCommand(CALIBRATE, async (v) => {
   const c = confusion(scores, labels, threshold);
   const n = { good: c.tn + c.fp, bad: c.tp + c.fn };
   const info: ThresholdInfo = {
-    method: minRecall === undefined ? 'f1-max' : 'min-recall', n: test.length, date: new Date().toISOString(),
-    f1: f1Of(c), recall: c.tp / n.bad, fpr: c.fp / n.good,
+    method: minRecall === undefined ? 'f1-max' : 'min-recall',
+    n: test.length,
+    date: new Date().toISOString(),
+    f1: f1Of(c),
+    recall: c.tp / n.bad,
+    fpr: c.fp / n.good,
   };
   const w = (x: number | string) => String(x).padStart(10);
   process.stdout.write(
@@ -93,6 +105,7 @@ async function fromFeedback(dir: string) {
 
 async function maskOf(file: string, map: ScoreMap): Promise<Uint8Array> {
   const m = await loadMask(file);
-  if (m.width !== map.width || m.height !== map.height) throw new UserError(`${file}: mask is ${m.width}x${m.height} but its image is ${map.width}x${map.height}`);
+  if (m.width !== map.width || m.height !== map.height)
+    throw new UserError(`${file}: mask is ${m.width}x${m.height} but its image is ${map.width}x${map.height}`);
   return m.data;
 }

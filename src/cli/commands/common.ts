@@ -31,7 +31,15 @@ export function runCommand<O extends Options>(spec: CommandSpec<O>, body: (v: Va
 }
 
 export async function backboneFromFlags(v: Values<typeof BACKBONE_OPTIONS>): Promise<Backbone> {
-  return resolveBackbone({ id: resolveFitOptions(v.preset, { backbone: v.backbone }).backbone, device: v.device, weights: v.weights, layers: v.layers, mean: v.mean, std: v.std, inputSize: v['input-size'] });
+  return resolveBackbone({
+    id: resolveFitOptions(v.preset, { backbone: v.backbone }).backbone,
+    device: v.device,
+    weights: v.weights,
+    layers: v.layers,
+    mean: v.mean,
+    std: v.std,
+    inputSize: v['input-size'],
+  });
 }
 
 /** The extractor setup of fit, eval and sweep (createExtractor adds the backbone's normalisation). */
@@ -42,8 +50,23 @@ export function extractorFlags(v: Values<Omit<typeof MODEL_OPTIONS, 'score'>> & 
     if (v.layers === undefined) throw invalid('--layers', 'two tensor names of the .onnx backbone, shallow then deep', v.layers);
   }
   // the flags given override the preset's values (settings/presets.ts)
-  const s = resolveFitOptions(v.preset, { backbone: v.backbone, preprocess: { resize: v.resize, crop: v.crop }, featureDim: v.dim, precision: v.precision, background: backgroundFlags(v), foreground: v.foreground });
-  return { preprocess: s.preprocess, background: s.background, featureDim: s.featureDim, foreground: s.foreground, precision: s.precision, batchSize: v.batch, warn: warn(v.quiet) };
+  const s = resolveFitOptions(v.preset, {
+    backbone: v.backbone,
+    preprocess: { resize: v.resize, crop: v.crop },
+    featureDim: v.dim,
+    precision: v.precision,
+    background: backgroundFlags(v),
+    foreground: v.foreground,
+  });
+  return {
+    preprocess: s.preprocess,
+    background: s.background,
+    featureDim: s.featureDim,
+    foreground: s.foreground,
+    precision: s.precision,
+    batchSize: v.batch,
+    warn: warn(v.quiet),
+  };
 }
 
 /** Say once, on stderr, when a model predates the current resize (model/config.ts). */

@@ -66,6 +66,6 @@ export function comparisonTable(ds: Dataset, results: MethodResult[]): string[] 
     ...rest.map((r) => r.line),
     '',
     ...verdicts,
-    '(verdicts use each model\'s own saved threshold; the data were not tuned for any method)',
+    "(verdicts use each model's own saved threshold; the data were not tuned for any method)",
   ];
 }

@@ -20,7 +20,8 @@ const DEMO_OPTIONS = {
 export const DEMO: CommandSpec<typeof DEMO_OPTIONS> = {
   name: 'demo',
   usage: '[--out DIR]',
-  about: 'Generates a synthetic inspection set (washers with scratches, cracks, missing pieces), fits\nPatchCore with the default preset, scores the test set, writes heatmaps; then fits the report\'s\nbackground removal and neighbourhood score on the same set and prints them against the baseline.',
+  about:
+    "Generates a synthetic inspection set (washers with scratches, cracks, missing pieces), fits\nPatchCore with the default preset, scores the test set, writes heatmaps; then fits the report's\nbackground removal and neighbourhood score on the same set and prints them against the baseline.",
   options: DEMO_OPTIONS,
 };
 
@@ -35,7 +36,16 @@ export const demoCommand = runCommand(DEMO, async (v) => {
   const ds = await loadDataset(dataDir);
   const preset = PRESETS[DEFAULT_PRESET];
   const backbone = await loadBackbone(preset.backbone);
-  const fitOpts = { preprocess: preset.preprocess, background: null, featureDim: preset.featureDim, precision: preset.precision, ratio: preset.ratio, seed: 0, scoring: DEFAULT_SCORING, progress };
+  const fitOpts = {
+    preprocess: preset.preprocess,
+    background: null,
+    featureDim: preset.featureDim,
+    precision: preset.precision,
+    ratio: preset.ratio,
+    seed: 0,
+    scoring: DEFAULT_SCORING,
+    progress,
+  };
   const model = await PatchCore.fit(ds.train, backbone, fitOpts);
   const scores: number[] = [];
   const verdicts: boolean[] = [];
@@ -69,7 +79,10 @@ export const demoCommand = runCommand(DEMO, async (v) => {
   say(`image AUROC: ${formatMetric(a)}  (${ds.test.length} test images, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   say(verdictLine(scores, labels, model.config.threshold));
   // the report's two changes on the same set (demo-compare.ts)
-  const compared = comparisonTable(ds, [{ name: 'baseline (PatchCore, nearest)', scores, anomalous: verdicts }, ...(await reportVariants(ds, backbone, fitOpts))]);
+  const compared = comparisonTable(ds, [
+    { name: 'baseline (PatchCore, nearest)', scores, anomalous: verdicts },
+    ...(await reportVariants(ds, backbone, fitOpts)),
+  ]);
   await writeFileAtomic(path.join(out, 'summary.md'), summary + '\n' + compared.join('\n') + '\n');
   say(['', ...compared, `(${((Date.now() - t0) / 1000).toFixed(1)} s in all)`].join('\n'));
   say(`heatmaps: ${path.join(out, 'heatmaps')}  model: ${path.join(out, 'model')}  summary: ${path.join(out, 'summary.md')}`);

@@ -31,7 +31,8 @@ const EXPORT_OPTIONS = {
 export const EXPORT: CommandSpec<typeof EXPORT_OPTIONS> = {
   name: 'export',
   usage: '--model MODEL_DIR --out model.onnx | --triton DIR [--name NAME] [--fp16] [--with-preprocess] [--max-batch N] [IMG...]',
-  about: 'One ONNX graph: image [N,3,H,W] (resized, cropped, normalised as model.onnx.json says) ->\nscore [N] and anomaly_map [N,1,H,W]. IMG...: images to validate the graph on (default: one\nsynthetic image). See docs/SERVING.md.',
+  about:
+    'One ONNX graph: image [N,3,H,W] (resized, cropped, normalised as model.onnx.json says) ->\nscore [N] and anomaly_map [N,1,H,W]. IMG...: images to validate the graph on (default: one\nsynthetic image). See docs/SERVING.md.',
   options: EXPORT_OPTIONS,
   positionals: true,
 };
@@ -57,7 +58,9 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   const { config } = model;
   const r = await exportModel(model, { fp16: v.fp16 === true, withPreprocess: v['with-preprocess'] === true });
   if (config.background)
-    log('note: background removal cannot be expressed in the graph; model.onnx.json records its settings, and the caller (e.g. patchcore predict --onnx) must apply it before the graph');
+    log(
+      'note: background removal cannot be expressed in the graph; model.onnx.json records its settings, and the caller (e.g. patchcore predict --onnx) must apply it before the graph',
+    );
 
   const images = positionals.length ? await Promise.all(positionals.map((f) => loadImage(f))) : [await validationImage(config)];
   const graph = await OnnxPredictor.fromBytes(r.bytes, r.sidecar);
@@ -67,15 +70,20 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
     validation.vsTypeScript = await graphVsModel(reference, model, images);
     validation.fp16VsFp32 = await graphVsGraph(graph, reference, images);
     await reference.release();
-    log(`fp16: ${r.fp16Values} values stored as float16; deviation from fp32: score ${fmt(validation.fp16VsFp32.score)}, map ${fmt(validation.fp16VsFp32.map)} (relative, max over ${images.length} image(s))`);
+    log(
+      `fp16: ${r.fp16Values} values stored as float16; deviation from fp32: score ${fmt(validation.fp16VsFp32.score)}, map ${fmt(validation.fp16VsFp32.map)} (relative, max over ${images.length} image(s))`,
+    );
   } else {
     validation.vsTypeScript = await graphVsModel(graph, model, images);
   }
   await graph.release();
   r.sidecar.validation = validation;
-  const files = v.triton !== undefined ? await writeTritonRepository(v.triton, name, r.bytes, r.sidecar, maxBatch) : await writeExport(out, r.bytes, r.sidecar, maxBatch);
+  const files =
+    v.triton !== undefined ? await writeTritonRepository(v.triton, name, r.bytes, r.sidecar, maxBatch) : await writeExport(out, r.bytes, r.sidecar, maxBatch);
   const other = r.sizes.total - r.sizes.backbone - r.sizes.bank;
-  const parts = r.fp32Bytes ? `fp16; the fp32 graph is ${mb(r.fp32Bytes.byteLength)}` : `backbone ${mb(r.sizes.backbone)} + bank ${mb(r.sizes.bank)} + other ${mb(other)}`;
+  const parts = r.fp32Bytes
+    ? `fp16; the fp32 graph is ${mb(r.fp32Bytes.byteLength)}`
+    : `backbone ${mb(r.sizes.backbone)} + bank ${mb(r.sizes.bank)} + other ${mb(other)}`;
   process.stdout.write(
     `exported ${out}: ${mb(r.sizes.total)} (${parts})\n` +
       `graph vs TypeScript model (fp32): score ${fmt(validation.vsTypeScript.score)}, map ${fmt(validation.vsTypeScript.map)} max relative deviation\n` +

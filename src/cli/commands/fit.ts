@@ -11,7 +11,14 @@ const FIT_OPTIONS = {
   data: required('DIR', 'MVTec layout (train/good/*) or a folder of good images', 'a folder of good images'),
   out: required('DIR', 'model directory to write (model.json + bank)', 'a model directory to write'),
   ...MODEL_OPTIONS,
-  'suspect-alpha': number('A', 'training images whose leave-one-out score lies above the logistic tail bound at A are listed as suspects (printed, and in model.json)', 'a number in (0, 0.5)', DEFAULT_SUSPECT_ALPHA, (x) => x > 0 && x < 0.5, { key: 'suspectAlpha' }),
+  'suspect-alpha': number(
+    'A',
+    'training images whose leave-one-out score lies above the logistic tail bound at A are listed as suspects (printed, and in model.json)',
+    'a number in (0, 0.5)',
+    DEFAULT_SUSPECT_ALPHA,
+    (x) => x > 0 && x < 0.5,
+    { key: 'suspectAlpha' },
+  ),
   'exclude-suspects': flag('score every training image, then fit again without the suspects (about twice the time)', { key: 'excludeSuspects' }),
 } as const;
 
@@ -24,7 +31,19 @@ export const FIT: CommandSpec<typeof FIT_OPTIONS> = {
 
 export const fitCommand = runCommand(FIT, async (v) => {
   const stages = timeStages(makeProgress(v.quiet));
-  const opts = { ...extractorFlags(v), ratio: coresetRatio(v), coresetMethod: coresetMethodFlag(v), seed: v.seed, scoring: scoringFlags(v), targetFpr: v['target-fpr'], calibrationImages: v['calibration-images'], device: v.device, progress: stages.progress, suspectAlpha: v['suspect-alpha'], excludeSuspects: v['exclude-suspects'] };
+  const opts = {
+    ...extractorFlags(v),
+    ratio: coresetRatio(v),
+    coresetMethod: coresetMethodFlag(v),
+    seed: v.seed,
+    scoring: scoringFlags(v),
+    targetFpr: v['target-fpr'],
+    calibrationImages: v['calibration-images'],
+    device: v.device,
+    progress: stages.progress,
+    suspectAlpha: v['suspect-alpha'],
+    excludeSuspects: v['exclude-suspects'],
+  };
   await checkOutputDir('--out', v.out);
   const files = await trainImages(v.data);
   const backbone = await backboneFromFlags(v);

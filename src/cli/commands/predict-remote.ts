@@ -45,9 +45,27 @@ export async function predictRemote(
     let row: ResultRow;
     try {
       const r = await client.infer(await fs.readFile(input.file));
-      row = { file: input.file, score: r.score, normalized: r.normalized, anomalous: r.anomalous, threshold: r.threshold, model_id: r.modelId, ms: 0, error: null };
+      row = {
+        file: input.file,
+        score: r.score,
+        normalized: r.normalized,
+        anomalous: r.anomalous,
+        threshold: r.threshold,
+        model_id: r.modelId,
+        ms: 0,
+        error: null,
+      };
     } catch (e) {
-      row = { file: input.file, score: null, normalized: null, anomalous: null, threshold: meta.threshold, model_id: meta.model_id, ms: 0, error: errorMessage(e).split('\n')[0] };
+      row = {
+        file: input.file,
+        score: null,
+        normalized: null,
+        anomalous: null,
+        threshold: meta.threshold,
+        model_id: meta.model_id,
+        ms: 0,
+        error: errorMessage(e).split('\n')[0],
+      };
     }
     row.ms = Math.round(performance.now() - t0);
     sink.write(row);

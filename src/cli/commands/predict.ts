@@ -23,7 +23,13 @@ const PREDICT_OPTIONS = {
   onnx: text('FILE.onnx', 'an exported graph (`patchcore export`) instead of --model'),
   out: text('DIR', "heatmap overlays, mirroring the inputs' relative paths (DIR/good/000_heatmap.png)"),
   masks: text('DIR', "binary defect masks at the original size (DIR/good/000_mask.png), from the model's pixel threshold"),
-  'min-area': integer('PX', 'ignore defect regions smaller than PX pixels; the verdict then follows the regions: anomalous when at least one region remains', 1, 2 ** 31, undefined),
+  'min-area': integer(
+    'PX',
+    'ignore defect regions smaller than PX pixels; the verdict then follows the regions: anomalous when at least one region remains',
+    1,
+    2 ** 31,
+    undefined,
+  ),
   csv: text('FILE', "stream a CSV row per image as it finishes ('-' = stdout); columns file,score,normalized,anomalous,threshold,model_id,ms,error"),
   ndjson: flag('stream one JSON object per image to stdout'),
   json: flag('one JSON array at the end'),
@@ -71,11 +77,19 @@ export const predictCommand = runCommand(PREDICT, async (v, positionals) => {
   if (masks !== undefined) await checkOutputDir('--masks', masks);
   if (csv !== undefined && csv !== '-') await checkOutputDir('--csv', path.dirname(csv), csv);
   const inputs = await expandInputs(positionals);
-  if (v.url !== undefined) return predictRemote(v.url, v['model-name']!, inputs, { binary: v.binary === true, token: v.token ?? (process.env.PATCHCORE_TOKEN || undefined) }, rowWriter(v));
+  if (v.url !== undefined)
+    return predictRemote(
+      v.url,
+      v['model-name']!,
+      inputs,
+      { binary: v.binary === true, token: v.token ?? (process.env.PATCHCORE_TOKEN || undefined) },
+      rowWriter(v),
+    );
 
-  const model: Predictor = v.onnx !== undefined
-    ? await OnnxPredictor.load(v.onnx, { device: v.device })
-    : await PatchCore.open(v.model as string, { device: v.device, weights: v.weights });
+  const model: Predictor =
+    v.onnx !== undefined
+      ? await OnnxPredictor.load(v.onnx, { device: v.device })
+      : await PatchCore.open(v.model as string, { device: v.device, weights: v.weights });
   if (model instanceof PatchCore) warnIfOldResize(model.config, v.quiet);
   if (threshold !== undefined) model.setThreshold(threshold, manualThreshold('--threshold'));
   if ((masks !== undefined || minArea !== undefined) && model.pixelThreshold === null)
@@ -129,7 +143,9 @@ function rowWriter(v: { csv?: string; ndjson?: boolean; json?: boolean; quiet?: 
       if (v.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       const flagged = rows.filter((r) => r.anomalous === true).length;
       if (!v.quiet || failed > 0)
-        process.stderr.write(`patchcore predict: ${rows.length - failed} scored (${flagged} anomalous), ${failed} failed${failed ? ` (exit ${EXIT_SOME_FAILED})` : ''}\n`);
+        process.stderr.write(
+          `patchcore predict: ${rows.length - failed} scored (${flagged} anomalous), ${failed} failed${failed ? ` (exit ${EXIT_SOME_FAILED})` : ''}\n`,
+        );
       return failed > 0 ? EXIT_SOME_FAILED : 0;
     },
   };
@@ -143,14 +159,27 @@ async function inspect(
 ): Promise<ResultRow> {
   const img = await image;
   const r = await model.predict(img);
-  const row: ResultRow = { file: input.file, score: r.score, normalized: r.normalized, anomalous: r.anomalous, threshold: r.threshold, model_id: r.modelId, ms: 0, error: null };
+  const row: ResultRow = {
+    file: input.file,
+    score: r.score,
+    normalized: r.normalized,
+    anomalous: r.anomalous,
+    threshold: r.threshold,
+    model_id: r.modelId,
+    ms: 0,
+    error: null,
+  };
   if (o.regions && model.pixelThreshold !== null) {
     const { mask, regions } = regionsOf(r.mapOriginal, model.pixelThreshold, o.minArea);
     row.regions = regions;
     if (o.minArea !== undefined) row.anomalous = regions.length > 0;
     if (o.masks) await writeFileAtomic((row.mask = mirrorPath(o.masks, input.rel, '_mask.png')), await encodeMaskPng(mask, img.width, img.height));
   }
-  if (o.out) await writeFileAtomic((row.heatmap = mirrorPath(o.out, input.rel, '_heatmap.png')), await overlayPng(img, r.mapOriginal, { score: r.score, threshold: r.threshold }));
+  if (o.out)
+    await writeFileAtomic(
+      (row.heatmap = mirrorPath(o.out, input.rel, '_heatmap.png')),
+      await overlayPng(img, r.mapOriginal, { score: r.score, threshold: r.threshold }),
+    );
   return row;
 }
 

@@ -22,7 +22,8 @@ export const pruneCommand = runCommand(PRUNE, async (v) => {
   const r = await pruneVersions(v.model, v.keep, { dryRun: v['dry-run'], idOf: storedId });
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const lines = [`model ${v.model}: current ${r.current}; ${r.kept.length} old version(s) kept${r.kept.length ? ` (${r.kept.join(', ')})` : ''}`];
-  for (const x of r.removed) lines.push(`  ${v['dry-run'] ? 'would remove' : 'removed'} ${x.id}${x.bank ? ` and ${x.bank} (${mb(x.bytes)})` : ' (its bank is still used)'}`);
+  for (const x of r.removed)
+    lines.push(`  ${v['dry-run'] ? 'would remove' : 'removed'} ${x.id}${x.bank ? ` and ${x.bank} (${mb(x.bytes)})` : ' (its bank is still used)'}`);
   for (const f of r.unreadable) lines.push(`  left alone, unreadable: ${f}`);
   const freed = r.removed.reduce((s, x) => s + x.bytes, 0);
   lines.push(`${r.removed.length} version(s) ${v['dry-run'] ? 'would be ' : ''}removed, ${mb(freed)} ${v['dry-run'] ? 'to free' : 'freed'}`);

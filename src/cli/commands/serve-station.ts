@@ -24,13 +24,22 @@ export const STATION_OPTIONS = {
   'keep-images': integer('N', 'parts whose image and heatmap stay on disk; older ones keep their row only', 0, 2 ** 31, 10_000),
   station: text('NAME', 'station name in the record and the messages (default: host name)'),
   'min-area': integer('PX', "ignore defect regions smaller than PX pixels; the verdict then follows the regions, as predict's", 1, 2 ** 31, undefined),
-  watch: repeated('DIR[=MODEL]', 'judge each new image written into DIR once, with MODEL of --models (default: the default model); done files move to DIR/.done/', (s, f) => {
-    const at = s.lastIndexOf('=');
-    const [dir, model] = at < 0 ? [s, undefined] : [s.slice(0, at), s.slice(at + 1)];
-    if (!dir || model === '') throw invalid(f, 'DIR or DIR=MODEL', s);
-    return { dir, model };
-  }),
-  mqtt: custom('URL', 'MQTT broker (mqtt://, mqtts://, ws://): one QoS 2 message per part, exactly once across restarts', undefined, url(['mqtt', 'mqtts', 'ws', 'wss', 'tcp'])),
+  watch: repeated(
+    'DIR[=MODEL]',
+    'judge each new image written into DIR once, with MODEL of --models (default: the default model); done files move to DIR/.done/',
+    (s, f) => {
+      const at = s.lastIndexOf('=');
+      const [dir, model] = at < 0 ? [s, undefined] : [s.slice(0, at), s.slice(at + 1)];
+      if (!dir || model === '') throw invalid(f, 'DIR or DIR=MODEL', s);
+      return { dir, model };
+    },
+  ),
+  mqtt: custom(
+    'URL',
+    'MQTT broker (mqtt://, mqtts://, ws://): one QoS 2 message per part, exactly once across restarts',
+    undefined,
+    url(['mqtt', 'mqtts', 'ws', 'wss', 'tcp']),
+  ),
   'mqtt-topic': withDefault('T', 'topic of the part messages; the station status is retained on T/status', 'patchcore/results'),
   webhook: custom('URL', 'POST each result as JSON to URL, retried with backoff', undefined, url(['http', 'https'])),
   'drift-window': integer('N', 'parts in the rolling window of the drift gauges', 10, 1_000_000, 200),

@@ -14,7 +14,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 const SERVE_OPTIONS = {
   model: text('MODEL_DIR', 'a model directory from `patchcore fit` (served under /v2 as its folder name, version 1)'),
-  models: text('DIR', 'a model repository, Triton layout DIR/<name>/<version>/ (model directories): every model at its highest version, reloaded on change; /v1 serves the first by name'),
+  models: text(
+    'DIR',
+    'a model repository, Triton layout DIR/<name>/<version>/ (model directories): every model at its highest version, reloaded on change; /v1 serves the first by name',
+  ),
   'poll-ms': integer('N', 'with --models: how often the repository is checked for new or changed versions (0 = never)', 0, 3_600_000, 2000),
   host: withDefault('H', 'bind address; use 0.0.0.0 only behind a firewall, with --token', '127.0.0.1'),
   port: integer('N', 'port (0 = any free port)', 0, 65535, 8080),
@@ -39,38 +42,70 @@ const SERVE_OPTIONS = {
 export const SERVE: CommandSpec<typeof SERVE_OPTIONS> = {
   name: 'serve',
   usage: '--model MODEL_DIR | --models DIR [options]',
-  about: 'HTTP inspection station: web page at /, API under /v1 (POST /v1/predict, GET /v1/model,\nGET /v1/heatmap/ID.png), the Open Inference Protocol under /v2 (see docs/SERVING.md),\nGET /healthz, GET /metrics (Prometheus).',
+  about:
+    'HTTP inspection station: web page at /, API under /v1 (POST /v1/predict, GET /v1/model,\nGET /v1/heatmap/ID.png), the Open Inference Protocol under /v2 (see docs/SERVING.md),\nGET /healthz, GET /metrics (Prometheus).',
   options: SERVE_OPTIONS,
 };
 
 export const serveCommand = runCommand(SERVE, async (v) => {
   const dir = v.model;
-  const limits = { maxBytes: v['max-bytes'], maxPixels: v['max-pixels'], maxFiles: v['max-files'], concurrency: v.concurrency, queue: v.queue, timeoutMs: v['timeout-ms'] };
+  const limits = {
+    maxBytes: v['max-bytes'],
+    maxPixels: v['max-pixels'],
+    maxFiles: v['max-files'],
+    concurrency: v.concurrency,
+    queue: v.queue,
+    timeoutMs: v['timeout-ms'],
+  };
   const { host, port } = v;
   const token = v.token ?? (process.env.PATCHCORE_TOKEN || undefined);
   if (token !== undefined && token.length < 8) throw invalid('PATCHCORE_TOKEN', 'at least 8 characters', `${token.length} characters`);
   const logLevel = v.log;
 
   if ((dir === undefined) === (v.models === undefined)) throw new UserError('serve: give --model MODEL_DIR or --models DIR (one of them)');
-  if (v.models !== undefined && v.threshold !== undefined) throw new UserError('--threshold applies to --model only: each model of a repository keeps its own threshold');
+  if (v.models !== undefined && v.threshold !== undefined)
+    throw new UserError('--threshold applies to --model only: each model of a repository keeps its own threshold');
   const open = (d: string) => PatchCore.open(d, { device: v.device, weights: v.weights });
-  const repository = v.models !== undefined
-    ? await ModelRepository.open(v.models, { load: open, pollMs: v['poll-ms'], onEvent: (m) => process.stdout.write(`patchcore serve: ${m}\n`) })
-    : undefined;
+  const repository =
+    v.models !== undefined
+      ? await ModelRepository.open(v.models, { load: open, pollMs: v['poll-ms'], onEvent: (m) => process.stdout.write(`patchcore serve: ${m}\n`) })
+      : undefined;
   const model = repository ? repository.defaultModel().model : await open(dir!);
   const { config } = model;
   warnIfOldResize(config, false);
   if (v.threshold !== undefined) model.setThreshold(v.threshold, manualThreshold('--threshold'));
 
-  const served = { modelDir: v.threshold === undefined && dir !== undefined && !isModelZip(dir) ? dir : undefined, token, logLevel, studio: v.studio, ...limits };
+  const served = {
+    modelDir: v.threshold === undefined && dir !== undefined && !isModelZip(dir) ? dir : undefined,
+    token,
+    logLevel,
+    studio: v.studio,
+    ...limits,
+  };
   // the station (record, watch, outputs) judges with the model /v1 serves unless a part names
   // another of the repository (the page's picker, --watch DIR=MODEL); each follows its reloads
   const station = repository
-    ? stationConfig(v, { get model() { return repository.defaultModel().model; } }, repository.defaultModel().name, repository)
+    ? stationConfig(
+        v,
+        {
+          get model() {
+            return repository.defaultModel().model;
+          },
+        },
+        repository.defaultModel().name,
+        repository,
+      )
     : stationConfig(v, { model }, path.basename(path.resolve(dir!)).replace(/\.zip$/i, ''));
   const app = await buildServer(
     repository
-      ? { ...served, station, repository, get model() { return repository.defaultModel().model; } } // /v1 follows the default model's reloads
+      ? {
+          ...served,
+          station,
+          repository,
+          get model() {
+            return repository.defaultModel().model;
+          },
+        } // /v1 follows the default model's reloads
       : { ...served, station, model, modelName: path.basename(dir!).replace(/\.zip$/i, '') },
   );
   let draining = false;
@@ -81,7 +116,9 @@ export const serveCommand = runCommand(SERVE, async (v) => {
     throw new UserError(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
   }
   const what = repository ? `${v.models} (${repository.names().join(', ')}; /v1: ${repository.defaultModel().name})` : dir;
-  process.stdout.write(`patchcore serve: ${what} (${config.backbone.id}, threshold ${config.threshold.toFixed(4)}) listening on ${url}/${token ? ' (bearer token required on /v1 and /v2)' : ''}\n`);
+  process.stdout.write(
+    `patchcore serve: ${what} (${config.backbone.id}, threshold ${config.threshold.toFixed(4)}) listening on ${url}/${token ? ' (bearer token required on /v1 and /v2)' : ''}\n`,
+  );
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then exit; a second signal exits at once.
   // This replaces the CLI's exit-immediately handlers (main.ts): serve keeps no temp files to clean up.

@@ -12,7 +12,7 @@ const UPDATE_OPTIONS = {
   model: required('MODEL_DIR', 'the fitted model to add good images to', 'a model directory'),
   add: required('PATHS', 'good images to add: files, folders or quoted globs, comma-separated', 'images to add'),
   out: text('DIR', 'write the new version here instead of into MODEL_DIR'),
-  'keep-threshold': flag('grow the bank but keep the threshold (the new images\' leave-one-out scores are still stored for a later update)'),
+  'keep-threshold': flag("grow the bank but keep the threshold (the new images' leave-one-out scores are still stored for a later update)"),
   'dry-run': flag('say how many bank entries each image would add and how far it is from the bank; write nothing'),
   device: DEVICE,
   weights: WEIGHTS,
@@ -37,10 +37,17 @@ export const updateCommand = runCommand(UPDATE, async (v) => {
   const inputs = await expandInputs(split(v.add, '--add'));
   const model = await PatchCore.open(v.model, { device: v.device, weights: v.weights });
   const t0 = Date.now();
-  const r = await model.update(inputs.map((i) => i.file), { device: v.device, dryRun: v['dry-run'], keepThreshold: v['keep-threshold'], progress: makeProgress(v.quiet), names: inputs.map((i) => i.rel) });
-  const lines = [`update of model ${model.modelId} by ${inputs.length} image(s); coverage radius ${r.radius.toFixed(4)}${r.radiusEstimated ? ' (estimated: the model predates the recorded radius)' : ''}`];
+  const r = await model.update(
+    inputs.map((i) => i.file),
+    { device: v.device, dryRun: v['dry-run'], keepThreshold: v['keep-threshold'], progress: makeProgress(v.quiet), names: inputs.map((i) => i.rel) },
+  );
+  const lines = [
+    `update of model ${model.modelId} by ${inputs.length} image(s); coverage radius ${r.radius.toFixed(4)}${r.radiusEstimated ? ' (estimated: the model predates the recorded radius)' : ''}`,
+  ];
   for (const x of r.images)
-    lines.push(`  ${x.file}: distance to bank ${x.distance.toFixed(4)}, score ${x.score.toFixed(4)}${x.score > model.threshold ? ' (anomalous)' : ''}, ${x.entries} entr${x.entries === 1 ? 'y' : 'ies'}${x.leaveOneOut !== undefined ? `, leave-one-out ${x.leaveOneOut.toFixed(4)}` : ''}`);
+    lines.push(
+      `  ${x.file}: distance to bank ${x.distance.toFixed(4)}, score ${x.score.toFixed(4)}${x.score > model.threshold ? ' (anomalous)' : ''}, ${x.entries} entr${x.entries === 1 ? 'y' : 'ies'}${x.leaveOneOut !== undefined ? `, leave-one-out ${x.leaveOneOut.toFixed(4)}` : ''}`,
+    );
   for (const f of r.failed) lines.push(`  ${f.file}: not added: ${f.error}`);
   const size = model.config.bank.size;
   if (!r.model) {

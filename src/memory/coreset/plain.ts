@@ -12,7 +12,10 @@ export function pickStarts(n: number, seed: number, count = 10): Int32Array {
   const out = new Int32Array(k);
   for (let t = 0; t < k; ) {
     const i = rng.int(n);
-    if (!chosen.has(i)) { chosen.add(i); out[t++] = i; }
+    if (!chosen.has(i)) {
+      chosen.add(i);
+      out[t++] = i;
+    }
   }
   return out;
 }
@@ -62,4 +65,3 @@ export function plainGreedyCoreset(m: Matrix, count: number, starts: Int32Array)
   }
   return out;
 }
-

@@ -45,4 +45,3 @@ export function registerScoringRule(rule: ScoringRule): void {
   if (rules.has(rule.kind)) throw invalid('rule.kind', 'a kind not registered yet', rule.kind);
   rules.set(rule.kind, rule);
 }
-

@@ -49,7 +49,14 @@ export class StationMetrics implements StationObserver {
   model(served: ServedModel): PerModel {
     let m = this.models.get(served.name);
     if (!m) {
-      m = { pass: 0, fail: 0, buckets: new Array(NORMALIZED_BUCKETS.length + 1).fill(0), sum: 0, window: new DriftWindow(this.windowSize), ref: driftReference(served) };
+      m = {
+        pass: 0,
+        fail: 0,
+        buckets: new Array(NORMALIZED_BUCKETS.length + 1).fill(0),
+        sum: 0,
+        window: new DriftWindow(this.windowSize),
+        ref: driftReference(served),
+      };
       this.models.set(served.name, m);
     }
     return m;
@@ -66,14 +73,22 @@ export class StationMetrics implements StationObserver {
       let cum = 0;
       NORMALIZED_BUCKETS.forEach((b, i) => out.push(`patchcore_normalized_score_bucket{model="${esc(name)}",le="${b}"} ${(cum += m.buckets[i])}`));
       cum += m.buckets[NORMALIZED_BUCKETS.length];
-      out.push(`patchcore_normalized_score_bucket{model="${esc(name)}",le="+Inf"} ${cum}`, `patchcore_normalized_score_sum{model="${esc(name)}"} ${m.sum}`, `patchcore_normalized_score_count{model="${esc(name)}"} ${cum}`);
+      out.push(
+        `patchcore_normalized_score_bucket{model="${esc(name)}",le="+Inf"} ${cum}`,
+        `patchcore_normalized_score_sum{model="${esc(name)}"} ${m.sum}`,
+        `patchcore_normalized_score_count{model="${esc(name)}"} ${cum}`,
+      );
     }
     const gauges: [string, string, (d: DriftSnapshot) => number | null][] = [
       ['patchcore_drift_window_parts', 'Parts in the drift window.', (d) => d.n],
       ['patchcore_drift_score_median', 'Median image score over the drift window.', (d) => d.median],
       ['patchcore_drift_score_q95', '95th percentile of the image score over the drift window.', (d) => d.q95],
       ['patchcore_drift_share_failed', 'Share of the drift window judged fail.', (d) => d.shareAbove],
-      ['patchcore_drift_median_shift', "Window median minus the training leave-one-out median, in units of the normalised score's scale.", (d) => d.medianShift],
+      [
+        'patchcore_drift_median_shift',
+        "Window median minus the training leave-one-out median, in units of the normalised score's scale.",
+        (d) => d.medianShift,
+      ],
     ];
     for (const [g, help, f] of gauges) {
       family(g, 'gauge', help);

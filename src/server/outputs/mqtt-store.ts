@@ -65,7 +65,9 @@ export class SqliteMqttStore implements IStore {
       cb(new Error('the record is closed'));
       return this;
     }
-    const row = this.db.prepare('SELECT result_id, packet, payload FROM mqtt_outgoing WHERE message_id = ?').get(packet.messageId) as (Stored & { result_id: string | null }) | undefined;
+    const row = this.db.prepare('SELECT result_id, packet, payload FROM mqtt_outgoing WHERE message_id = ?').get(packet.messageId) as
+      | (Stored & { result_id: string | null })
+      | undefined;
     if (!row) {
       cb(new Error('missing packet'));
       return this;

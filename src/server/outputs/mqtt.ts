@@ -73,7 +73,9 @@ export class MqttSink extends OutboxSink {
     await this.stop();
     const statusTopic = `${this.o.topic}/status`;
     if (this.client.connected)
-      await this.client.publishAsync(statusTopic, JSON.stringify({ station: this.o.station, status: 'offline' }), { qos: 1, retain: true }).catch(() => undefined);
+      await this.client
+        .publishAsync(statusTopic, JSON.stringify({ station: this.o.station, status: 'offline' }), { qos: 1, retain: true })
+        .catch(() => undefined);
     await this.client.endAsync().catch(() => undefined);
   }
 }

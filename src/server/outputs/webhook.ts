@@ -34,7 +34,12 @@ export class WebhookSink extends OutboxSink {
       }
       if (this.closed) return null;
       try {
-        const res = await fetch(this.o.url, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': r.id }, body, signal: AbortSignal.timeout(this.o.timeoutMs) });
+        const res = await fetch(this.o.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': r.id },
+          body,
+          signal: AbortSignal.timeout(this.o.timeoutMs),
+        });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) {
           this.metrics.deliveries.webhook.ok++;

@@ -6,7 +6,24 @@ import { HttpError } from '../http-error.js';
 import type { ResultFilter, ResultRow, ResultStore } from './store.js';
 
 const MAX_PAGE = 1000;
-const CSV_COLUMNS = ['seq', 'id', 'time', 'station', 'camera', 'source', 'model_name', 'model_version', 'model_id', 'threshold', 'min_area', 'score', 'normalized', 'verdict', 'regions', 'label'] as const;
+const CSV_COLUMNS = [
+  'seq',
+  'id',
+  'time',
+  'station',
+  'camera',
+  'source',
+  'model_name',
+  'model_version',
+  'model_id',
+  'threshold',
+  'min_area',
+  'score',
+  'normalized',
+  'verdict',
+  'regions',
+  'label',
+] as const;
 
 type Query = Record<string, string | undefined>;
 
@@ -80,7 +97,8 @@ export function registerResults(app: FastifyInstance, store: ResultStore): void 
   });
   app.put<{ Params: { id: string }; Body: unknown }>('/v1/results/:id/label', async (req) => {
     const label = (req.body as { label?: unknown } | null)?.label;
-    if (label !== 'good' && label !== 'defect') throw new HttpError(400, 'bad_input', `Expected "good" or "defect" for label but received ${JSON.stringify(label) ?? 'nothing'}`);
+    if (label !== 'good' && label !== 'defect')
+      throw new HttpError(400, 'bad_input', `Expected "good" or "defect" for label but received ${JSON.stringify(label) ?? 'nothing'}`);
     if (!store.setLabel(req.params.id, label)) throw new HttpError(404, 'not_found', `no result ${req.params.id.slice(0, 64)}`);
     return publicRow(store.get(req.params.id)!);
   });

@@ -26,7 +26,7 @@ export interface StationConfig {
   keepImages: number;
   minArea?: number;
   mqtt?: { url: string; topic: string };
-  webhook?: string | Partial<WebhookOptions> & { url: string };
+  webhook?: string | (Partial<WebhookOptions> & { url: string });
   watch?: { dir: string; model?: string; camera?: string }[];
   watchStableMs?: number;
   driftWindow?: number;
@@ -51,7 +51,15 @@ export class StationServices {
   ) {
     this.metrics = new StationMetrics(cfg.driftWindow);
     for (const n of this.names()) this.overrides.set(n, store?.thresholdChanges(n).length ?? 0);
-    this.station = new Station({ current: (name) => this.current(name), station: cfg.station, store, minArea: cfg.minArea, keepImages: cfg.keepImages, sinks: this.sinks, observer: this.metrics });
+    this.station = new Station({
+      current: (name) => this.current(name),
+      station: cfg.station,
+      store,
+      minArea: cfg.minArea,
+      keepImages: cfg.keepImages,
+      sinks: this.sinks,
+      observer: this.metrics,
+    });
     for (const n of this.names()) this.metrics.model(this.current(n));
     this.metrics.watchBacklog = () => this.watchers.reduce((a, w) => a + w.backlog, 0);
   }
@@ -63,9 +71,12 @@ export class StationServices {
     const cameras = new Set<string>(); // a watched file is known by camera and path: two folders need two names
     for (const w of cfg.watch ?? []) {
       if (w.model !== undefined && !known.includes(w.model))
-        throw new UserError(`watch ${w.dir}: no model named ${JSON.stringify(w.model)} here (this server holds ${known.map((n) => JSON.stringify(n)).join(', ')})`);
+        throw new UserError(
+          `watch ${w.dir}: no model named ${JSON.stringify(w.model)} here (this server holds ${known.map((n) => JSON.stringify(n)).join(', ')})`,
+        );
       const camera = cameraOf(w);
-      if (cameras.has(camera)) throw new UserError(`watch ${w.dir}: another watched folder is also named ${JSON.stringify(camera)}; give each folder once, under its own name`);
+      if (cameras.has(camera))
+        throw new UserError(`watch ${w.dir}: another watched folder is also named ${JSON.stringify(camera)}; give each folder once, under its own name`);
       cameras.add(camera);
     }
     const s = new StationServices(cfg, cfg.recordDir ? new ResultStore(cfg.recordDir) : null);
@@ -112,7 +123,15 @@ export class StationServices {
   /** Starts the watched folders, sharing the server's inference queue. */
   async startWatching(queue?: InferenceQueue): Promise<void> {
     for (const w of this.cfg.watch ?? []) {
-      const fw = new FolderWatcher({ dir: w.dir, model: w.model, camera: cameraOf(w), station: this.station, queue, stableMs: this.cfg.watchStableMs, log: this.cfg.log });
+      const fw = new FolderWatcher({
+        dir: w.dir,
+        model: w.model,
+        camera: cameraOf(w),
+        station: this.station,
+        queue,
+        stableMs: this.cfg.watchStableMs,
+        log: this.cfg.log,
+      });
       this.watchers.push(fw);
       await fw.start();
     }
@@ -123,7 +142,15 @@ export class StationServices {
     const name = this.defaultName();
     this.overrides.set(name, (this.overrides.get(name) ?? 0) + 1);
     const s = this.current(name);
-    this.store?.recordThreshold({ time: new Date().toISOString(), model_name: s.name, version: s.version, threshold: s.model.threshold, previous, model_id: s.model.modelId, source });
+    this.store?.recordThreshold({
+      time: new Date().toISOString(),
+      model_name: s.name,
+      version: s.version,
+      threshold: s.model.threshold,
+      previous,
+      model_id: s.model.modelId,
+      source,
+    });
   }
 
   health() {
@@ -168,7 +195,14 @@ export class StationServices {
       threshold_info: c.thresholdInfo,
       threshold_changes: this.store?.thresholdChanges(s.name) ?? [],
       drift: this.metrics.drift(s.name),
-      watch: this.watchers.map((w) => ({ dir: w.o.dir, model: w.o.model ?? s.name, camera: w.o.camera, backlog: w.backlog, processed: w.processed, failed: w.failed })),
+      watch: this.watchers.map((w) => ({
+        dir: w.o.dir,
+        model: w.o.model ?? s.name,
+        camera: w.o.camera,
+        backlog: w.backlog,
+        processed: w.processed,
+        failed: w.failed,
+      })),
     };
   }
 

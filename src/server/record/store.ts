@@ -95,7 +95,8 @@ CREATE TABLE IF NOT EXISTS mqtt_outgoing (
   payload BLOB
 );`;
 
-const COLUMNS = 'seq, id, time, station, camera, source, model_name, model_version, model_id, threshold, min_area, score, normalized, verdict, regions, label, image_path, heatmap_path';
+const COLUMNS =
+  'seq, id, time, station, camera, source, model_name, model_version, model_id, threshold, min_area, score, normalized, verdict, regions, label, image_path, heatmap_path';
 
 type Raw = Omit<ResultRow, 'regions'> & { seq: number; regions: string | null };
 const parse = (r: Raw) => ({ ...r, regions: r.regions === null ? null : (JSON.parse(r.regions) as Region[]) });
@@ -122,7 +123,13 @@ export class ResultStore {
         `INSERT OR IGNORE INTO results (id, source_key, time, station, camera, source, model_name, model_version, model_id, threshold, min_area, score, normalized, verdict, regions, label, image_path, heatmap_path, mqtt, webhook)
          VALUES (@id, @source_key, @time, @station, @camera, @source, @model_name, @model_version, @model_id, @threshold, @min_area, @score, @normalized, @verdict, @regions, @label, @image_path, @heatmap_path, @mqtt, @webhook)`,
       )
-      .run({ ...r, source_key: sourceKey, regions: r.regions === null ? null : JSON.stringify(r.regions), mqtt: sinks.mqtt ? 0 : null, webhook: sinks.webhook ? 0 : null });
+      .run({
+        ...r,
+        source_key: sourceKey,
+        regions: r.regions === null ? null : JSON.stringify(r.regions),
+        mqtt: sinks.mqtt ? 0 : null,
+        webhook: sinks.webhook ? 0 : null,
+      });
     return info.changes === 1;
   }
 
@@ -164,18 +171,24 @@ export class ResultStore {
 
   recordThreshold(c: ThresholdChange): void {
     this.db
-      .prepare('INSERT INTO thresholds (time, model_name, version, threshold, previous, model_id, source) VALUES (@time, @model_name, @version, @threshold, @previous, @model_id, @source)')
+      .prepare(
+        'INSERT INTO thresholds (time, model_name, version, threshold, previous, model_id, source) VALUES (@time, @model_name, @version, @threshold, @previous, @model_id, @source)',
+      )
       .run(c);
   }
 
   thresholdChanges(modelName: string): ThresholdChange[] {
-    return this.db.prepare('SELECT time, model_name, version, threshold, previous, model_id, source FROM thresholds WHERE model_name = ? ORDER BY seq').all(modelName) as ThresholdChange[];
+    return this.db
+      .prepare('SELECT time, model_name, version, threshold, previous, model_id, source FROM thresholds WHERE model_name = ? ORDER BY seq')
+      .all(modelName) as ThresholdChange[];
   }
 
   /** Image files of the oldest rows beyond the newest `keep`; their paths are cleared in the same step. */
   expireImages(keep: number): string[] {
     const old = this.db
-      .prepare('SELECT id, image_path, heatmap_path FROM results WHERE (image_path IS NOT NULL OR heatmap_path IS NOT NULL) AND seq <= (SELECT seq FROM results ORDER BY seq DESC LIMIT 1 OFFSET ?)')
+      .prepare(
+        'SELECT id, image_path, heatmap_path FROM results WHERE (image_path IS NOT NULL OR heatmap_path IS NOT NULL) AND seq <= (SELECT seq FROM results ORDER BY seq DESC LIMIT 1 OFFSET ?)',
+      )
       .all(keep) as { id: string; image_path: string | null; heatmap_path: string | null }[];
     if (old.length === 0) return [];
     const clear = this.db.prepare('UPDATE results SET image_path = NULL, heatmap_path = NULL WHERE id = ?');

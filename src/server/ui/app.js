@@ -25,7 +25,9 @@ async function api(path, init = {}) {
   if (res.status === 401) $('#token-box').open = true;
   if (!res.ok) {
     let msg = `${res.status} ${res.statusText}`;
-    try { msg = (await res.json()).message || msg; } catch {}
+    try {
+      msg = (await res.json()).message || msg;
+    } catch {}
     const retry = res.headers.get('retry-after');
     throw new Error(retry ? `${msg} (retry in ${retry} s)` : msg);
   }
@@ -59,7 +61,7 @@ function showModelChoice(models) {
     o.dataset.version = m.version;
     pick.add(o);
   }
-  pick.value = models.some((m) => m.name === keep.pick) ? keep.pick : (models.find((m) => m.default) ?? models[0])?.name ?? '';
+  pick.value = models.some((m) => m.name === keep.pick) ? keep.pick : ((models.find((m) => m.default) ?? models[0])?.name ?? '');
   filter.replaceChildren(new Option('all models', ''), ...models.map((m) => new Option(m.name, m.name)));
   filter.value = models.some((m) => m.name === keep.filter) ? keep.filter : '';
   $('#model-pick-box').hidden = models.length < 2;
@@ -77,12 +79,17 @@ function wireModelChoice() {
 async function loadModel() {
   try {
     const m = await (await api('/v1/model')).json();
-    const st = await api('/v1/station').then((r) => r.json(), () => null);
+    const st = await api('/v1/station').then(
+      (r) => r.json(),
+      () => null,
+    );
     if (st?.models) showModelChoice(st.models);
     const v = st?.models?.find((x) => x.name === (chosenModel() ?? st.default_model)) ?? st?.models?.[0];
     const fitted = v ? v.fitted_on : m.config.trainingData?.images;
     $('#model-info').textContent = `${fitted ? `Fitted on ${fitted} good images; ` : ''}${plainThreshold(v?.threshold_info ?? m.thresholdInfo)}.`;
-    $('#model-version').textContent = v ? `model ${v.name} ${v.version}${v.threshold_changes ? ' (threshold changed)' : ''} · threshold ${fmt(v.threshold)} · id ${v.model_id}` : `model ${m.model_id} · threshold ${fmt(m.threshold)}`;
+    $('#model-version').textContent = v
+      ? `model ${v.name} ${v.version}${v.threshold_changes ? ' (threshold changed)' : ''} · threshold ${fmt(v.threshold)} · id ${v.model_id}`
+      : `model ${m.model_id} · threshold ${fmt(m.threshold)}`;
     // never overwrite what the operator is typing
     const field = $('#threshold');
     if (field.value === '' || Number(field.value) === state.model?.threshold) field.value = String(m.threshold);
@@ -183,7 +190,9 @@ function showResult(card, r) {
     .then((res) => res.blob())
     .then((blob) => {
       const img = card.querySelector('.heatmap');
-      img.onload = () => { card.dataset.ready = '1'; };
+      img.onload = () => {
+        card.dataset.ready = '1';
+      };
       img.src = URL.createObjectURL(blob);
     })
     .catch((e) => setStatus(`heatmap for ${card.querySelector('.name').textContent}: ${e.message}`, true));
@@ -252,7 +261,10 @@ function wire() {
     e.target.value = '';
   });
   const drop = $('#drop');
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
     e.preventDefault();

@@ -56,7 +56,9 @@ export function createFeedback({ $, api, setStatus, onModelChange }) {
     try {
       const r = await (await api('/v1/update', { method: 'POST' })).json();
       const failed = r.failed.length ? `; ${r.failed.length} could not be read` : '';
-      setStatus(`model ${r.model_id} in use (updated from ${r.parent}): ${r.applied.length} good part${r.applied.length === 1 ? '' : 's'} added${failed}; parts judged before keep their verdicts`);
+      setStatus(
+        `model ${r.model_id} in use (updated from ${r.parent}): ${r.applied.length} good part${r.applied.length === 1 ? '' : 's'} added${failed}; parts judged before keep their verdicts`,
+      );
     } catch (e) {
       setStatus(`model not updated: ${e.message}`, true);
     }

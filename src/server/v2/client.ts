@@ -31,7 +31,10 @@ interface Output {
 
 /** A non-2xx answer from the server (the message is its {"error"}). */
 export class RemoteError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'RemoteError';
   }
@@ -39,7 +42,11 @@ export class RemoteError extends Error {
 
 export class InferenceClient {
   private readonly base: string;
-  constructor(url: string, readonly modelName: string, private readonly o: { token?: string; binary?: boolean } = {}) {
+  constructor(
+    url: string,
+    readonly modelName: string,
+    private readonly o: { token?: string; binary?: boolean } = {},
+  ) {
     this.base = `${url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(modelName)}`;
   }
 
@@ -57,7 +64,12 @@ export class InferenceClient {
     }
     const body = (await res.json().catch(() => ({}))) as { error?: string; versions?: string[]; parameters?: { model_id?: string; threshold?: number } };
     if (!res.ok) throw new UserError(`${this.base}: ${res.status} ${body.error ?? res.statusText}`);
-    return { name: this.modelName, version: body.versions?.[0] ?? '', model_id: body.parameters?.model_id ?? '', threshold: body.parameters?.threshold ?? Number.NaN };
+    return {
+      name: this.modelName,
+      version: body.versions?.[0] ?? '',
+      model_id: body.parameters?.model_id ?? '',
+      threshold: body.parameters?.threshold ?? Number.NaN,
+    };
   }
 
   /** Score one encoded image (PNG, JPEG, ...). */
@@ -86,7 +98,8 @@ export class InferenceClient {
 
 function parseResponse(status: number, headerLength: string | null, raw: Buffer): RemoteResult {
   const jsonEnd = headerLength === null ? raw.length : Number(headerLength);
-  if (!(jsonEnd > 0 && jsonEnd <= raw.length)) throw new RemoteError(status, `bad Inference-Header-Content-Length ${headerLength} for a ${raw.length}-byte response`);
+  if (!(jsonEnd > 0 && jsonEnd <= raw.length))
+    throw new RemoteError(status, `bad Inference-Header-Content-Length ${headerLength} for a ${raw.length}-byte response`);
   let r: { error?: string; model_version?: string; parameters?: { model_id?: string; threshold?: number }; outputs?: Output[] };
   try {
     r = JSON.parse(raw.subarray(0, jsonEnd).toString('utf8'));

@@ -60,7 +60,8 @@ export async function infer(served: ServedModel, { request, binary }: ParsedRequ
   const wanted = requestedOutputs(request);
   const N = input.shape[0];
   if (!(N >= 1)) throw bad(`input '${input.name}': the batch dimension must be at least 1, got shape [${input.shape}]`);
-  if (N > limits.maxBatch) throw new HttpError(413, 'too_large', `input '${input.name}': batch of ${N} exceeds the limit of ${limits.maxBatch} images per request`);
+  if (N > limits.maxBatch)
+    throw new HttpError(413, 'too_large', `input '${input.name}': batch of ${N} exceeds the limit of ${limits.maxBatch} images per request`);
 
   let results: PredictResult[];
   if (input.name === 'image') {

@@ -5,7 +5,19 @@ import { bad, type RequestInput } from './body.js';
 
 /** Element sizes in bytes of the protocol's datatypes (BYTES: variable). */
 export const DATATYPES: Record<string, number> = {
-  BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8, BYTES: 0,
+  BOOL: 1,
+  UINT8: 1,
+  UINT16: 2,
+  UINT32: 4,
+  UINT64: 8,
+  INT8: 1,
+  INT16: 2,
+  INT32: 4,
+  INT64: 8,
+  FP16: 2,
+  FP32: 4,
+  FP64: 8,
+  BYTES: 0,
 };
 
 export const elementCount = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -35,7 +47,8 @@ function flatten(data: unknown, name: string, limit: number): unknown[] {
 export function fp32Data(input: RequestInput, binary: Buffer | null): Float32Array {
   const n = elementCount(input.shape);
   if (binary) {
-    if (binary.length !== 4 * n) throw bad(`input '${input.name}': binary_data_size ${binary.length} does not match shape [${input.shape}] of FP32 (${4 * n} bytes)`);
+    if (binary.length !== 4 * n)
+      throw bad(`input '${input.name}': binary_data_size ${binary.length} does not match shape [${input.shape}] of FP32 (${4 * n} bytes)`);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = binary.readFloatLE(4 * i);
     if (!out.every(Number.isFinite)) throw bad(`input '${input.name}': data holds NaN or infinite values`);

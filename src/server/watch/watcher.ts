@@ -110,7 +110,10 @@ export class FolderWatcher {
   private async move(file: string, rel: string, folder: string): Promise<void> {
     const target = path.join(path.resolve(this.o.dir), folder, rel);
     await fs.mkdir(path.dirname(target), { recursive: true });
-    const exists = await fs.stat(target).then(() => true, () => false);
+    const exists = await fs.stat(target).then(
+      () => true,
+      () => false,
+    );
     await fs.rename(file, exists ? `${target}.${Date.now()}` : target);
   }
 

@@ -26,7 +26,8 @@ export async function decodeImage(bytes: Uint8Array | Blob, label: string): Prom
     ctx.drawImage(bmp, 0, 0);
     bmp.close();
     const rgba = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    const n = canvas.width * canvas.height, data = new Uint8Array(n * 3);
+    const n = canvas.width * canvas.height,
+      data = new Uint8Array(n * 3);
     for (let i = 0; i < n; i++) {
       data[3 * i] = rgba[4 * i];
       data[3 * i + 1] = rgba[4 * i + 1];

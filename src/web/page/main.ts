@@ -49,7 +49,8 @@ function progressStarting(text: string): void {
 }
 
 // progress bar with a time estimate per stage (rate so far within the stage)
-let stage = '', stageStart = 0;
+let stage = '',
+  stageStart = 0;
 function progress(s: string, done: number, total: number): void {
   const now = performance.now();
   if (s !== stage) (stage = s), (stageStart = now);
@@ -57,7 +58,7 @@ function progress(s: string, done: number, total: number): void {
   bar.max = Math.max(1, total);
   if (done > 0 || total === 0) bar.value = done;
   else bar.removeAttribute('value'); // a stage that has just begun: moving, not empty
-  const left = done > 0 ? ((now - stageStart) / done) * (total - done) / 1000 : NaN;
+  const left = done > 0 ? (((now - stageStart) / done) * (total - done)) / 1000 : NaN;
   $('eta').textContent = `${STAGE_WORDS[s] ?? s} ${done}/${total}${Number.isFinite(left) ? ` · about ${Math.ceil(left)} s left` : ''}`;
 }
 
@@ -66,7 +67,8 @@ worker.onmessage = (ev: MessageEvent<Reply>) => {
   if (r.type === 'ready') {
     backend = r.backend;
     const runtime = r.backend === 'webgpu' ? 'WebGPU' : `WASM, ${r.ortThreads} thread${r.ortThreads === 1 ? '' : 's'}`;
-    $('limits').textContent = `Backbone ${r.manifest.backbone.id} (ONNX Runtime ${runtime}). ` +
+    $('limits').textContent =
+      `Backbone ${r.manifest.backbone.id} (ONNX Runtime ${runtime}). ` +
       `At most ${r.manifest.maxTrainImages} training images (all their patch features stay in this tab's memory) and a bank of ${r.manifest.maxBankRows} patches. ${r.manifest.preset.note}`;
     ready(r.manifest);
     showSettings(r.manifest);
@@ -84,8 +86,7 @@ worker.onmessage = (ev: MessageEvent<Reply>) => {
   } else if (r.type === 'result') {
     clearError();
     waiting.get(r.id)?.(r);
-  }
-  else if (r.type === 'zip') {
+  } else if (r.type === 'zip') {
     const a = document.createElement('a');
     a.href = URL.createObjectURL(new Blob([r.bytes as BlobPart], { type: 'application/zip' }));
     a.download = r.name;
@@ -106,7 +107,8 @@ worker.onerror = (e) => showError(`the pipeline worker stopped: ${e.message || '
 
 function showModel(m: ModelSummary): void {
   const c = m.config;
-  $('model').textContent = `${m.source}: backbone ${c.backbone.id}, bank ${c.bank.size} × ${c.bank.dim} from ${c.coreset.trainPatches} patches, threshold ${c.threshold.toFixed(4)} (${describeThreshold(c.thresholdInfo)})`;
+  $('model').textContent =
+    `${m.source}: backbone ${c.backbone.id}, bank ${c.bank.size} × ${c.bank.dim} from ${c.coreset.trainPatches} patches, threshold ${c.threshold.toFixed(4)} (${describeThreshold(c.thresholdInfo)})`;
   showFittedSettings(c);
   showThresholdWarning(c.thresholdInfo);
   scale = c.normalization.scale;
@@ -136,13 +138,15 @@ function cropWords(p: { resize: number; crop: number | 'none' }): string {
 
 /** Before a fit: the settings the page will fit with. */
 function showSettings(m: SiteManifest): void {
-  $('settings').textContent = `Fits with: backbone ${m.backbone.id}; images ${cropWords(m.preprocess)}; coreset ratio as set below; threshold from the good images' own scores.`;
+  $('settings').textContent =
+    `Fits with: backbone ${m.backbone.id}; images ${cropWords(m.preprocess)}; coreset ratio as set below; threshold from the good images' own scores.`;
 }
 
 /** After a fit or an open: the settings the model was actually fitted with. */
 function showFittedSettings(c: ModelSummary['config']): void {
   const fpr = c.thresholdInfo.targetFpr !== undefined ? `; false-alarm target ${c.thresholdInfo.targetFpr}` : '';
-  $('settings').textContent = `Fitted with: backbone ${c.backbone.id}; images ${cropWords(c.preprocess)}; coreset ratio ${c.coreset.ratio} (${c.bank.size} of ${c.coreset.trainPatches} patches); scoring ${c.scoring.kind ?? 'nearest'}${fpr}.`;
+  $('settings').textContent =
+    `Fitted with: backbone ${c.backbone.id}; images ${cropWords(c.preprocess)}; coreset ratio ${c.coreset.ratio} (${c.bank.size} of ${c.coreset.trainPatches} patches); scoring ${c.scoring.kind ?? 'nearest'}${fpr}.`;
 }
 
 /** model.json's own warning when there are too few images for the rate asked, said plainly. */
@@ -291,7 +295,10 @@ async function dropped(dt: DataTransfer): Promise<File[]> {
 
 function dropZone(id: string, onFiles: (f: File[]) => void): void {
   const z = $(id);
-  z.addEventListener('dragover', (e) => { e.preventDefault(); z.classList.add('over'); });
+  z.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    z.classList.add('over');
+  });
   z.addEventListener('dragleave', () => z.classList.remove('over'));
   z.addEventListener('drop', async (e) => {
     e.preventDefault();
@@ -339,7 +346,10 @@ async function selftest(): Promise<void> {
   const tests = plan.filter((e) => e.split === 'test');
   const scores: number[] = [];
   for (const t of tests) scores.push((await predict({ synthetic: { seed: t.seed, kind: t.kind, name: `${t.kind}/${t.name}` } })).score);
-  const a = auroc(scores, tests.map((t) => (t.kind === 'good' ? 0 : 1)));
+  const a = auroc(
+    scores,
+    tests.map((t) => (t.kind === 'good' ? 0 : 1)),
+  );
   if (a.value === null) throw new Error(`AUROC undefined (${a.reason})`);
   if (a.value < 0.9) throw new Error(`AUROC ${a.value.toFixed(4)} < 0.9`);
   document.title = `selftest: ok auroc=${a.value.toFixed(4)} images=${plan.length} seconds=${((performance.now() - t0) / 1000).toFixed(1)} backend=${backend}`;

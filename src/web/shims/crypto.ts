@@ -7,8 +7,14 @@ export function createHash(algorithm: string) {
   if (algorithm !== 'sha256') throw new Error(`createHash: only sha256 in the browser, not ${algorithm}`);
   const h = sha256.create();
   const api = {
-    update(d: Uint8Array | string) { h.update(typeof d === 'string' ? new TextEncoder().encode(d) : d); return api; },
-    digest(enc: string) { if (enc !== 'hex') throw new Error('digest: hex only'); return bytesToHex(h.digest()); },
+    update(d: Uint8Array | string) {
+      h.update(typeof d === 'string' ? new TextEncoder().encode(d) : d);
+      return api;
+    },
+    digest(enc: string) {
+      if (enc !== 'hex') throw new Error('digest: hex only');
+      return bytesToHex(h.digest());
+    },
   };
   return api;
 }

@@ -4,7 +4,8 @@
 // package, which itself needs Node's buffer/stream/events polyfilled in a browser.
 const files = new Map<string, { data: Uint8Array; size: number }>();
 const fds = new Map<number, string>();
-let nextFd = 3, nextTmp = 0;
+let nextFd = 3,
+  nextTmp = 0;
 
 const norm = (p: string) => p.replace(/\/+/g, '/').replace(/\/$/, '');
 function enoent(p: string): Error {
@@ -87,19 +88,35 @@ export function statSync(p: string) {
 }
 
 export const promises = {
-  async readFile(p: string, enc?: string) { return readFileSync(p, typeof enc === 'string' ? enc : undefined); },
-  async writeFile(p: string, data: string | Uint8Array) { writeFileSync(p, data); },
+  async readFile(p: string, enc?: string) {
+    return readFileSync(p, typeof enc === 'string' ? enc : undefined);
+  },
+  async writeFile(p: string, data: string | Uint8Array) {
+    writeFileSync(p, data);
+  },
   async mkdir() {},
-  async rm(p: string) { rmSync(p); },
-  async rename(a: string, b: string) { renameSync(a, b); },
-  async readdir(p: string) { return readdirSync(p); },
-  async stat(p: string) { return statSync(p); },
+  async rm(p: string) {
+    rmSync(p);
+  },
+  async rename(a: string, b: string) {
+    renameSync(a, b);
+  },
+  async readdir(p: string) {
+    return readdirSync(p);
+  },
+  async stat(p: string) {
+    return statSync(p);
+  },
   async open(p: string, flags = 'r') {
     const fd = openSync(p, flags);
     return {
-      async writeFile(data: string | Uint8Array) { writeAt(fds.get(fd)!, bytesOf(data), 0); },
+      async writeFile(data: string | Uint8Array) {
+        writeAt(fds.get(fd)!, bytesOf(data), 0);
+      },
       async sync() {},
-      async close() { closeSync(fd); },
+      async close() {
+        closeSync(fd);
+      },
     };
   },
 };
@@ -114,6 +131,20 @@ export function createReadStream(): never {
 }
 
 export default {
-  promises, readBytes, writeFileSync, readFileSync, existsSync, readdirSync, mkdtempSync, mkdirSync, openSync, writeSync, readSync,
-  closeSync, rmSync, renameSync, statSync, createReadStream,
+  promises,
+  readBytes,
+  writeFileSync,
+  readFileSync,
+  existsSync,
+  readdirSync,
+  mkdtempSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+  readSync,
+  closeSync,
+  rmSync,
+  renameSync,
+  statSync,
+  createReadStream,
 };

@@ -14,9 +14,20 @@ export function normalize(p: string): string {
 export const join = (...parts: string[]) => normalize(parts.filter(Boolean).join('/'));
 export const resolve = (...parts: string[]) => normalize(parts.reduce((acc, p) => (p.startsWith('/') ? p : `${acc}/${p}`), '/'));
 const trimEnd = (p: string) => p.replace(/(.)\/+$/, '$1');
-export const dirname = (p: string) => { const n = trimEnd(p); const i = n.lastIndexOf('/'); return i < 0 ? '.' : i === 0 ? '/' : n.slice(0, i); };
-export const basename = (p: string, ext?: string) => { const b = trimEnd(p).split('/').pop() ?? ''; return ext && b !== ext && b.endsWith(ext) ? b.slice(0, -ext.length) : b; };
-export const extname = (p: string) => { const b = basename(p); const i = b.lastIndexOf('.'); return i > 0 && b !== '..' ? b.slice(i) : ''; };
+export const dirname = (p: string) => {
+  const n = trimEnd(p);
+  const i = n.lastIndexOf('/');
+  return i < 0 ? '.' : i === 0 ? '/' : n.slice(0, i);
+};
+export const basename = (p: string, ext?: string) => {
+  const b = trimEnd(p).split('/').pop() ?? '';
+  return ext && b !== ext && b.endsWith(ext) ? b.slice(0, -ext.length) : b;
+};
+export const extname = (p: string) => {
+  const b = basename(p);
+  const i = b.lastIndexOf('.');
+  return i > 0 && b !== '..' ? b.slice(i) : '';
+};
 export const isAbsolute = (p: string) => p.startsWith('/');
 export const relative = (a: string, b: string) => (normalize(b).startsWith(normalize(a) + '/') ? normalize(b).slice(normalize(a).length + 1) : normalize(b));
 export const posix = { sep, normalize, join, resolve, dirname, basename, extname, isAbsolute, relative };

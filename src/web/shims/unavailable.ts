@@ -3,7 +3,11 @@
 function unavailable(): never {
   throw new Error('not available in the browser page');
 }
-export const Worker = class { constructor() { unavailable(); } };
+export const Worker = class {
+  constructor() {
+    unavailable();
+  }
+};
 export const workerData = undefined;
 export const inflateRawSync = unavailable;
 export const createRequire = () => unavailable;

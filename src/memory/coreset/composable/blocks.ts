@@ -50,7 +50,12 @@ export interface ComposableStats {
 }
 
 /** A block: rows [from, to), keeping `keep` centers, written at out[at..]. */
-export interface Block { from: number; to: number; keep: number; at: number }
+export interface Block {
+  from: number;
+  to: number;
+  keep: number;
+  at: number;
+}
 
 /**
  * Up to this many rows, when n·count fits pairBudget, the whole set is one block: the official
@@ -72,11 +77,14 @@ export function unionFactor(n: number, count: number, chunkRows = CHUNK_ROWS): n
 }
 
 export function planBlocks(n: number, count: number, o: ComposableOptions = {}): Block[] {
-  const C = o.chunkRows ?? blockRows(n, count), f = o.union ?? unionFactor(n, count, C);
+  const C = o.chunkRows ?? blockRows(n, count),
+    f = o.union ?? unionFactor(n, count, C);
   const blocks: Block[] = [];
-  let at = 0, owed = 0;
+  let at = 0,
+    owed = 0;
   for (let from = 0; from < n; from += C) {
-    const to = Math.min(n, from + C), share = (f * count * (to - from)) / n;
+    const to = Math.min(n, from + C),
+      share = (f * count * (to - from)) / n;
     // f = 1: whole shares carried over (largest-remainder style), so the union is exactly `count`
     const keep = Math.min(to - from, f <= 1 ? Math.max(0, Math.round(share + owed)) : Math.max(1, Math.ceil(share)));
     owed += share - keep;
@@ -102,7 +110,8 @@ export interface RowsOf {
  * selection order) from the starts (local indices).
  */
 export function kernelGreedy(k: MinUpdate, { data, rows }: RowsOf, { keep, starts }: { keep: number; starts: Int32Array }): Int32Array {
-  const d = k.load(data, rows), m = rows.length;
+  const d = k.load(data, rows),
+    m = rows.length;
   const mean = new Float64Array(m);
   for (const s of starts) {
     d.fill(Infinity);
@@ -175,15 +184,18 @@ function runBlock(k: MinUpdate, { z, seed, out }: BlockJob, b: Block): void {
  * seed, chunkRows, union): the thread count and which thread ran which block do not matter.
  */
 export function chunkStage(rows: Matrix<ProjectedRows>, count: number, seed: number, o: ComposableOptions = {}): { union: Int32Array; blocks: number[] } {
-  const { data: z, n, dim } = rows, onProgress = o.onProgress;
+  const { data: z, n, dim } = rows,
+    onProgress = o.onProgress;
   const blocks = planBlocks(n, count, o);
   const total = blocks.reduce((s, b) => s + b.keep, 0);
   const threads = o.threads ?? (os.availableParallelism() >= 2 && blocks.length >= 2 ? 2 : 1);
   const shared = threads > 1 && (typeof z === 'string' || z.buffer instanceof SharedArrayBuffer);
   const buf = (bytes: number) => (threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   // done[0]: next block to take; done[1 + j]: 1 + the thread that wrote block j
-  const out = new Int32Array(buf(total * 4)), done = new Int32Array(buf((blocks.length + 1) * 4));
-  const work = blocks.map(blockWork), allWork = work.reduce((a, b) => a + b, 0);
+  const out = new Int32Array(buf(total * 4)),
+    done = new Int32Array(buf((blocks.length + 1) * 4));
+  const work = blocks.map(blockWork),
+    allWork = work.reduce((a, b) => a + b, 0);
   const report = () => {
     if (!onProgress) return;
     let w = 0;
@@ -242,4 +254,3 @@ function startWorker(data: BlockJob): Worker | null {
     return null;
   }
 }
-

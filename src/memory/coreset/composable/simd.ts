@@ -15,9 +15,15 @@ export function paddedDim(dim: number): number {
   return Math.ceil(dim / LANES) * LANES;
 }
 
-const u = (n: number): number[] => { // unsigned LEB128
+const u = (n: number): number[] => {
+  // unsigned LEB128
   const out: number[] = [];
-  do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
   return out;
 };
 const vec = (items: number[][]): number[] => [...u(items.length), ...items.flat()];
@@ -25,23 +31,37 @@ const section = (id: number, body: number[]): number[] => [id, ...u(body.length)
 const str = (s: string): number[] => [...u(s.length), ...[...s].map((c) => c.charCodeAt(0))];
 
 // opcodes
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
-const get = (l: number) => [0x20, l], set = (l: number) => [0x21, l], tee = (l: number) => [0x22, l];
+const I32 = 0x7f,
+  F32 = 0x7d,
+  V128 = 0x7b;
+const get = (l: number) => [0x20, l],
+  set = (l: number) => [0x21, l],
+  tee = (l: number) => [0x22, l];
 const i32c = (v: number) => [0x41, ...sleb(v)];
 const simd = (op: number, ...imm: number[]) => [0xfd, ...u(op), ...imm];
 const load = (offset: number) => simd(0x00, 4, ...u(offset)); // v128.load align 2^4
-const F4ADD = simd(0xe4), F4SUB = simd(0xe5), F4MUL = simd(0xe6);
+const F4ADD = simd(0xe4),
+  F4SUB = simd(0xe5),
+  F4MUL = simd(0xe6);
 const lane = (l: number) => simd(0x1f, l); // f32x4.extract_lane
 const ZERO = simd(0x0c, ...new Array(16).fill(0)); // v128.const 0
-const I32ADD = [0x6a], I32MUL = [0x6c], I32LTU = [0x49], F32ADD = [0x92], F32GT = [0x5e];
-const F32LOAD = [0x2a, 2, 0], F32STORE = [0x38, 2, 0];
+const I32ADD = [0x6a],
+  I32MUL = [0x6c],
+  I32LTU = [0x49],
+  F32ADD = [0x92],
+  F32GT = [0x5e];
+const F32LOAD = [0x2a, 2, 0],
+  F32STORE = [0x38, 2, 0];
 
 function sleb(v: number): number[] {
   const out: number[] = [];
   for (;;) {
     const b = v & 0x7f;
     v >>= 7;
-    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) { out.push(b); return out; }
+    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) {
+      out.push(b);
+      return out;
+    }
     out.push(b | 0x80);
   }
 }
@@ -52,43 +72,153 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   const [Z, N, DB, C, D, I, K, P, BI, BEST, S] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
   const acc = (j: number) => 11 + j;
   const body: number[] = [
-    ...i32c(-1), ...set(BI),
-    0x43, ...new Uint8Array(new Float32Array([-1]).buffer), ...set(BEST), // f32.const −1
-    ...get(Z), ...set(P),
-    0x02, 0x40, 0x03, 0x40, // block, loop (rows)
-    ...get(I), ...get(N), 0x4f, 0x0d, 1, // i ≥u n → break
-    ...ZERO, ...set(acc(0)), ...ZERO, ...set(acc(1)), ...ZERO, ...set(acc(2)), ...ZERO, ...set(acc(3)),
-    ...i32c(0), ...set(K),
-    0x03, 0x40, // loop (dims, 16 floats per pass)
+    ...i32c(-1),
+    ...set(BI),
+    0x43,
+    ...new Uint8Array(new Float32Array([-1]).buffer),
+    ...set(BEST), // f32.const −1
+    ...get(Z),
+    ...set(P),
+    0x02,
+    0x40,
+    0x03,
+    0x40, // block, loop (rows)
+    ...get(I),
+    ...get(N),
+    0x4f,
+    0x0d,
+    1, // i ≥u n → break
+    ...ZERO,
+    ...set(acc(0)),
+    ...ZERO,
+    ...set(acc(1)),
+    ...ZERO,
+    ...set(acc(2)),
+    ...ZERO,
+    ...set(acc(3)),
+    ...i32c(0),
+    ...set(K),
+    0x03,
+    0x40, // loop (dims, 16 floats per pass)
   ];
   for (let j = 0; j < 4; j++) {
-    body.push(...get(acc(j)),
-      ...get(P), ...get(K), ...I32ADD, ...load(16 * j),
-      ...get(C), ...get(K), ...I32ADD, ...load(16 * j),
-      ...F4SUB, ...tee(acc(4) + 0), // reuse a scratch v128 local (15) for d
-      ...get(15), ...F4MUL, ...F4ADD, ...set(acc(j)));
+    body.push(
+      ...get(acc(j)),
+      ...get(P),
+      ...get(K),
+      ...I32ADD,
+      ...load(16 * j),
+      ...get(C),
+      ...get(K),
+      ...I32ADD,
+      ...load(16 * j),
+      ...F4SUB,
+      ...tee(acc(4) + 0), // reuse a scratch v128 local (15) for d
+      ...get(15),
+      ...F4MUL,
+      ...F4ADD,
+      ...set(acc(j)),
+    );
   }
   body.push(
-    ...get(K), ...i32c(64), ...I32ADD, ...tee(K), ...get(DB), ...I32LTU, 0x0d, 0, 0x0b, // k < dimBytes → loop; end
-    ...get(acc(0)), ...get(acc(1)), ...F4ADD, ...get(acc(2)), ...get(acc(3)), ...F4ADD, ...F4ADD, ...tee(15),
-    ...lane(0), ...get(15), ...lane(1), ...F32ADD, ...get(15), ...lane(2), ...get(15), ...lane(3), ...F32ADD, ...F32ADD, ...set(S),
+    ...get(K),
+    ...i32c(64),
+    ...I32ADD,
+    ...tee(K),
+    ...get(DB),
+    ...I32LTU,
+    0x0d,
+    0,
+    0x0b, // k < dimBytes → loop; end
+    ...get(acc(0)),
+    ...get(acc(1)),
+    ...F4ADD,
+    ...get(acc(2)),
+    ...get(acc(3)),
+    ...F4ADD,
+    ...F4ADD,
+    ...tee(15),
+    ...lane(0),
+    ...get(15),
+    ...lane(1),
+    ...F32ADD,
+    ...get(15),
+    ...lane(2),
+    ...get(15),
+    ...lane(3),
+    ...F32ADD,
+    ...F32ADD,
+    ...set(S),
     // δ² ← min(δ², s), then s ← δ² for the argmax
-    ...get(D), ...get(I), ...i32c(4), ...I32MUL, ...I32ADD, ...tee(K), // K now: δ's address
-    ...F32LOAD, ...get(S), ...F32GT, 0x04, 0x40, ...get(K), ...get(S), ...F32STORE, 0x05, ...get(K), ...F32LOAD, ...set(S), 0x0b,
-    ...get(S), ...get(BEST), ...F32GT, 0x04, 0x40, ...get(S), ...set(BEST), ...get(I), ...set(BI), 0x0b,
-    ...get(P), ...get(DB), ...I32ADD, ...set(P),
-    ...get(I), ...i32c(1), ...I32ADD, ...set(I),
-    0x0c, 0, 0x0b, 0x0b, // br loop; end loop; end block
-    ...get(BI), 0x0b,
+    ...get(D),
+    ...get(I),
+    ...i32c(4),
+    ...I32MUL,
+    ...I32ADD,
+    ...tee(K), // K now: δ's address
+    ...F32LOAD,
+    ...get(S),
+    ...F32GT,
+    0x04,
+    0x40,
+    ...get(K),
+    ...get(S),
+    ...F32STORE,
+    0x05,
+    ...get(K),
+    ...F32LOAD,
+    ...set(S),
+    0x0b,
+    ...get(S),
+    ...get(BEST),
+    ...F32GT,
+    0x04,
+    0x40,
+    ...get(S),
+    ...set(BEST),
+    ...get(I),
+    ...set(BI),
+    0x0b,
+    ...get(P),
+    ...get(DB),
+    ...I32ADD,
+    ...set(P),
+    ...get(I),
+    ...i32c(1),
+    ...I32ADD,
+    ...set(I),
+    0x0c,
+    0,
+    0x0b,
+    0x0b, // br loop; end loop; end block
+    ...get(BI),
+    0x0b,
   );
-  const locals = vec([[4, I32], [2, F32], [5, V128]]);
+  const locals = vec([
+    [4, I32],
+    [2, F32],
+    [5, V128],
+  ]);
   const code = [...locals, ...body];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])]])),
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, 1]])),
-    ...section(7, vec([[...str('update'), 0x00, 0], [...str('memory'), 0x02, 0]])),
+    ...section(
+      7,
+      vec([
+        [...str('update'), 0x00, 0],
+        [...str('memory'), 0x02, 0],
+      ]),
+    ),
     ...section(10, vec([[...u(code.length), ...code]])),
   ]);
 }
@@ -113,13 +243,15 @@ export class MinUpdate {
 
   /** Copy rows `rowsOf` of z (rows of `dim` floats) in, padded; δ² set to +∞. Returns the δ² view. */
   load(z: Float32Array, rowsOf: ArrayLike<number>): Float32Array {
-    const n = rowsOf.length, { dim, dimP } = this;
+    const n = rowsOf.length,
+      { dim, dimP } = this;
     const need = n * dimP * 4 + n * 4;
     if (need > this.mem.buffer.byteLength) this.mem.grow(Math.ceil((need - this.mem.buffer.byteLength) / 65536));
     this.f32 = new Float32Array(this.mem.buffer);
     const f = this.f32;
     for (let r = 0; r < n; r++) {
-      const src = rowsOf[r] * dim, dst = r * dimP;
+      const src = rowsOf[r] * dim,
+        dst = r * dimP;
       for (let k = 0; k < dim; k++) f[dst + k] = z[src + k];
       for (let k = dim; k < dimP; k++) f[dst + k] = 0;
     }
@@ -142,16 +274,24 @@ export class MinUpdate {
 /** The kernel's plain version on a padded copy (rows of `dim` = dimP floats): same float32 operations in the same order. */
 export function minUpdateRef(padded: Matrix, c: number, d: Float32Array): number {
   const { data: f, n, dim: dimP } = padded;
-  const fr = Math.fround, acc = new Float32Array(16);
-  let best = -1, bi = -1;
+  const fr = Math.fround,
+    acc = new Float32Array(16);
+  let best = -1,
+    bi = -1;
   for (let i = 0; i < n; i++) {
     acc.fill(0);
     for (let k = 0; k < dimP; k += 16)
-      for (let q = 0; q < 16; q++) { const x = fr(f[i * dimP + k + q] - f[c * dimP + k + q]); acc[q] = fr(acc[q] + fr(x * x)); }
+      for (let q = 0; q < 16; q++) {
+        const x = fr(f[i * dimP + k + q] - f[c * dimP + k + q]);
+        acc[q] = fr(acc[q] + fr(x * x));
+      }
     const l = [0, 1, 2, 3].map((j) => fr(fr(acc[j] + acc[4 + j]) + fr(acc[8 + j] + acc[12 + j])));
     const s = fr(fr(l[0] + l[1]) + fr(l[2] + l[3]));
     if (d[i] > s) d[i] = s;
-    if (d[i] > best) { best = d[i]; bi = i; }
+    if (d[i] > best) {
+      best = d[i];
+      bi = i;
+    }
   }
   return bi;
 }

@@ -47,8 +47,10 @@ export interface TailOptions {
  * of the greedy continued over all rows.
  */
 export async function continueGreedy(rows: Matrix<ProjectedRows>, selection: Int32Array, tail: number, o: TailOptions): Promise<Int32Array> {
-  const { data: z, n, dim } = rows, { nearest, candidatesPerCenter = CANDIDATES_PER_CENTER, stats } = o;
-  const count = selection.length, keep = count - tail;
+  const { data: z, n, dim } = rows,
+    { nearest, candidatesPerCenter = CANDIDATES_PER_CENTER, stats } = o;
+  const count = selection.length,
+    keep = count - tail;
   if (tail <= 0 || keep <= 0) return selection.slice();
   const base = selection.subarray(0, keep);
   const delta = await nearest(base);
@@ -123,10 +125,14 @@ function gather(z: Float32Array, dim: number, rows: Int32Array): Float32Array {
 
 /** The reference: the same continuation with every row a candidate (n × count distances). */
 export function continueGreedyPlain({ data: z, n, dim }: Matrix, selection: Int32Array, tail: number): Int32Array {
-  const count = selection.length, keep = count - tail;
+  const count = selection.length,
+    keep = count - tail;
   if (tail <= 0 || keep <= 0) return selection.slice();
   const k = new MinUpdate(dim);
-  const d = k.load(z, Int32Array.from({ length: n }, (_, i) => i));
+  const d = k.load(
+    z,
+    Int32Array.from({ length: n }, (_, i) => i),
+  );
   d.fill(Infinity);
   let c = -1;
   for (let b = 0; b < keep; b++) c = k.update(selection[b]);

@@ -10,7 +10,11 @@ export class Board {
   readonly nCand: Int32Array; // per part: how many candidates it found
   readonly buffers: SharedArrayBuffer[] | ArrayBuffer[];
 
-  constructor(count: number, readonly parts: number, buffers?: SharedArrayBuffer[]) {
+  constructor(
+    count: number,
+    readonly parts: number,
+    buffers?: SharedArrayBuffer[],
+  ) {
     const sizes = [parts * count * 8, count * 8, parts * count * 4, parts * count * 8, parts * 4];
     const bufs = buffers ?? sizes.map((b) => (parts > 1 ? new SharedArrayBuffer(b) : new ArrayBuffer(b)));
     this.buffers = bufs as SharedArrayBuffer[];
@@ -19,6 +23,9 @@ export class Board {
     this.cand = new Int32Array(bufs[2]);
     this.gMaxAx = new Float64Array(bufs[3]);
     this.nCand = new Int32Array(bufs[4]);
-    if (!buffers) { this.gMax.fill(-Infinity); this.gMaxAx.fill(-Infinity); }
+    if (!buffers) {
+      this.gMax.fill(-Infinity);
+      this.gMaxAx.fill(-Infinity);
+    }
   }
 }

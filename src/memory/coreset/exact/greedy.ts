@@ -72,9 +72,11 @@ export function greedyCoreset(rows: Matrix, opts: GreedyCoresetOptions): Int32Ar
 
 /** `greedyCoreset`, or null once its work units exceed (or head for 2×) `budget` (see withinBudget). */
 export function greedyCoresetWithin(rows: Matrix, budget: number, opts: GreedyCoresetOptions): Int32Array | null {
-  const { count, starts, onProgress } = opts, { n, dim } = rows;
+  const { count, starts, onProgress } = opts,
+    { n, dim } = rows;
   const within = withinBudget(budget, count);
-  if (dim < 4) { // the bounds read 4 axes unconditionally; nothing to gain in so few dimensions anyway
+  if (dim < 4) {
+    // the bounds read 4 axes unconditionally; nothing to gain in so few dimensions anyway
     const out = plainGreedyCoreset(rows, count, starts);
     onProgress?.(count, count);
     return out;

@@ -18,7 +18,12 @@ export class Groups {
   private order = new Int32Array(1024);
 
   /** gMax: δ of each group's first live member (−∞ when empty), this part's slice of Board.gMax. */
-  constructor(count: number, private readonly K: number, readonly gMax: Float64Array, private readonly tree: MaxTree) {
+  constructor(
+    count: number,
+    private readonly K: number,
+    readonly gMax: Float64Array,
+    private readonly tree: MaxTree,
+  ) {
     this.size = new Int32Array(count);
     this.head = new Int32Array(count);
     this.dead = new Int32Array(count);
@@ -33,11 +38,18 @@ export class Groups {
     if (gmax <= 0 || cg >= 2 * gmax * (1 + 4 * REL)) return false;
     // A member with δ_i ≤ half has ‖z_i−c‖ ≥ ‖c−g‖ − δ_i ≥ δ_i; members are sorted, so stop there.
     const half = (cg * (1 - REL)) / (2 * (1 + REL));
-    const ids = this.ids[g], dl = this.dl[g], hs = this.hs[g], size = this.size[g], K = this.K;
+    const ids = this.ids[g],
+      dl = this.dl[g],
+      hs = this.hs[g],
+      size = this.size[g],
+      K = this.K;
     let moved = 0;
     for (let j = this.head[g]; j < size && dl[j] > half; j++) {
       const id = ids[j];
-      if (id >= 0 && probe.tryMove(id, dl[j], hs, j * K)) { ids[j] = -1; moved++; }
+      if (id >= 0 && probe.tryMove(id, dl[j], hs, j * K)) {
+        ids[j] = -1;
+        moved++;
+      }
     }
     if (moved === 0) return false;
     let head = this.head[g];
@@ -53,16 +65,26 @@ export class Groups {
 
   /** Once half of a group has moved on: copy the live members into right-sized arrays. */
   private compact(g: number, head: number, left: number): number {
-    const K = this.K, ids = this.ids[g], dl = this.dl[g], hs = this.hs[g], size = this.size[g];
-    const nIds = new Int32Array(left), nDl = new Float64Array(left), nH = new Float32Array(left * K);
+    const K = this.K,
+      ids = this.ids[g],
+      dl = this.dl[g],
+      hs = this.hs[g],
+      size = this.size[g];
+    const nIds = new Int32Array(left),
+      nDl = new Float64Array(left),
+      nH = new Float32Array(left * K);
     for (let j = head, w = 0; j < size; j++) {
       if (ids[j] < 0) continue;
-      nIds[w] = ids[j]; nDl[w] = dl[j];
+      nIds[w] = ids[j];
+      nDl[w] = dl[j];
       for (let k = 0; k < K; k++) nH[w * K + k] = hs[j * K + k];
       w++;
     }
-    this.ids[g] = nIds; this.dl[g] = nDl; this.hs[g] = nH;
-    this.size[g] = left; this.dead[g] = 0;
+    this.ids[g] = nIds;
+    this.dl[g] = nDl;
+    this.hs[g] = nH;
+    this.size[g] = left;
+    this.dead[g] = 0;
     return 0;
   }
 
@@ -73,11 +95,17 @@ export class Groups {
    * order fixes those. A JS comparator sort was ~5× slower.
    */
   private sortMovers(mv: Movers): Int32Array {
-    const m = mv.size, mdl = mv.dl, mids = mv.ids;
-    if (this.order.length < m) { this.order = new Int32Array(2 * m); this.keys = new Float64Array(2 * m); }
+    const m = mv.size,
+      mdl = mv.dl,
+      mids = mv.ids;
+    if (this.order.length < m) {
+      this.order = new Int32Array(2 * m);
+      this.keys = new Float64Array(2 * m);
+    }
     const order = this.order.subarray(0, m);
     if (m < 1 << 20 && LITTLE_ENDIAN) {
-      const keys = this.keys.subarray(0, m), words = new Uint32Array(keys.buffer, 0, 2 * m);
+      const keys = this.keys.subarray(0, m),
+        words = new Uint32Array(keys.buffer, 0, 2 * m);
       for (let k = 0; k < m; k++) {
         keys[k] = mdl[k];
         words[2 * k] = (words[2 * k] & ~0xfffff) | k; // little-endian: low word first
@@ -88,8 +116,11 @@ export class Groups {
       for (let k = 0; k < m; k++) order[k] = k;
       order.sort((a, b) => mdl[b] - mdl[a] || mids[a] - mids[b]);
     }
-    for (let a = 1; a < m; a++) { // insertion pass: O(m) when nearly sorted
-      const o = order[a], v = mdl[o], id = mids[o];
+    for (let a = 1; a < m; a++) {
+      // insertion pass: O(m) when nearly sorted
+      const o = order[a],
+        v = mdl[o],
+        id = mids[o];
       let b = a - 1;
       for (; b >= 0; b--) {
         const p = order[b];
@@ -106,15 +137,25 @@ export class Groups {
    * the tree's tie-break winner; heads copied from H (by local index id >> shift).
    */
   add(t: number, mv: Movers, H: Float32Array, shift: number): void {
-    const m = mv.size, K = this.K, mids = mv.ids, mdl = mv.dl;
+    const m = mv.size,
+      K = this.K,
+      mids = mv.ids,
+      mdl = mv.dl;
     const order = this.sortMovers(mv);
-    const ids = new Int32Array(m), dl = new Float64Array(m), hs = new Float32Array(m * K);
+    const ids = new Int32Array(m),
+      dl = new Float64Array(m),
+      hs = new Float32Array(m * K);
     for (let k = 0; k < m; k++) {
-      const o = order[k], id = mids[o], src = (id >> shift) * K;
-      ids[k] = id; dl[k] = mdl[o];
+      const o = order[k],
+        id = mids[o],
+        src = (id >> shift) * K;
+      ids[k] = id;
+      dl[k] = mdl[o];
       for (let a = 0; a < K; a++) hs[k * K + a] = H[src + a];
     }
-    this.ids.push(ids); this.dl.push(dl); this.hs.push(hs);
+    this.ids.push(ids);
+    this.dl.push(dl);
+    this.hs.push(hs);
     this.size[t] = m;
     if (m > 0) {
       this.gMax[t] = dl[0];

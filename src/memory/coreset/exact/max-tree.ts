@@ -23,13 +23,18 @@ export class MaxTree {
     this.val[p] = value;
     this.idx[p] = index;
     for (p >>= 1; p >= 1; p >>= 1) {
-      const l = 2 * p, r = l + 1;
+      const l = 2 * p,
+        r = l + 1;
       const w = this.val[r] > this.val[l] || (this.val[r] === this.val[l] && this.idx[r] < this.idx[l]) ? r : l;
       this.val[p] = this.val[w];
       this.idx[p] = this.idx[w];
     }
   }
 
-  get bestValue(): number { return this.val[1]; }
-  get bestIndex(): number { return this.idx[1]; }
+  get bestValue(): number {
+    return this.val[1];
+  }
+  get bestIndex(): number {
+    return this.idx[1];
+  }
 }

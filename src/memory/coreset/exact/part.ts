@@ -24,9 +24,18 @@ export class Part {
   private readonly dim: number;
   private readonly count: number;
 
-  constructor(job: ExactJob, part: number, private readonly parts: number, private readonly sh: Board) {
-    const { rows, count, geo } = job, z = rows.data, dim = rows.dim;
-    this.z = z; this.dim = dim; this.count = count;
+  constructor(
+    job: ExactJob,
+    part: number,
+    private readonly parts: number,
+    private readonly sh: Board,
+  ) {
+    const { rows, count, geo } = job,
+      z = rows.data,
+      dim = rows.dim;
+    this.z = z;
+    this.dim = dim;
+    this.count = count;
     this.heads = new Heads(geo.axes, geo.A, dim);
     const K = geo.A;
     this.shift = parts === 2 ? 1 : 0; // local index of point id: id >> shift (parts is 1 or 2)

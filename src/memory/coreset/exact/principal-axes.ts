@@ -23,7 +23,8 @@ export interface Geometry {
  * for correctness; how well they match the true principal axes only affects speed.
  */
 export function principalAxes({ data: z, n, dim }: Matrix): Geometry {
-  const A = Math.min(AXES, dim), zero = new Float32Array(dim);
+  const A = Math.min(AXES, dim),
+    zero = new Float32Array(dim);
   let maxNorm = 0;
   for (let i = 0; i < n; i++) maxNorm = Math.max(maxNorm, dist2(z, i * dim, zero, 0, dim));
   maxNorm = Math.sqrt(maxNorm);
@@ -47,7 +48,9 @@ export function principalAxes({ data: z, n, dim }: Matrix): Geometry {
 
 /** Unnormalised covariance of ~1024 sampled rows: enough to find the top axes, O(rows·dim²/2). */
 function covariance(z: Float32Array, n: number, dim: number): Float64Array {
-  const step = Math.max(1, Math.floor(n / 1024)), mean = new Float64Array(dim), x = new Float64Array(dim);
+  const step = Math.max(1, Math.floor(n / 1024)),
+    mean = new Float64Array(dim),
+    x = new Float64Array(dim);
   let m = 0;
   for (let i = 0; i < n; i += step, m++) for (let k = 0; k < dim; k++) mean[k] += z[i * dim + k];
   for (let k = 0; k < dim; k++) mean[k] /= m;
@@ -55,7 +58,8 @@ function covariance(z: Float32Array, n: number, dim: number): Float64Array {
   for (let i = 0; i < n; i += step) {
     for (let k = 0; k < dim; k++) x[k] = z[i * dim + k] - mean[k];
     for (let a = 0; a < dim; a++) {
-      const xa = x[a], row = a * dim;
+      const xa = x[a],
+        row = a * dim;
       for (let b = a; b < dim; b++) C[row + b] += xa * x[b];
     }
   }
@@ -77,13 +81,20 @@ function orthonormalize(Q: Float64Array, rows: number, dim: number): void {
       }
       const norm = Math.hypot(...v);
       if (norm > 1e-8) for (let k = 0; k < dim; k++) v[k] /= norm;
-      else { for (let k = 0; k < dim; k++) v[k] = rng.normal(); r--; } // redo this row
+      else {
+        for (let k = 0; k < dim; k++) v[k] = rng.normal();
+        r--;
+      } // redo this row
     }
 }
 
 /** Heads and sketches of rows of `dim` floats on A orthonormal axes (A rows of `dim` doubles). */
 export class Heads {
-  constructor(private readonly axes: Float64Array, private readonly A: number, private readonly dim: number) {}
+  constructor(
+    private readonly axes: Float64Array,
+    private readonly A: number,
+    private readonly dim: number,
+  ) {}
 
   /**
    * The head of the row at zOff (A projections, rounded once to float32 into out[oOff..]) and
@@ -93,17 +104,28 @@ export class Heads {
    */
   of(z: Float32Array, zOff: number, out: Float32Array, oOff: number): number {
     const { axes, A, dim } = this;
-    let zz = 0, hh = 0;
+    let zz = 0,
+      hh = 0;
     for (let k = 0; k < dim; k++) zz += z[zOff + k] * z[zOff + k];
     let r = 0;
-    for (; r + 4 <= A; r += 4) { // four axes per pass over the row: a quarter of the loads of z
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; r + 4 <= A; r += 4) {
+      // four axes per pass over the row: a quarter of the loads of z
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       const o = r * dim;
       for (let k = 0; k < dim; k++) {
         const x = z[zOff + k];
-        s0 += axes[o + k] * x; s1 += axes[o + dim + k] * x; s2 += axes[o + 2 * dim + k] * x; s3 += axes[o + 3 * dim + k] * x;
+        s0 += axes[o + k] * x;
+        s1 += axes[o + dim + k] * x;
+        s2 += axes[o + 2 * dim + k] * x;
+        s3 += axes[o + 3 * dim + k] * x;
       }
-      out[oOff + r] = s0; out[oOff + r + 1] = s1; out[oOff + r + 2] = s2; out[oOff + r + 3] = s3;
+      out[oOff + r] = s0;
+      out[oOff + r + 1] = s1;
+      out[oOff + r + 2] = s2;
+      out[oOff + r + 3] = s3;
       hh += s0 * s0 + s1 * s1 + s2 * s2 + s3 * s3;
     }
     for (; r < A; r++) {
@@ -134,7 +156,10 @@ export class Heads {
       for (let k = 0; k < dim; k++) res[k] -= s * axes[o + k];
     }
     let rr = 0;
-    for (let k = 0; k < dim; k++) { out[A + k] = res[k]; rr += res[k] * res[k]; }
+    for (let k = 0; k < dim; k++) {
+      out[A + k] = res[k];
+      rr += res[k] * res[k];
+    }
     return Math.sqrt(rr);
   }
 }

@@ -17,10 +17,16 @@ export function sq(x: number): number {
  * variance, so the sum of the first 4 is checked before the rest (K ≥ 4).
  */
 export function headDist2(h: Float32Array, ho: number, yc: Float32Array, K: number, lim: number): number {
-  const d0 = h[ho] - yc[0], d1 = h[ho + 1] - yc[1], d2 = h[ho + 2] - yc[2], d3 = h[ho + 3] - yc[3];
+  const d0 = h[ho] - yc[0],
+    d1 = h[ho + 1] - yc[1],
+    d2 = h[ho + 2] - yc[2],
+    d3 = h[ho + 3] - yc[3];
   let s = d0 * d0 + d1 * d1 + (d2 * d2 + d3 * d3);
   if (s >= lim) return s;
-  for (let k = 4; k < K; k++) { const d = h[ho + k] - yc[k]; s += d * d; }
+  for (let k = 4; k < K; k++) {
+    const d = h[ho + k] - yc[k];
+    s += d * d;
+  }
   return s;
 }
 
@@ -62,8 +68,12 @@ export class Probe {
   private readonly shift: number;
 
   constructor(rows: Matrix, b: ProbeBounds) {
-    this.z = rows.data; this.dim = rows.dim;
-    this.K = b.K; this.eps = b.eps; this.rho = b.rho; this.shift = b.shift;
+    this.z = rows.data;
+    this.dim = rows.dim;
+    this.K = b.K;
+    this.eps = b.eps;
+    this.rho = b.rho;
+    this.shift = b.shift;
     this.yc = new Float32Array(b.K + rows.dim);
   }
 
@@ -75,7 +85,8 @@ export class Probe {
     if (s >= limY) return false;
     const dr = this.rho[id >> this.shift] - this.rhoC;
     if (s + dr * dr >= limY) return false;
-    const lim = sq(dj * (1 + REL)), dim = this.dim;
+    const lim = sq(dj * (1 + REL)),
+      dim = this.dim;
     this.distances++;
     const e = dist2Bounded(this.z, id * dim, this.z, this.co, dim, lim);
     if (e >= lim) return false;
@@ -94,11 +105,15 @@ export class Movers {
 
   push(id: number, d: number): void {
     if (this.size === this.ids.length) {
-      const ids = new Int32Array(this.size * 2), dl = new Float64Array(this.size * 2);
-      ids.set(this.ids); dl.set(this.dl);
-      this.ids = ids; this.dl = dl;
+      const ids = new Int32Array(this.size * 2),
+        dl = new Float64Array(this.size * 2);
+      ids.set(this.ids);
+      dl.set(this.dl);
+      this.ids = ids;
+      this.dl = dl;
     }
-    this.ids[this.size] = id; this.dl[this.size] = d;
+    this.ids[this.size] = id;
+    this.dl[this.size] = d;
     this.size++;
   }
 }

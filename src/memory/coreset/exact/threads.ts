@@ -19,7 +19,8 @@ const STALL_MS = 60_000;
 /** Cores idle over the next `ms` milliseconds (this thread sleeps meanwhile). */
 export function idleCores(ms: number): number {
   const idle = () => os.cpus().reduce((sum, c) => sum + c.times.idle, 0);
-  const a = idle(), t = performance.now();
+  const a = idle(),
+    t = performance.now();
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   return (idle() - a) / Math.max(1, performance.now() - t);
 }
@@ -39,8 +40,10 @@ export interface RunControl {
 
 /** The main thread's side of the two-thread run; null when the worker fails (then run on one thread). */
 export function twoThreads(job: ExactJob, { onProgress, within = () => true }: RunControl = {}): ThreadedRun | null {
-  const { count } = job, { data: z, n, dim } = job.rows;
-  const sh = new Board(count, 2), ctl = new Control();
+  const { count } = job,
+    { data: z, n, dim } = job.rows;
+  const sh = new Board(count, 2),
+    ctl = new Control();
   let zs = z;
   if (!(z.buffer instanceof SharedArrayBuffer)) {
     zs = new Float32Array(new SharedArrayBuffer(n * dim * 4));
@@ -57,16 +60,22 @@ export function twoThreads(job: ExactJob, { onProgress, within = () => true }: R
   }
   worker.unref();
   worker.on('error', () => signal(ctl.ctrl, Ctl.Failed, 1)); // only seen once the main thread is idle
-  const ctrl = ctl.ctrl, f64 = ctl.f64;
+  const ctrl = ctl.ctrl,
+    f64 = ctl.f64;
   try {
     const part = new Part(shared, 0, 2, sh);
     if (!waitFor(ctrl, Ctl.Ready, 1, STALL_MS)) return null;
     const out = new Int32Array(count);
     const every = Math.max(1, Math.floor(count / 100));
     for (let t = 0; t < count; t++) {
-      let c = part.tree.bestIndex, r = part.tree.bestValue;
-      const wv = f64[0], wi = Atomics.load(ctrl, Ctl.WorkerBestIndex);
-      if (wv > r || (wv === r && wi < c)) { c = wi; r = wv; }
+      let c = part.tree.bestIndex,
+        r = part.tree.bestValue;
+      const wv = f64[0],
+        wi = Atomics.load(ctrl, Ctl.WorkerBestIndex);
+      if (wv > r || (wv === r && wi < c)) {
+        c = wi;
+        r = wv;
+      }
       out[t] = c;
       f64[1] = r;
       Atomics.store(ctrl, Ctl.Center, c);

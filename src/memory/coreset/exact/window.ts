@@ -30,12 +30,19 @@ export class Window {
 
   /** `size`: the run's centers, head length K, row width and slack eps (as the probe's). */
   constructor(
-    size: { count: number; K: number; dim: number; eps: number }, private readonly sh: Board, private readonly part: number,
+    size: { count: number; K: number; dim: number; eps: number },
+    private readonly sh: Board,
+    private readonly part: number,
     private readonly gMax: Float64Array,
   ) {
     const { count, K, dim } = size;
-    this.count = count; this.K = K; this.dim = dim; this.eps = size.eps;
-    this.axU = new Float64Array(count); this.axG = new Int32Array(count); this.axH = new Float32Array(count * K);
+    this.count = count;
+    this.K = K;
+    this.dim = dim;
+    this.eps = size.eps;
+    this.axU = new Float64Array(count);
+    this.axG = new Int32Array(count);
+    this.axH = new Float32Array(count * K);
     this.pos = new Int32Array(count);
     this.gMaxAx = sh.gMaxAx.subarray(part * count, (part + 1) * count);
     this.cT = new Float32Array(count * dim);
@@ -46,9 +53,14 @@ export class Window {
    * bound on ‖c − g‖ in sh.ccS; this thread handles every parts-th position of the window.
    */
   candidates(t: number, yc: Float32Array, r: number): void {
-    const { dim, sh, part, eps, axU, axG, axH, count, cT } = this, K = this.K, parts = sh.parts;
+    const { dim, sh, part, eps, axU, axG, axH, count, cT } = this,
+      K = this.K,
+      parts = sh.parts;
     for (let k = 0; k < dim; k++) cT[t * dim + k] = yc[K + k];
-    const uc = yc[0], gMaxAx = sh.gMaxAx, cand = sh.cand, ccS = sh.ccS;
+    const uc = yc[0],
+      gMaxAx = sh.gMaxAx,
+      cand = sh.cand,
+      ccS = sh.ccS;
     const W = 2 * r * (1 + 4 * REL) + eps; // every max δ(g) ≤ r
     let nc = 0;
     const visit = (k: number): void => {
@@ -66,8 +78,7 @@ export class Window {
     };
     const lo = lowerBound(axU, this.nSorted, uc - W);
     for (let k = lo + ((part - lo) & (parts - 1)); k < this.nSorted && axU[k] <= uc + W; k += parts) visit(k);
-    for (let k = this.nSorted; k < this.nAxis; k++)
-      if ((k & (parts - 1)) === part && Math.abs(axU[k] - uc) <= W) visit(k);
+    for (let k = this.nSorted; k < this.nAxis; k++) if ((k & (parts - 1)) === part && Math.abs(axU[k] - uc) <= W) visit(k);
     sh.nCand[part] = nc;
   }
 
@@ -78,25 +89,34 @@ export class Window {
 
   /** Add group t (center sketch yc) to the window. */
   add(t: number, yc: Float32Array): void {
-    const k = this.nAxis++, K = this.K;
-    this.axU[k] = yc[0]; this.axG[k] = t;
+    const k = this.nAxis++,
+      K = this.K;
+    this.axU[k] = yc[0];
+    this.axG[k] = t;
     for (let a = 0; a < K; a++) this.axH[k * K + a] = yc[a];
-    this.pos[t] = k; this.gMaxAx[k] = this.gMax[t];
+    this.pos[t] = k;
+    this.gMaxAx[k] = this.gMax[t];
     if (this.nAxis - this.nSorted >= RESORT) this.resort();
   }
 
   /** Sort the whole window by (u, group). */
   private resort(): void {
-    const { axU, axG, axH, nAxis } = this, K = this.K;
+    const { axU, axG, axH, nAxis } = this,
+      K = this.K;
     const order = new Int32Array(nAxis);
     for (let k = 0; k < nAxis; k++) order[k] = k;
     order.sort((a, b) => axU[a] - axU[b] || axG[a] - axG[b]);
-    const u = axU.slice(0, nAxis), g = axG.slice(0, nAxis), h = axH.slice(0, nAxis * K);
+    const u = axU.slice(0, nAxis),
+      g = axG.slice(0, nAxis),
+      h = axH.slice(0, nAxis * K);
     for (let k = 0; k < nAxis; k++) {
-      const o = order[k], grp = g[o];
-      axU[k] = u[o]; axG[k] = grp;
+      const o = order[k],
+        grp = g[o];
+      axU[k] = u[o];
+      axG[k] = grp;
       for (let a = 0; a < K; a++) axH[k * K + a] = h[o * K + a];
-      this.pos[grp] = k; this.gMaxAx[k] = this.gMax[grp];
+      this.pos[grp] = k;
+      this.gMaxAx[k] = this.gMax[grp];
     }
     this.nSorted = nAxis;
   }
@@ -104,7 +124,12 @@ export class Window {
 
 /** First k in [0, len) with a[k] ≥ x (a sorted ascending). */
 function lowerBound(a: Float64Array, len: number, x: number): number {
-  let lo = 0, hi = len;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid] < x) lo = mid + 1; else hi = mid; }
+  let lo = 0,
+    hi = len;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
   return lo;
 }

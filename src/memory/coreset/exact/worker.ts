@@ -14,7 +14,8 @@ interface Data {
 const { job, board, control } = workerData as Data;
 const { count } = job;
 const sh = new Board(count, 2, board);
-const ctl = new Control(control), ctrl = ctl.ctrl;
+const ctl = new Control(control),
+  ctrl = ctl.ctrl;
 try {
   const part = new Part(job, 1, 2, sh);
   const publish = () => {
@@ -33,10 +34,11 @@ try {
       waitFor(ctrl, Ctl.Go, t + 1, 1000);
     }
     if (Atomics.load(ctrl, Ctl.Go) < 0) break;
-    const c = Atomics.load(ctrl, Ctl.Center), r = ctl.f64[1];
+    const c = Atomics.load(ctrl, Ctl.Center),
+      r = ctl.f64[1];
     part.phase1(t, c, r);
     signal(ctrl, Ctl.WorkerPhase1, t + 1);
-    if (!waitFor(ctrl, Ctl.MainPhase1, t + 1) ) break;
+    if (!waitFor(ctrl, Ctl.MainPhase1, t + 1)) break;
     part.phase2(t, c);
     publish();
     signal(ctrl, Ctl.WorkerDone, t + 1);
