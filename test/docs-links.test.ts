@@ -32,8 +32,18 @@ function withoutCode(markdown: string): string {
   return markdown.replace(/^```[\s\S]*?^```/gm, '');
 }
 
-/** Why `target` (a path, an optional #anchor) does not resolve from `fromDir`, or null when it does. */
-export function brokenTarget(fromDir: string, target: string, selfFile?: string): string | null {
+/** Whether `name` is declared (function, class, interface, type, const, or a method) on one of `lines`. */
+function declares(lines: string[], name: string): boolean {
+  const decl = new RegExp(`^\\s*(export\\s+)?(async\\s+)?(function|class|interface|type|const)\\s+${name}\\b|^\\s+(async\\s+)?${name}\\(`);
+  return lines.some((l) => decl.test(l));
+}
+
+/**
+ * Why `target` (a path, an optional #anchor) does not resolve from `fromDir`, or null when it does.
+ * A line range whose link text is one `symbol` must begin at that symbol's declaration (its doc
+ * comment above it allowed), so a line link cannot drift off the code it names.
+ */
+export function brokenTarget(fromDir: string, target: string, selfFile?: string, symbol?: string): string | null {
   const [file, anchor] = target.split('#', 2) as [string, string | undefined];
   const resolved = file ? path.resolve(fromDir, decodeURIComponent(file)) : selfFile;
   if (!resolved || !existsSync(resolved)) return 'no such file';
@@ -41,7 +51,14 @@ export function brokenTarget(fromDir: string, target: string, selfFile?: string)
   if (statSync(resolved).isDirectory()) return 'an anchor on a folder';
   const text = readFileSync(resolved, 'utf8');
   const lines = /^L(\d+)(?:-L(\d+))?$/.exec(anchor);
-  if (lines) return Number(lines[2] ?? lines[1]) <= text.split('\n').length ? null : 'past the end of the file';
+  if (lines) {
+    const all = text.split('\n');
+    const [from, to] = [Number(lines[1]), Number(lines[2] ?? lines[1])];
+    if (to > all.length) return 'past the end of the file';
+    // the declaration within the range's first lines: a doc comment may come first
+    if (symbol && !declares(all.slice(from - 1, Math.min(to, from + 15)), symbol)) return `no declaration of ${symbol} at its start`;
+    return null;
+  }
   if (!resolved.endsWith('.md')) return 'an anchor on a file that has no headings';
   return anchorsOf(text).has(anchor) ? null : 'no such heading';
 }
@@ -50,10 +67,11 @@ export function brokenTarget(fromDir: string, target: string, selfFile?: string)
 export function brokenLinks(file: string): string[] {
   const text = withoutCode(readFileSync(file, 'utf8')).replace(/`[^`\n]*`/g, (code) => (code.includes('](') ? '' : code));
   const out: string[] = [];
-  for (const m of text.matchAll(/!?\[(?:[^\]]|`[^`]*`)*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
-    const target = m[1];
+  for (const m of text.matchAll(/!?\[((?:[^\]]|`[^`]*`)*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    const target = m[2];
+    const symbol = /^`([A-Za-z_$][\w$]*)`$/.exec(m[1])?.[1];
     if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http:, https:, mailto:
-    const why = brokenTarget(path.dirname(file), target, file);
+    const why = brokenTarget(path.dirname(file), target, file, symbol);
     if (why) out.push(`${path.relative(REPO, file)}: ${target} (${why})`);
   }
   return out;
@@ -89,6 +107,14 @@ test('every relative link and anchor in README.md and docs/ resolves', () => {
     'docs/ALGORITHM.md is checked',
   );
   assert.deepEqual(files.flatMap(brokenLinks), []);
+  // ALGORITHM.md's line links each name the symbol they point at, so the check above covers them
+  const algorithm = readFileSync(path.join(REPO, 'docs', 'ALGORITHM.md'), 'utf8');
+  const lineLinks = [...algorithm.matchAll(/\[([^\]]*)\]\([^)]*#L\d+[^)]*\)/g)];
+  assert.ok(lineLinks.length > 0);
+  assert.deepEqual(
+    lineLinks.map((m) => m[1]).filter((t) => !/^`[A-Za-z_$][\w$]*`$/.test(t)),
+    [],
+  );
 });
 
 test("every docs/… reference in src/ and bench/ comments resolves (ALGORITHM.md's anchors included)", () => {
@@ -97,18 +123,18 @@ test("every docs/… reference in src/ and bench/ comments resolves (ALGORITHM.m
   assert.match(scores, /docs\/ALGORITHM\.md#[\w-]+/, 'the scoring code names the formulas it implements by anchor');
 });
 
-test('the checker finds a planted broken file, heading and line range, and passes good ones', () => {
+test('the checker finds a planted broken file, heading, line range and drifted symbol link, and passes good ones', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'patchcore-links-'));
   try {
-    writeFileSync(path.join(dir, 'code.ts'), 'a\nb\nc\n');
+    writeFileSync(path.join(dir, 'code.ts'), 'a\nb\nc\n/** doc */\nexport function shown(): void {\n}\n');
     writeFileSync(path.join(dir, 'other.md'), '# Other page\n\n## Results: v3, 0.5 %\n\n## Results: v3, 0.5 %\n');
     writeFileSync(
       path.join(dir, 'page.md'),
       [
         '# The page',
         '[ok](other.md) [ok](other.md#other-page) [ok](other.md#results-v3-05-) [ok](other.md#results-v3-05--1)',
-        '[ok](#the-page) [ok](code.ts#L2-L3) [`code`](code.ts) [web](https://example.com/x#y)',
-        '[bad](missing.md) [bad](other.md#no-heading) [bad](#nowhere) [bad](code.ts#L2-L9)',
+        '[ok](#the-page) [ok](code.ts#L2-L3) [`code`](code.ts) [web](https://example.com/x#y) [`shown`](code.ts#L4-L6)',
+        '[bad](missing.md) [bad](other.md#no-heading) [bad](#nowhere) [bad](code.ts#L2-L9) [`shown`](code.ts#L1-L3)',
         '```',
         '[not a link](inside-a-fence.md)',
         '```',
@@ -120,6 +146,7 @@ test('the checker finds a planted broken file, heading and line range, and passe
       'other.md#no-heading (no such heading)',
       '#nowhere (no such heading)',
       'code.ts#L2-L9 (past the end of the file)',
+      'code.ts#L1-L3 (no declaration of shown at its start)',
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
