@@ -5,24 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { findChromium, tempDir } from './helpers.js';
+import { findChromium, CHROMIUM_ARGS, NO_CHROMIUM, chromiumSkip, tempDir } from './helpers.js';
 import { startServer } from './server-fixture.js';
 import { tinyModel, tinyPng } from './station-fixture.js';
 import { StationServices } from '../src/server/record/setup.js';
 
 const CHROMIUM = findChromium();
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const CI = process.env.CI === 'true';
-const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
-const skip = CHROMIUM === null && !CI && NO_CHROMIUM;
+const skip = chromiumSkip(CHROMIUM);
 
 test('station page: mark good, the waiting count, apply swaps in the new version', { skip, timeout: 120_000 }, async () => {
   assert.ok(CHROMIUM !== null, NO_CHROMIUM);
@@ -31,7 +20,7 @@ test('station page: mark good, the waiting count, apply swaps in the new version
   const token = 'browser-token-2';
   const station = StationServices.open({ model, modelName: 'tiny', station: 'line1', recordDir: tempDir('pc-browser-fb-'), keepImages: 100 });
   const { app, url } = await startServer({ model, modelDir, token, station, modelName: 'tiny' });
-  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const pageErrors: string[] = [];

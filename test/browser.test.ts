@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { findChromium, tempDir } from './helpers.js';
+import { findChromium, CHROMIUM_ARGS, NO_CHROMIUM, chromiumSkip, tempDir } from './helpers.js';
 import { startServer } from './server-fixture.js';
 import { tinyModel, tinyPng } from './station-fixture.js';
 import { StationServices } from '../src/server/record/setup.js';
@@ -18,19 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { PatchCore, manualThreshold } from '../src/model/patchcore.js';
 
 const CHROMIUM = findChromium();
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
-// A missing prerequisite skips locally; under CI=true the test runs and fails on it with the reason.
-const CI = process.env.CI === 'true';
-const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
-const skip = CHROMIUM === null && !CI && NO_CHROMIUM;
+const skip = chromiumSkip(CHROMIUM);
 
 /** The station page at 1366×900, its script errors collected. */
 async function openPage(browser: Browser, url: string): Promise<{ page: Page; pageErrors: string[] }> {
@@ -48,7 +36,7 @@ test('station page: per-file results and errors, threshold as a versioned settin
   const token = 'browser-token-1';
   const station = StationServices.open({ model, modelName: 'tiny', station: 'line1', recordDir: tempDir('pc-browser-rec-'), keepImages: 100 });
   const { app, url } = await startServer({ model, modelDir, token, station });
-  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: CHROMIUM_ARGS });
   try {
     const { page, pageErrors } = await openPage(browser, url);
     await page.fill('#token', token);
@@ -156,7 +144,7 @@ test('station page with several models: the picker sends parts to the chosen mod
     keepImages: 10,
   });
   const { app, url } = await startServer({ model: alpha, repository, station });
-  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM ?? undefined, args: CHROMIUM_ARGS });
   try {
     const { page, pageErrors } = await openPage(browser, url);
     await page.waitForFunction(() => document.querySelectorAll('#model-pick option').length === 2);

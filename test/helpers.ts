@@ -29,6 +29,20 @@ export function findChromium(): string | null {
   return null;
 }
 
+/** Headless Chromium's flags for the browser tests: no sandbox (root in CI), no network chatter. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+export const NO_CHROMIUM = 'no Chromium on PATH or at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)';
+/** A browser test's skip: the reason locally without Chromium; false under CI=true, where the test fails on it instead. */
+export const chromiumSkip = (chromium: string | null): false | string => (chromium === null && process.env.CI !== 'true' ? NO_CHROMIUM : false);
+
 /** The CLI as a user runs it: exit code, stdout, stderr (no debug stacks). */
 export function runCli(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, PATCHCORE_DEBUG: '' } });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CLI, tempDir } from './helpers.js';
+import { CHROMIUM_ARGS, CLI, tempDir } from './helpers.js';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
 import { loadBackbone } from '../src/backbone/index.js';
 import { buildSite } from '../src/web/build.js';
@@ -18,15 +18,6 @@ import http from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 // under CI a missing Chromium fails the tests instead of skipping them
 const skip = existsSync(CHROMIUM) || process.env.CI === 'true' ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 // mobilenet_v2 keeps the page's fits fast; the page code is the same for every backbone
@@ -122,7 +113,7 @@ before(async () => {
   closers.push(() => new Promise((r) => plain.close(r)));
   defaultUrl = await serveSite('inception_v3'); // what 'patchcore web' writes by default
   const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 after(async () => {
@@ -277,7 +268,7 @@ test('WebGPU where the browser offers it (SwiftShader in headless Chromium): the
   timeout: 400_000,
 }, async () => {
   const { chromium } = await import('playwright-core');
-  const gpu = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'] });
+  const gpu = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'] });
   try {
     const page = await studio('', url, gpu);
     await page.waitForFunction(() => !!document.querySelector('#limits')?.textContent);
