@@ -204,9 +204,9 @@ test('leave-one-out under a foreground mask: background cells score zero, pruned
   const fg = fitForeground(store, grids, { mode: 'pca' })!;
   const fb = await bankFromStore(store, { ratio: 0.3, seed: 0, scoring: DEFAULT_SCORING });
   const o = { foreground: fg };
-  const pruned = await leaveOneOutScores(store, grids, fb, DEFAULT_SCORING, o);
-  const plain = await leaveOneOutScoresPlain(store, grids, fb, DEFAULT_SCORING, o);
-  const unmasked = await leaveOneOutScoresPlain(store, grids, fb, DEFAULT_SCORING);
+  const pruned = await leaveOneOutScores({ store: store, images: grids }, fb, DEFAULT_SCORING, o);
+  const plain = await leaveOneOutScoresPlain({ store: store, images: grids }, fb, DEFAULT_SCORING, o);
+  const unmasked = await leaveOneOutScoresPlain({ store: store, images: grids }, fb, DEFAULT_SCORING);
   pruned.image.forEach((v, i) => assert.ok(Math.abs(v - plain.image[i]) <= 1e-6 * plain.image[i], `image ${i}: ${v} vs ${plain.image[i]}`));
   pruned.pixel.forEach((v, i) => assert.ok(Math.abs(v - plain.pixel[i]) <= 1e-3 * plain.pixel[i], `map max ${i}: ${v} vs ${plain.pixel[i]}`));
   // the mask only removes patches, so no image scores higher; some score lower (the background's noise is gone)

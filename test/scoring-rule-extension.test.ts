@@ -104,8 +104,8 @@ test('leave-one-out threshold: unpruned unless the rule declares its bound, and 
       const cfg = cfgOf(kind);
       const fb = await bankFromStore(store, { ratio: 0.1, seed: 0, scoring: cfg });
       assert.deepEqual(fb.bank.data, model.fitted.bank.data, 'the same bank as fit');
-      const loo = await leaveOneOutScores(store, images, fb, cfg, o);
-      const plain = await leaveOneOutScoresPlain(store, images, fb, cfg, o);
+      const loo = await leaveOneOutScores({ store: store, images: images }, fb, cfg, o);
+      const plain = await leaveOneOutScoresPlain({ store: store, images: images }, fb, cfg, o);
       assert.equal(loo.pruned, pruned, `${kind}: the pruned path ${pruned ? 'taken' : 'not taken'}`);
       assert.equal(plain.pruned, false);
       loo.image.forEach((v, i) => assert.ok(Math.abs(v - plain.image[i]) <= 1e-6 * plain.image[i], `${kind} image ${i}: ${v} vs plain ${plain.image[i]}`));

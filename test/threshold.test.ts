@@ -51,8 +51,8 @@ for (const [label, s] of VARIANTS) {
     const { store, images, held } = await ready;
     const cfg = { ...DEFAULT_SCORING, ...s };
     const fb = await bankFromStore(store, { ratio: 0.1, seed: 0, scoring: cfg });
-    const pruned = await leaveOneOutScores(store, images, fb, cfg);
-    const plain = await leaveOneOutScoresPlain(store, images, fb, cfg);
+    const pruned = await leaveOneOutScores({ store: store, images: images }, fb, cfg);
+    const plain = await leaveOneOutScoresPlain({ store: store, images: images }, fb, cfg);
     // pruning only skips patches that cannot be the maximum: the same image scores
     pruned.image.forEach((v, i) => assert.ok(Math.abs(v - plain.image[i]) <= 1e-6 * plain.image[i], `image ${i}: ${v} vs ${plain.image[i]}`));
     pruned.pixel.forEach((v, i) => assert.ok(Math.abs(v - plain.pixel[i]) <= 1e-3 * plain.pixel[i], `map max ${i}: ${v} vs ${plain.pixel[i]}`));
@@ -81,8 +81,8 @@ test('pruned leave-one-out equals the plain one on i.i.d. noise features, where 
   }
   const fb = await bankFromStore(store, { ratio: 0.05, seed: 0, scoring: DEFAULT_SCORING });
   const o = { mapStride: 8 };
-  const pruned = await leaveOneOutScores(store, images, fb, DEFAULT_SCORING, o);
-  const plain = await leaveOneOutScoresPlain(store, images, fb, DEFAULT_SCORING, o);
+  const pruned = await leaveOneOutScores({ store: store, images: images }, fb, DEFAULT_SCORING, o);
+  const plain = await leaveOneOutScoresPlain({ store: store, images: images }, fb, DEFAULT_SCORING, o);
   pruned.image.forEach((v, i) => assert.ok(Math.abs(v - plain.image[i]) <= 1e-6 * plain.image[i], `image ${i}: ${v} vs ${plain.image[i]}`));
   pruned.pixel.forEach((v, i) => assert.ok(Math.abs(v - plain.pixel[i]) <= 1e-3 * plain.pixel[i], `map max ${i}: ${v} vs ${plain.pixel[i]}`));
   await fb.nn.release();

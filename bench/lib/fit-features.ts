@@ -108,7 +108,7 @@ export async function fitFeatures(train: Feats[], o: FeatureFitOptions): Promise
   const radius = o.noRadius ? undefined : await coverageRadius(store, fitted.origin!);
   const radiusS = lap();
   const images = train.map((f) => ({ gridH: f.features.gridH, gridW: f.features.gridW, geometry: f.geometry }));
-  const loo = await leaveOneOutScores(store, images, fitted, scoring, {
+  const loo = await leaveOneOutScores({ store: store, images: images }, fitted, scoring, {
     seed: o.seed,
     images: o.calibration ?? calibrationImages(o.targetFpr),
     mapStride: o.mapStride,

@@ -53,7 +53,7 @@ for (const name of settings) {
           gridW: f.gridW,
           geometry: { origW: 0, origH: 0, resizedW: 0, resizedH: 0, cropX: 0, cropY: 0, cropW: f.gridW * 8, cropH: f.gridH * 8 },
         }));
-        const loo = await leaveOneOutScores(store, images, fb, DEFAULT_SCORING, { images: calibrationImages(A), seed: 0, mapStride: 8 });
+        const loo = await leaveOneOutScores({ store: store, images: images }, fb, DEFAULT_SCORING, { images: calibrationImages(A), seed: 0, mapStride: 8 });
         const t = conformalThreshold(loo.image, A).value;
         let a = 0;
         for (const i of out) a += +((await scoreFeatures(train[i], fb, DEFAULT_SCORING)).score > t);

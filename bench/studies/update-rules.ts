@@ -135,11 +135,9 @@ for (const rule of rules) {
   const { model: base, keepThreshold } = baseModel(rule);
   t0 = Date.now();
   const u = await updateWithFeatures(
-    base.config,
-    base.fitted,
+    { config: base.config, fitted: base.fitted, parent: 'parent' },
     first.map((i) => test[i]),
     [],
-    'parent',
     { keepThreshold },
   );
   const uS = (Date.now() - t0) / 1000;
@@ -180,7 +178,7 @@ for (const rule of rules) {
         else h.bad++, (h.caught += +flagged), (h.scaught += +sflag);
       }
       if (labels[i] === 0 && flagged) {
-        const v = await updateWithFeatures(cur.config, cur.fitted, [test[i]], [], 'parent', { keepThreshold });
+        const v = await updateWithFeatures({ config: cur.config, fitted: cur.fitted, parent: 'parent' }, [test[i]], [], { keepThreshold });
         await release(cur);
         cur = { config: v.config!, fitted: v.bank! };
         updates++;

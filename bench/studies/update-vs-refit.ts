@@ -131,7 +131,7 @@ for (const seed of seeds) {
   fit90.store.close();
   const before = await scoresAgainst(test, fit90.fitted);
   t0 = Date.now();
-  const u = await updateWithFeatures(fit90.config, fit90.fitted, added, [], 'parent');
+  const u = await updateWithFeatures({ config: fit90.config, fitted: fit90.fitted, parent: 'parent' }, added);
   const updateS = (Date.now() - t0) / 1000 + perImage * added.length;
   const updated = await scoresAgainst(test, u.bank!);
   const cover = await coverage(u.bank!.bank, seed, fit90.config.coreset.radius!);

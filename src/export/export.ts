@@ -96,7 +96,7 @@ export async function exportModel(model: PatchCore, opts: ExportOptions = {}): P
   const centred = g.op('Sub', [scores.image, threshold]);
   g.op('Greater', [scores.image, threshold], {}, 'anomalous'); // as PatchCore: score > threshold
   g.op('Sigmoid', [g.op('Div', [centred, g.scalar(g.fresh('scale'), config.normalization.scale)])], {}, 'normalized');
-  mapNodes(g, scores.patch, grid.h, grid.w, H, W, config.scoring.sigma, 'anomaly_map', config.mapStride);
+  mapNodes(g, scores.patch, { grid, size: { H, W }, sigma: config.scoring.sigma, stride: config.mapStride, out: 'anomaly_map' });
   g.output('score', ['N']);
   g.output('normalized', ['N']);
   g.output('anomalous', ['N']); // bool, set below: the builder has no bool

@@ -23,7 +23,19 @@ export function normaliseNodes(g: GraphBuilder, input: string, pre: PreprocessCo
  * (upsampling, stretched or at the grid's stride, then the Gaussian with scipy's 'reflect'
  * border), so the map is Y · grid · Xᵀ: two MatMuls with small constant matrices.
  */
-export function mapNodes(g: GraphBuilder, patch: string, h: number, w: number, H: number, W: number, sigma: number, out: string, stride?: number): string {
+export interface MapNodeOptions {
+  /** The patch grid. */
+  grid: { h: number; w: number };
+  /** The map's size: the graph's input. */
+  size: { H: number; W: number };
+  sigma: number;
+  /** The map's stride (ModelConfig.mapStride); absent: stretched, as older models. */
+  stride?: number;
+  /** The output tensor's name. */
+  out: string;
+}
+
+export function mapNodes(g: GraphBuilder, patch: string, { grid: { h, w }, size: { H, W }, sigma, stride, out }: MapNodeOptions): string {
   const grid = g.op('Reshape', [patch, g.ints(g.fresh('shape'), [-1, 1, h, w])]);
   const X = axisMatrix(w, W, sigma, stride); // W × w
   const Xt = new Float32Array(w * W);

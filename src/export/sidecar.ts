@@ -144,7 +144,11 @@ export async function writeExport(out: string, bytes: Uint8Array, sidecar: OnnxS
  * A Triton model repository of one model: `root/<name>/config.pbtxt` and `root/<name>/1/model.onnx`
  * (with its model.onnx.json beside it, which Triton ignores). Returns the paths written.
  */
-export async function writeTritonRepository(root: string, name: string, bytes: Uint8Array, sidecar: OnnxSidecar, maxBatch: number): Promise<string[]> {
+export async function writeTritonRepository(
+  root: string,
+  { name, bytes, sidecar }: { name: string; bytes: Uint8Array; sidecar: OnnxSidecar },
+  maxBatch: number,
+): Promise<string[]> {
   const files = [path.join(root, name, '1', 'model.onnx'), path.join(root, name, '1', 'model.onnx.json'), path.join(root, name, 'config.pbtxt')];
   await fs.mkdir(path.dirname(files[0]), { recursive: true });
   await writeFileAtomic(files[0], bytes);

@@ -68,12 +68,18 @@ export async function ensureNeighbourTable(fb: FittedBank, cfg: ScoringConfig): 
  * With a foreground mask (`keep`, foreground/mask.ts) the background cells score zero, in the
  * patches, the map made from them and the image score.
  */
+export interface ScoreFeaturesOptions {
+  /** The bank as these scores see it (default: all of it); the leave-one-out threshold passes the bank less one image. */
+  view?: BankView;
+  /** The foreground cells (1 = scored); null or absent: every cell. */
+  keep?: Uint8Array | null;
+}
+
 export async function scoreFeatures(
   f: PatchFeatures,
   fb: FittedBank,
   cfg: ScoringConfig,
-  view: BankView = bankView(fb.bank, fb.nn),
-  keep: Uint8Array | null = null,
+  { view = bankView(fb.bank, fb.nn), keep = null }: ScoreFeaturesOptions = {},
 ): Promise<{ score: number; patches: PatchScores }> {
   await ensureNeighbourTable(fb, cfg);
   const patches = maskScores(await scorePatches(f.data, f.gridH, f.gridW, view, cfg), keep);

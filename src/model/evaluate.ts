@@ -209,7 +209,7 @@ async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: n
   const progress = (s: string, d: number, t: number) => o.progress?.(`run ${r + 1}/${o.runs} ${s}`, d, t);
   const fb = await bankFromStore(ef.store, { ratio: o.ratio, seed: o.seed + r, scoring: o.scoring, device: o.device, progress, method: o.coresetMethod });
   try {
-    const train = await leaveOneOutScores(ef.store, ef.images, fb, o.scoring, {
+    const train = await leaveOneOutScores({ store: ef.store, images: ef.images }, fb, o.scoring, {
       device: o.device,
       seed: o.seed + r,
       images: o.calibrationImages ?? calibrationImages(targetFpr),
@@ -223,7 +223,7 @@ async function oneRun(ef: EvalFeatures, o: EvalOptions, fg: EvalForeground, r: n
     const hists = new GroupHistograms(ef.tests);
     for (const [i, t] of ef.tests.entries()) {
       o.progress?.(`run ${r + 1}/${o.runs} scoring`, i, ef.tests.length);
-      const { score, patches } = await scoreFeatures(ef.testFeatures(i), fb, o.scoring, undefined, fg.keeps[i]);
+      const { score, patches } = await scoreFeatures(ef.testFeatures(i), fb, o.scoring, { keep: fg.keeps[i] });
       scores.push(score);
       const map = anomalyMap(patches, t.geometry.cropW, t.geometry.cropH, o.scoring.sigma, ef.mapStride);
       if (ef.hasMasks) hists.add(i, map, t.mask!);

@@ -113,7 +113,7 @@ export class PatchCore {
       o.progress?.('radius', 0, 1);
       const radius = await coverageRadius(store, fitted.origin!, o.device);
       o.progress?.('radius', 1, 1);
-      const train = await leaveOneOutScores(store, images, fitted, o.scoring, {
+      const train = await leaveOneOutScores({ store: store, images: images }, fitted, o.scoring, {
         device: o.device,
         progress: o.progress,
         seed: o.seed,
@@ -229,20 +229,20 @@ export class PatchCore {
    * one), absent in a dry run; this model is left as it was.
    */
   async update(files: string[], o: UpdateOptions = {}): Promise<UpdateResult & { model?: PatchCore }> {
-    const r = await updateModel(this.config, this.fitted, this.extractor, files, storedId(this.config), o);
+    const r = await updateModel({ config: this.config, fitted: this.fitted, extractor: this.extractor, parent: storedId(this.config) }, files, o);
     return { ...r, model: r.config && r.bank ? new PatchCore(r.config, r.bank, this.extractor) : undefined };
   }
 
   /** `update` with images already extracted by this model's extractor. */
   async updateFeatures(images: NewImage[], o: UpdateOptions = {}): Promise<UpdateResult & { model?: PatchCore }> {
-    const r = await updateWithFeatures(this.config, this.fitted, images, [], storedId(this.config), o);
+    const r = await updateWithFeatures({ config: this.config, fitted: this.fitted, parent: storedId(this.config) }, images, [], o);
     return { ...r, model: r.config && r.bank ? new PatchCore(r.config, r.bank, this.extractor) : undefined };
   }
 
   /** Save an updated version over its parent in `dir`, keeping the parent in `dir`/versions (model/store.ts). */
   async saveOverParent(dir: string): Promise<void> {
     if (!this.config.parent) throw new UserError('this model has no parent version to save over; use save()');
-    const saved = await saveVersion(dir, this.config, this.fitted.bank, this.config.parent, storedId);
+    const saved = await saveVersion(dir, { config: this.config, bank: this.fitted.bank, parent: this.config.parent }, storedId);
     Object.assign(this.config, saved);
   }
 
@@ -286,7 +286,7 @@ export class PatchCore {
   /** `rangeCells`: the extractor's RGB-range cells, which a `--foreground range` model needs. */
   async predictFeatures(f: PatchFeatures, g: Geometry, rangeCells?: Uint8Array): Promise<PredictResult> {
     const keep = foregroundCells(this.config.foreground, f, rangeCells);
-    const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring, undefined, keep);
+    const { score, patches } = await scoreFeatures(f, this.fitted, this.config.scoring, { keep });
     const map = anomalyMap(patches, g.cropW, g.cropH, this.config.scoring.sigma, this.config.mapStride);
     let original: ScoreMap | undefined;
     return {

@@ -100,7 +100,11 @@ export const versionFile = (dir: string, id: string) => path.join(dir, 'versions
  * each atomically. Killed at any point, model.json names either the old or the new version, and
  * both banks exist. Refuses when `dir` no longer holds the parent (`idOf` gives a config's model_id).
  */
-export async function saveVersion(dir: string, config: ModelConfig, bank: MemoryBank, parent: string, idOf: (c: ModelConfig) => string): Promise<ModelConfig> {
+export async function saveVersion(
+  dir: string,
+  { config, bank, parent }: { config: ModelConfig; bank: MemoryBank; parent: string },
+  idOf: (c: ModelConfig) => string,
+): Promise<ModelConfig> {
   if (isModelZip(dir)) throw new UserError(`${dir}: a zipped model is read-only; unzip it into a folder to update it, or give --out`);
   await removeStaleTemps(dir);
   const text = await fs.readFile(path.join(dir, 'model.json'), 'utf8');

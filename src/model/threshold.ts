@@ -43,6 +43,12 @@ export interface TrainingScoreOptions {
   foreground?: ForegroundConfig;
 }
 
+/** The training images' features as fit stored them: the store and each image's rows in it. */
+export interface TrainingSet {
+  store: FeatureStore;
+  images: StoredImage[];
+}
+
 /** Default sample: 40 images (the conformal rank is then the 2nd largest at A = 0.05), or 2/A when A needs more. */
 export const calibrationImages = (targetFpr: number): number => Math.max(40, Math.ceil(2 / targetFpr));
 
@@ -58,24 +64,12 @@ export const calibrationImages = (targetFpr: number): number => Math.max(40, Mat
  * scored until the peak stands on exact cells. `leaveOneOutScoresPlain` scores every patch exactly
  * and is the reference the tests compare with (docs/ALGORITHM.md#the-verdict-threshold).
  */
-export async function leaveOneOutScores(
-  store: FeatureStore,
-  images: StoredImage[],
-  fb: FittedBank,
-  cfg: ScoringConfig,
-  o: TrainingScoreOptions = {},
-): Promise<TrainingScores> {
-  return scoreTraining(store, images, fb, cfg, o, true);
+export async function leaveOneOutScores(training: TrainingSet, fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+  return scoreTraining(training, fb, cfg, { ...o, pruned: true });
 }
 
-export async function leaveOneOutScoresPlain(
-  store: FeatureStore,
-  images: StoredImage[],
-  fb: FittedBank,
-  cfg: ScoringConfig,
-  o: TrainingScoreOptions = {},
-): Promise<TrainingScores> {
-  return scoreTraining(store, images, fb, cfg, o, false);
+export async function leaveOneOutScoresPlain(training: TrainingSet, fb: FittedBank, cfg: ScoringConfig, o: TrainingScoreOptions = {}): Promise<TrainingScores> {
+  return scoreTraining(training, fb, cfg, { ...o, pruned: false });
 }
 
 /** Which images to score: all, or a seeded random sample of `count`, in file order. */
@@ -87,13 +81,12 @@ function sample(n: number, count: number, seed: number): Uint8Array {
 }
 
 async function scoreTraining(
-  store: FeatureStore,
-  images: StoredImage[],
+  { store, images }: TrainingSet,
   fb: FittedBank,
   cfg: ScoringConfig,
-  o: TrainingScoreOptions,
-  pruned: boolean,
+  o: TrainingScoreOptions & { pruned: boolean },
 ): Promise<TrainingScores> {
+  const { pruned } = o;
   const { device, progress } = o;
   const scored = sample(images.length, o.images ?? 0, o.seed ?? 0);
   const total = scored.reduce((a, b) => a + b, 0);
@@ -124,7 +117,7 @@ async function scoreTraining(
       // the pruned scoring found its map's maximum already; the plain one's map is made here
       const { score, pixelMax } = extZ
         ? await scorePruned({ store, rows, image: g, index: i, view, ext, extZ, subKnn, fb, cfg, mapStride: o.mapStride, keep, features: features.data })
-        : await scoreFeatures(features, fb, cfg, view, keep).then((r) => ({
+        : await scoreFeatures(features, fb, cfg, { view, keep }).then((r) => ({
             score: r.score,
             pixelMax: anomalyMap(r.patches, g.geometry.cropW, g.geometry.cropH, cfg.sigma, o.mapStride).data.reduce((a, v) => Math.max(a, v), -Infinity),
           }));

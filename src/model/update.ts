@@ -51,6 +51,13 @@ export interface UpdateOptions {
   keepThreshold?: boolean;
 }
 
+/** The model an update starts from: its config and bank, and its model_id (the new version's parent). */
+export interface UpdateBase {
+  config: ModelConfig;
+  fitted: FittedBank;
+  parent: string;
+}
+
 /** One new image: what it brought, how far it was from the bank, and how it scored. */
 export interface UpdatedImage {
   file: string;
@@ -142,7 +149,7 @@ function withoutView(fb: FittedBank, drop: Set<number>): BankView {
 
 /** Image score and map maximum of one image against a bank, as the leave-one-out threshold scores it. */
 async function scoreAgainst(img: NewImage, fb: FittedBank, config: ModelConfig, view?: BankView) {
-  const r = await scoreFeatures(img.features, fb, config.scoring, view, img.keep ?? null);
+  const r = await scoreFeatures(img.features, fb, config.scoring, { view, keep: img.keep });
   const map = anomalyMap(r.patches, img.geometry.cropW, img.geometry.cropH, config.scoring.sigma, config.mapStride);
   return { score: r.score, pixelMax: map.data.reduce((a, v) => Math.max(a, v), -Infinity) };
 }
@@ -151,27 +158,18 @@ async function scoreAgainst(img: NewImage, fb: FittedBank, config: ModelConfig, 
  * Plan and (unless a dry run) build the update of a model by `files`. `parent` is the model's
  * model_id. The old model is not touched: the result holds a new config and bank.
  */
-export async function updateModel(
-  config: ModelConfig,
-  fitted: FittedBank,
-  extractor: Extractor,
-  files: string[],
-  parent: string,
-  o: UpdateOptions = {},
-): Promise<UpdateResult> {
+export async function updateModel(base: UpdateBase & { extractor: Extractor }, files: string[], o: UpdateOptions = {}): Promise<UpdateResult> {
   if (files.length === 0) throw new UserError('no images to add');
   const names = o.names ?? relativeNames(files);
-  const { ok, failed } = await extractAll(extractor, files, names, config, o.progress);
-  return updateWithFeatures(config, fitted, ok, failed, parent, o);
+  const { ok, failed } = await extractAll(base.extractor, files, names, base.config, o.progress);
+  return updateWithFeatures(base, ok, failed, o);
 }
 
 /** `updateModel` on images already extracted with the model's extractor (benches replaying a line extract once). */
 export async function updateWithFeatures(
-  config: ModelConfig,
-  fitted: FittedBank,
+  { config, fitted, parent }: UpdateBase,
   ok: NewImage[],
-  failed: UpdateResult['failed'],
-  parent: string,
+  failed: UpdateResult['failed'] = [],
   o: UpdateOptions = {},
 ): Promise<UpdateResult> {
   const files = [...ok, ...failed];
@@ -201,7 +199,7 @@ export async function updateWithFeatures(
     const images: UpdatedImage[] = ok.map((x) => ({ file: x.file, entries: 0, distance: 0, score: 0 }));
     for (let r = 0; r < n; r++) images[imageOf[r]].distance = Math.max(images[imageOf[r]].distance, delta0[r]);
     for (const r of added) images[imageOf[r]].entries++;
-    for (const [i, x] of ok.entries()) images[i].score = (await scoreFeatures(x.features, fitted, config.scoring, undefined, x.keep ?? null)).score;
+    for (const [i, x] of ok.entries()) images[i].score = (await scoreFeatures(x.features, fitted, config.scoring, { keep: x.keep })).score;
     const result: UpdateResult = { images, failed, radius, radiusEstimated, added: added.length };
     if (o.dryRun) return result;
     if (ok.length === 0)

@@ -79,7 +79,9 @@ export const exportCommand = runCommand(EXPORT, async (v, positionals) => {
   await graph.release();
   r.sidecar.validation = validation;
   const files =
-    v.triton !== undefined ? await writeTritonRepository(v.triton, name, r.bytes, r.sidecar, maxBatch) : await writeExport(out, r.bytes, r.sidecar, maxBatch);
+    v.triton !== undefined
+      ? await writeTritonRepository(v.triton, { name, bytes: r.bytes, sidecar: r.sidecar }, maxBatch)
+      : await writeExport(out, r.bytes, r.sidecar, maxBatch);
   const other = r.sizes.total - r.sizes.backbone - r.sizes.bank;
   const parts = r.fp32Bytes
     ? `fp16; the fp32 graph is ${mb(r.fp32Bytes.byteLength)}`
