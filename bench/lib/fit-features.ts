@@ -31,11 +31,13 @@ export async function extractAllFiles(ex: Extractor, files: string[], names: str
 }
 
 /**
- * `extractAllFiles` through a cache file outside the repository (benches rerun on one set extract
- * once; the extractor must be the same, which `key` names). perImage is NaN when read from the cache.
+ * `extractAllFiles` through a cache file outside the repository, so benches rerun on one set extract
+ * once (the extractor must be the same, which `key` names). The cache is deliberate: it stays in
+ * $TMPDIR/patchcore-bench-cache/features across runs, to be deleted by hand (GBs per set).
+ * perImage is NaN when read from the cache.
  */
 export async function cachedFeatures(ex: Extractor, files: string[], names: string[], key: string): Promise<{ feats: Feats[]; perImage: number }> {
-  const base = path.join(os.tmpdir(), 'patchcore-bench-features', key.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  const base = path.join(os.tmpdir(), 'patchcore-bench-cache', 'features', key.replace(/[^A-Za-z0-9._-]+/g, '_'));
   if (fs.existsSync(`${base}.json`)) {
     const meta: { file: string; gridH: number; gridW: number; dim: number; count: number; geometry: Geometry }[] = JSON.parse(
       fs.readFileSync(`${base}.json`, 'utf8'),
