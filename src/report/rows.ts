@@ -17,6 +17,11 @@ export interface ResultRow {
   mask?: string;
 }
 
+/** A scored image's row (ms filled in by the caller, which times it). */
+export function scoredRow(file: string, r: { score: number; normalized: number; anomalous: boolean; threshold: number; modelId: string }): ResultRow {
+  return { file, score: r.score, normalized: r.normalized, anomalous: r.anomalous, threshold: r.threshold, model_id: r.modelId, ms: 0, error: null };
+}
+
 const csvField = (v: unknown): string => {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

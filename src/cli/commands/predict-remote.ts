@@ -3,7 +3,7 @@
 // not an image, refused by the server) gets its own error row and the rest go on.
 import { promises as fs } from 'node:fs';
 import type { InputFile } from '../../data/inputs.js';
-import type { ResultRow } from '../../report/rows.js';
+import { scoredRow, type ResultRow } from '../../report/rows.js';
 import { InferenceClient } from '../../server/v2/client.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 
@@ -45,16 +45,7 @@ export async function predictRemote(
     let row: ResultRow;
     try {
       const r = await client.infer(await fs.readFile(input.file));
-      row = {
-        file: input.file,
-        score: r.score,
-        normalized: r.normalized,
-        anomalous: r.anomalous,
-        threshold: r.threshold,
-        model_id: r.modelId,
-        ms: 0,
-        error: null,
-      };
+      row = scoredRow(input.file, r);
     } catch (e) {
       row = {
         file: input.file,

@@ -6,7 +6,7 @@ import { PatchCore, manualThreshold } from '../../model/patchcore.js';
 import { loadImage, encodeMaskPng } from '../../image/load.js';
 import type { PredictResult, RgbImage } from '../../types.js';
 import { overlayPng } from '../../report/overlay.js';
-import { csvHeader, csvLine, type ResultRow } from '../../report/rows.js';
+import { csvHeader, csvLine, scoredRow, type ResultRow } from '../../report/rows.js';
 import { regionsOf } from '../../model/regions.js';
 import { expandInputs, mirrorPath, type InputFile } from '../../data/inputs.js';
 import { checkOutputDir, writeFileAtomic } from '../../util/atomic.js';
@@ -159,16 +159,7 @@ async function inspect(
 ): Promise<ResultRow> {
   const img = await image;
   const r = await model.predict(img);
-  const row: ResultRow = {
-    file: input.file,
-    score: r.score,
-    normalized: r.normalized,
-    anomalous: r.anomalous,
-    threshold: r.threshold,
-    model_id: r.modelId,
-    ms: 0,
-    error: null,
-  };
+  const row: ResultRow = scoredRow(input.file, r);
   if (o.regions && model.pixelThreshold !== null) {
     const { mask, regions } = regionsOf(r.mapOriginal, model.pixelThreshold, o.minArea);
     row.regions = regions;
