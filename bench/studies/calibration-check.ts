@@ -7,14 +7,12 @@
 //   npm run bench -- calibration-check --data DIR [--settings v3,v2,v1] [--ratios 0.005,0.01,0.1] [--folds 5] [--target-fpr 0.05]
 import * as os from 'node:os';
 import { loadDataset } from '../../src/data/dataset.js';
-import { loadBackbone } from '../../src/backbone/index.js';
-import { createExtractor } from '../../src/model/extract.js';
 import { FeatureStore } from '../../src/memory/index.js';
 import { bankFromStore, scoreFeatures } from '../../src/model/bank.js';
 import { calibrationImages, leaveOneOutScores } from '../../src/model/threshold.js';
 import { conformalThreshold } from '../../src/scoring/decision.js';
 import { DEFAULT_SCORING } from '../../src/model/config.js';
-import { presetNamed } from '../lib/settings.js';
+import { extractorFor, presetNamed } from '../lib/settings.js';
 import { arg } from '../lib/args.js';
 import { featuresOf, folds } from './heldout.js';
 
@@ -28,12 +26,7 @@ const ds = await loadDataset(data);
 const heldout = folds(ds.train.length, k);
 for (const name of settings) {
   const p = presetNamed(name);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
-    preprocess: p.preprocess,
-    background: null,
-    featureDim: p.featureDim,
-    precision: p.precision,
-  });
+  const ex = await extractorFor(p, ds.train);
   const train = await featuresOf(ex, ds.train);
   await ex.release();
   for (const ratio of ratios.length ? ratios : [p.ratio]) {

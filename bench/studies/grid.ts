@@ -13,14 +13,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../../src/data/dataset.js';
-import { loadBackbone } from '../../src/backbone/index.js';
-import { createExtractor } from '../../src/model/extract.js';
 import { evaluateFeatures, extractEvalFeatures, type MetricSummary } from '../../src/model/evaluate.js';
 import { DEFAULT_SCORING } from '../../src/model/config.js';
 import type { CoresetMethod } from '../../src/memory/index.js';
 import type { ForegroundMode } from '../../src/foreground/mask.js';
 import { writeFileAtomic } from '../../src/util/atomic.js';
-import { presetNamed } from '../lib/settings.js';
+import { extractorFor, presetNamed } from '../lib/settings.js';
 import { arg } from '../lib/args.js';
 import { pairedBootstrap } from './paired.js';
 import { aurocStandardError } from './accuracy.js';
@@ -60,12 +58,7 @@ async function runSet(set: string, extract: string, variants: string[], runs: nu
   const ds = await loadDataset(SETS[set] ? path.join(SHARED, 'datasets', SETS[set]) : set.startsWith('tex-') ? path.join(TILES, set.slice(4)) : set);
   const load0 = os.loadavg()[0];
   console.log(`${set} ${extract}: extracting (load ${load0.toFixed(1)}, ${new Date().toISOString()})`);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
-    preprocess: p.preprocess,
-    background: null,
-    featureDim: p.featureDim,
-    precision: p.precision,
-  });
+  const ex = await extractorFor(p, ds.train);
   const ef = await extractEvalFeatures(ds, ex);
   try {
     for (const v of todo) {

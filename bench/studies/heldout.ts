@@ -12,15 +12,14 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset, type Dataset } from '../../src/data/dataset.js';
-import { loadBackbone } from '../../src/backbone/index.js';
-import { createExtractor, type Extractor } from '../../src/model/extract.js';
+import type { Extractor } from '../../src/model/extract.js';
 import { FeatureStore } from '../../src/memory/index.js';
 import { bankFromStore, scoreFeatures } from '../../src/model/bank.js';
 import { DEFAULT_PRESET, DEFAULT_SCORING } from '../../src/model/config.js';
 import { Rng, permutation } from '../../src/util/rng.js';
 import { writeFileAtomic } from '../../src/util/atomic.js';
 import type { PatchFeatures } from '../../src/types.js';
-import { presetNamed } from '../lib/settings.js';
+import { extractorFor, presetNamed } from '../lib/settings.js';
 import { arg } from '../lib/args.js';
 import { aurocOf, percentileInterval, type Interval } from '../lib/bootstrap.js';
 
@@ -95,12 +94,7 @@ export async function featuresOf(ex: Extractor, files: string[]): Promise<PatchF
 async function scoresOf(ds: Dataset, heldout: number[][], name: string, runs: number): Promise<FoldScores & { seconds: number }> {
   const t0 = Date.now();
   const p = presetNamed(name);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
-    preprocess: p.preprocess,
-    background: null,
-    featureDim: p.featureDim,
-    precision: p.precision,
-  });
+  const ex = await extractorFor(p, ds.train);
   const train = await featuresOf(ex, ds.train);
   const test = await featuresOf(
     ex,

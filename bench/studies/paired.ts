@@ -10,25 +10,18 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset, type Dataset } from '../../src/data/dataset.js';
-import { loadBackbone } from '../../src/backbone/index.js';
-import { createExtractor } from '../../src/model/extract.js';
 import { evaluateFeatures, extractEvalFeatures } from '../../src/model/evaluate.js';
 import { DEFAULT_PRESET, DEFAULT_SCORING } from '../../src/model/config.js';
 import { Rng } from '../../src/util/rng.js';
 import { writeFileAtomic } from '../../src/util/atomic.js';
-import { presetNamed } from '../lib/settings.js';
+import { extractorFor, presetNamed } from '../lib/settings.js';
 import { arg } from '../lib/args.js';
 import { aurocOf, percentileInterval, type Interval } from '../lib/bootstrap.js';
 
 /** Image scores (mean over runs) of one setting, in test order. */
 async function scoresOf(ds: Dataset, name: string, runs: number): Promise<{ scores: number[]; labels: number[]; files: string[] }> {
   const p = presetNamed(name);
-  const ex = await createExtractor(ds.train, await loadBackbone(p.backbone), {
-    preprocess: p.preprocess,
-    background: null,
-    featureDim: p.featureDim,
-    precision: p.precision,
-  });
+  const ex = await extractorFor(p, ds.train);
   const ef = await extractEvalFeatures(ds, ex);
   try {
     const r = await evaluateFeatures(ef, { runs, ratio: p.ratio, seed: 0, scoring: DEFAULT_SCORING });
